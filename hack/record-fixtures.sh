@@ -1,0 +1,374 @@
+#!/usr/bin/env bash
+# record-fixtures.sh — regenerates tests/fixtures/ from live Go processes.
+#
+# Builds tests/targets with several Go releases, runs every behaviour on
+# 127.0.0.1 (all in parallel), and records a series of goroutine profiles from
+# each: /debug/pprof/goroutine in debug=1, debug=2 and proto form plus
+# /metrics, a few seconds' worth of a freshly started peer, and — where the
+# toolchain has GOEXPERIMENT=goroutineleakprofile — /debug/pprof/goroutineleak.
+# Each recording is checked against its expectation (the leak's stack and wait
+# reason really grow; the controls stay flat or drain) before anything in
+# tests/fixtures/ is replaced.
+#
+# Usage: hack/record-fixtures.sh            (about 2 minutes once built)
+# Knobs (environment):
+#   GO_VERSIONS         toolchains to record with; "local" is the installed go
+#                       (default: "local go1.22.12 go1.20.14 go1.19.13")
+#   BEHAVIORS           subset of behaviours (default: all)
+#   LEAKPROF_BEHAVIORS  behaviours also recorded with the goroutineleak profile
+#   SNAPSHOTS INTERVAL WARMUP PEER_AGE   series shape, in seconds (5 12 3 6)
+#   JOBS                concurrent recordings, 0 = all at once (default 0)
+# Older toolchains come from the Go module proxy via GOTOOLCHAIN; nothing else
+# touches the network and every process listens on 127.0.0.1 only.
+set -euo pipefail
+export LC_ALL=C # sort/join keys must collate identically
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SRC=$ROOT/tests/targets
+OUT=${FIXTURES_DIR:-$ROOT/tests/fixtures}
+
+GO_VERSIONS=${GO_VERSIONS:-"local go1.22.12 go1.20.14 go1.19.13"}
+ALL_BEHAVIORS="chan-send chan-receive select nil-channel waitgroup mutex sleep-loop
+  http-body-not-closed grpc-conn-not-closed steady-pool burst plateau"
+BEHAVIORS=${BEHAVIORS:-$ALL_BEHAVIORS}
+LEAKPROF_BEHAVIORS=${LEAKPROF_BEHAVIORS:-"chan-send chan-receive waitgroup mutex"}
+SNAPSHOTS=${SNAPSHOTS:-5}
+INTERVAL=${INTERVAL:-12}
+WARMUP=${WARMUP:-3}
+PEER_AGE=${PEER_AGE:-6}
+JOBS=${JOBS:-0}
+MIN_GROWTH=${MIN_GROWTH:-60} # a leak recording must grow at least this much
+
+# ---------------------------------------------------------------------------
+# What each behaviour is expected to show. Rates are tuned so a leak grows by
+# roughly 150-250 goroutines over the series: plenty of signal, small dumps.
+# -max-leak only guards against a runaway process, it is never reached.
+
+# flags_for BEHAVIOR -> target flags
+flags_for() {
+  case $1 in
+    chan-send) echo "-rate 2 -max-leak 600" ;;                     # 2 per request
+    chan-receive | select | nil-channel | waitgroup | mutex | sleep-loop)
+      echo "-rate 4 -max-leak 600" ;;                              # 1 per request
+    http-body-not-closed) echo "-rate 1 -max-leak 600" ;;          # 3 per request
+    grpc-conn-not-closed) echo "-rate 0.25 -max-leak 600" ;;       # 8 per request
+    steady-pool) echo "-rate 20 -workers 8" ;;
+    burst) echo "-rate 10 -burst-every 20s -burst-size 150" ;;
+    plateau) echo "-rate 5 -streams 120 -ramp 30s" ;;
+    *) echo "unknown behaviour $1" >&2; return 1 ;;
+  esac
+}
+
+# expect_for BEHAVIOR GO_MINOR -> "verdict|pattern|top function|wait reason|growing functions"
+# The top function is the innermost frame outside the blocking machinery
+# (runtime, sync, time, internal/..., net, io, bufio, x/net/http2 framing).
+expect_for() {
+  local b=$1 minor=$2 sema_mutex=semacquire sema_wg=semacquire
+  if ((minor >= 20)); then sema_mutex="sync.Mutex.Lock"; fi
+  if ((minor >= 24)); then sema_wg="sync.WaitGroup.Wait"; fi
+  case $b in
+    chan-send) echo "leak|chan-send|main.(*fetcher).gather.func1|chan send|" ;;
+    chan-receive) echo "leak|chan-receive|main.(*indexer).consume|chan receive|" ;;
+    select) echo "leak|select|main.(*dispatcher).awaitReply|select|" ;;
+    nil-channel) echo "leak|nil-channel|main.(*sessionManager).expireOnDone|chan receive (nil chan)|" ;;
+    waitgroup) echo "leak|waitgroup|main.(*batcher).awaitAll|$sema_wg|" ;;
+    mutex) echo "leak|mutex|main.(*configCache).lookup|$sema_mutex|" ;;
+    sleep-loop) echo "leak|sleep-loop|main.(*poller).pollUntilReady|sleep|" ;;
+    http-body-not-closed)
+      echo "leak|http-body-not-closed|net/http.(*persistConn).readLoop|select|net/http.(*persistConn).readLoop,net/http.(*persistConn).writeLoop,net/http.(*conn).serve,net/http.(*connReader).backgroundRead" ;;
+    grpc-conn-not-closed)
+      echo "leak|grpc-conn-not-closed|google.golang.org/grpc/internal/grpcsync.(*CallbackSerializer).run|select|google.golang.org/grpc/internal/grpcsync.(*CallbackSerializer).run,google.golang.org/grpc/internal/transport.(*http2Client).reader,google.golang.org/grpc/internal/transport.(*controlBuffer).get,google.golang.org/grpc/internal/transport.(*http2Server).HandleStreams,google.golang.org/grpc/internal/transport.(*http2Server).keepalive" ;;
+    steady-pool) echo "no-leak||main.(*workerPool).worker|chan receive|" ;;
+    burst) echo "no-leak||main.(*burster).slowRequest|sleep|" ;;
+    plateau) echo "no-leak||main.(*hub).serveStream|select|" ;;
+    *) return 1 ;;
+  esac
+}
+
+# ---------------------------------------------------------------------------
+log() { printf '%s record-fixtures: %s\n' "$(date +%T)" "$*" >&2; }
+now_ms() { date +%s%3N; }
+
+SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/record-fixtures.XXXXXX")
+PIDS=$SCRATCH/pids
+: >"$PIDS"
+
+cleanup() {
+  local pid
+  # Targets first (recorded by pid as they start), then recorder subshells.
+  while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$PIDS"
+  for pid in $(jobs -p); do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$SCRATCH"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for tool in curl jq awk; do
+  command -v "$tool" >/dev/null || { echo "record-fixtures: $tool is required (hack/install-deps.sh)" >&2; exit 1; }
+done
+
+# goroot_for VERSION -> a GOROOT without '@' in its path. Toolchains fetched
+# through GOTOOLCHAIN live in the module cache (…/toolchain@v0.0.1-go1.19.13…)
+# and go1.19/go1.20 cannot build from a GOROOT spelled like that, so every
+# toolchain is used through a symlink in the scratch directory.
+goroot_for() {
+  local v=$1 real
+  if [[ $v == local ]]; then
+    real=$(GOTOOLCHAIN=local go env GOROOT)
+  else
+    real=$(cd "$SRC" && GOTOOLCHAIN=$v go env GOROOT)
+  fi
+  ln -sfn "$real" "$SCRATCH/goroot-$v"
+  echo "$SCRATCH/goroot-$v"
+}
+
+# build GOROOT OUTPUT [GOEXPERIMENT] — -trimpath keeps machine paths out of
+# the recorded stacks (frames read leakwatch.dev/targets/…, runtime/…).
+build() {
+  local groot=$1 out=$2 exp=${3:-}
+  (cd "$SRC" && GOTOOLCHAIN=local GOROOT=$groot GOEXPERIMENT=$exp GOFLAGS=-buildvcs=false \
+    nice "$groot/bin/go" build -trimpath -o "$out" .)
+}
+
+BIN=$SCRATCH/bin
+STAGE=$SCRATCH/fixtures
+mkdir -p "$BIN" "$STAGE"
+
+# Each entry: "fixture-dir-name binary behaviours leakprof(0/1) go-minor"
+RUNS=()
+for v in $GO_VERSIONS; do
+  groot=$(goroot_for "$v")
+  gover=$(GOTOOLCHAIN=local GOROOT=$groot "$groot/bin/go" version | awk '{print $3}')
+  minor=$(echo "$gover" | sed -E 's/^go1\.([0-9]+).*/\1/')
+  log "building with $gover"
+  build "$groot" "$BIN/targets-$gover"
+  RUNS+=("$gover|$BIN/targets-$gover|$BEHAVIORS|0|$minor")
+  if [[ $v == local && -n $LEAKPROF_BEHAVIORS ]]; then
+    if [[ -f $groot/src/internal/goexperiment/exp_goroutineleakprofile_on.go ]]; then
+      log "building with $gover GOEXPERIMENT=goroutineleakprofile"
+      build "$groot" "$BIN/targets-$gover-leakprof" goroutineleakprofile
+      RUNS+=("$gover-goroutineleakprofile|$BIN/targets-$gover-leakprof|$LEAKPROF_BEHAVIORS|1|$minor")
+    else
+      log "$gover has no goroutineleakprofile experiment; skipping goroutineleak recordings"
+    fi
+  fi
+done
+
+# ---------------------------------------------------------------------------
+# start_target BINARY BEHAVIOR LOGPREFIX -> "pid addr started_ms"
+start_target() {
+  local bin=$1 b=$2 lp=$3 started pid addr i
+  started=$(now_ms)
+  # shellcheck disable=SC2046 # flags are word lists by design
+  "$bin" -behavior "$b" -listen 127.0.0.1:0 $(flags_for "$b") >"$lp.out" 2>"$lp.err" &
+  pid=$!
+  echo "$pid" >>"$PIDS"
+  for ((i = 0; i < 100; i++)); do
+    addr=$(sed -n 's/^listening on \(127\.0\.0\.1:[0-9]*\)$/\1/p' "$lp.out" 2>/dev/null)
+    [[ -n $addr ]] && break
+    sleep 0.1
+  done
+  [[ -n $addr ]] || { echo "record-fixtures: $b did not start: $(cat "$lp.err")" >&2; return 1; }
+  echo "$pid $addr $started"
+}
+
+fetch() { # ADDR PATH FILE
+  curl --silent --show-error --fail --noproxy '*' --max-time 30 -o "$3" "http://$1$2"
+}
+
+# capture ADDR PREFIX LEAKPROF -> "captured_ms go_goroutines"
+# /metrics first so go_goroutines and the dumps describe the same moment; the
+# goroutineleak profile last because collecting it marks leaked goroutines,
+# which later goroutine dumps of the same process then show as "(leaked)".
+capture() {
+  local addr=$1 p=$2 leakprof=$3 t n
+  t=$(now_ms)
+  fetch "$addr" /metrics "$p.metrics.txt"
+  fetch "$addr" "/debug/pprof/goroutine?debug=1" "$p.debug1.txt"
+  fetch "$addr" "/debug/pprof/goroutine?debug=2" "$p.debug2.txt"
+  fetch "$addr" /debug/pprof/goroutine "$p.pb.gz"
+  if [[ $leakprof == 1 ]]; then
+    fetch "$addr" "/debug/pprof/goroutineleak?debug=1" "$p.goroutineleak.debug1.txt"
+    fetch "$addr" "/debug/pprof/goroutineleak?debug=2" "$p.goroutineleak.debug2.txt"
+    fetch "$addr" /debug/pprof/goroutineleak "$p.goroutineleak.pb.gz"
+  fi
+  n=$(awk '$1 == "go_goroutines" { print $2 }' "$p.metrics.txt")
+  echo "$t $n"
+}
+
+sleep_until_ms() {
+  local d=$(($1 - $(now_ms)))
+  ((d > 0)) && sleep "$((d / 1000)).$(printf '%03d' $((d % 1000)))"
+  return 0
+}
+
+# stacks DEBUG2_FILE -> lines "count<TAB>function<TAB>file:line<TAB>wait reason"
+# grouping goroutines by their innermost frame outside the blocking machinery.
+stacks() {
+  awk '
+    function flush() {
+      if (reason != "") { key = fn "\t" loc "\t" reason; n[key]++ }
+      reason = ""; fn = ""; loc = ""; want = 0
+    }
+    /^goroutine [0-9]+ / {
+      flush()
+      r = $0; sub(/^[^[]*\[/, "", r); sub(/\]:$/, "", r)
+      sub(/, [0-9]+ minutes/, "", r); sub(/, locked to thread/, "", r)
+      sub(/ \(leaked\)/, "", r); sub(/ \(scan\)/, "", r)
+      reason = r; next
+    }
+    reason == "" { next }
+    /^\t/ { if (want) { loc = $1; want = 0 } next }
+    /^created by / || /^$/ { if (/^$/) flush(); next }
+    fn == "" {
+      f = $0; sub(/\([^()]*\)$/, "", f)
+      if (f !~ /^(runtime|sync|time|net|io|bufio|golang\.org\/x\/net\/http2)[.\/]|^internal\// || f ~ /^net\/http\./) {
+        fn = f; want = 1
+      }
+    }
+    END { flush(); for (k in n) print n[k] "\t" k }
+  ' "$1" | sort -t$'\t' -k1,1nr
+}
+
+# record RUN_DIR BINARY BEHAVIOR LEAKPROF MINOR
+record() {
+  local dir=$1 bin=$2 b=$3 leakprof=$4 minor=$5
+  local lp=$SCRATCH/log-$(basename "$dir")-$b
+  local pid addr t0 ppid paddr pstart i p line due
+  local -a times counts
+  mkdir -p "$dir/$b"
+  read -r pid addr t0 < <(start_target "$bin" "$b" "$lp")
+  [[ -n ${pid:-} ]] || return 1
+  for ((i = 1; i <= SNAPSHOTS; i++)); do
+    due=$((t0 + (WARMUP + (i - 1) * INTERVAL) * 1000))
+    if ((i == SNAPSHOTS)); then
+      # The peer: same behaviour, started late, a few seconds old when seen.
+      sleep_until_ms $((due - PEER_AGE * 1000))
+      read -r ppid paddr pstart < <(start_target "$bin" "$b" "$lp-peer")
+      [[ -n ${ppid:-} ]] || return 1
+    fi
+    sleep_until_ms "$due"
+    p=$(printf '%s/%s/%02d' "$dir" "$b" "$i")
+    read -r times[i] counts[i] < <(capture "$addr" "$p" "$leakprof")
+  done
+  read -r ptime pcount < <(capture "$paddr" "$dir/$b/peer" "$leakprof")
+  kill "$pid" "$ppid" 2>/dev/null || true
+
+  # Manifest.
+  IFS='|' read -r verdict pattern top reason growing < <(expect_for "$b" "$minor")
+  local snaps=$SCRATCH/snaps-$(basename "$dir")-$b
+  : >"$snaps"
+  for ((i = 1; i <= SNAPSHOTS; i++)); do
+    p=$(printf '%02d' "$i")
+    jq -n --argjson i "$i" --argjson t "${times[i]}" --argjson n "${counts[i]}" --arg p "$p" \
+      --argjson lp "$leakprof" '{index: $i, captured_at_unix_ms: $t, go_goroutines: $n,
+        files: ({debug1: "\($p).debug1.txt", debug2: "\($p).debug2.txt", proto: "\($p).pb.gz",
+                 metrics: "\($p).metrics.txt"}
+                + (if $lp == 1 then {goroutineleak_debug1: "\($p).goroutineleak.debug1.txt",
+                   goroutineleak_debug2: "\($p).goroutineleak.debug2.txt",
+                   goroutineleak_proto: "\($p).goroutineleak.pb.gz"} else {} end))}' >>"$snaps"
+  done
+  # What actually grew between the first and last snapshot, per stack.
+  local first last obs
+  first=$(printf '%s/%s/01.debug2.txt' "$dir" "$b")
+  last=$(printf '%s/%s/%02d.debug2.txt' "$dir" "$b" "$SNAPSHOTS")
+  obs=$(join -t$'\t' -a2 -e0 -o 0,1.2,2.2 \
+    <(stacks "$first" | awk -F'\t' '{print $2" @ "$3" ["$4"]\t"$1}' | sort -t$'\t' -k1,1) \
+    <(stacks "$last" | awk -F'\t' '{print $2" @ "$3" ["$4"]\t"$1}' | sort -t$'\t' -k1,1) |
+    awk -F'\t' '{print $3 - $2 "\t" $1}' | sort -t$'\t' -k1,1nr -k2,2 | head -1)
+  local ogrowth=${obs%%$'\t'*} okey=${obs#*$'\t'}
+  local ofn=${okey%% @ *} rest=${okey#* @ }
+  local oloc=${rest%% \[*} oreason=${rest#* \[}
+  oreason=${oreason%]}
+
+  jq -n \
+    --arg gover "$(basename "$dir" | sed 's/-goroutineleakprofile$//')" \
+    --argjson leakprof "$leakprof" --arg b "$b" --arg verdict "$verdict" --arg pattern "$pattern" \
+    --arg top "$top" --arg reason "$reason" --arg growing "$growing" \
+    --arg flags "$(flags_for "$b")" \
+    --argjson pstart "$pstart" --argjson ptime "$ptime" --argjson pcount "$pcount" \
+    --arg ofn "$ofn" --arg oloc "$oloc" --arg oreason "$oreason" --argjson ogrowth "$ogrowth" \
+    --slurpfile snaps "$snaps" '{
+      go_version: $gover,
+      goexperiment: (if $leakprof == 1 then "goroutineleakprofile" else "" end),
+      behavior: $b,
+      expected_verdict: $verdict,
+      expected_pattern: (if $pattern == "" then null else $pattern end),
+      expected_top_function: $top,
+      expected_wait_reason: $reason,
+      expected_growing_functions: (if $growing == "" then [$top] else ($growing | split(",")) end),
+      observed_max_growth: {function: $ofn, location: $oloc, wait_reason: $oreason, goroutines: $ogrowth},
+      target: {command: "targets -behavior \($b) -listen 127.0.0.1:0 \($flags)", build_flags: "-trimpath"},
+      snapshots: $snaps,
+      peer: ({started_at_unix_ms: $pstart, captured_at_unix_ms: $ptime, go_goroutines: $pcount,
+              files: ({debug1: "peer.debug1.txt", debug2: "peer.debug2.txt", proto: "peer.pb.gz",
+                       metrics: "peer.metrics.txt"}
+                      + (if $leakprof == 1 then {goroutineleak_debug1: "peer.goroutineleak.debug1.txt",
+                         goroutineleak_debug2: "peer.goroutineleak.debug2.txt",
+                         goroutineleak_proto: "peer.goroutineleak.pb.gz"} else {} end))})
+    }' >"$dir/$b/MANIFEST.json"
+
+  # Self-check: the recording must show what the manifest claims.
+  local c1=${counts[1]} cn=${counts[SNAPSHOTS]} lo=${counts[1]} hi=${counts[1]} ok=1 why=""
+  for ((i = 2; i <= SNAPSHOTS; i++)); do
+    ((counts[i] < lo)) && lo=${counts[i]}
+    ((counts[i] > hi)) && hi=${counts[i]}
+  done
+  case $verdict in
+    leak)
+      if ((cn - c1 < MIN_GROWTH)); then ok=0; why="grew only $((cn - c1)) goroutines"; fi
+      if [[ ",${growing:-$top}," != *",$ofn,"* || $oreason != "$reason" ]]; then
+        ok=0; why="$why; fastest growing stack is $ofn [$oreason], expected $top [$reason]"
+      fi ;;
+    no-leak)
+      case $b in
+        steady-pool) ((hi - lo <= 10)) || { ok=0; why="not flat ($lo..$hi)"; } ;;
+        burst) ((cn <= lo + 10)) || { ok=0; why="did not drain ($c1 -> $cn, min $lo)"; } ;;
+        plateau) ((counts[SNAPSHOTS] - counts[SNAPSHOTS - 1] <= 3)) || { ok=0; why="no plateau"; } ;;
+      esac ;;
+  esac
+  local summary
+  summary=$(printf '%s' "${counts[*]}" | tr ' ' ',')
+  if ((ok)); then
+    log "ok   $(basename "$dir")/$b goroutines $summary; top growth $ogrowth x $ofn ($oloc) [$oreason]"
+  else
+    log "FAIL $(basename "$dir")/$b goroutines $summary: ${why#; }"
+    return 1
+  fi
+}
+
+# ---------------------------------------------------------------------------
+log "recording ${#RUNS[@]} toolchain runs in $SCRATCH (series: $SNAPSHOTS x ${INTERVAL}s)"
+start=$(date +%s)
+failed=0
+running=0
+for run in "${RUNS[@]}"; do
+  IFS='|' read -r name bin behaviors leakprof minor <<<"$run"
+  for b in $behaviors; do
+    if ((JOBS > 0 && running >= JOBS)); then
+      wait -n || failed=$((failed + 1))
+      running=$((running - 1))
+    fi
+    record "$STAGE/$name" "$bin" "$b" "$leakprof" "$minor" &
+    running=$((running + 1))
+  done
+done
+while ((running > 0)); do
+  wait -n || failed=$((failed + 1))
+  running=$((running - 1))
+done
+if ((failed > 0)); then
+  log "$failed recording(s) failed; tests/fixtures left untouched"
+  exit 1
+fi
+
+# Replace only the recorded toolchain directories; hand-written files in
+# tests/fixtures (README.md) stay.
+mkdir -p "$OUT"
+for d in "$STAGE"/*/; do
+  name=$(basename "$d")
+  rm -rf "${OUT:?}/$name"
+  cp -r "$d" "$OUT/$name"
+done
+log "done in $(($(date +%s) - start))s: $(du -sh "$OUT" | cut -f1) in tests/fixtures"

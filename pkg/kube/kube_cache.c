@@ -1,0 +1,474 @@
+/*
+ * kube_cache.c — the informer-like object cache (see kube_cache.h).
+ *
+ * Objects live in a jansson object keyed "namespace/name" (jansson's
+ * hashtable is the map; no hand-written table).  A list marks every key it
+ * returns in a second jansson object; when the list ends, keys it did not
+ * mark are the deletions that happened while we were not watching.
+ *
+ * Not for: watch protocol details (kube_watch.c).
+ */
+#include "kube/kube_cache.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct kube_cache {
+    kube_client *c;
+    kube_cache_handlers h;
+    kube_watch_handler wh;
+    kube_watch *watch;
+    char *path, *label_selector, *field_selector, *resume_rv;
+    kube_watch_opts wopts;
+    kube_watch_log_fn log;
+    void *log_ud;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    json_t *items;      /* key -> object; guarded by mu */
+    bool synced;        /* guarded by mu */
+    kube_cache_stats st;/* guarded by mu (watch part filled on demand) */
+
+    json_t *seen;       /* watch thread only: keys of the list in progress */
+};
+
+static void cache_logf(kube_cache *k, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void cache_logf(kube_cache *k, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (k->log)
+        k->log(msg, k->log_ud);
+    else
+        fprintf(stderr, "kube cache %s: %s\n", k->path, msg);
+}
+
+static const char *meta_str(const json_t *obj, const char *field)
+{
+    const char *s = json_string_value(
+        json_object_get(json_object_get(obj, "metadata"), field));
+    return s ? s : "";
+}
+
+/* "ns/name", or "name" for cluster-scoped objects.  false when the object
+ * has no name or the key would not fit. */
+static bool obj_key(const json_t *obj, char *key, size_t cap)
+{
+    const char *name = meta_str(obj, "name");
+    const char *ns = meta_str(obj, "namespace");
+    if (!*name)
+        return false;
+    int n = *ns ? snprintf(key, cap, "%s/%s", ns, name)
+                : snprintf(key, cap, "%s", name);
+    return n > 0 && (size_t)n < cap;
+}
+
+static bool same_version(const json_t *a, const json_t *b)
+{
+    return !strcmp(meta_str(a, "uid"), meta_str(b, "uid")) &&
+           !strcmp(meta_str(a, "resourceVersion"),
+                   meta_str(b, "resourceVersion"));
+}
+
+static bool uid_changed(const json_t *old, const json_t *neu)
+{
+    const char *a = meta_str(old, "uid"), *b = meta_str(neu, "uid");
+    return *a && *b && strcmp(a, b) != 0;
+}
+
+static void upsert(kube_cache *k, json_t *obj)
+{
+    char key[512];
+    if (!obj_key(obj, key, sizeof key)) {
+        cache_logf(k, "ignoring an object without a usable metadata.name");
+        return;
+    }
+    if (k->seen)
+        json_object_set_new(k->seen, key, json_true());
+    pthread_mutex_lock(&k->mu);
+    json_t *old = json_incref(json_object_get(k->items, key));
+    if (old && same_version(old, obj)) {
+        pthread_mutex_unlock(&k->mu);
+        json_decref(old);
+        return;
+    }
+    if (json_object_set(k->items, key, obj) != 0) {
+        pthread_mutex_unlock(&k->mu);
+        json_decref(old);
+        cache_logf(k, "out of memory storing %s", key);
+        return;
+    }
+    bool replaced = old && uid_changed(old, obj);
+    if (!old) {
+        k->st.adds++;
+    } else if (replaced) {
+        k->st.deletes++;
+        k->st.deletes_inferred++;
+        k->st.adds++;
+    } else {
+        k->st.updates++;
+    }
+    k->st.objects = json_object_size(k->items);
+    pthread_mutex_unlock(&k->mu);
+
+    if (!old) {
+        if (k->h.on_add)
+            k->h.on_add(obj, k->h.ud);
+    } else if (replaced) {
+        /* Deleted and recreated under the same name while we were away: the
+         * old incarnation's delete was never seen. */
+        if (k->h.on_delete)
+            k->h.on_delete(old, true, k->h.ud);
+        if (k->h.on_add)
+            k->h.on_add(obj, k->h.ud);
+    } else if (k->h.on_update) {
+        k->h.on_update(old, obj, k->h.ud);
+    }
+    json_decref(old);
+}
+
+static void remove_obj(kube_cache *k, json_t *obj)
+{
+    char key[512];
+    if (!obj_key(obj, key, sizeof key))
+        return;
+    pthread_mutex_lock(&k->mu);
+    json_t *old = json_incref(json_object_get(k->items, key));
+    if (old) {
+        json_object_del(k->items, key);
+        k->st.deletes++;
+        k->st.objects = json_object_size(k->items);
+    }
+    pthread_mutex_unlock(&k->mu);
+    if (old && k->h.on_delete)
+        k->h.on_delete(obj, false, k->h.ud);
+    json_decref(old);
+}
+
+/* ---- watch handler ----------------------------------------------------- */
+
+static void h_list_begin(void *ud)
+{
+    kube_cache *k = ud;
+    json_decref(k->seen);
+    k->seen = json_object();
+    if (!k->seen)
+        cache_logf(k, "out of memory starting a list; deletions will be found "
+                 "on the next relist");
+}
+
+static void h_list_item(json_t *item, void *ud)
+{
+    upsert(ud, item);
+}
+
+static void h_list_end(const char *rv, void *ud)
+{
+    (void)rv;
+    kube_cache *k = ud;
+    json_t *gone = json_array();
+    pthread_mutex_lock(&k->mu);
+    if (k->seen && gone) {
+        const char *key;
+        json_t *obj;
+        void *tmp;
+        json_object_foreach_safe(k->items, tmp, key, obj) {
+            if (json_object_get(k->seen, key))
+                continue;
+            if (json_array_append(gone, obj) != 0)
+                break; /* out of memory: the next relist finds the rest */
+            json_object_del(k->items, key);
+        }
+        k->st.deletes += json_array_size(gone);
+        k->st.deletes_inferred += json_array_size(gone);
+        k->st.objects = json_object_size(k->items);
+    }
+    k->synced = true;
+    k->st.syncs++;
+    pthread_cond_broadcast(&k->cv);
+    pthread_mutex_unlock(&k->mu);
+
+    size_t i;
+    json_t *obj;
+    json_array_foreach(gone, i, obj) {
+        if (k->h.on_delete)
+            k->h.on_delete(obj, true, k->h.ud);
+    }
+    json_decref(gone);
+    json_decref(k->seen);
+    k->seen = NULL;
+    if (k->h.on_synced)
+        k->h.on_synced(k->h.ud);
+}
+
+static void h_event(kube_watch_event_type type, json_t *obj, void *ud)
+{
+    kube_cache *k = ud;
+    switch (type) {
+    case KUBE_WATCH_ADDED:
+    case KUBE_WATCH_MODIFIED:
+        upsert(k, obj);
+        break;
+    case KUBE_WATCH_DELETED:
+        remove_obj(k, obj);
+        break;
+    case KUBE_WATCH_BOOKMARK:
+        break;
+    }
+}
+
+/* ---- public ------------------------------------------------------------ */
+
+static bool dns_like(const char *s)
+{
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+              *s == '-' || *s == '.'))
+            return false;
+    return true;
+}
+
+static bool path_like(const char *s)
+{
+    if (*s != '/')
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9') || *s == '-' || *s == '.' ||
+              *s == '/'))
+            return false;
+    return true;
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s && *s ? strdup(s) : NULL;
+}
+
+kube_cache *kube_cache_new(kube_client *c, const kube_cache_opts *o,
+                           const kube_cache_handlers *h, char *err,
+                           size_t errlen)
+{
+    kube_cache_opts none;
+    if (!o) {
+        memset(&none, 0, sizeof none);
+        o = &none;
+    }
+    const char *prefix = o->api_prefix && *o->api_prefix ? o->api_prefix
+                                                         : "/api/v1";
+    const char *res = o->resource && *o->resource ? o->resource : "pods";
+    const char *ns = o->namespace ? o->namespace : "";
+    if (!path_like(prefix) || !dns_like(res) || !*res || !dns_like(ns)) {
+        snprintf(err, errlen,
+                 "kube cache: bad collection: prefix \"%s\", resource "
+                 "\"%s\", namespace \"%s\"",
+                 prefix, res, ns);
+        return NULL;
+    }
+    kube_cache *k = calloc(1, sizeof *k);
+    if (!k) {
+        snprintf(err, errlen, "kube cache: out of memory");
+        return NULL;
+    }
+    size_t cap = strlen(prefix) + strlen(ns) + strlen(res) + 32;
+    k->path = malloc(cap);
+    if (k->path) {
+        if (*ns)
+            snprintf(k->path, cap, "%s/namespaces/%s/%s", prefix, ns, res);
+        else
+            snprintf(k->path, cap, "%s/%s", prefix, res);
+    }
+    k->label_selector = dup_or_null(o->label_selector);
+    k->field_selector = dup_or_null(o->field_selector);
+    k->resume_rv = dup_or_null(o->resume_resource_version);
+    k->items = json_object();
+    if (!k->path || !k->items ||
+        (o->label_selector && *o->label_selector && !k->label_selector) ||
+        (o->field_selector && *o->field_selector && !k->field_selector) ||
+        (o->resume_resource_version && *o->resume_resource_version &&
+         !k->resume_rv)) {
+        snprintf(err, errlen, "kube cache: out of memory");
+        json_decref(k->items);
+        free(k->path);
+        free(k->label_selector);
+        free(k->field_selector);
+        free(k->resume_rv);
+        free(k);
+        return NULL;
+    }
+    k->c = c;
+    if (h)
+        k->h = *h;
+    k->log = o->log;
+    k->log_ud = o->log_ud;
+    k->wopts = (kube_watch_opts){
+        .path = k->path,
+        .label_selector = k->label_selector,
+        .field_selector = k->field_selector,
+        .resource_version = k->resume_rv,
+        .page_limit = o->page_limit,
+        .timeout_seconds = o->timeout_seconds,
+        .max_line_bytes = o->max_line_bytes,
+        .backoff_initial_ms = o->backoff_initial_ms,
+        .backoff_max_ms = o->backoff_max_ms,
+        .log = o->log,
+        .log_ud = o->log_ud,
+    };
+    k->wh = (kube_watch_handler){
+        .list_begin = h_list_begin,
+        .list_item = h_list_item,
+        .list_end = h_list_end,
+        .event = h_event,
+        .ud = k,
+    };
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&k->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&k->mu, NULL);
+    return k;
+}
+
+int kube_cache_start(kube_cache *k, char *err, size_t errlen)
+{
+    if (!k->c) {
+        snprintf(err, errlen, "kube cache %s: no client to watch with",
+                 k->path);
+        return -1;
+    }
+    if (k->watch) {
+        snprintf(err, errlen, "kube cache %s: already started", k->path);
+        return -1;
+    }
+    k->watch = kube_watch_start(k->c, &k->wopts, &k->wh, err, errlen);
+    return k->watch ? 0 : -1;
+}
+
+void kube_cache_free(kube_cache *k)
+{
+    if (!k)
+        return;
+    kube_watch_stop(k->watch);
+    json_decref(k->seen);
+    json_decref(k->items);
+    pthread_cond_destroy(&k->cv);
+    pthread_mutex_destroy(&k->mu);
+    free(k->path);
+    free(k->label_selector);
+    free(k->field_selector);
+    free(k->resume_rv);
+    free(k);
+}
+
+bool kube_cache_synced(kube_cache *k)
+{
+    pthread_mutex_lock(&k->mu);
+    bool s = k->synced;
+    pthread_mutex_unlock(&k->mu);
+    return s;
+}
+
+bool kube_cache_wait_synced(kube_cache *k, long timeout_ms)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_MONOTONIC, &dl);
+    if (timeout_ms < 0)
+        timeout_ms = 0;
+    dl.tv_sec += timeout_ms / 1000;
+    dl.tv_nsec += (timeout_ms % 1000) * 1000000L;
+    if (dl.tv_nsec >= 1000000000L) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&k->mu);
+    while (!k->synced) {
+        if (pthread_cond_timedwait(&k->cv, &k->mu, &dl) == ETIMEDOUT)
+            break;
+    }
+    bool s = k->synced;
+    pthread_mutex_unlock(&k->mu);
+    return s;
+}
+
+json_t *kube_cache_get(kube_cache *k, const char *ns, const char *name)
+{
+    if (!name || !*name)
+        return NULL;
+    char key[512];
+    int n = ns && *ns ? snprintf(key, sizeof key, "%s/%s", ns, name)
+                      : snprintf(key, sizeof key, "%s", name);
+    if (n < 0 || (size_t)n >= sizeof key)
+        return NULL;
+    pthread_mutex_lock(&k->mu);
+    json_t *o = json_incref(json_object_get(k->items, key));
+    pthread_mutex_unlock(&k->mu);
+    return o;
+}
+
+size_t kube_cache_foreach(kube_cache *k, kube_cache_fn fn, void *ud)
+{
+    pthread_mutex_lock(&k->mu);
+    size_t n = json_object_size(k->items);
+    json_t **snap = n ? malloc(n * sizeof *snap) : NULL;
+    size_t got = 0;
+    if (snap) {
+        const char *key;
+        json_t *obj;
+        json_object_foreach(k->items, key, obj) {
+            if (got == n)
+                break;
+            snap[got++] = json_incref(obj);
+        }
+    }
+    pthread_mutex_unlock(&k->mu);
+    if (n && !snap) {
+        cache_logf(k, "out of memory taking a snapshot of %zu objects", n);
+        return 0;
+    }
+    size_t seen = 0;
+    bool stop = false;
+    for (size_t i = 0; i < got; i++) {
+        if (!stop) {
+            seen++;
+            stop = fn(snap[i], ud) != 0;
+        }
+        json_decref(snap[i]);
+    }
+    free(snap);
+    return seen;
+}
+
+size_t kube_cache_size(kube_cache *k)
+{
+    pthread_mutex_lock(&k->mu);
+    size_t n = json_object_size(k->items);
+    pthread_mutex_unlock(&k->mu);
+    return n;
+}
+
+void kube_cache_get_stats(kube_cache *k, kube_cache_stats *out)
+{
+    pthread_mutex_lock(&k->mu);
+    *out = k->st;
+    pthread_mutex_unlock(&k->mu);
+    if (k->watch)
+        kube_watch_get_stats(k->watch, &out->watch);
+    else
+        memset(&out->watch, 0, sizeof out->watch);
+}
+
+const kube_watch_handler *kube_cache_watch_handler(kube_cache *k)
+{
+    return &k->wh;
+}

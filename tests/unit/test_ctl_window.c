@@ -1,0 +1,159 @@
+/*
+ * test_ctl_window.c — the cheap-count window: a steady leak is suspected
+ * within the first evaluations, bursts that drain, ramps that plateau and
+ * single spikes are not, and one noisy sample neither raises nor clears.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "controller/ctl_window.h"
+
+#define INTERVAL_MS 30000
+
+/* Feeds counts at 30 s spacing, evaluating after each; returns the index
+ * of the first sample at which the window became suspect, or -1. */
+static int feed(ctl_window *w, const ctl_thresholds *th, const uint64_t *c,
+                int n, bool *final)
+{
+    int first = -1;
+    for (int i = 0; i < n; i++) {
+        ctl_window_add(w, (int64_t)i * INTERVAL_MS, c[i]);
+        if (ctl_window_evaluate(w, th, NULL) && first < 0)
+            first = i;
+    }
+    *final = w->suspect;
+    return first;
+}
+
+static void test_fast_leak_called_within_four_intervals(void **state)
+{
+    (void)state;
+    ctl_thresholds th;
+    ctl_thresholds_default(&th);
+    ctl_window w;
+    ctl_window_init(&w);
+    /* 40 goroutines per interval on top of a 200 baseline, a little noise. */
+    const uint64_t c[] = {200, 243, 281, 318, 362, 401, 442};
+    bool final;
+    int first = feed(&w, &th, c, 7, &final);
+    assert_true(first >= 2 && first <= 4);
+    assert_true(final);
+    ctl_trend t;
+    ctl_window_trend(&w, &th, &t);
+    assert_true(t.per_minute > 70 && t.per_minute < 90);
+}
+
+static void test_burst_that_drains_is_not_called(void **state)
+{
+    (void)state;
+    ctl_thresholds th;
+    ctl_thresholds_default(&th);
+    ctl_window w;
+    ctl_window_init(&w);
+    /* Bursts of slow requests shorter than the interval: spikes that the
+     * next sample no longer sees.  Never suspected. */
+    const uint64_t spiky[] = {50, 52, 350, 51, 50, 300, 52, 51, 420, 50, 53};
+    bool final;
+    assert_int_equal(feed(&w, &th, spiky, 11, &final), -1);
+    assert_false(final);
+
+    /* A burst that takes two intervals to build and three to drain looks
+     * like a leak onset while it builds (only time tells them apart): the
+     * window may suspect it — that buys a full capture, not a finding —
+     * but the suspicion clears once it has drained. */
+    ctl_window_init(&w);
+    const uint64_t slow[] = {50, 52, 350, 900, 600, 120, 55, 51, 50, 53, 52};
+    feed(&w, &th, slow, 11, &final);
+    assert_false(final);
+}
+
+static void test_ramp_that_plateaus_is_not_called(void **state)
+{
+    (void)state;
+    ctl_thresholds th;
+    ctl_thresholds_default(&th);
+    ctl_window w;
+    ctl_window_init(&w);
+    /* Streams ramp for a minute, then hold.  While the ramp is on, the
+     * window may suspect (it looks like a leak); once flat it must clear
+     * and stay clear. */
+    const uint64_t c[] = {10, 60, 110, 150, 152, 151, 150, 152, 151, 152,
+                          150, 151, 152, 150};
+    bool final;
+    feed(&w, &th, c, 14, &final);
+    assert_false(final);
+}
+
+static void test_one_noisy_sample_neither_raises_nor_clears(void **state)
+{
+    (void)state;
+    ctl_thresholds th;
+    ctl_thresholds_default(&th);
+    th.raise_after = 2;
+    ctl_window w;
+    ctl_window_init(&w);
+    /* Flat with a single spike at the end: never raised. */
+    const uint64_t flat[] = {100, 101, 99, 100, 400};
+    bool final;
+    assert_int_equal(feed(&w, &th, flat, 5, &final), -1);
+    assert_false(final);
+
+    /* A real leak, then one sample that dips: still suspect. */
+    ctl_window_init(&w);
+    const uint64_t leak[] = {100, 150, 200, 250, 300, 350, 120, 400, 450};
+    feed(&w, &th, leak, 9, &final);
+    assert_true(final);
+    ctl_window_init(&w);
+    const uint64_t dip[] = {100, 150, 200, 250, 300, 350, 120};
+    feed(&w, &th, dip, 7, &final);
+    assert_true(final); /* one flat evaluation < clear_after */
+}
+
+static void test_small_numbers_are_not_leaks(void **state)
+{
+    (void)state;
+    ctl_thresholds th;
+    ctl_thresholds_default(&th);
+    ctl_window w;
+    ctl_window_init(&w);
+    /* Steady but tiny growth: 1 goroutine per interval. */
+    const uint64_t c[] = {20, 21, 22, 23, 24, 25, 26, 27};
+    bool final;
+    assert_int_equal(feed(&w, &th, c, 8, &final), -1);
+}
+
+static void test_out_of_order_and_reset(void **state)
+{
+    (void)state;
+    ctl_window w;
+    ctl_window_init(&w);
+    assert_true(ctl_window_add(&w, 1000, 5));
+    assert_false(ctl_window_add(&w, 1000, 6));
+    assert_false(ctl_window_add(&w, 500, 6));
+    assert_int_equal(w.n, 1);
+    w.suspect = true;
+    ctl_window_reset(&w);
+    assert_int_equal(w.n, 0);
+    assert_true(w.suspect);
+    /* The ring keeps the newest CTL_WINDOW_MAX samples. */
+    for (int i = 0; i < 200; i++)
+        ctl_window_add(&w, i + 1, (uint64_t)i);
+    assert_int_equal(w.n, CTL_WINDOW_MAX);
+    assert_int_equal(ctl_window_last(&w)->count, 199);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fast_leak_called_within_four_intervals),
+        cmocka_unit_test(test_burst_that_drains_is_not_called),
+        cmocka_unit_test(test_ramp_that_plateaus_is_not_called),
+        cmocka_unit_test(test_one_noisy_sample_neither_raises_nor_clears),
+        cmocka_unit_test(test_small_numbers_are_not_leaks),
+        cmocka_unit_test(test_out_of_order_and_reset),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
