@@ -122,6 +122,14 @@ lint: deps
 	  --enable=warning,performance,portability --std=c11 \
 	  --suppress=missingIncludeSystem -Ipkg pkg cmd tests/unit hack/fuzz
 
+# README's first command: a local cluster, leaky and healthy workloads, the
+# controller, and the finding shown by kubectl describe.
+demo:
+	./hack/demo.sh up
+
+demo-down:
+	./hack/demo.sh down
+
 cluster-up:
 	./hack/cluster.sh up
 

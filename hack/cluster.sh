@@ -284,9 +284,7 @@ cmd_up() {
   exec {lockfd}>"$CACHE/clusters/.$NAME.lock"
   flock "$lockfd"
 
-  local want
-  want="$(mktemp)"
-  trap 'rm -f "$want"' RETURN
+  local want="$CACHE/clusters/.$NAME.want.yaml"
   render_config >"$want"
 
   if cluster_exists && ! cmp -s "$want" "$CONFIG_PATH"; then
@@ -297,6 +295,7 @@ cmd_up() {
   if cluster_exists; then
     [ -s "$KUBECONFIG_PATH" ] || write_kubeconfig || true
     if apiserver_ready && node_ready && default_sa_exists; then
+      rm -f "$want"
       echo "export KUBECONFIG=$KUBECONFIG_PATH"
       return 0
     fi
@@ -315,6 +314,7 @@ cmd_up() {
     fi
   fi
 
+  rm -f "$want"
   finish_up
   log "cluster '$NAME' is up ($((SECONDS - start))s)"
   echo "export KUBECONFIG=$KUBECONFIG_PATH"

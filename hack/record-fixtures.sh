@@ -10,7 +10,10 @@
 # reason really grow; the controls stay flat or drain) before anything in
 # tests/fixtures/ is replaced.
 #
-# Usage: hack/record-fixtures.sh            (about 2 minutes once built)
+# Usage: hack/record-fixtures.sh
+#   About 80 s when the builds are cached (one 63 s recording window, all
+#   behaviours and toolchains at once); the first run also downloads the older
+#   toolchains and builds grpc with each, a few minutes more.
 # Knobs (environment):
 #   GO_VERSIONS         toolchains to record with; "local" is the installed go
 #                       (default: "local go1.22.12 go1.20.14 go1.19.13")
@@ -18,6 +21,8 @@
 #   LEAKPROF_BEHAVIORS  behaviours also recorded with the goroutineleak profile
 #   SNAPSHOTS INTERVAL WARMUP PEER_AGE   series shape, in seconds (5 12 3 6)
 #   JOBS                concurrent recordings, 0 = all at once (default 0)
+#   MIN_GROWTH          goroutines a leak must gain over the series (60)
+#   FIXTURES_DIR        write somewhere else than tests/fixtures
 # Older toolchains come from the Go module proxy via GOTOOLCHAIN; nothing else
 # touches the network and every process listens on 127.0.0.1 only.
 set -euo pipefail
@@ -30,8 +35,10 @@ OUT=${FIXTURES_DIR:-$ROOT/tests/fixtures}
 GO_VERSIONS=${GO_VERSIONS:-"local go1.22.12 go1.20.14 go1.19.13"}
 ALL_BEHAVIORS="chan-send chan-receive select nil-channel waitgroup mutex sleep-loop
   http-body-not-closed grpc-conn-not-closed steady-pool burst plateau"
-BEHAVIORS=${BEHAVIORS:-$ALL_BEHAVIORS}
-LEAKPROF_BEHAVIORS=${LEAKPROF_BEHAVIORS:-"chan-send chan-receive waitgroup mutex"}
+BEHAVIORS=$(echo ${BEHAVIORS:-$ALL_BEHAVIORS}) # one line: it travels in a |-separated record
+# chan-send and waitgroup are caught by the leak profile; mutex is not (the
+# mutex stays reachable), which is worth having on record too.
+LEAKPROF_BEHAVIORS=${LEAKPROF_BEHAVIORS-"chan-send waitgroup mutex"}
 SNAPSHOTS=${SNAPSHOTS:-5}
 INTERVAL=${INTERVAL:-12}
 WARMUP=${WARMUP:-3}
@@ -41,31 +48,37 @@ MIN_GROWTH=${MIN_GROWTH:-60} # a leak recording must grow at least this much
 
 # ---------------------------------------------------------------------------
 # What each behaviour is expected to show. Rates are tuned so a leak grows by
-# roughly 150-250 goroutines over the series: plenty of signal, small dumps.
-# -max-leak only guards against a runaway process, it is never reached.
+# about 100 goroutines over the series: an unmistakable trend, yet debug=2
+# dumps stay small. -max-leak only guards against a runaway process.
 
 # flags_for BEHAVIOR -> target flags
 flags_for() {
   case $1 in
-    chan-send) echo "-rate 2 -max-leak 600" ;;                     # 2 per request
+    chan-send) echo "-rate 1 -max-leak 600" ;;               # 2 per request
     chan-receive | select | nil-channel | waitgroup | mutex | sleep-loop)
-      echo "-rate 4 -max-leak 600" ;;                              # 1 per request
-    http-body-not-closed) echo "-rate 1 -max-leak 600" ;;          # 3 per request
-    grpc-conn-not-closed) echo "-rate 0.25 -max-leak 600" ;;       # 8 per request
+      echo "-rate 2 -max-leak 600" ;;                        # 1 per request
+    http-body-not-closed) echo "-rate 0.7 -max-leak 600" ;;  # 3 per request
+    grpc-conn-not-closed) echo "-rate 0.25 -max-leak 600" ;; # 8 per request
     steady-pool) echo "-rate 20 -workers 8" ;;
-    burst) echo "-rate 10 -burst-every 20s -burst-size 150" ;;
-    plateau) echo "-rate 5 -streams 120 -ramp 30s" ;;
+    # Bursts at 10 s, 34 s, …: snapshots 2 and 4 land mid-burst, 1, 3 and 5
+    # (and the peer) on the baseline.
+    burst) echo "-rate 10 -burst-delay 10s -burst-every 24s -burst-size 120" ;;
+    plateau) echo "-rate 5 -streams 100 -ramp 30s" ;;
     *) echo "unknown behaviour $1" >&2; return 1 ;;
   esac
 }
 
-# expect_for BEHAVIOR GO_MINOR -> "verdict|pattern|top function|wait reason|growing functions"
+# expect_for BEHAVIOR GO_MINOR -> "verdict|pattern|top function|wait reason|growing stacks"
 # The top function is the innermost frame outside the blocking machinery
 # (runtime, sync, time, internal/..., net, io, bufio, x/net/http2 framing).
+# Growing stacks ("function [wait reason]", comma-separated) are listed when a
+# leak strands several kinds of goroutine per request; else just the top one.
 expect_for() {
   local b=$1 minor=$2 sema_mutex=semacquire sema_wg=semacquire
+  # Dedicated wait reasons replaced "semacquire": Mutex in 1.20, WaitGroup in 1.24.
   if ((minor >= 20)); then sema_mutex="sync.Mutex.Lock"; fi
   if ((minor >= 24)); then sema_wg="sync.WaitGroup.Wait"; fi
+  local grpc=google.golang.org/grpc/internal
   case $b in
     chan-send) echo "leak|chan-send|main.(*fetcher).gather.func1|chan send|" ;;
     chan-receive) echo "leak|chan-receive|main.(*indexer).consume|chan receive|" ;;
@@ -75,9 +88,17 @@ expect_for() {
     mutex) echo "leak|mutex|main.(*configCache).lookup|$sema_mutex|" ;;
     sleep-loop) echo "leak|sleep-loop|main.(*poller).pollUntilReady|sleep|" ;;
     http-body-not-closed)
-      echo "leak|http-body-not-closed|net/http.(*persistConn).readLoop|select|net/http.(*persistConn).readLoop,net/http.(*persistConn).writeLoop,net/http.(*conn).serve,net/http.(*connReader).backgroundRead" ;;
+      echo "leak|http-body-not-closed|net/http.(*persistConn).readLoop|select|$(
+        printf '%s,' 'net/http.(*persistConn).readLoop [select]' \
+          'net/http.(*persistConn).writeLoop [select]' \
+          'net/http.(*connReader).Read [IO wait]' | sed 's/,$//')" ;;
     grpc-conn-not-closed)
-      echo "leak|grpc-conn-not-closed|google.golang.org/grpc/internal/grpcsync.(*CallbackSerializer).run|select|google.golang.org/grpc/internal/grpcsync.(*CallbackSerializer).run,google.golang.org/grpc/internal/transport.(*http2Client).reader,google.golang.org/grpc/internal/transport.(*controlBuffer).get,google.golang.org/grpc/internal/transport.(*http2Server).HandleStreams,google.golang.org/grpc/internal/transport.(*http2Server).keepalive" ;;
+      echo "leak|grpc-conn-not-closed|$grpc/grpcsync.(*CallbackSerializer).run|select|$(
+        printf '%s,' "$grpc/grpcsync.(*CallbackSerializer).run [select]" \
+          "$grpc/transport.(*http2Client).reader [IO wait]" \
+          "$grpc/transport.(*controlBuffer).get [select]" \
+          "$grpc/transport.(*http2Server).HandleStreams [IO wait]" \
+          "$grpc/transport.(*http2Server).keepalive [select]" | sed 's/,$//')" ;;
     steady-pool) echo "no-leak||main.(*workerPool).worker|chan receive|" ;;
     burst) echo "no-leak||main.(*burster).slowRequest|sleep|" ;;
     plateau) echo "no-leak||main.(*hub).serveStream|select|" ;;
@@ -95,8 +116,13 @@ PIDS=$SCRATCH/pids
 
 cleanup() {
   local pid
-  # Targets first (recorded by pid as they start), then recorder subshells.
-  while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$PIDS"
+  # Targets first (recorded by pid as they start; a pid is only killed while
+  # it still runs one of our binaries), then the recorder subshells.
+  while read -r pid; do
+    if [[ $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" || true) == "$SCRATCH/bin/"* ]]; then
+      kill "$pid" 2>/dev/null || true
+    fi
+  done <"$PIDS"
   for pid in $(jobs -p); do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$SCRATCH"
@@ -110,8 +136,9 @@ done
 
 # goroot_for VERSION -> a GOROOT without '@' in its path. Toolchains fetched
 # through GOTOOLCHAIN live in the module cache (…/toolchain@v0.0.1-go1.19.13…)
-# and go1.19/go1.20 cannot build from a GOROOT spelled like that, so every
-# toolchain is used through a symlink in the scratch directory.
+# and go1.19 cannot build from a GOROOT spelled like that ("import of unknown
+# directory"), so every toolchain is used through a symlink in the scratch
+# directory.
 goroot_for() {
   local v=$1 real
   if [[ $v == local ]]; then
@@ -165,7 +192,7 @@ start_target() {
   pid=$!
   echo "$pid" >>"$PIDS"
   for ((i = 0; i < 100; i++)); do
-    addr=$(sed -n 's/^listening on \(127\.0\.0\.1:[0-9]*\)$/\1/p' "$lp.out" 2>/dev/null)
+    addr=$(sed -n 's/^listening on \(127\.0\.0\.1:[0-9]*\)$/\1/p' "$lp.out" 2>/dev/null || true)
     [[ -n $addr ]] && break
     sleep 0.1
   done
@@ -235,7 +262,7 @@ stacks() {
 record() {
   local dir=$1 bin=$2 b=$3 leakprof=$4 minor=$5
   local lp=$SCRATCH/log-$(basename "$dir")-$b
-  local pid addr t0 ppid paddr pstart i p line due
+  local pid addr t0 ppid paddr pstart ptime pcount i p due
   local -a times counts
   mkdir -p "$dir/$b"
   read -r pid addr t0 < <(start_target "$bin" "$b" "$lp")
@@ -261,8 +288,13 @@ record() {
   : >"$snaps"
   for ((i = 1; i <= SNAPSHOTS; i++)); do
     p=$(printf '%02d' "$i")
+    local leaktotal=null
+    if [[ $leakprof == 1 ]]; then
+      leaktotal=$(sed -n 's/^goroutineleak profile: total \([0-9]*\)$/\1/p' "$dir/$b/$p.goroutineleak.debug1.txt")
+    fi
     jq -n --argjson i "$i" --argjson t "${times[i]}" --argjson n "${counts[i]}" --arg p "$p" \
-      --argjson lp "$leakprof" '{index: $i, captured_at_unix_ms: $t, go_goroutines: $n,
+      --argjson lp "$leakprof" --argjson lt "$leaktotal" '{index: $i, captured_at_unix_ms: $t, go_goroutines: $n}
+      + (if $lp == 1 then {goroutineleak_total: $lt} else {} end) + {
         files: ({debug1: "\($p).debug1.txt", debug2: "\($p).debug2.txt", proto: "\($p).pb.gz",
                  metrics: "\($p).metrics.txt"}
                 + (if $lp == 1 then {goroutineleak_debug1: "\($p).goroutineleak.debug1.txt",
@@ -282,12 +314,16 @@ record() {
   local oloc=${rest%% \[*} oreason=${rest#* \[}
   oreason=${oreason%]}
 
+  local plt=null
+  if [[ $leakprof == 1 ]]; then
+    plt=$(sed -n 's/^goroutineleak profile: total \([0-9]*\)$/\1/p' "$dir/$b/peer.goroutineleak.debug1.txt")
+  fi
   jq -n \
     --arg gover "$(basename "$dir" | sed 's/-goroutineleakprofile$//')" \
     --argjson leakprof "$leakprof" --arg b "$b" --arg verdict "$verdict" --arg pattern "$pattern" \
     --arg top "$top" --arg reason "$reason" --arg growing "$growing" \
     --arg flags "$(flags_for "$b")" \
-    --argjson pstart "$pstart" --argjson ptime "$ptime" --argjson pcount "$pcount" \
+    --argjson pstart "$pstart" --argjson ptime "$ptime" --argjson pcount "$pcount" --argjson plt "$plt" \
     --arg ofn "$ofn" --arg oloc "$oloc" --arg oreason "$oreason" --argjson ogrowth "$ogrowth" \
     --slurpfile snaps "$snaps" '{
       go_version: $gover,
@@ -297,11 +333,13 @@ record() {
       expected_pattern: (if $pattern == "" then null else $pattern end),
       expected_top_function: $top,
       expected_wait_reason: $reason,
-      expected_growing_functions: (if $growing == "" then [$top] else ($growing | split(",")) end),
+      expected_growing_stacks: ((if $growing == "" then "\($top) [\($reason)]" else $growing end)
+        | split(",") | map(capture("^(?<function>.*) \\[(?<wait_reason>.*)\\]$"))),
       observed_max_growth: {function: $ofn, location: $oloc, wait_reason: $oreason, goroutines: $ogrowth},
       target: {command: "targets -behavior \($b) -listen 127.0.0.1:0 \($flags)", build_flags: "-trimpath"},
       snapshots: $snaps,
-      peer: ({started_at_unix_ms: $pstart, captured_at_unix_ms: $ptime, go_goroutines: $pcount,
+      peer: ({started_at_unix_ms: $pstart, captured_at_unix_ms: $ptime, go_goroutines: $pcount}
+             + (if $leakprof == 1 then {goroutineleak_total: $plt} else {} end) + {
               files: ({debug1: "peer.debug1.txt", debug2: "peer.debug2.txt", proto: "peer.pb.gz",
                        metrics: "peer.metrics.txt"}
                       + (if $leakprof == 1 then {goroutineleak_debug1: "peer.goroutineleak.debug1.txt",
@@ -318,20 +356,21 @@ record() {
   case $verdict in
     leak)
       if ((cn - c1 < MIN_GROWTH)); then ok=0; why="grew only $((cn - c1)) goroutines"; fi
-      if [[ ",${growing:-$top}," != *",$ofn,"* || $oreason != "$reason" ]]; then
+      if [[ ",${growing:-$top [$reason]}," != *",$ofn [$oreason],"* ]]; then
         ok=0; why="$why; fastest growing stack is $ofn [$oreason], expected $top [$reason]"
       fi ;;
     no-leak)
       case $b in
         steady-pool) ((hi - lo <= 10)) || { ok=0; why="not flat ($lo..$hi)"; } ;;
-        burst) ((cn <= lo + 10)) || { ok=0; why="did not drain ($c1 -> $cn, min $lo)"; } ;;
-        plateau) ((counts[SNAPSHOTS] - counts[SNAPSHOTS - 1] <= 3)) || { ok=0; why="no plateau"; } ;;
+        burst) ((cn <= lo + 10 && hi - lo >= 50)) || { ok=0; why="no drained bursts ($lo..$hi, last $cn)"; } ;;
+        plateau) ((hi - lo >= 50 && cn - counts[SNAPSHOTS - 1] <= 3)) || { ok=0; why="no ramp then plateau"; } ;;
       esac ;;
   esac
   local summary
   summary=$(printf '%s' "${counts[*]}" | tr ' ' ',')
   if ((ok)); then
     log "ok   $(basename "$dir")/$b goroutines $summary; top growth $ogrowth x $ofn ($oloc) [$oreason]"
+    touch "$SCRATCH/ok-$(basename "$dir")-$b"
   else
     log "FAIL $(basename "$dir")/$b goroutines $summary: ${why#; }"
     return 1
@@ -347,19 +386,23 @@ for run in "${RUNS[@]}"; do
   IFS='|' read -r name bin behaviors leakprof minor <<<"$run"
   for b in $behaviors; do
     if ((JOBS > 0 && running >= JOBS)); then
-      wait -n || failed=$((failed + 1))
+      wait -n || true
       running=$((running - 1))
     fi
     record "$STAGE/$name" "$bin" "$b" "$leakprof" "$minor" &
     running=$((running + 1))
   done
 done
-while ((running > 0)); do
-  wait -n || failed=$((failed + 1))
-  running=$((running - 1))
+wait || true
+for run in "${RUNS[@]}"; do
+  IFS='|' read -r name _ behaviors _ _ <<<"$run"
+  for b in $behaviors; do
+    # Recorders that died on an error (set -e) never got to log a verdict.
+    [[ -e $SCRATCH/ok-$name-$b ]] || { log "FAIL $name/$b (see errors above)"; failed=$((failed + 1)); }
+  done
 done
 if ((failed > 0)); then
-  log "$failed recording(s) failed; tests/fixtures left untouched"
+  log "recording failed; tests/fixtures left untouched"
   exit 1
 fi
 
@@ -371,4 +414,4 @@ for d in "$STAGE"/*/; do
   rm -rf "${OUT:?}/$name"
   cp -r "$d" "$OUT/$name"
 done
-log "done in $(($(date +%s) - start))s: $(du -sh "$OUT" | cut -f1) in tests/fixtures"
+log "done in $(($(date +%s) - start))s: $(du -sh --apparent-size "$OUT" | cut -f1) in $OUT"

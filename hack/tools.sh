@@ -159,14 +159,12 @@ build_etcd() {
 }
 
 build_kwok() {
-  local out="$1" c
+  local out="$1"
   log "building kwok and kwokctl $KWOK_VERSION"
-  for c in kwok kwokctl; do
-    # go install pkg@version ignores any go.mod, so run it from a neutral dir.
-    (cd "$out" && CGO_ENABLED=0 GOBIN="$out" "${NICE[@]}" "$GO" install -trimpath \
-        -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}" \
-        "sigs.k8s.io/kwok/cmd/$c@$KWOK_VERSION")
-  done
+  # go install pkg@version ignores any go.mod, so run it from a neutral dir.
+  (cd "$out" && CGO_ENABLED=0 GOBIN="$out" "${NICE[@]}" "$GO" install -trimpath \
+      -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}" \
+      "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION")
 }
 
 build_helm() {

@@ -11,5 +11,8 @@ int cmd_version(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
+int cmd_capture(int argc, char **argv);
+int cmd_controller(int argc, char **argv);
 
 #endif

@@ -20,6 +20,9 @@ static const lw_command commands[] = {
     {"inspect", cmd_inspect, "what one goroutine capture holds"},
     {"diff", cmd_diff, "per-stack growth from one capture to another"},
     {"analyze", cmd_analyze, "verdict over snapshots of one pod"},
+    {"scan", cmd_scan, "list the pods leakwatch would watch"},
+    {"capture", cmd_capture, "capture a goroutine profile from a pod or workload"},
+    {"controller", cmd_controller, "run the controller (watch, sample, report)"},
     {"version", cmd_version, "print the version"},
 };
 

@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -24,14 +25,18 @@ void cap_http_parser_init(cap_http_parser *p, uint64_t max_body,
 
 bool cap_http_parser_have_head(const cap_http_parser *p)
 {
-    return p->state != CAP_HTTP_STATUS && p->state != CAP_HTTP_HEADERS &&
-           !(p->state == CAP_HTTP_FAILED && p->status == 0);
+    return p->head_done;
 }
 
-static int http_fail(cap_http_parser *p, const char *fmt, const char *arg)
+static int http_fail(cap_http_parser *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int http_fail(cap_http_parser *p, const char *fmt, ...)
 {
     p->state = CAP_HTTP_FAILED;
-    snprintf(p->error, sizeof p->error, fmt, arg);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->error, sizeof p->error, fmt, ap);
+    va_end(ap);
     return -1;
 }
 
@@ -172,6 +177,7 @@ static int end_of_head(cap_http_parser *p)
         p->state = CAP_HTTP_STATUS;
         return 0;
     }
+    p->head_done = true;
     if (p->head_request || p->status == 204 || p->status == 304) {
         p->state = CAP_HTTP_DONE;
         return 0;

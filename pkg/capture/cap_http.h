@@ -43,6 +43,7 @@ typedef enum cap_http_state {
 typedef struct cap_http_parser {
     cap_http_state state;
     bool head_request;      /* response to HEAD: never a body            */
+    bool head_done;         /* final status line and headers read        */
     int status;
     char reason[128];
     char content_type[128];

@@ -152,6 +152,8 @@ typedef struct cap_result {
     uint64_t bytes;            /* raw body bytes                            */
     double seconds;            /* wall time of the whole capture            */
     char path[512];            /* the request path fetched from the pod     */
+    const char *ext;           /* file extension for the raw bytes: "txt",
+                                  "pb.gz" or "prom" (static string)        */
     /* Goroutine count when known: go_goroutines (METRICS), the probe or the
      * profile's total; -1 when unknown.  count_source says which. */
     int64_t goroutines;
@@ -179,7 +181,8 @@ cap_capturer *cap_capturer_new(kube_client *kube, const cap_options *opts,
 void cap_capturer_free(cap_capturer *c);
 
 /* Runs one capture; 0 on success, -1 otherwise (res->status, res->error).
- * res is always initialised; free it with cap_result_free. */
+ * res is always initialised; free it with cap_result_free.  On failure
+ * req->out may already hold part of the body (the caller discards it). */
 int cap_capture(cap_capturer *c, const cap_target *t, const cap_request *req,
                 cap_result *res);
 /* GET one path (with query) from the pod, any 2xx body into the request's

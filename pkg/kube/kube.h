@@ -102,7 +102,8 @@ kube_client *kube_client_new(const kube_config *cfg,
                              const kube_client_opts *opts, char *err,
                              size_t errlen);
 /* Cancels in-flight requests (their done callbacks see status 0 and
- * error "client shutting down"), joins the I/O thread, frees. */
+ * error "client shutting down"), joins the I/O thread, frees.  Not from a
+ * callback (it would join its own thread). */
 void kube_client_free(kube_client *c);
 const kube_config *kube_client_config(const kube_client *c);
 

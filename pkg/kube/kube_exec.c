@@ -7,7 +7,7 @@
  * returned credential is cached until its expirationTimestamp, and callers
  * force a new run after a 401.
  *
- * The process is started with posix_spawnp: the client is multi-threaded
+ * The process is started with posix_spawn: the client is multi-threaded
  * and fork() + setenv() in the child is not async-signal-safe.
  *
  * Not for: deciding when to refresh (kube_client.c owns that) or parsing
@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -399,6 +400,52 @@ static void stderr_tail(const outbuf *b, char *out, size_t outlen)
     kube_one_line(b->data + start, end - start, out, outlen);
 }
 
+/* The executable for e->command: as given when it has a slash, else the
+ * first executable regular file of that name in PATH (what kubectl's
+ * exec.LookPath does).  Looking it up ourselves gives "not found" a clear
+ * message, where a failed exec in the child would only be exit status 127. */
+static char *look_path(const char *cmd, int *err_no)
+{
+    struct stat st;
+    if (strchr(cmd, '/')) {
+        if (stat(cmd, &st) != 0) {
+            *err_no = errno;
+            return NULL;
+        }
+        if (!S_ISREG(st.st_mode) || access(cmd, X_OK) != 0) {
+            *err_no = EACCES;
+            return NULL;
+        }
+        return strdup(cmd);
+    }
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    *err_no = ENOENT;
+    for (const char *p = path;; p++) {
+        const char *end = strchr(p, ':');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        size_t len = n + strlen(cmd) + 3;
+        char *cand = malloc(len);
+        if (!cand) {
+            *err_no = ENOMEM;
+            return NULL;
+        }
+        /* An empty PATH element means the current directory. */
+        snprintf(cand, len, "%.*s/%s", (int)(n ? n : 1), n ? p : ".", cmd);
+        if (stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
+            if (access(cand, X_OK) == 0)
+                return cand;
+            *err_no = EACCES;
+        }
+        free(cand);
+        if (!end)
+            break;
+        p = end;
+    }
+    return NULL;
+}
+
 static void kill_and_reap(pid_t pid)
 {
     kill(pid, SIGKILL);
@@ -461,7 +508,12 @@ static int run_plugin(kube_exec_config *e, outbuf *out, outbuf *errb,
                  e->origin, e->command);
         goto out;
     }
-    int serr = posix_spawnp(&pid, e->command, &fa, &attr, argv, env);
+    int serr = 0;
+    char *exe = look_path(e->command, &serr);
+    if (exe) {
+        serr = posix_spawn(&pid, exe, &fa, &attr, argv, env);
+        free(exe);
+    }
     if (serr != 0) {
         pid = -1;
         char hint[300] = "";

@@ -600,7 +600,8 @@ static outcome handle_line(kube_watch *w, const char *line, size_t len,
     return OUT_INVALID;
 }
 
-static outcome run_stream(kube_watch *w, int64_t *started_ms)
+static outcome run_stream(kube_watch *w, int64_t *started_ms,
+                          bool *progressed_out)
 {
     int timeout_s = w->timeout_seconds
                         ? w->timeout_seconds
@@ -618,6 +619,7 @@ static outcome run_stream(kube_watch *w, int64_t *started_ms)
         return OUT_FAILED;
     }
     s->w = w;
+    *progressed_out = false;
     kube_async_spec spec = {
         .method = "GET",
         .path = path,
@@ -735,8 +737,7 @@ static outcome run_stream(kube_watch *w, int64_t *started_ms)
                  "resourceVersion %s",
               w->max_queue, w->rv);
     }
-    if (progressed && out == OUT_FAILED && s->status == 200)
-        out = OUT_ENDED; /* a long healthy stream that broke: retry now */
+    *progressed_out = progressed;
     free(path);
     kube_line_framer_free(s->framer);
     free(s);
@@ -770,8 +771,13 @@ static void *watch_main(void *arg)
         }
         first = false;
         int64_t started = 0;
-        outcome out = run_stream(w, &started);
+        bool progressed = false;
+        outcome out = run_stream(w, &started, &progressed);
         long delay = 0;
+        /* A stream that delivered events proved the server healthy: a
+         * failure after it starts the backoff from the beginning. */
+        if (progressed)
+            attempt = 0;
         switch (out) {
         case OUT_STOPPED:
             return NULL;

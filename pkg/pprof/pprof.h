@@ -165,6 +165,8 @@ int pprof_builder_add(pprof_builder *b, const pprof_sample *s);
 pprof_profile *pprof_builder_finish(pprof_builder *b, pprof_format format,
                                     pprof_kind kind, uint64_t total);
 void pprof_builder_free(pprof_builder *b);
+/* Why the last pprof_builder_add failed ("" when it did not). */
+const char *pprof_builder_error(const pprof_builder *b);
 
 /* Infer a wait reason from the runtime frames of a stack (innermost first):
  * runtime.chansend → "chan send", runtime.selectgo → "select",

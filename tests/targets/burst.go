@@ -9,13 +9,14 @@ import (
 // requests which raise the goroutine count sharply and then drain back to
 // the baseline, the shape a naive "count went up" detector gets wrong.
 type burster struct {
+	delay    time.Duration
 	every    time.Duration
 	size     int
 	inFlight atomic.Int64
 }
 
 func startBurst(cfg config) (target, error) {
-	b := &burster{every: cfg.burstEvery, size: cfg.burstSize}
+	b := &burster{delay: cfg.burstDelay, every: cfg.burstEvery, size: cfg.burstSize}
 	go b.schedule()
 	return b, nil
 }
@@ -26,6 +27,7 @@ func (b *burster) serve(uint64) {
 }
 
 func (b *burster) schedule() {
+	time.Sleep(b.delay)
 	ticker := time.NewTicker(b.every)
 	defer ticker.Stop()
 	for {

@@ -33,6 +33,7 @@ import (
 type config struct {
 	workers    int           // steady-pool: pool size
 	burstEvery time.Duration // burst: period between bursts
+	burstDelay time.Duration // burst: time before the first burst
 	burstSize  int           // burst: slow requests per burst
 	streams    int           // plateau: number of streams held at the plateau
 	ramp       time.Duration // plateau: time taken to open all streams
@@ -84,6 +85,7 @@ func main() {
 	)
 	flag.IntVar(&cfg.workers, "workers", 8, "steady-pool: number of workers")
 	flag.DurationVar(&cfg.burstEvery, "burst-every", 20*time.Second, "burst: time between bursts")
+	flag.DurationVar(&cfg.burstDelay, "burst-delay", 0, "burst: time before the first burst")
 	flag.IntVar(&cfg.burstSize, "burst-size", 300, "burst: slow requests per burst")
 	flag.IntVar(&cfg.streams, "streams", 100, "plateau: streams held once ramped up")
 	flag.DurationVar(&cfg.ramp, "ramp", 30*time.Second, "plateau: time to open all streams")

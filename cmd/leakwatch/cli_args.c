@@ -1,0 +1,257 @@
+/*
+ * cli_args.c — option parsing and the shared options of the offline
+ * commands.  See cli_args.h.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_args.h"
+
+void cli_parser_init(cli_parser *p, const char *cmd, int argc, char **argv)
+{
+    p->cmd = cmd;
+    p->argc = argc;
+    p->argv = argv;
+    p->i = 1; /* argv[0] is the subcommand */
+    p->only_args = false;
+}
+
+static const cli_opt *find_opt(const cli_opt *opts, const char *a,
+                               size_t nlen)
+{
+    for (const cli_opt *o = opts; o && o->name; o++)
+        if (strlen(o->name) == nlen && !strncmp(o->name, a, nlen))
+            return o;
+    return NULL;
+}
+
+int cli_next(cli_parser *p, const cli_opt *opts, const char **value)
+{
+    *value = NULL;
+    if (p->i >= p->argc)
+        return CLI_END;
+    const char *a = p->argv[p->i++];
+    if (p->only_args || a[0] != '-' || !a[1]) {
+        *value = a; /* "-" alone is a positional (stdin is not supported,
+                       but the message then names it) */
+        return CLI_ARG;
+    }
+    if (!strcmp(a, "--")) {
+        p->only_args = true;
+        return cli_next(p, opts, value);
+    }
+    const char *eq = strchr(a, '=');
+    size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
+    const cli_opt *o = find_opt(opts, a, nlen);
+    if (!o)
+        o = find_opt(cli_common_opts, a, nlen);
+    if (o) {
+        if (!o->has_value) {
+            if (eq) {
+                fprintf(stderr, "%s: option %s takes no value\n", p->cmd,
+                        o->name);
+                return CLI_ERROR;
+            }
+            return o->id;
+        }
+        if (eq) {
+            *value = eq + 1;
+        } else if (p->i < p->argc) {
+            *value = p->argv[p->i++];
+        } else {
+            fprintf(stderr, "%s: option %s needs a value\n", p->cmd, o->name);
+            return CLI_ERROR;
+        }
+        return o->id;
+    }
+    fprintf(stderr, "%s: unknown option '%.*s' (see --help)\n", p->cmd,
+            (int)nlen, a);
+    return CLI_ERROR;
+}
+
+const cli_opt cli_common_opts[] = {
+    {"--help", false, CLI_OPT_HELP},
+    {"-h", false, CLI_OPT_HELP},
+    {"--json", false, CLI_OPT_JSON},
+    {"--max-input", true, CLI_OPT_MAX_INPUT},
+    {"--max-decompressed", true, CLI_OPT_MAX_DECOMPRESSED},
+    {"--file-line", false, CLI_OPT_FILE_LINE},
+    {"--no-fold", false, CLI_OPT_NO_FOLD},
+    {"--ignore-top", true, CLI_OPT_IGNORE_TOP},
+    {"--ignore-any", true, CLI_OPT_IGNORE_ANY},
+    {"--ignore-created-by", true, CLI_OPT_IGNORE_CREATED_BY},
+    {"--no-builtin-ignores", false, CLI_OPT_NO_BUILTIN_IGNORES},
+    {NULL, false, 0},
+};
+
+const char cli_common_help[] =
+    "  --json                   print one JSON object instead of text\n"
+    "  --file-line              tell stacks apart by file:line, not only by\n"
+    "                           function\n"
+    "  --no-fold                show stacks from their innermost frame, not\n"
+    "                           from the innermost user function\n"
+    "  --ignore-top FUNC        ignore stacks whose top (or innermost user)\n"
+    "                           function is FUNC (a trailing * matches a\n"
+    "                           prefix); repeatable\n"
+    "  --ignore-any FUNC        ignore stacks with FUNC in any frame\n"
+    "  --ignore-created-by FUNC ignore goroutines started by FUNC (debug=2\n"
+    "                           captures only: other formats do not say)\n"
+    "  --no-builtin-ignores     also count the capture's own goroutine,\n"
+    "                           signal loops, runtime workers, the testing\n"
+    "                           harness and one net/http accept loop\n"
+    "  --max-input BYTES        refuse inputs larger than this (K/M/G\n"
+    "                           suffixes; default 4G)\n"
+    "  --max-decompressed BYTES refuse gzip inputs that inflate beyond this\n"
+    "                           (default 256M)\n"
+    "  -h, --help               this help\n";
+
+void cli_common_init(cli_common *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->builtin_ignores = true;
+    pprof_limits_default(&c->limits);
+    lwa_options_default(&c->opt);
+}
+
+bool cli_parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+    if (!s || !*s || *s == '-' || *s == '+')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+bool cli_parse_bytes(const char *s, uint64_t *out)
+{
+    if (!s || !*s || *s == '-' || *s == '+')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s)
+        return false;
+    unsigned shift = 0;
+    if (*end) {
+        switch (*end) {
+        case 'k': case 'K': shift = 10; break;
+        case 'm': case 'M': shift = 20; break;
+        case 'g': case 'G': shift = 30; break;
+        default: return false;
+        }
+        end++;
+        if (*end == 'i' || *end == 'I')
+            end++;
+        if (*end == 'b' || *end == 'B')
+            end++;
+        if (*end)
+            return false;
+    }
+    if (v > (UINT64_MAX >> shift))
+        return false;
+    *out = (uint64_t)v << shift;
+    return *out > 0;
+}
+
+bool cli_parse_seconds(const char *s, double *out)
+{
+    if (!s || !*s)
+        return false;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || !isfinite(v) || v < 0)
+        return false;
+    *out = v;
+    return true;
+}
+
+int cli_common_option(cli_common *c, const char *cmd, int id,
+                      const char *value)
+{
+    switch (id) {
+    case CLI_OPT_HELP:
+        c->help = true;
+        return CLI_EXIT_OK;
+    case CLI_OPT_JSON:
+        c->json = true;
+        return CLI_EXIT_OK;
+    case CLI_OPT_FILE_LINE:
+        c->opt.file_line = true;
+        return CLI_EXIT_OK;
+    case CLI_OPT_NO_FOLD:
+        c->opt.fold_runtime = false;
+        return CLI_EXIT_OK;
+    case CLI_OPT_NO_BUILTIN_IGNORES:
+        c->builtin_ignores = false;
+        return CLI_EXIT_OK;
+    case CLI_OPT_MAX_INPUT:
+    case CLI_OPT_MAX_DECOMPRESSED: {
+        uint64_t v;
+        if (!cli_parse_bytes(value, &v)) {
+            fprintf(stderr, "%s: %s: '%s' is not a size in bytes\n", cmd,
+                    id == CLI_OPT_MAX_INPUT ? "--max-input"
+                                            : "--max-decompressed",
+                    value);
+            return CLI_EXIT_USAGE;
+        }
+        if (id == CLI_OPT_MAX_INPUT)
+            c->limits.max_input_bytes = v;
+        else
+            c->limits.max_decompressed_bytes = v;
+        return CLI_EXIT_OK;
+    }
+    case CLI_OPT_IGNORE_TOP:
+    case CLI_OPT_IGNORE_ANY:
+    case CLI_OPT_IGNORE_CREATED_BY: {
+        if (!value || !*value || !strcmp(value, "*")) {
+            fprintf(stderr, "%s: an ignore rule needs a function name\n",
+                    cmd);
+            return CLI_EXIT_USAGE;
+        }
+        if (c->nrules >= (int)(sizeof(c->rules) / sizeof(c->rules[0]))) {
+            fprintf(stderr, "%s: too many ignore rules (at most %zu)\n", cmd,
+                    sizeof(c->rules) / sizeof(c->rules[0]));
+            return CLI_EXIT_USAGE;
+        }
+        c->rules[c->nrules].kind = id == CLI_OPT_IGNORE_TOP ? LWA_IGNORE_TOP
+                                   : id == CLI_OPT_IGNORE_ANY
+                                       ? LWA_IGNORE_ANY
+                                       : LWA_IGNORE_CREATED_BY;
+        c->rules[c->nrules].func = value;
+        c->nrules++;
+        return CLI_EXIT_OK;
+    }
+    default:
+        return -1;
+    }
+}
+
+int cli_common_finish(cli_common *c, const char *cmd)
+{
+    c->ignore = lwa_ignore_new(c->builtin_ignores);
+    if (!c->ignore)
+        goto oom;
+    for (int i = 0; i < c->nrules; i++)
+        if (lwa_ignore_add(c->ignore, c->rules[i].kind, c->rules[i].func) < 0)
+            goto oom;
+    c->opt.ignore = c->ignore;
+    return CLI_EXIT_OK;
+oom:
+    fprintf(stderr, "%s: out of memory\n", cmd);
+    return CLI_EXIT_INPUT;
+}
+
+void cli_common_free(cli_common *c)
+{
+    lwa_ignore_free(c->ignore);
+    c->ignore = NULL;
+    c->opt.ignore = NULL;
+}

@@ -1,0 +1,350 @@
+/*
+ * analysis.h — what goroutine captures mean: which stacks are the same,
+ * which to ignore, how each stack's count moved between captures, what kind
+ * of blocking it is, and whether the whole picture is a leak.
+ *
+ * The unit of everything here is the signature: a stack reduced to what is
+ * stable across captures, processes, Go versions and formats (function
+ * names, optionally file:line; never addresses, arguments or goroutine
+ * ids).  A signature table (lwa_sigtab) gives every signature a dense index;
+ * a snapshot (lwa_snapshot) is one capture counted by that index, so diffs
+ * and series are array walks, and the table keeps copies of what it needs
+ * so a profile can be freed as soon as its snapshot is taken.
+ *
+ *   pprof_profile --lwa_snapshot_take--> lwa_snapshot (counts per signature)
+ *   two snapshots --lwa_diff_new-------> rows sorted by growth
+ *   snapshots [+ peer baseline] --lwa_analyze--> verdict + ranked findings
+ *
+ * Not for: parsing (pkg/pprof), deciding when to capture or what to do
+ * about a verdict (pkg/controller), printing (cmd/leakwatch).
+ */
+#ifndef LWA_ANALYSIS_H
+#define LWA_ANALYSIS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pprof/pprof.h"
+
+/* ------------------------------------------------------------------ */
+/* Patterns: the fixed vocabulary of DESIGN.md, each with a first fix.   */
+
+typedef enum lwa_pattern {
+    LWA_PATTERN_UNKNOWN = 0,
+    LWA_PATTERN_CHAN_SEND,
+    LWA_PATTERN_CHAN_RECEIVE,
+    LWA_PATTERN_NIL_CHANNEL,
+    LWA_PATTERN_SELECT,
+    LWA_PATTERN_SELECT_NO_CASES,
+    LWA_PATTERN_HTTP_BODY,  /* "http-body-not-closed" */
+    LWA_PATTERN_NETWORK_IO,
+    LWA_PATTERN_GRPC_CONN,  /* "grpc-conn-not-closed" */
+    LWA_PATTERN_WAITGROUP,
+    LWA_PATTERN_MUTEX,
+    LWA_PATTERN_COND,
+    LWA_PATTERN_SEMAPHORE,
+    LWA_PATTERN_SLEEP_LOOP,
+    LWA_PATTERN_COUNT
+} lwa_pattern;
+
+const char *lwa_pattern_name(lwa_pattern p); /* "chan-send" ...         */
+const char *lwa_pattern_fix(lwa_pattern p);  /* one line from the runbook */
+/* The pattern named `name`, or -1. */
+int lwa_pattern_from_name(const char *name);
+
+typedef struct lwa_class {
+    lwa_pattern pattern;
+    uint32_t culprit;        /* index of the frame that names who is blocked
+                                (what users are shown first)               */
+    const char *wait_reason; /* the reason used: the given one, or one
+                                inferred from frames (static); NULL if none */
+    bool reason_inferred;
+} lwa_class;
+
+/*
+ * Classify one stack (innermost first, as pprof gives it).  `wait_reason`
+ * is what Go printed (debug=2) or what the parser inferred
+ * (reason_inferred), NULL when unknown; `created_by` may be NULL.
+ */
+void lwa_classify(const pprof_frame *frames, uint32_t nframes,
+                  const char *wait_reason, bool reason_inferred,
+                  const char *created_by, lwa_class *out);
+
+/* Unexported runtime functions ("runtime.gopark", "runtime.chansend1"):
+ * what Go's own tracebacks hide, and what signatures leave out so that
+ * debug=1, debug=2 and protobuf captures of one stack match. */
+bool lwa_func_is_runtime_internal(const char *func);
+/* Runtime internals plus the blocking plumbing users do not write
+ * themselves (sync, internal/poll, net's fd layer, bufio, io, time.Sleep):
+ * folded away when showing "the innermost user function". */
+bool lwa_func_is_plumbing(const char *func);
+/* Index of the innermost frame that is not plumbing; 0 when every frame
+ * is (then the stack is shown as it is). */
+uint32_t lwa_user_frame(const pprof_frame *frames, uint32_t nframes);
+
+/* ------------------------------------------------------------------ */
+/* Ignore rules, after go.uber.org/goleak.                              */
+
+typedef enum lwa_ignore_kind {
+    LWA_IGNORE_TOP,        /* the stack's top function (first non-runtime
+                              frame) or its innermost user function       */
+    LWA_IGNORE_ANY,        /* any frame of the stack                       */
+    LWA_IGNORE_CREATED_BY, /* the function that started the goroutine
+                              (debug=2 only: other formats do not say)     */
+} lwa_ignore_kind;
+
+typedef struct lwa_ignore lwa_ignore;
+
+/* builtins: also ignore what every Go service has and nobody leaks (the
+ * goroutine serving the capture, signal loops, runtime background workers,
+ * the testing harness, one net/http accept loop per stack). */
+lwa_ignore *lwa_ignore_new(bool builtins);
+void lwa_ignore_free(lwa_ignore *ig);
+/* `func` is an exact function name, or a prefix when it ends in '*'.
+ * 0 on success, -1 on an empty name or out of memory. */
+int lwa_ignore_add(lwa_ignore *ig, lwa_ignore_kind kind, const char *func);
+
+typedef struct lwa_ignore_match {
+    const char *rule;   /* e.g. "built-in: pprof capture", "--ignore-top X" */
+    uint64_t allowance; /* 0: ignore every goroutine of the stack; N: only
+                           the first N (an expected singleton)            */
+} lwa_ignore_match;
+
+bool lwa_ignore_stack(const lwa_ignore *ig, const pprof_frame *frames,
+                      uint32_t nframes, lwa_ignore_match *m);
+bool lwa_ignore_creator(const lwa_ignore *ig, const char *created_by,
+                        lwa_ignore_match *m);
+
+/* ------------------------------------------------------------------ */
+/* Signatures and snapshots.                                            */
+
+typedef struct lwa_options {
+    bool file_line;          /* key by function and file:line           */
+    bool fold_runtime;       /* show the innermost user frame first     */
+    const lwa_ignore *ignore; /* borrowed; NULL ignores nothing          */
+} lwa_options;
+
+/* file_line off, fold_runtime on, no ignore rules. */
+void lwa_options_default(lwa_options *o);
+
+typedef struct lwa_sig {
+    uint64_t id;              /* 64-bit hash of the key frames            */
+    uint32_t index;           /* dense, in order of first sight           */
+    uint32_t nframes;
+    const pprof_frame *frames; /* a representative stack, innermost first,
+                                 owned by the table                      */
+    uint32_t shown;           /* frames[shown] is the first frame shown:
+                                 the culprit when folding, else 0         */
+    lwa_pattern pattern;
+    const char *wait_reason;  /* NULL when unknown                        */
+    bool reason_inferred;
+    pprof_frame created_by;   /* .func NULL when no capture said          */
+    const char *ignored_by;   /* rule that drops the whole stack, or NULL */
+    uint64_t allowance;       /* goroutines the rule lets through unseen  */
+    int evidence;             /* how the representative was chosen
+                                 (explicit reason beats inferred...)     */
+} lwa_sig;
+
+typedef struct lwa_sigtab lwa_sigtab;
+
+/* The options (and the ignore rules they point to) must outlive the
+ * table.  NULL when out of memory. */
+lwa_sigtab *lwa_sigtab_new(const lwa_options *opt);
+void lwa_sigtab_free(lwa_sigtab *t);
+size_t lwa_sigtab_size(const lwa_sigtab *t);
+const lwa_sig *lwa_sigtab_at(const lwa_sigtab *t, size_t index);
+/* By id; NULL when absent. */
+const lwa_sig *lwa_sigtab_find(const lwa_sigtab *t, uint64_t id);
+const lwa_options *lwa_sigtab_options(const lwa_sigtab *t);
+
+/* How long the goroutines of one signature had been blocked (debug=2). */
+typedef struct lwa_minutes {
+    uint64_t max;
+    uint64_t hist[PPROF_MINUTES_BINS]; /* bins of pprof_minutes_bin()    */
+} lwa_minutes;
+
+typedef struct lwa_snapshot {
+    char *name;             /* owned copy, e.g. the file name            */
+    bool has_time;
+    int64_t time_ms;        /* unix ms of the capture when has_time      */
+    pprof_format format;
+    pprof_kind kind;
+    bool truncated;         /* the parser saw a cut-off input            */
+    uint64_t total;         /* what the process reported                 */
+    uint64_t ignored;       /* goroutines dropped by ignore rules        */
+    size_t nbuckets;        /* parser buckets                            */
+    size_t nstats;          /* signatures known when taken               */
+    uint64_t *counts;       /* by lwa_sig.index; beyond nstats: 0        */
+    lwa_minutes *minutes;   /* by index, only when blocked minutes are
+                               known (debug=2), else NULL               */
+    uint64_t *leaked;       /* by index: goroutines Go's leak detector
+                               marked leaked (a goroutineleak profile, or
+                               "(leaked)" in a dump), else NULL          */
+} lwa_snapshot;
+
+/* Counts `p` into a new snapshot, adding its signatures to `t`.  The
+ * capture time is taken from the profile when it has one.  NULL when out
+ * of memory. */
+lwa_snapshot *lwa_snapshot_take(lwa_sigtab *t, const pprof_profile *p,
+                                const char *name);
+void lwa_snapshot_free(lwa_snapshot *s);
+void lwa_snapshot_set_time(lwa_snapshot *s, int64_t unix_ms);
+uint64_t lwa_snapshot_count(const lwa_snapshot *s, size_t index);
+/* NULL when the snapshot has no blocked minutes for that signature. */
+const lwa_minutes *lwa_snapshot_minutes(const lwa_snapshot *s, size_t index);
+uint64_t lwa_snapshot_leaked(const lwa_snapshot *s, size_t index);
+/* Goroutines counted (total minus ignored, as seen through signatures). */
+uint64_t lwa_snapshot_counted(const lwa_snapshot *s);
+/* Signatures with at least one goroutine in this snapshot. */
+size_t lwa_snapshot_unique(const lwa_snapshot *s);
+
+/* ------------------------------------------------------------------ */
+/* Diff of two captures.                                                */
+
+typedef struct lwa_diff_row {
+    const lwa_sig *sig;
+    uint64_t base, target;
+    int64_t delta;
+} lwa_diff_row;
+
+typedef struct lwa_diff {
+    uint64_t base_total, target_total;   /* as the processes reported  */
+    int64_t total_delta;
+    size_t grew, shrank, appeared, vanished;
+    size_t nrows;           /* signatures present in either capture    */
+    lwa_diff_row *rows;     /* delta descending, then target, then id  */
+} lwa_diff;
+
+lwa_diff *lwa_diff_new(const lwa_sigtab *t, const lwa_snapshot *base,
+                       const lwa_snapshot *target);
+void lwa_diff_free(lwa_diff *d);
+
+/* ------------------------------------------------------------------ */
+/* Growth over a series and the verdict.  The decision rules are written
+ * out in lwa_verdict.c; the numbers they use are these.                */
+
+typedef struct lwa_thresholds {
+    uint64_t min_growth;      /* goroutines a stack must gain (10)          */
+    double min_relative;      /* ... and as a fraction of its first count
+                                 (0.10) unless far above the baseline      */
+    double min_nondecreasing; /* fraction of steps that must not fall (0.7)*/
+    double min_r2;            /* or a straight-line fit this good (0.9)    */
+    double max_step_share;    /* largest single rise / all rises (0.6)     */
+    double max_drawdown;      /* largest fall / net growth (0.25)          */
+    double drained_fraction;  /* fallen this much from the peak: drained
+                                 (0.5)                                      */
+    double tail_fraction;     /* the end of the window (last 1/3)          */
+    double min_tail_share;    /* growth there vs the trend (0.5)           */
+    double baseline_ratio;    /* diverged: >= ratio x peer count (3)       */
+    uint64_t baseline_excess; /* ... and this many more (20)               */
+    double far_ratio;         /* far above the peer (5)                    */
+    uint64_t far_excess;      /* ... and this many more (50)               */
+    double held_fraction;     /* 2 captures: share of the first count still
+                                 blocked since before it (0.5)             */
+    double churn_minutes;     /* window long enough to expect old
+                                 goroutines in a real leak (5)             */
+} lwa_thresholds;
+
+void lwa_thresholds_default(lwa_thresholds *th);
+
+typedef enum lwa_shape {
+    LWA_SHAPE_SINGLE = 0, /* one capture: no shape                          */
+    LWA_SHAPE_FLAT,       /* no meaningful change                           */
+    LWA_SHAPE_SHRINKING,  /* fell                                           */
+    LWA_SHAPE_STEP,       /* two captures, went up                          */
+    LWA_SHAPE_GROWING,    /* steady growth through the end                  */
+    LWA_SHAPE_PLATEAU,    /* grew, then flat at the end                     */
+    LWA_SHAPE_DRAINED,    /* rose, then fell back                           */
+    LWA_SHAPE_SPIKE,      /* growth concentrated in one step                */
+    LWA_SHAPE_NOISY,      /* net growth, but up and down                    */
+} lwa_shape;
+
+const char *lwa_shape_name(lwa_shape s);
+
+typedef struct lwa_growth {
+    size_t n;
+    uint64_t first, last, min, max;
+    int64_t delta;          /* last - first                              */
+    bool has_rate;          /* capture times known                       */
+    double span_minutes;
+    double per_minute;      /* least-squares slope (0 without times)     */
+    double r2;              /* fit of that line, 0..1                    */
+    double nondecreasing;   /* fraction of steps that do not fall        */
+    double max_step_share;  /* largest rise / sum of rises (as rates)    */
+    uint64_t drawdown;      /* largest fall below an earlier high        */
+    int64_t tail_delta;     /* growth over the end of the window         */
+    double tail_expected;   /* what the overall trend predicts there     */
+    bool significant;       /* gained enough, absolutely and relatively  */
+    lwa_shape shape;
+} lwa_growth;
+
+/*
+ * Shape of one count series, oldest first.  t_ms may be NULL (times
+ * unknown: steps are taken as equal and no rate is given).  relax_relative
+ * waives the relative-growth test (the stack is far above a fresh peer).
+ */
+void lwa_growth_compute(const int64_t *t_ms, const uint64_t *counts,
+                        size_t n, const lwa_thresholds *th,
+                        bool relax_relative, lwa_growth *out);
+
+typedef enum lwa_verdict {
+    LWA_VERDICT_NO_LEAK = 0,
+    LWA_VERDICT_LEAK,
+    LWA_VERDICT_INCONCLUSIVE,
+} lwa_verdict;
+
+const char *lwa_verdict_name(lwa_verdict v); /* "leak", "no-leak"...      */
+
+typedef enum lwa_status {
+    LWA_STATUS_NONE = 0, /* moved, but is not evidence (see why)          */
+    LWA_STATUS_SUSPECT,  /* could be a leak; more data would tell         */
+    LWA_STATUS_LEAK,
+} lwa_status;
+
+const char *lwa_status_name(lwa_status s);
+
+typedef struct lwa_finding {
+    const lwa_sig *sig;
+    lwa_status status;
+    lwa_growth growth;
+    uint64_t count;         /* in the last capture                        */
+    bool has_baseline;
+    uint64_t baseline;      /* in the peer (0 when absent from it)        */
+    int64_t delta;          /* last - first; last - baseline for one capture */
+    bool has_minutes;
+    uint64_t minutes_max;   /* longest blocked, over the captures         */
+    uint64_t held;          /* last capture: blocked since before the first */
+    bool has_leaked;
+    uint64_t leaked;        /* last capture: marked leaked by Go's detector */
+    const char *why;        /* static phrase: why this status             */
+} lwa_finding;
+
+typedef struct lwa_report {
+    lwa_verdict verdict;
+    const char *why;        /* static phrase: what decided the verdict    */
+    size_t nsnapshots;
+    bool has_baseline;
+    bool has_times;
+    double span_minutes;
+    uint64_t total_first, total_last;
+    double total_per_minute; /* 0 without times                          */
+    lwa_growth total;        /* shape of the process totals               */
+    size_t nfindings;        /* leaks, then suspects, most significant first */
+    lwa_finding *findings;
+    size_t ndismissed;       /* the largest movers that are not evidence   */
+    lwa_finding *dismissed;
+} lwa_report;
+
+/*
+ * Judge snapshots of one process, oldest first (n >= 1), optionally against
+ * a fresh peer's snapshot.  All snapshots must come from `t`.  Times are
+ * used when every snapshot has one and they increase.  NULL when out of
+ * memory.
+ */
+lwa_report *lwa_analyze(const lwa_sigtab *t, const lwa_snapshot *const *snaps,
+                        size_t n, const lwa_snapshot *baseline,
+                        const lwa_thresholds *th);
+void lwa_report_free(lwa_report *r);
+
+#endif

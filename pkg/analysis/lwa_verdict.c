@@ -1,0 +1,506 @@
+/*
+ * lwa_verdict.c — from snapshots of one process (and optionally a fresh
+ * peer) to a verdict and findings ranked most significant first.
+ *
+ * Not for: the shape arithmetic (lwa_growth.c) or printing.
+ *
+ * Decision rules
+ * ==============
+ *
+ * A goroutine leak is a population that only grows: goroutines arrive at
+ * some rate and never leave.  Everything else that makes counts go up —
+ * a burst of slow requests, a pool warming up, a cache of connections
+ * filling, streams opening after a deploy — stops growing or comes back
+ * down.  The rules below look for the first and dismiss the second, and
+ * they prefer "inconclusive" to a guess: a false "leak" makes on-call
+ * restart healthy pods, a false "no-leak" is repaired by the next
+ * evaluation a few minutes later.
+ *
+ * Everything is judged per signature (lwa_sigtab.c), never on the process
+ * total alone: a leak of 2 goroutines a second hides easily in a total that
+ * swings by hundreds.  Ignored stacks (lwa_ignore.c) are not judged.
+ *
+ * 1. Size.  A signature must gain at least min_growth (10) goroutines over
+ *    the window, and at least min_relative (10%) of what it started with.
+ *    A handful of goroutines is noise at any rate; a pool of 5,000 workers
+ *    that gains 30 is load.  The relative test is waived when the
+ *    signature is already far above a fresh peer (rule 5): a pod that has
+ *    leaked for a day starts the window huge, and its growth is small
+ *    relative to that yet is the very leak.
+ *
+ * 2. Shape, with three or more captures (lwa_growth.c).  Growth must be
+ *    - sustained: most steps do not fall (70% of them non-decreasing) or
+ *      the counts sit on a straight line (R^2 >= 0.9), and no dip on the
+ *      way is deeper than a quarter of the net growth;
+ *    - spread: no single step carries more than 60% of the rise (85% with
+ *      just two steps), otherwise it is a jump — a burst caught at its peak
+ *      looks exactly like that;
+ *    - still there at the end: over the last third of the window the count
+ *      must rise by at least half of what the overall trend predicts, and
+ *      the very last step must not be flat when the trend predicts four or
+ *      more goroutines in it.  A ramp that flattened is a plateau
+ *      (connection pools, streams, caches), not a leak;
+ *    - not drained: a count that fell back more than half-way from its
+ *      peak is a burst returning to baseline.
+ *    A series that passes is GROWING and the signature is a LEAK.  A jump
+ *    in a single step (SPIKE) is only a SUSPECT: the next captures tell a
+ *    burst from a sudden leak.  Plateaus, drains, noise and flat lines are
+ *    not findings at all; the largest of them are kept as "dismissed" so a
+ *    human can see what was considered and why it was let go.
+ *
+ * 3. Age (debug=2 only).  Go prints how many minutes a goroutine has been
+ *    blocked, counted from the first garbage collection that saw it parked
+ *    (so it lags by up to the two-minute forced-GC period, and is a lower
+ *    bound).  In a leak the goroutines present at the first capture are
+ *    still there, blocked, at the last; in churn they have been replaced.
+ *    "held" counts the goroutines of the last capture blocked for at least
+ *    the window's length (at least one minute): they were parked before
+ *    the window began.  Ages are used three ways:
+ *    - two captures: growth plus held >= half of the first count (and at
+ *      least min_growth) is a LEAK — old goroutines never released while
+ *      new ones arrive;
+ *    - one capture with a peer: blocked goroutines spread over several age
+ *      bins from "under a minute" to "minutes ago" show an accumulation
+ *      still under way (a plateau has no young ones, churn has no old
+ *      ones);
+ *    - a GROWING signature of a parked kind (not a sleep loop, which wakes
+ *      up every iteration and so never ages) whose goroutines are all
+ *      under a minute old after a window of five minutes or more is churn,
+ *      and is only a SUSPECT.
+ *
+ * 4. Two captures.  One step says "went up", nothing about whether it
+ *    keeps going: without rule 3's age evidence or rule 5's peer evidence
+ *    a STEP is a SUSPECT and the verdict inconclusive.
+ *
+ * 5. Fresh peer.  A freshly started pod of the same workload shows what a
+ *    healthy process holds; a signature missing from it has baseline 0.
+ *    Diverged means >= 3x the peer's count and 20 more; far above means
+ *    >= 5x and 50 more.  Diverged relaxes rule 1's relative test and
+ *    rule 2's monotonicity (to 49% of steps); far above plus growth is a
+ *    LEAK even with two captures.  With a single capture, far above plus
+ *    rule 3's age spread is a LEAK; diverged alone is a SUSPECT; a pod
+ *    that matches its peer is no-leak.  A peer never makes a leak out of a
+ *    plateau or a drained burst: the shape rules come first.
+ *
+ * 0. Proof.  Go 1.26's leak detector (GOEXPERIMENT=goroutineleakprofile)
+ *    marks goroutines blocked on objects nothing reachable can ever touch.
+ *    Such goroutines cannot drain, so min_growth of them in the last
+ *    capture is a LEAK whatever the shape; fewer make a SUSPECT.  The
+ *    converse does not hold: the detector cannot see goroutines blocked on
+ *    objects that stay reachable (a mutex held by a live struct, a sleep
+ *    loop), so a series of goroutineleak profiles (which list only proven
+ *    leaks, except in debug=2) that shows nothing is inconclusive, never
+ *    no-leak.
+ *
+ * 6. Verdict.  leak if any signature is a LEAK.  Otherwise inconclusive if
+ *    any is a SUSPECT, if there is a single capture and no peer, or if the
+ *    process total grows steadily (GROWING) and significantly while no
+ *    single stack explains it (a leak spread over many small stacks).
+ *    Otherwise no-leak.
+ *
+ * 7. Ranking.  Leaks, then suspects.  Within each: growth over the window
+ *    (excess over the peer for one capture), then current count, then how
+ *    specific the pattern is (who is blocked: http/gRPC/semaphore; then a
+ *    named primitive; then network I/O; then unknown), then the function
+ *    name and id so output is stable.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/analysis.h"
+
+const char *lwa_verdict_name(lwa_verdict v)
+{
+    switch (v) {
+    case LWA_VERDICT_LEAK:
+        return "leak";
+    case LWA_VERDICT_INCONCLUSIVE:
+        return "inconclusive";
+    case LWA_VERDICT_NO_LEAK:
+        break;
+    }
+    return "no-leak";
+}
+
+const char *lwa_status_name(lwa_status s)
+{
+    switch (s) {
+    case LWA_STATUS_LEAK:
+        return "leak";
+    case LWA_STATUS_SUSPECT:
+        return "suspect";
+    case LWA_STATUS_NONE:
+        break;
+    }
+    return "none";
+}
+
+/* Lower bound of each blocked-minutes bin (see pprof.h). */
+static const uint64_t bin_low[PPROF_MINUTES_BINS] = {0,  1,  2,   5,  10,
+                                                     30, 60, 180, 600};
+
+static uint64_t held_since(const lwa_minutes *m, double span_minutes)
+{
+    double need = ceil(span_minutes);
+    if (need < 1)
+        need = 1;
+    uint64_t held = 0;
+    for (int k = 0; k < PPROF_MINUTES_BINS; k++)
+        if ((double)bin_low[k] >= need)
+            held += m->hist[k];
+    return held;
+}
+
+/* Rule 3, one capture: young and old goroutines side by side. */
+static bool age_spread(const lwa_minutes *m, uint64_t count)
+{
+    if (!m || !count)
+        return false;
+    int bins = 0;
+    uint64_t old = 0;
+    for (int k = 0; k < PPROF_MINUTES_BINS; k++) {
+        bins += m->hist[k] != 0;
+        if (k >= 2)
+            old += m->hist[k];
+    }
+    return m->hist[0] > 0 && bins >= 3 && (double)old >= 0.25 * (double)count;
+}
+
+static bool parks_for_good(lwa_pattern p)
+{
+    return p != LWA_PATTERN_SLEEP_LOOP && p != LWA_PATTERN_UNKNOWN;
+}
+
+static int specificity(lwa_pattern p)
+{
+    switch (p) {
+    case LWA_PATTERN_HTTP_BODY:
+    case LWA_PATTERN_GRPC_CONN:
+    case LWA_PATTERN_SEMAPHORE:
+        return 3;
+    case LWA_PATTERN_NETWORK_IO:
+        return 1;
+    case LWA_PATTERN_UNKNOWN:
+        return 0;
+    default:
+        return 2;
+    }
+}
+
+typedef struct judge_ctx {
+    const lwa_thresholds *th;
+    size_t n;
+    bool has_baseline;
+    bool has_times;
+    double span_minutes;
+} judge_ctx;
+
+static void judge(const judge_ctx *cx, lwa_finding *f, const lwa_minutes *last)
+{
+    const lwa_thresholds *th = cx->th;
+    const lwa_growth *g = &f->growth;
+    uint64_t b = f->baseline;
+    uint64_t floor_b = b ? b : 1;
+    bool diverged = cx->has_baseline && f->count >= b &&
+                    (double)f->count >= th->baseline_ratio * (double)floor_b &&
+                    f->count - b >= th->baseline_excess;
+    bool far = cx->has_baseline && f->count >= b &&
+               (double)f->count >= th->far_ratio * (double)floor_b &&
+               f->count - b >= th->far_excess;
+
+    f->status = LWA_STATUS_NONE;
+    /* Rule 0: Go's own leak detector proved these goroutines can never be
+     * woken (nothing reachable can complete their operation). */
+    if (f->has_leaked && f->leaked >= th->min_growth) {
+        f->status = LWA_STATUS_LEAK;
+        f->why = "Go's leak detector marked them leaked: blocked on "
+                 "objects nothing can reach";
+        return;
+    }
+    if (cx->n == 1) {
+        if (!cx->has_baseline) {
+            if (f->count >= th->min_growth) {
+                f->status = LWA_STATUS_SUSPECT;
+                f->why = "one capture: cannot tell growth from a steady state";
+            }
+        } else if (far && age_spread(last, f->count)) {
+            f->status = LWA_STATUS_LEAK;
+            f->why = "far above the fresh peer, blocked from minutes ago "
+                     "to now";
+        } else if (diverged) {
+            f->status = LWA_STATUS_SUSPECT;
+            f->why = "above the fresh peer; one capture cannot show growth";
+        }
+        return;
+    }
+
+    switch (g->shape) {
+    case LWA_SHAPE_STEP: {
+        double held_need = th->held_fraction * (double)g->first;
+        if (held_need < (double)th->min_growth)
+            held_need = (double)th->min_growth;
+        if (last && (double)f->held >= held_need) {
+            f->status = LWA_STATUS_LEAK;
+            f->why = "grew, and the goroutines of the first capture are "
+                     "still blocked";
+        } else if (far) {
+            f->status = LWA_STATUS_LEAK;
+            f->why = "grew, and is far above the fresh peer";
+        } else {
+            f->status = LWA_STATUS_SUSPECT;
+            f->why = "grew between two captures; a third would show "
+                     "whether it keeps growing";
+        }
+        return;
+    }
+    case LWA_SHAPE_GROWING:
+        if (last && cx->has_times && cx->span_minutes >= th->churn_minutes &&
+            parks_for_good(f->sig->pattern) && last->hist[0] == f->count) {
+            f->status = LWA_STATUS_SUSPECT;
+            f->why = "grows, but no goroutine is a minute old: churn, not "
+                     "accumulation";
+            return;
+        }
+        f->status = LWA_STATUS_LEAK;
+        f->why = far ? "grew steadily through the end of the window, far "
+                       "above the fresh peer"
+                     : "grew steadily through the end of the window";
+        return;
+    case LWA_SHAPE_SPIKE:
+        f->status = LWA_STATUS_SUSPECT;
+        f->why = "jumped in a single step: a burst or a sudden leak; "
+                 "capture again";
+        return;
+    case LWA_SHAPE_PLATEAU:
+        f->why = "grew, then held flat: a ramp that plateaued";
+        return;
+    case LWA_SHAPE_DRAINED:
+        f->why = "rose, then fell back: a burst that drained";
+        return;
+    case LWA_SHAPE_NOISY:
+        f->why = "went up and down: not a steady climb";
+        return;
+    case LWA_SHAPE_SHRINKING:
+        f->why = "fell";
+        return;
+    case LWA_SHAPE_FLAT:
+    case LWA_SHAPE_SINGLE:
+        break;
+    }
+    f->why = "no meaningful change";
+}
+
+/* A few goroutines the detector marked: not enough to call a leak, too
+ * many to say nothing. */
+static void judge_leaked(lwa_finding *f)
+{
+    if (f->status == LWA_STATUS_NONE && f->has_leaked && f->leaked) {
+        f->status = LWA_STATUS_SUSPECT;
+        f->why = "Go's leak detector marked a few of them leaked";
+    }
+}
+
+static int cmp_findings(const void *pa, const void *pb)
+{
+    const lwa_finding *a = pa, *b = pb;
+    if (a->status != b->status)
+        return a->status > b->status ? -1 : 1;
+    /* delta is the growth over the window, or the excess over the peer
+     * for a single capture. */
+    if (a->delta != b->delta)
+        return a->delta > b->delta ? -1 : 1;
+    if (a->count != b->count)
+        return a->count > b->count ? -1 : 1;
+    int sa = specificity(a->sig->pattern), sb = specificity(b->sig->pattern);
+    if (sa != sb)
+        return sa > sb ? -1 : 1;
+    const char *fa = a->sig->nframes ? a->sig->frames[a->sig->shown].func : 0;
+    const char *fb = b->sig->nframes ? b->sig->frames[b->sig->shown].func : 0;
+    int c = strcmp(fa ? fa : "", fb ? fb : "");
+    if (c)
+        return c;
+    if (a->sig->id != b->sig->id)
+        return a->sig->id < b->sig->id ? -1 : 1;
+    return a->sig->index < b->sig->index ? -1 : 1;
+}
+
+static int cmp_dismissed(const void *pa, const void *pb)
+{
+    const lwa_finding *a = pa, *b = pb;
+    uint64_t ra = a->growth.max - a->growth.first;
+    uint64_t rb = b->growth.max - b->growth.first;
+    if (ra != rb)
+        return ra > rb ? -1 : 1;
+    return a->sig->index < b->sig->index ? -1 : 1;
+}
+
+#define MAX_DISMISSED 5
+
+static int push(lwa_finding **arr, size_t *len, size_t *cap,
+                const lwa_finding *f)
+{
+    if (*len == *cap) {
+        size_t c = *cap ? *cap * 2 : 16;
+        lwa_finding *n = realloc(*arr, c * sizeof(*n));
+        if (!n)
+            return -1;
+        *arr = n;
+        *cap = c;
+    }
+    (*arr)[(*len)++] = *f;
+    return 0;
+}
+
+lwa_report *lwa_analyze(const lwa_sigtab *t, const lwa_snapshot *const *snaps,
+                        size_t n, const lwa_snapshot *baseline,
+                        const lwa_thresholds *th)
+{
+    lwa_thresholds defaults;
+    if (!th) {
+        lwa_thresholds_default(&defaults);
+        th = &defaults;
+    }
+    if (!n)
+        return NULL;
+    lwa_report *r = calloc(1, sizeof(*r));
+    int64_t *tms = calloc(n, sizeof(*tms));
+    uint64_t *c = calloc(n, sizeof(*c));
+    size_t fcap = 0, dcap = 0;
+    if (!r || !tms || !c)
+        goto fail;
+    r->nsnapshots = n;
+    r->has_baseline = baseline != NULL;
+
+    bool times = true;
+    for (size_t k = 0; k < n; k++) {
+        times = times && snaps[k]->has_time;
+        tms[k] = snaps[k]->time_ms;
+        if (k && tms[k] <= tms[k - 1])
+            times = false;
+        c[k] = snaps[k]->total;
+    }
+    const int64_t *tp = times ? tms : NULL;
+    lwa_growth_compute(tp, c, n, th, false, &r->total);
+    r->has_times = times && n > 1;
+    r->span_minutes = r->total.span_minutes;
+    r->total_first = r->total.first;
+    r->total_last = r->total.last;
+    r->total_per_minute = r->total.per_minute;
+
+    judge_ctx cx = {th, n, baseline != NULL, r->has_times, r->span_minutes};
+    const lwa_snapshot *last = snaps[n - 1];
+    size_t nsig = lwa_sigtab_size(t);
+    for (size_t i = 0; i < nsig; i++) {
+        const lwa_sig *sig = lwa_sigtab_at(t, i);
+        if (sig->ignored_by && !sig->allowance)
+            continue;
+        uint64_t hi = 0;
+        for (size_t k = 0; k < n; k++) {
+            c[k] = lwa_snapshot_count(snaps[k], i);
+            if (c[k] > hi)
+                hi = c[k];
+        }
+        uint64_t b = baseline ? lwa_snapshot_count(baseline, i) : 0;
+        /* Nothing below min_growth can matter to any rule but the leak
+         * detector's. */
+        if (hi < th->min_growth && !lwa_snapshot_leaked(last, i))
+            continue;
+
+        lwa_finding f;
+        memset(&f, 0, sizeof(f));
+        f.sig = sig;
+        f.count = c[n - 1];
+        f.has_baseline = baseline != NULL;
+        f.baseline = b;
+        bool diverged = baseline && f.count >= b &&
+                        (double)f.count >=
+                            th->baseline_ratio * (double)(b ? b : 1) &&
+                        f.count - b >= th->baseline_excess;
+        lwa_growth_compute(tp, c, n, th, diverged, &f.growth);
+        f.delta = n > 1 ? f.growth.delta
+                        : (baseline ? (int64_t)f.count - (int64_t)b : 0);
+        for (size_t k = 0; k < n; k++) {
+            const lwa_minutes *m = lwa_snapshot_minutes(snaps[k], i);
+            if (snaps[k]->minutes)
+                f.has_minutes = true;
+            if (m && m->max > f.minutes_max)
+                f.minutes_max = m->max;
+        }
+        const lwa_minutes *lm = lwa_snapshot_minutes(last, i);
+        if (lm)
+            f.held = held_since(lm, r->has_times ? r->span_minutes : 0);
+        f.has_leaked = last->leaked != NULL;
+        f.leaked = lwa_snapshot_leaked(last, i);
+        judge(&cx, &f, last->minutes ? (lm ? lm : &(lwa_minutes){0}) : NULL);
+        judge_leaked(&f);
+
+        if (f.status != LWA_STATUS_NONE) {
+            if (push(&r->findings, &r->nfindings, &fcap, &f) < 0)
+                goto fail;
+        } else if (n > 1 && f.growth.max - f.growth.first >= th->min_growth) {
+            if (push(&r->dismissed, &r->ndismissed, &dcap, &f) < 0)
+                goto fail;
+        }
+    }
+    if (r->nfindings > 1)
+        qsort(r->findings, r->nfindings, sizeof(*r->findings), cmp_findings);
+    if (r->ndismissed > 1)
+        qsort(r->dismissed, r->ndismissed, sizeof(*r->dismissed),
+              cmp_dismissed);
+    if (r->ndismissed > MAX_DISMISSED)
+        r->ndismissed = MAX_DISMISSED;
+
+    /* goroutineleak profiles other than debug=2 dumps list only what the
+     * detector proved; their silence is not evidence of health. */
+    bool proof_only = true;
+    for (size_t k = 0; k < n; k++)
+        proof_only = proof_only && snaps[k]->kind == PPROF_KIND_GOROUTINELEAK &&
+                     snaps[k]->format != PPROF_FORMAT_DEBUG2;
+    size_t leaks = 0, suspects = 0;
+    for (size_t i = 0; i < r->nfindings; i++) {
+        leaks += r->findings[i].status == LWA_STATUS_LEAK;
+        suspects += r->findings[i].status == LWA_STATUS_SUSPECT;
+    }
+    if (leaks) {
+        r->verdict = LWA_VERDICT_LEAK;
+        r->why = r->findings[0].why;
+    } else if (n == 1 && !baseline) {
+        r->verdict = LWA_VERDICT_INCONCLUSIVE;
+        r->why = "one capture without a fresh peer cannot show growth";
+    } else if (suspects) {
+        r->verdict = LWA_VERDICT_INCONCLUSIVE;
+        r->why = r->findings[0].why;
+    } else if (proof_only) {
+        r->verdict = LWA_VERDICT_INCONCLUSIVE;
+        r->why = "Go's leak detector proved no leak, and it cannot see "
+                 "goroutines blocked on reachable objects (a held mutex, a "
+                 "sleep loop): analyze the goroutine profile too";
+    } else if (r->total.shape == LWA_SHAPE_GROWING) {
+        r->verdict = LWA_VERDICT_INCONCLUSIVE;
+        r->why = "goroutines climb steadily but no single stack accounts "
+                 "for it";
+    } else {
+        r->verdict = LWA_VERDICT_NO_LEAK;
+        r->why = n == 1 ? "no stack stands out from the fresh peer"
+                        : "no stack grew steadily";
+    }
+    free(tms);
+    free(c);
+    return r;
+
+fail:
+    free(tms);
+    free(c);
+    lwa_report_free(r);
+    return NULL;
+}
+
+void lwa_report_free(lwa_report *r)
+{
+    if (!r)
+        return;
+    free(r->findings);
+    free(r->dismissed);
+    free(r);
+}

@@ -1,0 +1,1224 @@
+/*
+ * controller.c — the control loop described in controller.h.
+ */
+#include "controller.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "analysis/analysis.h"
+#include "capture/capture.h"
+#include "controller/ctl_evidence.h"
+#include "controller/ctl_message.h"
+#include "controller/ctl_pods.h"
+#include "controller/ctl_window.h"
+#include "kube/kube.h"
+#include "kube/kube_cache.h"
+#include "kube/kube_events.h"
+#include "kube/kube_lease.h"
+#include "kube/kube_pods.h"
+#include "obs/obs_http.h"
+#include "obs/obs_metrics.h"
+
+#define CTL_MAX_CACHES 32
+#define CTL_QUEUE_MAX 8192
+
+/* Reasons written into Events (the first two are DESIGN.md contracts). */
+#define REASON_LEAK "GoroutineLeak"
+#define REASON_CLEARED "GoroutineLeakCleared"
+#define REASON_ANNOTATION "InvalidAnnotation"
+
+struct ctl_controller {
+    const ctl_config *cfg; /* borrowed from main, outlives the controller */
+    obs_logger *log;
+
+    kube_config *kcfg;
+    kube_client *kube;
+    kube_cache *caches[CTL_MAX_CACHES];
+    size_t ncaches;
+    kube_recorder *rec;
+    kube_lease *lease;
+    char identity[256];
+    char lease_ns[64];
+
+    cap_capturer *cap;
+    cap_scheduler *sched;
+    ctl_pods *pods;
+    ctl_evidence *evidence;
+
+    lwa_ignore *ignore;
+    lwa_options aopt;
+    lwa_thresholds ath;
+    ctl_thresholds wth;
+
+    obs_registry *reg;
+    obs_http *http;
+    obs_metric *m_goroutines, *m_growth, *m_findings, *m_captures,
+        *m_capture_seconds, *m_api, *m_leader, *m_pods, *m_events;
+    pthread_mutex_t findings_mu;
+    long findings_by_pattern[LWA_PATTERN_COUNT];
+
+    /* Work queue of pod uids. */
+    pthread_mutex_t qmu;
+    pthread_cond_t qcv;
+    char (*queue)[64];
+    size_t qhead, qn;
+    pthread_t *workers;
+    int nworkers;
+
+    pthread_mutex_t wake_mu;
+    pthread_cond_t wake_cv;
+    atomic_bool stopping;
+    atomic_bool cancel_captures;
+    atomic_llong heartbeat_ms;
+};
+
+/* ---- time and randomness ---------------------------------------------- */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double rand01(unsigned *seed)
+{
+    return (double)rand_r(seed) / ((double)RAND_MAX + 1.0);
+}
+
+/* The next due time: the interval, jittered ±10% so pods that appeared
+ * together do not stay in lockstep. */
+static int64_t next_due(const ctl_controller *c, int64_t now, unsigned *seed)
+{
+    double iv = c->cfg->interval_s * 1000.0;
+    return now + (int64_t)(iv * (0.9 + 0.2 * rand01(seed)));
+}
+
+static bool leading(ctl_controller *c)
+{
+    return !c->cfg->leader_elect || (c->lease && kube_lease_is_leader(c->lease));
+}
+
+static bool may_write(ctl_controller *c)
+{
+    return !c->cfg->dry_run && leading(c);
+}
+
+/* ---- logging glue ------------------------------------------------------ */
+
+static void log_kube(const char *msg, void *ud)
+{
+    ctl_controller *c = ud;
+    obs_log(c->log, OBS_WARN, msg, NULL);
+}
+
+static void observe_request(const char *verb, long code, double seconds, void *ud)
+{
+    ctl_controller *c = ud;
+    (void)seconds;
+    char codes[16];
+    snprintf(codes, sizeof(codes), "%ld", code);
+    const char *vals[] = {verb, codes};
+    obs_counter_add(c->m_api, vals, 1);
+}
+
+/* ---- findings gauge ----------------------------------------------------- */
+
+static void findings_adjust(ctl_controller *c, const char *pattern, int delta)
+{
+    int p = lwa_pattern_from_name(pattern);
+    if (p < 0)
+        p = LWA_PATTERN_UNKNOWN;
+    pthread_mutex_lock(&c->findings_mu);
+    c->findings_by_pattern[p] += delta;
+    if (c->findings_by_pattern[p] < 0)
+        c->findings_by_pattern[p] = 0;
+    const char *vals[] = {lwa_pattern_name((lwa_pattern)p)};
+    obs_gauge_set(c->m_findings, vals, (double)c->findings_by_pattern[p]);
+    pthread_mutex_unlock(&c->findings_mu);
+}
+
+/* ---- Events ------------------------------------------------------------- */
+
+/*
+ * Has leakwatch already told the cluster about this (object, reason)
+ * recently?  Asked before every first report of a finding or an annotation
+ * error, so a controller that was restarted (or a new leader) adopts what
+ * the previous one wrote instead of writing it again.
+ */
+static bool event_already_recorded(ctl_controller *c, const char *ns,
+                                   const char *uid, const char *reason,
+                                   long within_s)
+{
+    char sel[256], esc[512], path[768];
+    snprintf(sel, sizeof(sel), "involvedObject.uid=%s,reason=%s", uid, reason);
+    kube_escape(sel, esc, sizeof(esc));
+    snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events?fieldSelector=%s",
+             ns, esc);
+    kube_response r;
+    memset(&r, 0, sizeof(r));
+    bool found = false;
+    if (kube_get(c->kube, path, &r) == 0) {
+        const json_t *items = json_object_get(r.json, "items");
+        size_t i;
+        const json_t *ev;
+        int64_t now = wall_ms() / 1000;
+        json_array_foreach(items, i, ev)
+        {
+            const char *comp = json_string_value(
+                json_object_get(json_object_get(ev, "source"), "component"));
+            const char *rcomp =
+                json_string_value(json_object_get(ev, "reportingComponent"));
+            if (!((comp && !strcmp(comp, "leakwatch")) ||
+                  (rcomp && !strcmp(rcomp, "leakwatch"))))
+                continue;
+            const char *last = json_string_value(json_object_get(ev, "lastTimestamp"));
+            if (!last)
+                last = json_string_value(json_object_get(ev, "eventTime"));
+            int64_t t = last ? kube_parse_time(last) : -1;
+            if (t < 0 || now - t <= within_s) {
+                found = true;
+                break;
+            }
+        }
+    } else {
+        obs_log(c->log, OBS_WARN, "cannot read existing events", "uid", uid,
+                "error", r.error, NULL);
+    }
+    kube_response_free(&r);
+    return found;
+}
+
+static void record_on_pod(ctl_controller *c, const char *ns, const char *name,
+                          const char *uid, const char *type, const char *reason,
+                          const char *msg)
+{
+    kube_object_ref ref = {.api_version = "v1", .kind = "Pod", .namespace = ns,
+                           .name = name, .uid = uid};
+    kube_event_record(c->rec, &ref, type, reason, msg);
+}
+
+static void record_on_owner(ctl_controller *c, const char *ns,
+                            const kube_owner *o, const char *type,
+                            const char *reason, const char *msg)
+{
+    if (!o->kind[0] || !o->uid[0])
+        return;
+    kube_object_ref ref = {.api_version = o->api_version[0] ? o->api_version : "apps/v1",
+                           .kind = o->kind, .namespace = ns, .name = o->name,
+                           .uid = o->uid};
+    kube_event_record(c->rec, &ref, type, reason, msg);
+}
+
+/* ---- the work of one pod ------------------------------------------------ */
+
+/* What a worker copies out of the registry to work without the lock. */
+typedef struct pod_view {
+    char uid[64], ns[64], name[254], node[254], ip[64];
+    kube_pod_endpoint ep;
+    int ep_state;
+    bool ready, terminating, owner_resolved, metrics_absent, annotation_reported;
+    bool finding, suspect;
+    int64_t start_s;
+    kube_owner owner;
+    char annotation_error[512];
+    unsigned full_count;
+} pod_view;
+
+static void view_of(const ctl_pod *p, pod_view *v)
+{
+    memset(v, 0, sizeof(*v));
+    memcpy(v->uid, p->uid, sizeof(v->uid));
+    memcpy(v->ns, p->ns, sizeof(v->ns));
+    memcpy(v->name, p->name, sizeof(v->name));
+    memcpy(v->node, p->node, sizeof(v->node));
+    memcpy(v->ip, p->ip, sizeof(v->ip));
+    v->ep = p->ep;
+    v->ep_state = p->ep_state;
+    v->ready = p->ready;
+    v->terminating = p->terminating;
+    v->owner_resolved = p->owner_resolved;
+    v->owner = p->owner;
+    v->metrics_absent = p->metrics_absent;
+    v->annotation_reported = p->annotation_reported;
+    memcpy(v->annotation_error, p->annotation_error, sizeof(v->annotation_error));
+    v->finding = p->finding;
+    v->suspect = p->win.suspect;
+    v->start_s = p->start_s;
+    v->full_count = p->full_count;
+}
+
+static void target_of(const pod_view *v, cap_target *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->namespace = v->ns;
+    t->pod = v->name;
+    t->uid = v->uid;
+    t->node = v->node;
+    t->pod_ip = v->ip;
+    t->port = (uint16_t)v->ep.port;
+    t->path = v->ep.path;
+    t->https = !strcmp(v->ep.scheme, "https");
+}
+
+static void count_capture(ctl_controller *c, const cap_result *r)
+{
+    const char *vals[] = {cap_transport_name(r->transport), cap_kind_name(r->kind),
+                          r->status == CAP_OK ? "ok" : cap_status_name(r->status)};
+    obs_counter_add(c->m_captures, vals, 1);
+    if (r->status != CAP_ERR_BACKOFF) {
+        const char *tv[] = {cap_transport_name(r->transport)};
+        obs_histogram_observe(c->m_capture_seconds, tv, r->seconds);
+    }
+}
+
+static int capture(ctl_controller *c, const pod_view *v, cap_kind kind,
+                   bool keep, cap_result *res)
+{
+    cap_target t;
+    target_of(v, &t);
+    cap_request req = {.kind = kind, .to_memory = keep, .parse = keep,
+                       .sched = c->sched, .cancel = &c->cancel_captures};
+    int rc = cap_capture(c->cap, &t, &req, res);
+    count_capture(c, res);
+    return rc;
+}
+
+/* Cheap sample: go_goroutines from /metrics, or the debug=1 total when the
+ * pod does not export the gauge (remembered per pod). */
+static int cheap_sample(ctl_controller *c, pod_view *v, int64_t *count,
+                        char *err, size_t errlen)
+{
+    cap_result r;
+    if (!v->metrics_absent) {
+        int rc = capture(c, v, CAP_KIND_METRICS, false, &r);
+        if (rc == 0 && r.goroutines >= 0) {
+            *count = r.goroutines;
+            cap_result_free(&r);
+            return 0;
+        }
+        bool absent = r.status == CAP_ERR_UNSUPPORTED ||
+                      (r.status == CAP_ERR_HTTP && r.http_status == 404);
+        if (!absent) {
+            snprintf(err, errlen, "%s", r.error);
+            cap_result_free(&r);
+            return -1;
+        }
+        cap_result_free(&r);
+        v->metrics_absent = true;
+    }
+    int rc = capture(c, v, CAP_KIND_GOROUTINE_DEBUG1, false, &r);
+    if (rc == 0 && r.goroutines >= 0) {
+        *count = r.goroutines;
+        cap_result_free(&r);
+        return 0;
+    }
+    snprintf(err, errlen, "%s", r.error[0] ? r.error : "no goroutine count");
+    cap_result_free(&r);
+    return -1;
+}
+
+static void resolve_owner(ctl_controller *c, pod_view *v)
+{
+    json_t *pod = NULL;
+    for (size_t i = 0; i < c->ncaches && !pod; i++)
+        pod = kube_cache_get(c->caches[i], v->ns, v->name);
+    if (!pod)
+        return;
+    kube_owner o;
+    kube_response err;
+    memset(&err, 0, sizeof(err));
+    if (kube_resolve_owner(c->kube, pod, &o, &err) == 0) {
+        v->owner = o;
+        v->owner_resolved = true;
+    } else {
+        obs_log(c->log, OBS_WARN, "cannot resolve owner", "pod", v->name,
+                "namespace", v->ns, "error", err.error, NULL);
+    }
+    kube_response_free(&err);
+    json_decref(pod);
+}
+
+static void report_annotation_error(ctl_controller *c, pod_view *v)
+{
+    char msg[768];
+    snprintf(msg, sizeof(msg), "leakwatch cannot capture this pod: %s",
+             v->ep.error);
+    obs_log(c->log, OBS_WARN, "invalid leakwatch annotation", "namespace", v->ns,
+            "pod", v->name, "error", v->ep.error, NULL);
+    if (may_write(c) &&
+        !event_already_recorded(c, v->ns, v->uid, REASON_ANNOTATION, 3600))
+        record_on_pod(c, v->ns, v->name, v->uid, "Warning", REASON_ANNOTATION, msg);
+}
+
+static void store_full(ctl_full *f, cap_result *r)
+{
+    ctl_full_clear(f);
+    f->raw = r->data;
+    f->len = r->len;
+    r->data = NULL;
+    r->len = 0;
+    f->t_ms = wall_ms();
+    snprintf(f->ext, sizeof(f->ext), "%s", cap_kind_ext(r->kind));
+}
+
+/* Evidence: protobuf captures of the suspect and its baseline (what `go
+ * tool pprof -diff_base` opens), taken right now; when the protobuf
+ * endpoint fails, the full capture we already hold is kept instead. */
+static void keep_evidence(ctl_controller *c, const pod_view *v,
+                          const pod_view *peer, const ctl_full *own_first,
+                          const ctl_full *own_last, char *suspect_path,
+                          char *baseline_path, size_t pathlen)
+{
+    suspect_path[0] = baseline_path[0] = '\0';
+    if (!c->evidence)
+        return;
+    int64_t now_s = wall_ms() / 1000;
+    char err[256];
+    cap_result r;
+    if (capture(c, v, CAP_KIND_GOROUTINE_PROTO, true, &r) == 0) {
+        if (ctl_evidence_write(c->evidence, v->ns, v->name, now_s, "suspect",
+                               "pb.gz", r.data, r.len, suspect_path, pathlen,
+                               err, sizeof(err)) < 0)
+            obs_log(c->log, OBS_WARN, "evidence not written", "error", err, NULL);
+    } else if (own_last && own_last->raw) {
+        ctl_evidence_write(c->evidence, v->ns, v->name, now_s, "suspect",
+                           own_last->ext, own_last->raw, own_last->len,
+                           suspect_path, pathlen, err, sizeof(err));
+    }
+    cap_result_free(&r);
+    if (peer) {
+        if (capture(c, peer, CAP_KIND_GOROUTINE_PROTO, true, &r) == 0)
+            ctl_evidence_write(c->evidence, peer->ns, peer->name, now_s,
+                               "baseline", "pb.gz", r.data, r.len,
+                               baseline_path, pathlen, err, sizeof(err));
+        cap_result_free(&r);
+    } else if (own_first && own_first->raw) {
+        ctl_evidence_write(c->evidence, v->ns, v->name, own_first->t_ms / 1000,
+                           "baseline", own_first->ext, own_first->raw,
+                           own_first->len, baseline_path, pathlen, err,
+                           sizeof(err));
+    }
+}
+
+typedef struct analysis_in {
+    ctl_full first, last;   /* copies owned here */
+    pod_view peer;
+    bool has_peer;
+    ctl_trend trend;
+} analysis_in;
+
+static pprof_profile *parse_full(const ctl_full *f, const char *name,
+                                 const pprof_limits *lim, char *err, size_t errlen)
+{
+    return pprof_parse_buffer(f->raw, f->len, name, lim, err, errlen);
+}
+
+/*
+ * Analyse this episode's first and last full captures against the fresh
+ * peer (or, without one, against nothing: the series itself carries the
+ * growth).  Raises the finding when the analysis says leak.
+ */
+static void analyse_and_report(ctl_controller *c, pod_view *v, analysis_in *in,
+                               unsigned *seed)
+{
+    (void)seed;
+    pprof_limits lim;
+    pprof_limits_default(&lim);
+    char err[512];
+    lwa_sigtab *tab = lwa_sigtab_new(&c->aopt);
+    pprof_profile *p1 = parse_full(&in->first, "first capture", &lim, err, sizeof(err));
+    pprof_profile *p2 = p1 ? parse_full(&in->last, "last capture", &lim, err, sizeof(err)) : NULL;
+    lwa_snapshot *s1 = NULL, *s2 = NULL, *sb = NULL;
+    pprof_profile *pb = NULL;
+    cap_result peer_res;
+    memset(&peer_res, 0, sizeof(peer_res));
+    lwa_report *rep = NULL;
+    if (!tab || !p1 || !p2) {
+        obs_log(c->log, OBS_WARN, "cannot analyse captures", "pod", v->name,
+                "error", err, NULL);
+        goto out;
+    }
+    s1 = lwa_snapshot_take(tab, p1, "first");
+    s2 = lwa_snapshot_take(tab, p2, "last");
+    if (!s1 || !s2)
+        goto out;
+    lwa_snapshot_set_time(s1, in->first.t_ms);
+    lwa_snapshot_set_time(s2, in->last.t_ms);
+    if (in->has_peer &&
+        capture(c, &in->peer, CAP_KIND_GOROUTINE, true, &peer_res) == 0 &&
+        peer_res.profile) {
+        pb = peer_res.profile;
+        peer_res.profile = NULL;
+        sb = lwa_snapshot_take(tab, pb, in->peer.name);
+    } else if (in->has_peer) {
+        obs_log(c->log, OBS_INFO, "baseline peer capture failed; comparing with "
+                "the pod's own first capture", "pod", v->name, "peer",
+                in->peer.name, "error", peer_res.error, NULL);
+        in->has_peer = false;
+    }
+    const lwa_snapshot *series[2] = {s1, s2};
+    rep = lwa_analyze(tab, series, 2, sb, &c->ath);
+    if (!rep)
+        goto out;
+    obs_log(c->log, OBS_DEBUG, "analysis", "pod", v->name, "verdict",
+            lwa_verdict_name(rep->verdict), "why", rep->why ? rep->why : "", NULL);
+    if (rep->verdict != LWA_VERDICT_LEAK || !rep->nfindings)
+        goto out;
+
+    const lwa_finding *top = &rep->findings[0];
+    const lwa_sig *sig = top->sig;
+    const char *pattern = lwa_pattern_name(sig->pattern);
+    const char *func = sig->nframes ? sig->frames[sig->shown].func : "";
+
+    /* Re-check under the lock: the window must still say growing (a burst
+     * that drained since the first capture is not a leak), and the pod
+     * must still be there. */
+    ctl_pods_lock(c->pods);
+    ctl_pod *p = ctl_pods_get(c->pods, v->uid);
+    bool still = p && (p->win.suspect || p->diverged) && !p->finding;
+    if (still) {
+        p->finding = true;
+        p->finding_ms = wall_ms();
+        snprintf(p->finding_pattern, sizeof(p->finding_pattern), "%s", pattern);
+        snprintf(p->finding_func, sizeof(p->finding_func), "%s", func ? func : "");
+    }
+    bool diverged = p && p->diverged;
+    ctl_pods_unlock(c->pods);
+    if (!still)
+        goto out;
+    findings_adjust(c, pattern, +1);
+
+    char suspect_path[4096], baseline_path[4096];
+    keep_evidence(c, v, in->has_peer ? &in->peer : NULL, &in->first, &in->last,
+                  suspect_path, baseline_path, sizeof(suspect_path));
+
+    ctl_finding_msg m = {
+        .growth = (int64_t)in->trend.last - (int64_t)in->trend.first,
+        .span_minutes = (double)in->trend.span_ms / 60000.0,
+        .per_minute = in->trend.per_minute,
+        .peer_name = in->has_peer ? in->peer.name : NULL,
+        .peer_age_minutes = in->has_peer && in->peer.start_s > 0
+                                ? (double)(wall_ms() / 1000 - in->peer.start_s) / 60.0
+                                : 0,
+        .peer_count = sb ? (int64_t)sb->total : -1,
+        .top = top,
+        .suspect_path = suspect_path[0] ? suspect_path : NULL,
+        .baseline_path = baseline_path[0] ? baseline_path : NULL,
+        .diverged = diverged,
+    };
+    char msg[4096];
+    ctl_format_finding(&m, msg, sizeof(msg));
+    obs_log(c->log, OBS_WARN, "goroutine leak", "namespace", v->ns, "pod", v->name,
+            "pattern", pattern, "function", func, "message", msg,
+            "dry_run", c->cfg->dry_run ? "true" : "false", NULL);
+    if (!may_write(c))
+        goto out;
+    if (event_already_recorded(c, v->ns, v->uid, REASON_LEAK, 3600)) {
+        obs_log(c->log, OBS_INFO, "finding already recorded by an earlier "
+                "leakwatch; not repeating it", "pod", v->name, NULL);
+        goto out;
+    }
+    record_on_pod(c, v->ns, v->name, v->uid, "Warning", REASON_LEAK, msg);
+    char wmsg[4400];
+    snprintf(wmsg, sizeof(wmsg), "pod %s: %s", v->name, msg);
+    record_on_owner(c, v->ns, &v->owner, "Warning", REASON_LEAK, wmsg);
+    const char *ev[] = {REASON_LEAK};
+    obs_counter_add(c->m_events, ev, 1);
+out:
+    lwa_report_free(rep);
+    lwa_snapshot_free(s1);
+    lwa_snapshot_free(s2);
+    lwa_snapshot_free(sb);
+    pprof_profile_free(p1);
+    pprof_profile_free(p2);
+    pprof_profile_free(pb);
+    cap_result_free(&peer_res);
+    lwa_sigtab_free(tab);
+}
+
+static void clear_finding(ctl_controller *c, const pod_view *v, const char *pattern,
+                          const char *why)
+{
+    findings_adjust(c, pattern, -1);
+    char msg[512];
+    snprintf(msg, sizeof(msg), "goroutine leak (%s) no longer observed: %s",
+             pattern, why);
+    obs_log(c->log, OBS_INFO, "finding cleared", "namespace", v->ns, "pod",
+            v->name, "why", why, NULL);
+    if (!may_write(c))
+        return;
+    record_on_pod(c, v->ns, v->name, v->uid, "Normal", REASON_CLEARED, msg);
+    const char *ev[] = {REASON_CLEARED};
+    obs_counter_add(c->m_events, ev, 1);
+}
+
+static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
+{
+    pod_view v;
+    ctl_pods_lock(c->pods);
+    ctl_pod *p = ctl_pods_get(c->pods, uid);
+    if (!p) {
+        ctl_pods_unlock(c->pods);
+        return;
+    }
+    view_of(p, &v);
+    ctl_pods_unlock(c->pods);
+
+    int64_t now = mono_ms();
+    if (v.ep_state < 0) {
+        if (!v.annotation_reported || strcmp(v.annotation_error, v.ep.error)) {
+            report_annotation_error(c, &v);
+            ctl_pods_lock(c->pods);
+            if ((p = ctl_pods_get(c->pods, uid))) {
+                p->annotation_reported = true;
+                snprintf(p->annotation_error, sizeof(p->annotation_error), "%s",
+                         v.ep.error);
+            }
+            ctl_pods_unlock(c->pods);
+        }
+        goto reschedule;
+    }
+    if (!v.ready || v.terminating)
+        goto reschedule;
+    if (!v.owner_resolved)
+        resolve_owner(c, &v);
+
+    int64_t count = -1;
+    char err[1024] = "";
+    int rc = cheap_sample(c, &v, &count, err, sizeof(err));
+    const char *pl[] = {v.ns, v.name};
+
+    ctl_pods_lock(c->pods);
+    p = ctl_pods_get(c->pods, uid);
+    if (!p) {
+        ctl_pods_unlock(c->pods);
+        return;
+    }
+    if (v.owner_resolved && !p->owner_resolved) {
+        p->owner = v.owner;
+        p->owner_resolved = true;
+    }
+    p->metrics_absent = v.metrics_absent;
+    if (rc < 0) {
+        int failures = ++p->failures;
+        ctl_pods_unlock(c->pods);
+        /* One warning when a pod starts failing, then quiet: the capturer
+         * backs off per pod and the metrics count every failure. */
+        if (failures == 1 || failures % 20 == 0)
+            obs_log(c->log, OBS_WARN, "sample failed", "namespace", v.ns, "pod",
+                    v.name, "error", err, NULL);
+        goto reschedule;
+    }
+    if (p->failures)
+        obs_log(c->log, OBS_INFO, "sampling recovered", "pod", v.name, NULL);
+    p->failures = 0;
+    int64_t now_wall = wall_ms();
+    /* A count far below the window after a restart the watch has not shown
+     * yet: a new process.  Start over rather than call it a drain. */
+    ctl_window_add(&p->win, now_wall, (uint64_t)count);
+    bool was_suspect = p->win.suspect;
+    bool suspect = ctl_window_evaluate(&p->win, &c->wth, &p->trend);
+    p->last_count = count;
+    p->last_sample_ms = now_wall;
+    double median = ctl_pods_peer_rate_median(c->pods, p, now_wall / 1000);
+    double age_min = p->start_s > 0 ? (double)(now_wall / 1000 - p->start_s) / 60.0 : 0;
+    if (age_min < 1)
+        age_min = 1;
+    double my_rate = (double)count / age_min;
+    /* Divergence: goroutines per minute of age far above the group's
+     * median, and by an absolute margin, so a single busy replica of a
+     * small service does not trip it. */
+    p->diverged = median >= 0 && my_rate > 3 * median + 1 &&
+                  (double)count > median * age_min + (double)c->cfg->min_delta;
+    bool want_full = suspect || p->diverged;
+    ctl_trend trend = p->trend;
+    bool finding = p->finding;
+    char finding_pattern[32];
+    snprintf(finding_pattern, sizeof(finding_pattern), "%s", p->finding_pattern);
+    if (!want_full) {
+        ctl_full_clear(&p->first_full);
+        ctl_full_clear(&p->last_full);
+        p->full_count = 0;
+    }
+    if (finding && !suspect && !p->diverged) {
+        p->finding = false;
+        p->finding_pattern[0] = '\0';
+    }
+    ctl_pods_unlock(c->pods);
+
+    obs_gauge_set(c->m_goroutines, pl, (double)count);
+    obs_gauge_set(c->m_growth, pl, trend.per_minute);
+    if (suspect && !was_suspect)
+        obs_log(c->log, OBS_INFO, "goroutine growth suspected", "namespace", v.ns,
+                "pod", v.name, NULL);
+    if (finding && !want_full) {
+        char why[128];
+        snprintf(why, sizeof(why), "count flat at %" PRId64 " for %ld samples",
+                 count, c->cfg->clear_after);
+        clear_finding(c, &v, finding_pattern, why);
+    }
+    if (!want_full || finding)
+        goto reschedule;
+
+    /* Suspect: a full capture this interval. */
+    cap_result full;
+    if (capture(c, &v, CAP_KIND_GOROUTINE, true, &full) < 0) {
+        obs_log(c->log, OBS_WARN, "full capture failed", "pod", v.name, "error",
+                full.error, NULL);
+        cap_result_free(&full);
+        goto reschedule;
+    }
+    analysis_in in;
+    memset(&in, 0, sizeof(in));
+    ctl_pods_lock(c->pods);
+    p = ctl_pods_get(c->pods, uid);
+    bool analyse = false;
+    if (p) {
+        if (!p->first_full.raw)
+            store_full(&p->first_full, &full);
+        else
+            store_full(&p->last_full, &full);
+        p->full_count++;
+        if (p->first_full.raw && p->last_full.raw) {
+            analyse = true;
+            in.first = p->first_full;
+            in.first.raw = malloc(p->first_full.len ? p->first_full.len : 1);
+            in.last = p->last_full;
+            in.last.raw = malloc(p->last_full.len ? p->last_full.len : 1);
+            if (!in.first.raw || !in.last.raw) {
+                analyse = false;
+            } else {
+                memcpy(in.first.raw, p->first_full.raw, p->first_full.len);
+                memcpy(in.last.raw, p->last_full.raw, p->last_full.len);
+            }
+            in.trend = p->trend;
+            ctl_pod *peer = ctl_pods_fresh_peer(c->pods, p);
+            if (peer) {
+                view_of(peer, &in.peer);
+                in.has_peer = true;
+            }
+        }
+    }
+    ctl_pods_unlock(c->pods);
+    cap_result_free(&full);
+    if (analyse)
+        analyse_and_report(c, &v, &in, seed);
+    ctl_full_clear(&in.first);
+    ctl_full_clear(&in.last);
+
+reschedule:
+    ctl_pods_lock(c->pods);
+    if ((p = ctl_pods_get(c->pods, uid))) {
+        p->busy = false;
+        p->next_due_ms = next_due(c, now, seed);
+    }
+    ctl_pods_unlock(c->pods);
+}
+
+/* ---- workers and queue -------------------------------------------------- */
+
+static void *worker_main(void *arg)
+{
+    ctl_controller *c = arg;
+    unsigned seed = (unsigned)(mono_ms() ^ (intptr_t)pthread_self());
+    for (;;) {
+        char uid[64];
+        pthread_mutex_lock(&c->qmu);
+        while (!c->qn && !atomic_load(&c->stopping))
+            pthread_cond_wait(&c->qcv, &c->qmu);
+        if (atomic_load(&c->stopping)) {
+            pthread_mutex_unlock(&c->qmu);
+            return NULL;
+        }
+        memcpy(uid, c->queue[c->qhead], sizeof(uid));
+        c->qhead = (c->qhead + 1) % CTL_QUEUE_MAX;
+        c->qn--;
+        pthread_mutex_unlock(&c->qmu);
+        work_one(c, uid, &seed);
+    }
+}
+
+static bool enqueue(ctl_controller *c, const char *uid)
+{
+    pthread_mutex_lock(&c->qmu);
+    bool ok = c->qn < CTL_QUEUE_MAX;
+    if (ok) {
+        snprintf(c->queue[(c->qhead + c->qn) % CTL_QUEUE_MAX], 64, "%s", uid);
+        c->qn++;
+        pthread_cond_signal(&c->qcv);
+    }
+    pthread_mutex_unlock(&c->qmu);
+    return ok;
+}
+
+typedef struct sched_ctx {
+    ctl_controller *c;
+    int64_t now;
+    char (*due)[64];
+    size_t ndue, cap;
+} sched_ctx;
+
+static int collect_due(ctl_pod *p, void *ud)
+{
+    sched_ctx *s = ud;
+    if (p->busy || p->next_due_ms > s->now || s->ndue >= s->cap)
+        return 0;
+    p->busy = true;
+    memcpy(s->due[s->ndue++], p->uid, 64);
+    return 0;
+}
+
+/* ---- watch callbacks ---------------------------------------------------- */
+
+static void forget_pod_metrics(ctl_controller *c, const ctl_pod *p)
+{
+    const char *pl[] = {p->ns, p->name};
+    obs_metric_remove(c->m_goroutines, pl);
+    obs_metric_remove(c->m_growth, pl);
+}
+
+static void on_pod_upsert(const json_t *obj, ctl_controller *c)
+{
+    ctl_pod removed;
+    ctl_pod *p = NULL;
+    ctl_pods_lock(c->pods);
+    ctl_upsert_result r = ctl_pods_upsert(c->pods, obj, &p, &removed);
+    if (r == CTL_POD_ADDED) {
+        /* Spread first samples over one interval. */
+        unsigned seed = (unsigned)mono_ms() ^ (unsigned)ctl_pods_count(c->pods);
+        p->next_due_ms = mono_ms() + (int64_t)(rand01(&seed) * c->cfg->interval_s * 1000 * 0.5);
+    }
+    size_t n = ctl_pods_count(c->pods);
+    ctl_pods_unlock(c->pods);
+    obs_gauge_set(c->m_pods, NULL, (double)n);
+    if (r == CTL_POD_REMOVED) {
+        forget_pod_metrics(c, &removed);
+        if (removed.finding)
+            findings_adjust(c, removed.finding_pattern, -1);
+        cap_capturer_forget(c->cap, removed.uid);
+        ctl_pod_release(&removed);
+    }
+    if (r == CTL_POD_RESTARTED)
+        obs_log(c->log, OBS_INFO, "container restarted; sampling starts over",
+                "namespace", p ? p->ns : "", "pod", p ? p->name : "", NULL);
+}
+
+static void cb_add(const json_t *obj, void *ud)
+{
+    on_pod_upsert(obj, ud);
+}
+
+static void cb_update(const json_t *old_obj, const json_t *new_obj, void *ud)
+{
+    (void)old_obj;
+    on_pod_upsert(new_obj, ud);
+}
+
+static void cb_delete(const json_t *obj, bool final_state_unknown, void *ud)
+{
+    ctl_controller *c = ud;
+    (void)final_state_unknown;
+    const char *uid = json_string_value(
+        json_object_get(json_object_get(obj, "metadata"), "uid"));
+    if (!uid)
+        return;
+    ctl_pod removed;
+    ctl_pods_lock(c->pods);
+    bool known = ctl_pods_remove(c->pods, uid, &removed);
+    size_t n = ctl_pods_count(c->pods);
+    ctl_pods_unlock(c->pods);
+    obs_gauge_set(c->m_pods, NULL, (double)n);
+    if (!known)
+        return;
+    forget_pod_metrics(c, &removed);
+    cap_capturer_forget(c->cap, removed.uid);
+    if (removed.finding) {
+        findings_adjust(c, removed.finding_pattern, -1);
+        obs_log(c->log, OBS_INFO, "finding closed: pod deleted", "namespace",
+                removed.ns, "pod", removed.name, NULL);
+        if (may_write(c) && removed.owner_resolved) {
+            char msg[512];
+            snprintf(msg, sizeof(msg), "pod %s deleted; its goroutine leak "
+                     "finding (%s) is closed", removed.name, removed.finding_pattern);
+            record_on_owner(c, removed.ns, &removed.owner, "Normal",
+                            REASON_CLEARED, msg);
+        }
+    }
+    ctl_pod_release(&removed);
+}
+
+/* ---- health ------------------------------------------------------------- */
+
+static bool check_health(void *ud, char *why, size_t whylen)
+{
+    ctl_controller *c = ud;
+    int64_t age = mono_ms() - atomic_load(&c->heartbeat_ms);
+    if (age > 30000) {
+        snprintf(why, whylen, "control loop stalled for %" PRId64 " ms", age);
+        return false;
+    }
+    return true;
+}
+
+static bool check_ready(void *ud, char *why, size_t whylen)
+{
+    ctl_controller *c = ud;
+    for (size_t i = 0; i < c->ncaches; i++)
+        if (!kube_cache_synced(c->caches[i])) {
+            snprintf(why, whylen, "pod cache not synced yet");
+            return false;
+        }
+    snprintf(why, whylen, "%s", leading(c) ? "leader" : "standby");
+    return true;
+}
+
+static void lease_started(void *ud)
+{
+    ctl_controller *c = ud;
+    obs_log(c->log, OBS_INFO, "became leader", "identity", c->identity, NULL);
+    obs_gauge_set(c->m_leader, NULL, 1);
+    pthread_mutex_lock(&c->wake_mu);
+    pthread_cond_signal(&c->wake_cv);
+    pthread_mutex_unlock(&c->wake_mu);
+}
+
+static void lease_stopped(void *ud)
+{
+    ctl_controller *c = ud;
+    obs_log(c->log, OBS_INFO, "stopped leading", "identity", c->identity, NULL);
+    obs_gauge_set(c->m_leader, NULL, 0);
+}
+
+static void lease_new_leader(const char *identity, void *ud)
+{
+    ctl_controller *c = ud;
+    obs_log(c->log, OBS_INFO, "leader observed", "leader",
+            identity && *identity ? identity : "(none)", NULL);
+}
+
+/* ---- construction ------------------------------------------------------- */
+
+static void setup_metrics(ctl_controller *c)
+{
+    obs_registry *r = c->reg;
+    const char *pod_l[] = {"namespace", "pod", NULL};
+    const char *pat_l[] = {"pattern", NULL};
+    const char *cap_l[] = {"transport", "kind", "result", NULL};
+    const char *tr_l[] = {"transport", NULL};
+    const char *api_l[] = {"verb", "code", NULL};
+    const char *ev_l[] = {"reason", NULL};
+    static const double lat[] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+    c->m_goroutines = obs_gauge(r, "leakwatch_pod_goroutines",
+                                "Goroutines in the pod at the last cheap sample.", pod_l);
+    c->m_growth = obs_gauge(r, "leakwatch_pod_goroutine_growth_per_minute",
+                            "Robust growth of the pod's goroutine count per minute.", pod_l);
+    c->m_findings = obs_gauge(r, "leakwatch_findings",
+                              "Goroutine leak findings in force, by pattern.", pat_l);
+    c->m_captures = obs_counter(r, "leakwatch_captures_total",
+                                "Captures by transport, kind and result.", cap_l);
+    c->m_capture_seconds = obs_histogram(r, "leakwatch_capture_duration_seconds",
+                                         "Capture latency by transport.", tr_l, lat,
+                                         sizeof(lat) / sizeof(lat[0]));
+    c->m_api = obs_counter(r, "leakwatch_api_requests_total",
+                           "Kubernetes API requests by verb and HTTP code (0: no response).",
+                           api_l);
+    c->m_leader = obs_gauge(r, "leakwatch_is_leader", "1 while this replica leads.", NULL);
+    c->m_pods = obs_gauge(r, "leakwatch_watched_pods", "Annotated pods being watched.", NULL);
+    c->m_events = obs_counter(r, "leakwatch_events_total", "Events written, by reason.", ev_l);
+    obs_gauge_set(c->m_leader, NULL, c->cfg->leader_elect ? 0 : 1);
+    obs_gauge_set(c->m_pods, NULL, 0);
+    for (int p = 0; p < LWA_PATTERN_COUNT; p++) {
+        const char *vals[] = {lwa_pattern_name((lwa_pattern)p)};
+        obs_gauge_set(c->m_findings, vals, 0);
+    }
+}
+
+ctl_controller *ctl_controller_new(const ctl_config *cfg, obs_logger *log,
+                                   char *err, size_t errlen)
+{
+    ctl_controller *c = calloc(1, sizeof(*c));
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->cfg = cfg;
+    c->log = log;
+    pthread_mutex_init(&c->qmu, NULL);
+    pthread_cond_init(&c->qcv, NULL);
+    pthread_mutex_init(&c->wake_mu, NULL);
+    pthread_cond_init(&c->wake_cv, NULL);
+    pthread_mutex_init(&c->findings_mu, NULL);
+    atomic_store(&c->heartbeat_ms, mono_ms());
+    c->queue = calloc(CTL_QUEUE_MAX, 64);
+    c->pods = ctl_pods_new();
+    c->reg = obs_registry_new();
+    if (!c->queue || !c->pods || !c->reg) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    setup_metrics(c);
+
+    ctl_thresholds_default(&c->wth);
+    c->wth.window = (unsigned)cfg->window;
+    c->wth.min_per_minute = cfg->min_growth_per_minute;
+    c->wth.min_delta = (uint64_t)cfg->min_delta;
+    c->wth.min_relative = cfg->min_relative;
+    c->wth.raise_after = (unsigned)cfg->raise_after;
+    c->wth.clear_after = (unsigned)cfg->clear_after;
+    lwa_thresholds_default(&c->ath);
+    c->ignore = lwa_ignore_new(true);
+    lwa_options_default(&c->aopt);
+    c->aopt.ignore = c->ignore;
+
+    kube_config_opts ko = {.kubeconfig = cfg->kubeconfig && *cfg->kubeconfig ? cfg->kubeconfig : NULL,
+                           .context = cfg->context && *cfg->context ? cfg->context : NULL};
+    if (kube_config_load(&ko, &c->kcfg, err, errlen) < 0)
+        goto fail;
+    kube_client_opts kopts;
+    kube_client_opts_default(&kopts);
+    kopts.qps = cfg->qps;
+    kopts.burst = (int)cfg->burst;
+    c->kube = kube_client_new(c->kcfg, &kopts, err, errlen);
+    if (!c->kube)
+        goto fail;
+    kube_client_set_observer(c->kube, observe_request, c);
+
+    cap_options copt;
+    cap_options_default(&copt);
+    if (cap_transport_parse(cfg->transport, &copt.transport) < 0) {
+        snprintf(err, errlen, "--transport: unknown \"%s\"", cfg->transport);
+        goto fail;
+    }
+    copt.timeout_ms = (long)(cfg->capture_timeout_s * 1000);
+    copt.max_body_bytes = cfg->max_capture_bytes;
+    copt.debug2_max_goroutines = (uint64_t)cfg->full_capture_threshold;
+    copt.max_in_flight = (int)cfg->max_concurrent_captures;
+    copt.max_in_flight_per_node = (int)cfg->max_captures_per_node;
+    /* The controller samples every interval: back off no longer than a few
+     * intervals so a pod that comes back is seen again soon. */
+    copt.backoff_base_ms = (long)(cfg->interval_s * 1000);
+    copt.backoff_max_ms = (long)(cfg->interval_s * 1000 * 8);
+    c->cap = cap_capturer_new(c->kube, &copt, err, errlen);
+    if (!c->cap)
+        goto fail;
+    c->sched = cap_scheduler_new((int)cfg->max_concurrent_captures,
+                                 (int)cfg->max_captures_per_node);
+    if (!c->sched) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (cfg->evidence_dir && *cfg->evidence_dir) {
+        c->evidence = ctl_evidence_new(cfg->evidence_dir, cfg->evidence_max_bytes,
+                                       600, err, errlen);
+        if (!c->evidence)
+            goto fail;
+    }
+
+    kube_recorder_opts ro = {.component = "leakwatch", .log = log_kube, .log_ud = c};
+    c->rec = kube_recorder_new(c->kube, &ro, err, errlen);
+    if (!c->rec)
+        goto fail;
+
+    kube_cache_handlers h = {.on_add = cb_add, .on_update = cb_update,
+                             .on_delete = cb_delete, .ud = c};
+    char nsbuf[1024];
+    snprintf(nsbuf, sizeof(nsbuf), "%s", cfg->namespaces ? cfg->namespaces : "");
+    char *save = NULL;
+    char *tok = strtok_r(nsbuf, ",", &save);
+    do {
+        while (tok && *tok == ' ')
+            tok++;
+        if (c->ncaches == CTL_MAX_CACHES) {
+            snprintf(err, errlen, "--namespaces: at most %d namespaces", CTL_MAX_CACHES);
+            goto fail;
+        }
+        kube_cache_opts co = {.namespace = tok && *tok ? tok : NULL,
+                              .label_selector = cfg->selector && *cfg->selector ? cfg->selector : NULL,
+                              .log = log_kube, .log_ud = c};
+        c->caches[c->ncaches] = kube_cache_new(c->kube, &co, &h, err, errlen);
+        if (!c->caches[c->ncaches])
+            goto fail;
+        c->ncaches++;
+    } while (tok && (tok = strtok_r(NULL, ",", &save)));
+
+    if (cfg->identity && *cfg->identity)
+        snprintf(c->identity, sizeof(c->identity), "%s", cfg->identity);
+    else {
+        char host[128] = "leakwatch";
+        gethostname(host, sizeof(host) - 1);
+        snprintf(c->identity, sizeof(c->identity), "%s_%ld", host, (long)getpid());
+    }
+    const char *lease_ns = cfg->lease_namespace && *cfg->lease_namespace
+                               ? cfg->lease_namespace
+                               : getenv("POD_NAMESPACE");
+    if (!lease_ns || !*lease_ns)
+        lease_ns = c->kcfg->namespace && *c->kcfg->namespace ? c->kcfg->namespace : "default";
+    snprintf(c->lease_ns, sizeof(c->lease_ns), "%s", lease_ns);
+
+    if (cfg->metrics_addr && *cfg->metrics_addr) {
+        obs_http_opts ho = {.listen = cfg->metrics_addr, .registry = c->reg,
+                            .healthz = check_health, .readyz = check_ready, .ud = c};
+        c->http = obs_http_start(&ho, err, errlen);
+        if (!c->http)
+            goto fail;
+    }
+    return c;
+fail:
+    ctl_controller_free(c);
+    return NULL;
+}
+
+int ctl_controller_run(ctl_controller *c, volatile sig_atomic_t *stop)
+{
+    char err[512];
+    const ctl_config *cfg = c->cfg;
+    for (size_t i = 0; i < c->ncaches; i++)
+        if (kube_cache_start(c->caches[i], err, sizeof(err)) < 0) {
+            obs_log(c->log, OBS_ERROR, "cannot start pod watch", "error", err, NULL);
+            return -1;
+        }
+    if (cfg->leader_elect) {
+        kube_lease_opts lo = {.namespace = c->lease_ns, .name = cfg->lease_name,
+                              .identity = c->identity,
+                              .lease_duration_ms = (long)(cfg->lease_duration_s * 1000),
+                              .renew_deadline_ms = (long)(cfg->renew_deadline_s * 1000),
+                              .retry_period_ms = (long)(cfg->retry_period_s * 1000),
+                              .on_started_leading = lease_started,
+                              .on_stopped_leading = lease_stopped,
+                              .on_new_leader = lease_new_leader, .ud = c,
+                              .log = log_kube, .log_ud = c};
+        c->lease = kube_lease_start(c->kube, &lo, err, sizeof(err));
+        if (!c->lease) {
+            obs_log(c->log, OBS_ERROR, "cannot start leader election", "error", err, NULL);
+            return -1;
+        }
+    }
+    c->nworkers = (int)cfg->max_concurrent_captures;
+    c->workers = calloc((size_t)c->nworkers, sizeof(pthread_t));
+    if (!c->workers)
+        return -1;
+    for (int i = 0; i < c->nworkers; i++)
+        if (pthread_create(&c->workers[i], NULL, worker_main, c) != 0) {
+            c->nworkers = i;
+            break;
+        }
+    char port[16] = "";
+    if (c->http)
+        snprintf(port, sizeof(port), "%u", obs_http_port(c->http));
+    char interval[32];
+    snprintf(interval, sizeof(interval), "%gs", cfg->interval_s);
+    obs_log(c->log, OBS_INFO, "controller started", "identity", c->identity,
+            "interval", interval, "metrics_port", port,
+            "dry_run", cfg->dry_run ? "true" : "false", "lease_namespace",
+            c->lease_ns, NULL);
+
+    size_t cap = 4096;
+    char(*due)[64] = malloc(cap * 64);
+    if (!due)
+        return -1;
+    while (!*stop) {
+        int64_t now = mono_ms();
+        atomic_store(&c->heartbeat_ms, now);
+        if (leading(c)) {
+            sched_ctx s = {.c = c, .now = now, .due = due, .cap = cap};
+            ctl_pods_lock(c->pods);
+            ctl_pods_foreach(c->pods, collect_due, &s);
+            ctl_pods_unlock(c->pods);
+            for (size_t i = 0; i < s.ndue; i++)
+                if (!enqueue(c, due[i])) {
+                    ctl_pods_lock(c->pods);
+                    ctl_pod *p = ctl_pods_get(c->pods, due[i]);
+                    if (p)
+                        p->busy = false;
+                    ctl_pods_unlock(c->pods);
+                }
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 250 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&c->wake_mu);
+        pthread_cond_timedwait(&c->wake_cv, &c->wake_mu, &ts);
+        pthread_mutex_unlock(&c->wake_mu);
+    }
+    free(due);
+    obs_log(c->log, OBS_INFO, "shutting down", NULL);
+
+    /* Order matters: stop handing out work and abort captures in flight,
+     * join the workers (no half-done decision survives them), send the
+     * Events already queued, then give up the lease so a standby takes
+     * over at once. */
+    atomic_store(&c->cancel_captures, true);
+    pthread_mutex_lock(&c->qmu);
+    atomic_store(&c->stopping, true);
+    pthread_cond_broadcast(&c->qcv);
+    pthread_mutex_unlock(&c->qmu);
+    for (int i = 0; i < c->nworkers; i++)
+        pthread_join(c->workers[i], NULL);
+    c->nworkers = 0;
+    if (c->rec)
+        kube_recorder_flush(c->rec, 10000);
+    if (c->lease) {
+        kube_lease_stop(c->lease);
+        c->lease = NULL;
+    }
+    obs_log(c->log, OBS_INFO, "stopped", NULL);
+    return 0;
+}
+
+void ctl_controller_free(ctl_controller *c)
+{
+    if (!c)
+        return;
+    if (c->nworkers) {
+        atomic_store(&c->cancel_captures, true);
+        pthread_mutex_lock(&c->qmu);
+        atomic_store(&c->stopping, true);
+        pthread_cond_broadcast(&c->qcv);
+        pthread_mutex_unlock(&c->qmu);
+        for (int i = 0; i < c->nworkers; i++)
+            pthread_join(c->workers[i], NULL);
+    }
+    free(c->workers);
+    if (c->lease)
+        kube_lease_stop(c->lease);
+    for (size_t i = 0; i < c->ncaches; i++)
+        kube_cache_free(c->caches[i]);
+    kube_recorder_free(c->rec);
+    obs_http_stop(c->http);
+    cap_scheduler_free(c->sched);
+    cap_capturer_free(c->cap);
+    kube_client_free(c->kube);
+    kube_config_free(c->kcfg);
+    ctl_evidence_free(c->evidence);
+    lwa_ignore_free(c->ignore);
+    ctl_pods_free(c->pods);
+    obs_registry_free(c->reg);
+    free(c->queue);
+    pthread_mutex_destroy(&c->qmu);
+    pthread_cond_destroy(&c->qcv);
+    pthread_mutex_destroy(&c->wake_mu);
+    pthread_cond_destroy(&c->wake_cv);
+    pthread_mutex_destroy(&c->findings_mu);
+    free(c);
+}

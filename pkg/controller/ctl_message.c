@@ -1,0 +1,139 @@
+/*
+ * ctl_message.c — Event sentences (see ctl_message.h).
+ */
+#include "ctl_message.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void ctl_fmt_count(int64_t v, char *out, size_t outlen)
+{
+    char digits[32];
+    uint64_t mag = v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v;
+    int n = snprintf(digits, sizeof(digits), "%" PRIu64, mag);
+    char buf[48];
+    size_t j = 0;
+    if (v < 0)
+        buf[j++] = '-';
+    for (int i = 0; i < n; i++) {
+        if (i && (n - i) % 3 == 0)
+            buf[j++] = ',';
+        buf[j++] = digits[i];
+    }
+    buf[j] = '\0';
+    snprintf(out, outlen, "%s", buf);
+}
+
+void ctl_fmt_duration(double minutes, char *out, size_t outlen)
+{
+    if (!(minutes >= 0))
+        minutes = 0;
+    long secs = lround(minutes * 60);
+    if (secs < 60)
+        snprintf(out, outlen, "%lds", secs);
+    else if (secs < 3600)
+        snprintf(out, outlen, "%ldm", secs / 60);
+    else if (secs % 3600 < 60)
+        snprintf(out, outlen, "%ldh", secs / 3600);
+    else
+        snprintf(out, outlen, "%ldh%ldm", secs / 3600, (secs % 3600) / 60);
+}
+
+void ctl_fmt_fileline(const char *file, uint32_t line, char *out, size_t outlen)
+{
+    if (!file || !*file) {
+        snprintf(out, outlen, "?");
+        return;
+    }
+    const char *base = strrchr(file, '/');
+    base = base ? base + 1 : file;
+    if (line)
+        snprintf(out, outlen, "%s:%u", base, line);
+    else
+        snprintf(out, outlen, "%s", base);
+}
+
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+} sbuf;
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+    if (b->len + 1 >= b->cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    b->len += (size_t)n;
+    if (b->len >= b->cap)
+        b->len = b->cap - 1;
+}
+
+void ctl_format_finding(const ctl_finding_msg *m, char *out, size_t outlen)
+{
+    sbuf b = {out, 0, outlen};
+    if (!outlen)
+        return;
+    out[0] = '\0';
+    char n1[32], d1[32];
+    ctl_fmt_count(m->growth, n1, sizeof(n1));
+    ctl_fmt_duration(m->span_minutes, d1, sizeof(d1));
+    sb_printf(&b, "%s%s goroutines in %s (%.1f/min)", m->growth >= 0 ? "+" : "",
+              n1, d1, m->per_minute);
+    if (m->peer_name) {
+        char d2[32], c2[64] = "";
+        ctl_fmt_duration(m->peer_age_minutes, d2, sizeof(d2));
+        if (m->peer_count >= 0) {
+            char cnt[32];
+            ctl_fmt_count(m->peer_count, cnt, sizeof(cnt));
+            snprintf(c2, sizeof(c2), ", %s goroutines", cnt);
+        }
+        sb_printf(&b, " vs fresh peer %s (%s old%s)", m->peer_name, d2, c2);
+    } else {
+        sb_printf(&b, " vs its own first capture (no ready peer)");
+    }
+    if (m->diverged)
+        sb_printf(&b, ", far above its peers for its age");
+    const lwa_finding *f = m->top;
+    if (f && f->sig) {
+        const lwa_sig *s = f->sig;
+        const pprof_frame *fr = s->nframes ? &s->frames[s->shown] : NULL;
+        char fl[160] = "?";
+        if (fr)
+            ctl_fmt_fileline(fr->file, fr->line, fl, sizeof(fl));
+        sb_printf(&b, ": %s %s", fr && fr->func ? fr->func : "(unknown)", fl);
+        if (s->wait_reason || f->has_minutes) {
+            sb_printf(&b, " [%s", s->wait_reason ? s->wait_reason : "blocked");
+            if (f->has_minutes && f->minutes_max)
+                sb_printf(&b, ", %" PRIu64 " min", f->minutes_max);
+            sb_printf(&b, "]");
+        }
+        char cnt[32], dl[32];
+        ctl_fmt_count((int64_t)f->count, cnt, sizeof(cnt));
+        ctl_fmt_count(f->delta, dl, sizeof(dl));
+        sb_printf(&b, " x%s (%s%s", cnt, f->delta >= 0 ? "+" : "", dl);
+        if (f->has_baseline) {
+            char bl[32];
+            ctl_fmt_count((int64_t)f->baseline, bl, sizeof(bl));
+            sb_printf(&b, ", %s in baseline", bl);
+        }
+        sb_printf(&b, ")");
+        if (s->created_by.func)
+            sb_printf(&b, ", created by %s", s->created_by.func);
+        sb_printf(&b, "; pattern %s: %s", lwa_pattern_name(s->pattern),
+                  lwa_pattern_fix(s->pattern));
+    }
+    if (m->suspect_path && m->baseline_path)
+        sb_printf(&b, ". Evidence: go tool pprof -diff_base %s %s",
+                  m->baseline_path, m->suspect_path);
+    else if (m->suspect_path)
+        sb_printf(&b, ". Evidence: %s", m->suspect_path);
+}

@@ -1,0 +1,43 @@
+/*
+ * ctl_message.h — the sentences leakwatch writes into Events: dense enough
+ * that an on-call engineer can act on one read of `kubectl describe`.
+ *
+ *   +3,812 goroutines in 4m (15.9/min) vs fresh peer web-7d9f-x2k (2m old,
+ *   41 goroutines): main.(*fetcher).gather.func1 fetch.go:88 [chan send,
+ *   3 min] x3,790, created by main.(*fetcher).gather; pattern chan-send:
+ *   buffer the channel or select on ctx.Done() in the sender. Evidence: ...
+ *
+ * Not for: deciding anything; pure formatting, unit-tested.
+ */
+#ifndef CTL_MESSAGE_H
+#define CTL_MESSAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "analysis/analysis.h"
+
+typedef struct ctl_finding_msg {
+    int64_t growth;          /* pod total, over the window               */
+    double span_minutes;
+    double per_minute;
+    const char *peer_name;   /* NULL: compared with its own earlier capture */
+    double peer_age_minutes;
+    int64_t peer_count;      /* -1 unknown                                */
+    const lwa_finding *top;  /* the dominant growing stack                */
+    const char *suspect_path;  /* evidence files, or NULL                 */
+    const char *baseline_path;
+    bool diverged;           /* stands out from its peers                 */
+} ctl_finding_msg;
+
+/* "3,812" */
+void ctl_fmt_count(int64_t v, char *out, size_t outlen);
+/* "4m", "1h12m", "45s" */
+void ctl_fmt_duration(double minutes, char *out, size_t outlen);
+/* "fetch.go:88" from "/src/app/fetch.go", 88 */
+void ctl_fmt_fileline(const char *file, uint32_t line, char *out, size_t outlen);
+
+void ctl_format_finding(const ctl_finding_msg *m, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,289 @@
+/*
+ * ctl_pods.c — the registry of watched pods (see ctl_pods.h).
+ *
+ * A plain array of pointers with a uid index (open addressing) is enough
+ * for the thousands of pods one controller watches; removal swaps the last
+ * entry into the hole and rebuilds the index slot.
+ */
+#include "ctl_pods.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lw/lw_hash.h"
+
+struct ctl_pods {
+    pthread_mutex_t mu;
+    ctl_pod **pods;
+    size_t n, cap;
+    int32_t *index;   /* slot -> position in pods, -1 empty */
+    size_t index_cap;
+};
+
+ctl_pods *ctl_pods_new(void)
+{
+    ctl_pods *r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    pthread_mutex_init(&r->mu, NULL);
+    return r;
+}
+
+void ctl_full_clear(ctl_full *f)
+{
+    free(f->raw);
+    memset(f, 0, sizeof(*f));
+}
+
+void ctl_pod_release(ctl_pod *p)
+{
+    ctl_full_clear(&p->first_full);
+    ctl_full_clear(&p->last_full);
+}
+
+void ctl_pods_free(ctl_pods *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n; i++) {
+        ctl_pod_release(r->pods[i]);
+        free(r->pods[i]);
+    }
+    free(r->pods);
+    free(r->index);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}
+
+void ctl_pods_lock(ctl_pods *r)
+{
+    pthread_mutex_lock(&r->mu);
+}
+
+void ctl_pods_unlock(ctl_pods *r)
+{
+    pthread_mutex_unlock(&r->mu);
+}
+
+static size_t slot_for(const ctl_pods *r, const char *uid)
+{
+    return (size_t)lw_hash_bytes(uid, strlen(uid), 0x706f6473) & (r->index_cap - 1);
+}
+
+static int reindex(ctl_pods *r, size_t cap)
+{
+    int32_t *idx = malloc(cap * sizeof(*idx));
+    if (!idx)
+        return -1;
+    for (size_t i = 0; i < cap; i++)
+        idx[i] = -1;
+    free(r->index);
+    r->index = idx;
+    r->index_cap = cap;
+    for (size_t i = 0; i < r->n; i++) {
+        size_t s = slot_for(r, r->pods[i]->uid);
+        while (r->index[s] >= 0)
+            s = (s + 1) & (cap - 1);
+        r->index[s] = (int32_t)i;
+    }
+    return 0;
+}
+
+static long find_pos(const ctl_pods *r, const char *uid)
+{
+    if (!r->index_cap)
+        return -1;
+    size_t s = slot_for(r, uid);
+    while (r->index[s] >= 0) {
+        if (!strcmp(r->pods[r->index[s]]->uid, uid))
+            return r->index[s];
+        s = (s + 1) & (r->index_cap - 1);
+    }
+    return -1;
+}
+
+ctl_pod *ctl_pods_get(ctl_pods *r, const char *uid)
+{
+    long pos = find_pos(r, uid);
+    return pos >= 0 ? r->pods[pos] : NULL;
+}
+
+size_t ctl_pods_count(ctl_pods *r)
+{
+    return r->n;
+}
+
+static void copy_str(char *dst, size_t dlen, const char *src)
+{
+    snprintf(dst, dlen, "%s", src ? src : "");
+}
+
+static const char *jstr(const json_t *o, const char *k1, const char *k2)
+{
+    const json_t *v = json_object_get(o, k1);
+    if (k2)
+        v = json_object_get(v, k2);
+    return json_is_string(v) ? json_string_value(v) : "";
+}
+
+static void controller_ref(const json_t *pod, ctl_pod *p)
+{
+    p->rs_uid[0] = p->rs_kind[0] = p->rs_name[0] = '\0';
+    const json_t *refs = json_object_get(json_object_get(pod, "metadata"), "ownerReferences");
+    size_t i;
+    const json_t *ref;
+    json_array_foreach(refs, i, ref)
+    {
+        if (json_is_true(json_object_get(ref, "controller"))) {
+            copy_str(p->rs_uid, sizeof(p->rs_uid), jstr(ref, "uid", NULL));
+            copy_str(p->rs_kind, sizeof(p->rs_kind), jstr(ref, "kind", NULL));
+            copy_str(p->rs_name, sizeof(p->rs_name), jstr(ref, "name", NULL));
+            return;
+        }
+    }
+}
+
+static bool finished(const json_t *pod)
+{
+    const char *phase = kube_pod_phase(pod);
+    return !strcmp(phase, "Succeeded") || !strcmp(phase, "Failed");
+}
+
+bool ctl_pods_remove(ctl_pods *r, const char *uid, ctl_pod *removed_copy)
+{
+    long pos = find_pos(r, uid);
+    if (pos < 0)
+        return false;
+    ctl_pod *p = r->pods[pos];
+    if (removed_copy)
+        *removed_copy = *p; /* takes the owned buffers along */
+    else
+        ctl_pod_release(p);
+    free(p);
+    r->pods[pos] = r->pods[--r->n];
+    reindex(r, r->index_cap); /* same size: cannot grow, rarely fails */
+    return true;
+}
+
+ctl_upsert_result ctl_pods_upsert(ctl_pods *r, const json_t *pod, ctl_pod **out,
+                                  ctl_pod *removed_copy)
+{
+    *out = NULL;
+    const json_t *meta = json_object_get(pod, "metadata");
+    const char *uid = jstr(meta, "uid", NULL);
+    if (!*uid)
+        return CTL_POD_IGNORED;
+    kube_pod_endpoint ep;
+    int st = kube_pod_endpoint_resolve(pod, &ep);
+    ctl_pod *p = ctl_pods_get(r, uid);
+    if (st == 0 || finished(pod)) {
+        if (p && ctl_pods_remove(r, uid, removed_copy))
+            return CTL_POD_REMOVED;
+        return CTL_POD_IGNORED;
+    }
+    ctl_upsert_result res = CTL_POD_UPDATED;
+    if (!p) {
+        if (r->n == r->cap) {
+            size_t ncap = r->cap ? r->cap * 2 : 64;
+            ctl_pod **np = realloc(r->pods, ncap * sizeof(*np));
+            if (!np)
+                return CTL_POD_IGNORED;
+            r->pods = np;
+            r->cap = ncap;
+        }
+        if ((r->n + 1) * 2 > r->index_cap &&
+            reindex(r, r->index_cap ? r->index_cap * 2 : 128) < 0)
+            return CTL_POD_IGNORED;
+        p = calloc(1, sizeof(*p));
+        if (!p)
+            return CTL_POD_IGNORED;
+        copy_str(p->uid, sizeof(p->uid), uid);
+        ctl_window_init(&p->win);
+        p->last_count = -1;
+        p->restarts = kube_pod_restarts(pod);
+        r->pods[r->n] = p;
+        size_t s = slot_for(r, uid);
+        while (r->index[s] >= 0)
+            s = (s + 1) & (r->index_cap - 1);
+        r->index[s] = (int32_t)r->n;
+        r->n++;
+        res = CTL_POD_ADDED;
+    }
+    copy_str(p->ns, sizeof(p->ns), jstr(meta, "namespace", NULL));
+    copy_str(p->name, sizeof(p->name), jstr(meta, "name", NULL));
+    copy_str(p->node, sizeof(p->node), kube_pod_node(pod));
+    copy_str(p->ip, sizeof(p->ip), kube_pod_ip(pod));
+    controller_ref(pod, p);
+    p->ep = ep;
+    p->ep_state = st;
+    p->ready = kube_pod_ready(pod);
+    p->terminating = kube_pod_terminating(pod);
+    p->start_s = kube_pod_start_time(pod);
+    int restarts = kube_pod_restarts(pod);
+    if (res == CTL_POD_UPDATED && restarts != p->restarts) {
+        /* A new process: the old one's growth says nothing about it. */
+        ctl_window_reset(&p->win);
+        ctl_full_clear(&p->first_full);
+        ctl_full_clear(&p->last_full);
+        p->full_count = 0;
+        p->last_count = -1;
+        res = CTL_POD_RESTARTED;
+    }
+    p->restarts = restarts;
+    *out = p;
+    return res;
+}
+
+void ctl_pods_foreach(ctl_pods *r, int (*fn)(ctl_pod *p, void *ud), void *ud)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (fn(r->pods[i], ud))
+            return;
+}
+
+static bool same_group(const ctl_pod *a, const ctl_pod *b)
+{
+    if (a == b || !a->owner_resolved || !b->owner_resolved)
+        return false;
+    if (!a->owner.kind[0] || !a->owner.uid[0])
+        return false; /* bare pods have no peers */
+    return !strcmp(a->owner.uid, b->owner.uid);
+}
+
+ctl_pod *ctl_pods_fresh_peer(ctl_pods *r, const ctl_pod *p)
+{
+    ctl_pod *best = NULL;
+    for (size_t i = 0; i < r->n; i++) {
+        ctl_pod *q = r->pods[i];
+        if (!same_group(p, q) || !q->ready || q->terminating || q->ep_state != 1)
+            continue;
+        if (!best || q->start_s > best->start_s)
+            best = q;
+    }
+    return best;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double ctl_pods_peer_rate_median(ctl_pods *r, const ctl_pod *p, int64_t now_s)
+{
+    double rates[256];
+    size_t k = 0;
+    for (size_t i = 0; i < r->n && k < 256; i++) {
+        ctl_pod *q = r->pods[i];
+        if (!same_group(p, q) || q->last_count < 0 || q->start_s <= 0)
+            continue;
+        double age_min = (double)(now_s - q->start_s) / 60.0;
+        if (age_min < 1)
+            age_min = 1;
+        rates[k++] = (double)q->last_count / age_min;
+    }
+    if (k < 2)
+        return -1;
+    qsort(rates, k, sizeof(double), cmp_double);
+    return k % 2 ? rates[k / 2] : (rates[k / 2 - 1] + rates[k / 2]) / 2;
+}

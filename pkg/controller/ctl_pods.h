@@ -1,0 +1,122 @@
+/*
+ * ctl_pods.h — the controller's registry of watched pods: what the watch
+ * cache says about each annotated pod (endpoint, readiness, age, node, IP,
+ * owner) plus what sampling learned (the count window, suspicion, the
+ * finding in force).
+ *
+ * The registry is filled only from watch callbacks (level-triggered: every
+ * add/update re-derives the pod's facts from the object, so a missed
+ * update is healed by the next one) and read by the scheduler and the
+ * workers.  One mutex guards it; workers copy what they need under the lock
+ * and work on the copy without it.
+ *
+ * Not for: capturing, analysing or recording anything (controller.c).
+ */
+#ifndef CTL_PODS_H
+#define CTL_PODS_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "controller/ctl_window.h"
+#include "kube/kube.h"
+#include "kube/kube_pods.h"
+
+typedef struct ctl_full {
+    unsigned char *raw;   /* the bytes the pod served                   */
+    size_t len;
+    int64_t t_ms;         /* capture time                               */
+    char ext[16];         /* "txt", "pb.gz"                             */
+} ctl_full;
+
+typedef struct ctl_pod {
+    char uid[64];
+    char ns[64];
+    char name[254];
+    char node[254];
+    char ip[64];
+    char rs_uid[64];      /* controller owner as the pod names it        */
+    char rs_kind[32];
+    char rs_name[254];
+    kube_pod_endpoint ep;
+    int ep_state;         /* 1 usable, -1 annotation error               */
+    bool ready;
+    bool terminating;
+    int64_t start_s;
+    int restarts;
+
+    /* Owner resolution (Pod -> ReplicaSet -> Deployment) is done once by a
+     * worker; peers are pods with the same owner uid. */
+    bool owner_resolved;
+    kube_owner owner;
+
+    /* Sampling state. */
+    ctl_window win;
+    ctl_trend trend;
+    int64_t last_count;   /* -1 unknown                                   */
+    int64_t last_sample_ms;
+    int64_t next_due_ms;
+    bool busy;            /* a worker holds it                           */
+    bool metrics_absent;  /* no go_goroutines: cheap sample is debug=1    */
+    int failures;         /* consecutive failed samples                  */
+    bool diverged;        /* stands out from its peers (age-normalised)  */
+
+    /* Suspicion episode: full captures since the window turned suspect. */
+    ctl_full first_full;
+    ctl_full last_full;
+    unsigned full_count;
+
+    /* Finding in force. */
+    bool finding;
+    int64_t finding_ms;
+    char finding_pattern[32];
+    char finding_func[256];
+    bool annotation_reported;
+    char annotation_error[512];
+} ctl_pod;
+
+typedef struct ctl_pods ctl_pods;
+
+ctl_pods *ctl_pods_new(void);
+void ctl_pods_free(ctl_pods *r);
+
+/* The lock; hold it while touching any ctl_pod. */
+void ctl_pods_lock(ctl_pods *r);
+void ctl_pods_unlock(ctl_pods *r);
+
+typedef enum ctl_upsert_result {
+    CTL_POD_IGNORED = 0,   /* not opted in (and not known)               */
+    CTL_POD_ADDED,
+    CTL_POD_UPDATED,
+    CTL_POD_REMOVED,       /* opted out or finished: dropped             */
+    CTL_POD_RESTARTED,     /* container restarts changed: window reset   */
+} ctl_upsert_result;
+
+/* From a watch add/update.  Caller holds the lock.  *out points at the
+ * pod (or NULL when ignored/removed; for REMOVED the caller gets a copy in
+ * removed_copy when non-NULL before it is freed). */
+ctl_upsert_result ctl_pods_upsert(ctl_pods *r, const json_t *pod,
+                                  ctl_pod **out, ctl_pod *removed_copy);
+/* From a watch delete.  Caller holds the lock.  true when it was known;
+ * removed_copy (optional) receives its last state. */
+bool ctl_pods_remove(ctl_pods *r, const char *uid, ctl_pod *removed_copy);
+ctl_pod *ctl_pods_get(ctl_pods *r, const char *uid);
+size_t ctl_pods_count(ctl_pods *r);
+/* Iteration under the lock: fn returns non-zero to stop. */
+void ctl_pods_foreach(ctl_pods *r, int (*fn)(ctl_pod *p, void *ud), void *ud);
+
+/* The freshest ready peer of p (same owner uid, not p, not terminating),
+ * i.e. the youngest; NULL when none.  Caller holds the lock. */
+ctl_pod *ctl_pods_fresh_peer(ctl_pods *r, const ctl_pod *p);
+/* Median of the peers' last counts normalised by age (goroutines per
+ * minute of age), excluding p; -1 when fewer than two peers have counts. */
+double ctl_pods_peer_rate_median(ctl_pods *r, const ctl_pod *p, int64_t now_s);
+
+void ctl_full_clear(ctl_full *f);
+/* Frees the owned parts of a removed copy. */
+void ctl_pod_release(ctl_pod *p);
+
+#endif

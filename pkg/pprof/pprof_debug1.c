@@ -1,0 +1,290 @@
+/*
+ * pprof_debug1.c — runtime/pprof's legacy text profile, which
+ * /debug/pprof/goroutine?debug=1 and /debug/pprof/goroutineleak?debug=1
+ * serve:
+ *
+ *   goroutine profile: total 18
+ *   3 @ 0x4845ee 0x416eac 0x416d97 0x51ac1e 0x48b4e1
+ *   # labels: {"handler":"/api", "tenant":"a"}
+ *   #	0x51ac1d	main.main.func4+0x1d	/src/app/main.go:44
+ *   <blank line>
+ *
+ * Records are already merged by stack and labels; columns are aligned by
+ * text/tabwriter, so fields are separated by one or more tabs.  A frame
+ * the runtime could not symbolise is "#\t0x4384e5" alone.  There is no
+ * wait reason, blocked time or creator: the reason is inferred from the
+ * frames (pprof_infer.c), and runtime/pprof has already hidden the
+ * leading runtime frames that would tell a channel wait from a select.
+ *
+ * Not for: debug=2 dumps (pprof_debug2.c).
+ */
+#include "pprof_internal.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct pp_debug1 {
+    pprof_builder *b;
+    pp_err *err;
+    uint32_t max_frames;
+    pp_labels labels;
+    uint64_t lineno;
+
+    int have_header;
+    pprof_kind kind;
+    uint64_t total;
+
+    int in_record;
+    uint64_t count;
+    const char *label_set;
+    pprof_frame *frames;
+    uint32_t nframes, cap;
+};
+
+pp_debug1 *pp_debug1_new(pprof_builder *b, const pprof_limits *lim,
+                         pp_err *err)
+{
+    pp_debug1 *d = calloc(1, sizeof(*d));
+    if (!d)
+        return NULL;
+    d->b = b;
+    d->err = err;
+    d->max_frames = lim->max_frames;
+    pp_labels_init(&d->labels);
+    return d;
+}
+
+void pp_debug1_free(pp_debug1 *d)
+{
+    if (!d)
+        return;
+    pp_labels_free(&d->labels);
+    free(d->frames);
+    free(d);
+}
+
+static int starts(const char *s, size_t len, const char *lit, size_t litlen)
+{
+    return len >= litlen && memcmp(s, lit, litlen) == 0;
+}
+#define STARTS(s, len, lit) starts((s), (len), (lit), sizeof(lit) - 1)
+
+static int builder_error(pp_debug1 *d, uint64_t lineno)
+{
+    return pp_fail(d->err, "line %" PRIu64 ": %s", lineno,
+                   pprof_builder_error(d->b));
+}
+
+static int bad_line(pp_debug1 *d, const char *what, const char *line,
+                    size_t len, uint64_t lineno)
+{
+    char ex[80];
+    pp_quote_excerpt(ex, sizeof(ex), line, len < 60 ? len : 60);
+    return pp_fail(d->err, "line %" PRIu64 ": %s: \"%s\"", lineno, what, ex);
+}
+
+static int end_record(pp_debug1 *d, uint64_t lineno)
+{
+    d->in_record = 0;
+    uint32_t flags = 0;
+    const char *wait = NULL;
+    const char *guess = pprof_infer_wait_reason(d->frames, d->nframes);
+    if (guess) {
+        wait = pp_intern(d->b, guess, strlen(guess));
+        if (!wait)
+            return builder_error(d, lineno);
+        flags |= PPROF_BF_WAIT_INFERRED;
+    }
+    uint32_t n = pp_frames_normalize(d->frames, d->nframes);
+    if (pp_builder_add_interned(d->b, d->frames, n, wait, flags, 0, NULL,
+                                d->label_set, d->count) < 0)
+        return builder_error(d, lineno);
+    return 0;
+}
+
+static int parse_header(pp_debug1 *d, const char *line, size_t len,
+                        uint64_t lineno)
+{
+    size_t pre;
+    if (STARTS(line, len, "goroutine profile: total ")) {
+        d->kind = PPROF_KIND_GOROUTINE;
+        pre = sizeof("goroutine profile: total ") - 1;
+    } else if (STARTS(line, len, "goroutineleak profile: total ")) {
+        d->kind = PPROF_KIND_GOROUTINELEAK;
+        pre = sizeof("goroutineleak profile: total ") - 1;
+    } else {
+        return bad_line(d, "expected \"goroutine profile: total N\"", line,
+                        len, lineno);
+    }
+    int rc = pp_parse_u64(line + pre, len - pre, &d->total);
+    if (rc == -2)
+        return pp_fail(d->err, "line %" PRIu64 ": total overflows 64 bits",
+                       lineno);
+    if (rc < 0)
+        return bad_line(d, "malformed total", line, len, lineno);
+    d->have_header = 1;
+    return 0;
+}
+
+static int start_record(pp_debug1 *d, const char *line, size_t len,
+                        uint64_t lineno)
+{
+    const char *at = memchr(line, ' ', len);
+    if (!at || (size_t)(line + len - at) < 2 || at[1] != '@')
+        return bad_line(d, "malformed record header", line, len, lineno);
+    uint64_t n;
+    int rc = pp_parse_u64(line, (size_t)(at - line), &n);
+    if (rc == -2)
+        return pp_fail(d->err, "line %" PRIu64 ": count overflows 64 bits",
+                       lineno);
+    if (rc < 0)
+        return bad_line(d, "malformed record count", line, len, lineno);
+    d->in_record = 1;
+    d->count = n;
+    d->nframes = 0;
+    d->label_set = NULL;
+    return 0;
+}
+
+static int push_frame(pp_debug1 *d, const char *func, const char *file,
+                      uint32_t ln, uint64_t lineno)
+{
+    if (d->nframes == d->cap) {
+        if (d->nframes >= d->max_frames)
+            return pp_fail(d->err,
+                           "line %" PRIu64 ": stack has more than %" PRIu32
+                           " frames (limit; raise with --max-frames)",
+                           lineno, d->max_frames);
+        uint32_t ncap = d->cap ? d->cap * 2 : 64;
+        if (ncap > d->max_frames)
+            ncap = d->max_frames;
+        pprof_frame *nf = realloc(d->frames, ncap * sizeof(*nf));
+        if (!nf)
+            return pp_fail(d->err, "out of memory");
+        d->frames = nf;
+        d->cap = ncap;
+    }
+    d->frames[d->nframes].func = func;
+    d->frames[d->nframes].file = file;
+    d->frames[d->nframes].line = ln;
+    d->nframes++;
+    return 0;
+}
+
+/* "#\t0x51ac1d\tmain.main.func4+0x1d\t\t/src/app/main.go:44" */
+static int parse_frame(pp_debug1 *d, const char *line, size_t len,
+                       uint64_t lineno)
+{
+    const char *p = line + 2, *end = line + len;
+    const char *addr = p;
+    while (p < end && *p != '\t')
+        p++;
+    size_t addrlen = (size_t)(p - addr);
+    while (p < end && *p == '\t')
+        p++;
+    if (p == end) {
+        /* No symbol: the address is all there is, and it still tells
+         * this stack from others in the same process. */
+        if (addrlen == 0)
+            return bad_line(d, "empty frame line", line, len, lineno);
+        const char *fn = pp_intern(d->b, addr, addrlen);
+        if (!fn)
+            return builder_error(d, lineno);
+        return push_frame(d, fn, NULL, 0, lineno);
+    }
+    const char *name = p;
+    while (p < end && *p != '\t')
+        p++;
+    const char *name_end = p;
+    /* Drop "+0x1d": the offset is per-binary noise. */
+    for (const char *q = name_end; q > name; q--) {
+        if (q[-1] == '+') {
+            if (name_end - q >= 2 && q[0] == '0' && q[1] == 'x')
+                name_end = q - 1;
+            break;
+        }
+    }
+    while (p < end && *p == '\t')
+        p++;
+    const char *fs = p;
+    const char *colon = fs < end ? memrchr(fs, ':', (size_t)(end - fs)) : NULL;
+    uint64_t ln = 0;
+    if (!colon || colon == fs || name_end == name ||
+        pp_parse_u64(colon + 1, (size_t)(end - colon - 1), &ln) < 0 ||
+        ln > UINT32_MAX)
+        return bad_line(d, "malformed frame line", line, len, lineno);
+    const char *fn = pp_intern(d->b, name, (size_t)(name_end - name));
+    const char *file = fn ? pp_intern(d->b, fs, (size_t)(colon - fs)) : NULL;
+    if (!fn || !file)
+        return builder_error(d, lineno);
+    return push_frame(d, fn, file, (uint32_t)ln, lineno);
+}
+
+int pp_debug1_line(void *ctx, const char *line, size_t len, uint64_t lineno)
+{
+    pp_debug1 *d = ctx;
+    d->lineno = lineno;
+    if (!d->have_header) {
+        /* Tolerate blank lines before the header, as Go never writes
+         * them but editors and shells add them. */
+        if (len == 0)
+            return 0;
+        return parse_header(d, line, len, lineno);
+    }
+    if (len == 0) {
+        if (d->in_record)
+            return end_record(d, lineno);
+        return 0;
+    }
+    char c = line[0];
+    if (c >= '0' && c <= '9') {
+        if (d->in_record && end_record(d, lineno) < 0)
+            return -1;
+        return start_record(d, line, len, lineno);
+    }
+    if (c == '#') {
+        if (!d->in_record)
+            return pp_fail(d->err,
+                           "line %" PRIu64 ": frame line outside a record",
+                           lineno);
+        if (len >= 2 && line[1] == '\t')
+            return parse_frame(d, line, len, lineno);
+        if (STARTS(line, len, "# labels: ")) {
+            const size_t pre = sizeof("# labels: ") - 1;
+            const char *why;
+            int rc = pp_labels_parse(&d->labels, d->b, line + pre, len - pre,
+                                     &d->label_set, &why);
+            if (rc == -2)
+                return builder_error(d, lineno);
+            if (rc < 0)
+                return pp_fail(d->err, "line %" PRIu64 ": labels: %s",
+                               lineno, why);
+            return 0;
+        }
+    }
+    return bad_line(d, "unrecognised line", line, len, lineno);
+}
+
+int pp_debug1_finish(pp_debug1 *d, int ended_mid_line, pprof_kind *kind,
+                     uint64_t *total, int *truncated)
+{
+    *truncated = ended_mid_line;
+    *kind = d->kind;
+    if (!d->have_header)
+        return pp_fail(d->err, "debug=1 profile without its "
+                               "\"goroutine profile: total N\" line");
+    if (d->in_record) {
+        /* Go ends every record with a blank line; a record without one
+         * at the end is kept unless its last line was cut short. */
+        if (ended_mid_line || d->nframes == 0)
+            d->in_record = 0;
+        else if (end_record(d, d->lineno) < 0)
+            return -1;
+    }
+    uint64_t counted = pp_builder_counted(d->b);
+    if (counted < d->total)
+        *truncated = 1;
+    *total = d->total;
+    return 0;
+}

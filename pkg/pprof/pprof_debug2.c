@@ -1,0 +1,500 @@
+/*
+ * pprof_debug2.c — Go's full goroutine dumps: /debug/pprof/goroutine?
+ * debug=2, runtime.Stack(buf, true), panic and fatal-error output and
+ * SIGQUIT dumps, from Go 1.19 to Go 1.26.
+ *
+ * One goroutine is a header, its frames and its creator:
+ *
+ *   goroutine 42 [chan receive, 12 minutes, locked to thread]:
+ *   main.(*fetcher).gather.func1({0x5a0f00, 0xc000010000}, ...)
+ *   	/src/app/fetch.go:83 +0x1d
+ *   ...
+ *   created by main.(*fetcher).gather in goroutine 7
+ *   	/src/app/fetch.go:80 +0x95
+ *
+ * The header may carry " gp=0x.. m=N mp=0x.." (GOTRACEBACK=system and
+ * crashes, Go 1.23+), and its status "(leaked)" (goroutineleak), "(scan)",
+ * "(durable)" and ", synctest bubble N" / ", synctest group N" (synctest),
+ * ", N minutes", ", locked to thread" and " labels:{...}"
+ * (GODEBUG=tracebacklabels=1).  Stacks may have "...N frames elided..."
+ * (Go 1.21+) or "...additional frames elided..." (older), and be followed
+ * by "[originating from goroutine K]:" ancestor stacks
+ * (GODEBUG=tracebackancestors), which are skipped: they describe another
+ * goroutine.  Text before the first goroutine (a panic message, SIGQUIT
+ * registers) and "runtime stack:" sections are skipped too.
+ *
+ * Each line is looked at once, in place; arguments, offsets, goroutine
+ * ids and fp/sp/pc are never copied.  A goroutine's frames go into a
+ * reusable scratch array and then into the builder, so memory follows
+ * unique stacks, not the dump's size.
+ *
+ * Not for: debug=1 ("N @ 0x...") profiles (pprof_debug1.c).
+ */
+#include "pprof_internal.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PP_D2_CACHE_DEPTH 64
+
+enum d2_state {
+    D2_OUTSIDE = 0, /* before the first goroutine, or after a blank line */
+    D2_IN_G,        /* reading a goroutine's own stack                   */
+    D2_ANCESTORS,   /* "[originating from goroutine K]:" sections        */
+    D2_SYSSTACK,    /* "runtime stack:" of a fatal error                 */
+};
+
+struct pp_debug2 {
+    pprof_builder *b;
+    pp_err *err;
+    uint32_t max_frames;
+    pp_labels labels;
+    enum d2_state state;
+    uint64_t lineno; /* last line seen, for errors raised at the end */
+
+    /* the goroutine being read */
+    uint64_t goid;
+    pprof_frame *frames;
+    uint32_t nframes, cap;
+    const char *pending_func; /* function line waiting for its file line */
+    int pending_cb;           /* "created by" waiting for its file line   */
+    int cb_done;
+    int unavailable; /* "goroutine running on other thread" */
+    pprof_frame cb;
+    const char *wait;
+    const char *label_set;
+    uint32_t flags;
+    uint64_t minutes;
+
+    /*
+     * What the previous goroutine had at each depth.  Dumps list the
+     * goroutines of a leak one after another, so most lines repeat the
+     * line at the same depth one goroutine earlier: comparing against
+     * that interned string is cheaper than hashing the line again.
+     */
+    const char *seen_func[PP_D2_CACHE_DEPTH];
+    const char *seen_file[PP_D2_CACHE_DEPTH];
+    const char *seen_cb_func, *seen_cb_file, *seen_wait;
+};
+
+pp_debug2 *pp_debug2_new(pprof_builder *b, const pprof_limits *lim,
+                         pp_err *err)
+{
+    pp_debug2 *d = calloc(1, sizeof(*d));
+    if (!d)
+        return NULL;
+    d->b = b;
+    d->err = err;
+    d->max_frames = lim->max_frames;
+    pp_labels_init(&d->labels);
+    return d;
+}
+
+void pp_debug2_free(pp_debug2 *d)
+{
+    if (!d)
+        return;
+    pp_labels_free(&d->labels);
+    free(d->frames);
+    free(d);
+}
+
+static int starts(const char *s, size_t len, const char *lit, size_t litlen)
+{
+    return len >= litlen && memcmp(s, lit, litlen) == 0;
+}
+#define STARTS(s, len, lit) starts((s), (len), (lit), sizeof(lit) - 1)
+
+static int builder_error(pp_debug2 *d, uint64_t lineno)
+{
+    return pp_fail(d->err, "line %" PRIu64 ": %s", lineno,
+                   pprof_builder_error(d->b));
+}
+
+/* Interns s[0..n), trying *seen first; remembers the result in *seen. */
+static const char *intern_seen(pp_debug2 *d, const char **seen, const char *s,
+                               size_t n)
+{
+    const char *c = *seen;
+    if (c && pp_str_of(c)->len == n && memcmp(c, s, n) == 0)
+        return c;
+    c = pp_intern(d->b, s, n);
+    if (c)
+        *seen = c;
+    return c;
+}
+
+static void reset_goroutine(pp_debug2 *d)
+{
+    d->nframes = 0;
+    d->pending_func = NULL;
+    d->pending_cb = 0;
+    d->cb_done = 0;
+    d->unavailable = 0;
+    memset(&d->cb, 0, sizeof(d->cb));
+    d->wait = NULL;
+    d->label_set = NULL;
+    d->flags = 0;
+    d->minutes = 0;
+}
+
+static int end_goroutine(pp_debug2 *d, uint64_t lineno)
+{
+    if (d->pending_func || d->pending_cb)
+        return pp_fail(d->err,
+                       "line %" PRIu64 ": goroutine %" PRIu64
+                       " ends after a function line without its file:line",
+                       lineno, d->goid);
+    uint32_t n = pp_frames_normalize(d->frames, d->nframes);
+    if (pp_builder_add_interned(d->b, d->frames, n, d->wait, d->flags,
+                                d->minutes, d->cb.func ? &d->cb : NULL,
+                                d->label_set, 1) < 0)
+        return builder_error(d, lineno);
+    d->state = D2_OUTSIDE;
+    return 0;
+}
+
+static int push_frame(pp_debug2 *d, const char *func, const char *file,
+                      uint32_t line, uint64_t lineno)
+{
+    if (d->nframes == d->cap) {
+        if (d->nframes >= d->max_frames)
+            return pp_fail(d->err,
+                           "line %" PRIu64 ": goroutine %" PRIu64
+                           " has more than %" PRIu32
+                           " frames (limit; raise with --max-frames)",
+                           lineno, d->goid, d->max_frames);
+        uint32_t ncap = d->cap ? d->cap * 2 : 64;
+        if (ncap > d->max_frames)
+            ncap = d->max_frames;
+        pprof_frame *nf = realloc(d->frames, ncap * sizeof(*nf));
+        if (!nf)
+            return pp_fail(d->err, "out of memory");
+        d->frames = nf;
+        d->cap = ncap;
+    }
+    pprof_frame *f = &d->frames[d->nframes++];
+    f->func = func;
+    f->file = file;
+    f->line = line;
+    return 0;
+}
+
+/* "\t/path/to/file.go:123 +0x1d fp=0x.. sp=0x.. pc=0x..": the last ':'
+ * separates path and line (paths may hold ':' and spaces; the tail never
+ * holds ':'). */
+static int parse_file_line(pp_debug2 *d, const char *s, size_t len,
+                           const char **file, uint32_t *line,
+                           const char **seen, uint64_t lineno)
+{
+    /* The tail after the colon is short (" +0x1d"), so a plain backward
+     * loop beats a memrchr call. */
+    const char *colon = NULL;
+    for (const char *q = s + len; q > s; q--)
+        if (q[-1] == ':') {
+            colon = q - 1;
+            break;
+        }
+    if (colon && colon > s) {
+        const char *num = colon + 1, *end = s + len;
+        const char *q = num;
+        uint64_t v = 0;
+        while (q < end && *q >= '0' && *q <= '9' && v <= UINT32_MAX) {
+            v = v * 10 + (uint64_t)(*q - '0');
+            q++;
+        }
+        if (q > num && (q == end || *q == ' ') && v <= UINT32_MAX) {
+            *file = seen ? intern_seen(d, seen, s, (size_t)(colon - s))
+                         : pp_intern(d->b, s, (size_t)(colon - s));
+            if (!*file)
+                return builder_error(d, lineno);
+            *line = (uint32_t)v;
+            return 0;
+        }
+    }
+    char ex[80];
+    pp_quote_excerpt(ex, sizeof(ex), s, len < 60 ? len : 60);
+    return pp_fail(d->err, "line %" PRIu64 ": malformed file:line \"%s\"",
+                   lineno, ex);
+}
+
+static int on_tab_line(pp_debug2 *d, const char *line, size_t len,
+                       uint64_t lineno)
+{
+    const char *s = line + 1;
+    size_t n = len - 1;
+    if (d->pending_cb) {
+        if (parse_file_line(d, s, n, &d->cb.file, &d->cb.line,
+                            &d->seen_cb_file, lineno) < 0)
+            return -1;
+        d->pending_cb = 0;
+        d->cb_done = 1;
+        return 0;
+    }
+    if (d->pending_func) {
+        const char *file;
+        uint32_t ln;
+        const char **seen = d->nframes < PP_D2_CACHE_DEPTH
+                                ? &d->seen_file[d->nframes]
+                                : NULL;
+        if (parse_file_line(d, s, n, &file, &ln, seen, lineno) < 0)
+            return -1;
+        const char *fn = d->pending_func;
+        d->pending_func = NULL;
+        return push_frame(d, fn, file, ln, lineno);
+    }
+    if (STARTS(s, n, "goroutine running on other thread")) {
+        d->unavailable = 1;
+        return 0;
+    }
+    return pp_fail(d->err,
+                   "line %" PRIu64 ": file line without a function line "
+                   "in goroutine %" PRIu64,
+                   lineno, d->goid);
+}
+
+static int on_created_by(pp_debug2 *d, const char *line, size_t len,
+                         uint64_t lineno)
+{
+    const size_t pre = sizeof("created by ") - 1;
+    size_t end = len;
+    /* "created by F in goroutine K" (Go 1.21+) or "created by F". */
+    size_t j = len;
+    while (j > pre && line[j - 1] >= '0' && line[j - 1] <= '9')
+        j--;
+    const size_t ing = sizeof(" in goroutine ") - 1;
+    if (j < len && j >= pre + ing && memcmp(line + j - ing, " in goroutine ", ing) == 0)
+        end = j - ing;
+    if (end <= pre)
+        return pp_fail(d->err, "line %" PRIu64 ": \"created by\" without a function",
+                       lineno);
+    d->cb.func = intern_seen(d, &d->seen_cb_func, line + pre, end - pre);
+    if (!d->cb.func)
+        return builder_error(d, lineno);
+    d->pending_cb = 1;
+    return 0;
+}
+
+static int on_func_line(pp_debug2 *d, const char *line, size_t len,
+                        uint64_t lineno)
+{
+    if (d->pending_func || d->pending_cb)
+        return pp_fail(d->err,
+                       "line %" PRIu64 ": function line follows a function "
+                       "line without its file:line",
+                       lineno);
+    if (d->cb_done)
+        return pp_fail(d->err,
+                       "line %" PRIu64 ": frame after \"created by\" in "
+                       "goroutine %" PRIu64,
+                       lineno, d->goid);
+    /* Arguments are the last parenthesised group: names may hold '('
+     * ("pkg.(*T).m") but argument lists never do. */
+    const char *paren = NULL;
+    if (len && line[len - 1] == ')')
+        for (const char *q = line + len - 1; q > line; q--)
+            if (q[-1] == '(') {
+                paren = q - 1;
+                break;
+            }
+    if (paren && paren > line) {
+        size_t n = (size_t)(paren - line);
+        const char *fn = d->nframes < PP_D2_CACHE_DEPTH
+                             ? intern_seen(d, &d->seen_func[d->nframes], line, n)
+                             : pp_intern(d->b, line, n);
+        if (!fn)
+            return builder_error(d, lineno);
+        d->pending_func = fn;
+        return 0;
+    }
+    if (STARTS(line, len, "non-Go function")) {
+        /* cgo frames without a symbolizer: no file line follows. */
+        const char *fn = pp_intern(d->b, "non-Go function", 15);
+        if (!fn)
+            return builder_error(d, lineno);
+        return push_frame(d, fn, NULL, 0, lineno);
+    }
+    char ex[80];
+    pp_quote_excerpt(ex, sizeof(ex), line, len < 60 ? len : 60);
+    return pp_fail(d->err,
+                   "line %" PRIu64 ": unrecognised line in goroutine %" PRIu64
+                   ": \"%s\"",
+                   lineno, d->goid, ex);
+}
+
+static int parse_status(pp_debug2 *d, const char *st, size_t n,
+                        uint64_t lineno)
+{
+    /* Labels, when present, close the status: test the last byte before
+     * searching. */
+    const char *lab = n && st[n - 1] == '}' ? memmem(st, n, " labels:{", 9) : NULL;
+    if (lab) {
+        const char *ls = lab + 8;
+        const char *why;
+        int rc = pp_labels_parse(&d->labels, d->b, ls, (size_t)(st + n - ls),
+                                 &d->label_set, &why);
+        if (rc == -2)
+            return builder_error(d, lineno);
+        if (rc < 0)
+            return pp_fail(d->err, "line %" PRIu64 ": goroutine labels: %s",
+                           lineno, why);
+        n = (size_t)(lab - st);
+    }
+    const char *comma = memchr(st, ',', n);
+    size_t rn = comma ? (size_t)(comma - st) : n;
+    /* Status markers the runtime appends to the reason, innermost last. */
+    for (;;) {
+        if (rn >= 9 && memcmp(st + rn - 9, " (leaked)", 9) == 0) {
+            d->flags |= PPROF_BF_LEAKED;
+            rn -= 9;
+        } else if (rn >= 10 && memcmp(st + rn - 10, " (durable)", 10) == 0) {
+            d->flags |= PPROF_BF_DURABLE;
+            rn -= 10;
+        } else if (rn >= 7 && memcmp(st + rn - 7, " (scan)", 7) == 0) {
+            rn -= 7;
+        } else {
+            break;
+        }
+    }
+    if (rn) {
+        d->wait = intern_seen(d, &d->seen_wait, st, rn);
+        if (!d->wait)
+            return builder_error(d, lineno);
+    }
+    const char *p = comma, *end = st + n;
+    while (p && p < end) {
+        p++; /* ',' */
+        while (p < end && *p == ' ')
+            p++;
+        const char *q = memchr(p, ',', (size_t)(end - p));
+        const char *se = q ? q : end;
+        size_t sn = (size_t)(se - p);
+        if (sn > 8 && memcmp(se - 8, " minutes", 8) == 0) {
+            uint64_t m;
+            int rc = pp_parse_u64(p, sn - 8, &m);
+            if (rc == -2)
+                return pp_fail(d->err,
+                               "line %" PRIu64 ": minutes overflow 64 bits",
+                               lineno);
+            if (rc == 0)
+                d->minutes = m;
+        } else if (sn == 16 && memcmp(p, "locked to thread", 16) == 0) {
+            d->flags |= PPROF_BF_LOCKED;
+        } else if (STARTS(p, sn, "synctest")) {
+            d->flags |= PPROF_BF_SYNCTEST;
+        }
+        p = q;
+    }
+    return 0;
+}
+
+static int on_header(pp_debug2 *d, const char *line, size_t len,
+                     uint64_t lineno)
+{
+    const size_t pre = sizeof("goroutine ") - 1;
+    const char *p = line + pre, *end = line + len;
+    const char *ds = p;
+    while (p < end && *p >= '0' && *p <= '9')
+        p++;
+    uint64_t goid;
+    int rc = pp_parse_u64(ds, (size_t)(p - ds), &goid);
+    if (rc == -2)
+        return pp_fail(d->err,
+                       "line %" PRIu64 ": goroutine id overflows 64 bits",
+                       lineno);
+    const char *open = NULL;
+    if (rc == 0 && end - p >= 2 && p[0] == ' ') {
+        if (p[1] == '[')
+            open = p + 1;
+        else if (STARTS(p, (size_t)(end - p), " gp="))
+            open = memchr(p, '[', (size_t)(end - p));
+    }
+    if (!open || len < 2 || end[-2] != ']' || end[-1] != ':' ||
+        open + 1 > end - 2) {
+        char ex[80];
+        pp_quote_excerpt(ex, sizeof(ex), line, len < 60 ? len : 60);
+        return pp_fail(d->err, "line %" PRIu64 ": malformed goroutine header \"%s\"",
+                       lineno, ex);
+    }
+    reset_goroutine(d);
+    d->goid = goid;
+    d->state = D2_IN_G;
+    return parse_status(d, open + 1, (size_t)(end - 2 - (open + 1)), lineno);
+}
+
+static int is_header(const char *line, size_t len)
+{
+    return len > 10 && line[0] == 'g' && memcmp(line, "goroutine ", 10) == 0 &&
+           line[10] >= '0' && line[10] <= '9';
+}
+
+int pp_debug2_line(void *ctx, const char *line, size_t len, uint64_t lineno)
+{
+    pp_debug2 *d = ctx;
+    d->lineno = lineno;
+    if (len == 0) {
+        if (d->state == D2_IN_G || d->state == D2_ANCESTORS)
+            return end_goroutine(d, lineno);
+        d->state = D2_OUTSIDE;
+        return 0;
+    }
+    char c = line[0];
+    if (c == 'g' && is_header(line, len)) {
+        if ((d->state == D2_IN_G || d->state == D2_ANCESTORS) &&
+            end_goroutine(d, lineno) < 0)
+            return -1;
+        return on_header(d, line, len, lineno);
+    }
+    switch (d->state) {
+    case D2_IN_G:
+        if (c == '\t')
+            return on_tab_line(d, line, len, lineno);
+        if (c == 'c' && STARTS(line, len, "created by "))
+            return on_created_by(d, line, len, lineno);
+        if (c == '.' && STARTS(line, len, "...")) {
+            d->flags |= PPROF_BF_ELIDED;
+            return 0;
+        }
+        if (c == '[' && STARTS(line, len, "[originating from goroutine")) {
+            if (d->pending_func || d->pending_cb)
+                return pp_fail(d->err,
+                               "line %" PRIu64 ": ancestors follow a function "
+                               "line without its file:line",
+                               lineno);
+            d->state = D2_ANCESTORS;
+            return 0;
+        }
+        return on_func_line(d, line, len, lineno);
+    case D2_ANCESTORS:
+    case D2_SYSSTACK:
+        return 0;
+    case D2_OUTSIDE:
+        if (c == '\t')
+            return pp_fail(d->err,
+                           "line %" PRIu64 ": frame line outside a goroutine",
+                           lineno);
+        if (len == 14 && memcmp(line, "runtime stack:", 14) == 0)
+            d->state = D2_SYSSTACK;
+        /* Anything else outside a goroutine is crash chatter ("panic:",
+         * "[signal ...", registers, "exit status 2"): skipped. */
+        return 0;
+    }
+    return 0;
+}
+
+int pp_debug2_finish(pp_debug2 *d, int ended_mid_line, int *truncated)
+{
+    *truncated = ended_mid_line;
+    if (d->state != D2_IN_G && d->state != D2_ANCESTORS)
+        return 0;
+    /* The last goroutine is kept only if it is visibly whole: a dump cut
+     * inside it would otherwise add a shorter, wrong stack. */
+    if (ended_mid_line || d->pending_func || d->pending_cb ||
+        (d->nframes == 0 && !d->unavailable)) {
+        *truncated = 1;
+        d->state = D2_OUTSIDE;
+        return 0;
+    }
+    return end_goroutine(d, d->lineno);
+}

@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# controller.sh — the controller end to end on the local cluster, running
+# under exactly the manifests' ClusterRole (impersonating the leakwatch
+# ServiceAccount):
+#   - manifests and the Helm chart pass server-side dry-run;
+#   - every pod of a leaky Deployment gets a GoroutineLeak Event naming the
+#     right pattern and stack; the healthy Deployment gets none;
+#   - bad annotations get an InvalidAnnotation Warning, and no crash;
+#   - a pod that serves nothing: no Event storm;
+#   - two replicas: one leads; killing it, the standby takes over within the
+#     lease duration and continues without duplicating any Event;
+#   - a graceful stop releases the lease.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+source "$ROOT/tests/cli/lib.sh"
+NS=lw-e2e-ctl
+STATE=$(mktemp -d /tmp/lw-e2e-ctl.XXXXXX)
+PIDS=()
+
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  "$ROOT/hack/backends.sh" stop "$STATE/backends" >/dev/null 2>&1 || true
+  "$KUBECTL" delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
+  "$KUBECTL" -n leakwatch-system delete lease leakwatch-e2e --ignore-not-found >/dev/null 2>&1 || true
+  rm -rf "$STATE"
+}
+trap cleanup EXIT
+
+eval "$("$ROOT/hack/cluster.sh" up)" || { nok "cluster up"; finish; exit 1; }
+KUBECTL=$("$ROOT/hack/tools.sh" path kubectl)
+HELM=$("$ROOT/hack/tools.sh" path helm 2>/dev/null || true)
+export KUBECTL KUBECONFIG
+k() { "$KUBECTL" "$@"; }
+
+# --- deployment artefacts ----------------------------------------------------
+check "manifests/ pass kubectl apply --dry-run=server" \
+  k apply --dry-run=server -f "$ROOT/manifests/" -o name
+if [ -n "$HELM" ] && [ -x "$HELM" ]; then
+  check "helm template | kubectl apply --dry-run=server" \
+    bash -c "'$HELM' template lw '$ROOT/charts/leakwatch' -n leakwatch-system | '$KUBECTL' apply --dry-run=server -f - -o name"
+else
+  nok "helm is not built (hack/tools.sh helm)"
+fi
+k apply -f "$ROOT/manifests/00-namespace.yaml" -f "$ROOT/manifests/10-rbac.yaml" >/dev/null
+
+# A kubeconfig that impersonates the controller's ServiceAccount: every call
+# the controller makes is authorised by the manifests' RBAC alone.
+SA_KUBECONFIG=$STATE/sa.kubeconfig
+cp "$KUBECONFIG" "$SA_KUBECONFIG"
+user=$(KUBECONFIG=$SA_KUBECONFIG k config view --minify -o 'jsonpath={.contexts[0].context.user}')
+KUBECONFIG=$SA_KUBECONFIG k config set "users.$user.as" system:serviceaccount:leakwatch-system:leakwatch >/dev/null
+check "impersonated ServiceAccount may watch pods" \
+  bash -c "[ \"\$(KUBECONFIG='$SA_KUBECONFIG' '$KUBECTL' auth can-i watch pods -A)\" = yes ]"
+check "impersonated ServiceAccount may not delete pods" \
+  bash -c "[ \"\$(KUBECONFIG='$SA_KUBECONFIG' '$KUBECTL' auth can-i delete pods -A)\" = no ]"
+
+# --- workloads ---------------------------------------------------------------
+k create namespace "$NS" >/dev/null
+cat <<YAML | k apply -f - >/dev/null
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: orders, namespace: $NS}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: orders}}
+  template:
+    metadata:
+      labels: {app: orders, targets.leakwatch.dev/behavior: chan-send}
+      annotations: {leakwatch.dev/scrape: "true", targets.leakwatch.dev/rate: "4"}
+    spec:
+      nodeSelector: {type: kwok}
+      containers:
+        - name: app
+          image: leakwatch.dev/targets:e2e
+          ports: [{name: pprof, containerPort: 6060}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: catalog, namespace: $NS}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: catalog}}
+  template:
+    metadata:
+      labels: {app: catalog, targets.leakwatch.dev/behavior: burst}
+      annotations: {leakwatch.dev/scrape: "true", targets.leakwatch.dev/rate: "20"}
+    spec:
+      nodeSelector: {type: kwok}
+      containers:
+        - name: app
+          image: leakwatch.dev/targets:e2e
+          ports: [{name: pprof, containerPort: 6060}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: bad-port-name
+  namespace: $NS
+  annotations: {leakwatch.dev/scrape: "true", leakwatch.dev/port: "pprf"}
+spec:
+  nodeSelector: {type: kwok}
+  containers: [{name: app, image: x, ports: [{name: pprof, containerPort: 6060}]}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: bad-port-number
+  namespace: $NS
+  annotations: {leakwatch.dev/scrape: "true", leakwatch.dev/port: "60x60"}
+spec:
+  nodeSelector: {type: kwok}
+  containers: [{name: app, image: x}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: silent
+  namespace: $NS
+  annotations: {leakwatch.dev/scrape: "true", leakwatch.dev/port: "6060"}
+spec:
+  nodeSelector: {type: kwok}
+  containers: [{name: app, image: x}]
+YAML
+check "leaky deployment rolls out" k -n "$NS" rollout status deploy/orders --timeout=120s
+check "healthy deployment rolls out" k -n "$NS" rollout status deploy/catalog --timeout=120s
+"$ROOT/hack/backends.sh" start "$NS" "$STATE/backends" || nok "backends start"
+
+start_controller() { # identity logfile
+  "$LW_BIN" controller --kubeconfig "$SA_KUBECONFIG" --namespaces "$NS" \
+    --interval 3s --lease-namespace leakwatch-system --lease-name leakwatch-e2e \
+    --identity "$1" --lease-duration 6s --renew-deadline 4s --retry-period 1s \
+    --evidence-dir "$STATE/evidence-$1" --metrics-addr 127.0.0.1:0 \
+    --log-format json --log-level debug >"$2" 2>&1 &
+  PIDS+=($!)
+  echo $!
+}
+holder() { k -n leakwatch-system get lease leakwatch-e2e -o 'jsonpath={.spec.holderIdentity}' 2>/dev/null; }
+events_for() { # pod reason -> "count..." lines
+  k -n "$NS" get events --field-selector "involvedObject.name=$1,reason=$2" \
+    -o 'jsonpath={range .items[*]}{.count}{"\n"}{end}' 2>/dev/null
+}
+wait_until() { # seconds, command...
+  local t=$1; shift
+  local deadline=$((SECONDS + t))
+  while [ $SECONDS -lt $deadline ]; do "$@" && return 0; sleep 1; done
+  return 1
+}
+
+PID_A=$(start_controller ctl-a "$STATE/a.log")
+sleep 2
+PID_B=$(start_controller ctl-b "$STATE/b.log")
+check "one of two replicas leads" wait_until 20 bash -c "h=\$('$KUBECTL' -n leakwatch-system get lease leakwatch-e2e -o 'jsonpath={.spec.holderIdentity}' 2>/dev/null); [ \"\$h\" = ctl-a ] || [ \"\$h\" = ctl-b ]"
+LEADER=$(holder)
+
+leaky_pods=$(k -n "$NS" get pods -l app=orders -o 'jsonpath={.items[*].metadata.name}')
+all_reported() {
+  for p in $leaky_pods; do [ -n "$(events_for "$p" GoroutineLeak)" ] || return 1; done
+}
+check "every leaking pod gets a GoroutineLeak Event" wait_until 240 all_reported
+for p in $leaky_pods; do
+  msg=$(k -n "$NS" get events --field-selector "involvedObject.name=$p,reason=GoroutineLeak" -o 'jsonpath={.items[0].message}')
+  check "$p: pattern chan-send in the Event" grep -q "pattern chan-send" <<<"$msg"
+  check "$p: the leaking stack main.(*fetcher).gather.func1 in the Event" grep -qF "main.(*fetcher).gather.func1" <<<"$msg"
+  check "$p: kubectl describe shows it" bash -c "'$KUBECTL' -n '$NS' describe pod '$p' | grep -q GoroutineLeak"
+done
+check "the workload has the finding too" bash -c "'$KUBECTL' -n '$NS' describe deployment orders | grep -q GoroutineLeak"
+for p in $(k -n "$NS" get pods -l app=catalog -o 'jsonpath={.items[*].metadata.name}'); do
+  check "healthy $p has no GoroutineLeak Event" test -z "$(events_for "$p" GoroutineLeak)"
+done
+check "unknown port name gets an InvalidAnnotation Warning" \
+  wait_until 30 bash -c "'$KUBECTL' -n '$NS' get events --field-selector involvedObject.name=bad-port-name,reason=InvalidAnnotation -o jsonpath='{.items[0].message}' | grep -q pprf"
+check "non-numeric port gets an InvalidAnnotation Warning" \
+  wait_until 30 bash -c "'$KUBECTL' -n '$NS' get events --field-selector involvedObject.name=bad-port-number,reason=InvalidAnnotation -o jsonpath='{.items[0].message}' | grep -q 60x60"
+check "a pod that serves nothing gets no Event" test -z "$(k -n "$NS" get events --field-selector involvedObject.name=silent -o name)"
+
+# --- failover and restarts ---------------------------------------------------
+if [ "$LEADER" = ctl-a ]; then LPID=$PID_A; STANDBY=ctl-b; else LPID=$PID_B; STANDBY=ctl-a; fi
+kill -KILL "$LPID"
+t0=$SECONDS
+check "standby takes over within the lease duration (+ retry)" \
+  wait_until 12 bash -c "[ \"\$('$KUBECTL' -n leakwatch-system get lease leakwatch-e2e -o 'jsonpath={.spec.holderIdentity}')\" = $STANDBY ]"
+echo "takeover after $((SECONDS - t0)) s"
+# The new leader samples afresh and finds the same leaks; it must adopt the
+# existing Events instead of writing them again.
+sleep 30
+SLOG=$STATE/b.log; [ "$STANDBY" = ctl-a ] && SLOG=$STATE/a.log
+check "the new leader keeps working (samples the pods)" grep -q '"msg":"goroutine leak"' "$SLOG"
+for p in $leaky_pods; do
+  n=$(events_for "$p" GoroutineLeak | wc -l)
+  check "$p: still exactly one GoroutineLeak Event after failover (got $n)" test "$n" -eq 1
+done
+check "silent pod: still no Event storm" test -z "$(k -n "$NS" get events --field-selector involvedObject.name=silent -o name)"
+check "controller logs did not crash" bash -c "! grep -qiE 'AddressSanitizer|segmentation' '$STATE/a.log' '$STATE/b.log'"
+
+# Graceful stop releases the lease so the next one starts at once.
+SPID=$PID_B; [ "$STANDBY" = ctl-a ] && SPID=$PID_A
+kill -TERM "$SPID"
+check "SIGTERM stops the controller cleanly" wait_until 20 bash -c "! kill -0 $SPID 2>/dev/null"
+wait "$SPID"; rc=$?
+check "exit status 0 after SIGTERM (got $rc)" test "$rc" -eq 0
+check "the lease is released on shutdown" bash -c "[ -z \"\$('$KUBECTL' -n leakwatch-system get lease leakwatch-e2e -o 'jsonpath={.spec.holderIdentity}')\" ]"
+finish

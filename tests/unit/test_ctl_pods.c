@@ -1,0 +1,187 @@
+/*
+ * test_ctl_pods.c — the controller's pod registry (from pod objects as the
+ * API returns them) and the Event sentence it writes for a finding.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "controller/ctl_message.h"
+#include "controller/ctl_pods.h"
+
+static json_t *pod(const char *name, const char *uid, const char *scrape,
+                   const char *port, int restarts, const char *phase,
+                   const char *start, const char *rs_uid)
+{
+    char buf[4096];
+    snprintf(buf, sizeof(buf),
+             "{\"metadata\":{\"name\":\"%s\",\"namespace\":\"demo\",\"uid\":\"%s\","
+             "\"annotations\":{\"leakwatch.dev/scrape\":\"%s\",\"leakwatch.dev/port\":\"%s\"},"
+             "\"ownerReferences\":[{\"apiVersion\":\"apps/v1\",\"kind\":\"ReplicaSet\","
+             "\"name\":\"web-7d9f\",\"uid\":\"%s\",\"controller\":true}]},"
+             "\"spec\":{\"nodeName\":\"kwok-node-0\",\"containers\":[{\"name\":\"app\","
+             "\"ports\":[{\"name\":\"pprof\",\"containerPort\":6060}]}]},"
+             "\"status\":{\"phase\":\"%s\",\"podIP\":\"127.1.0.7\",\"startTime\":\"%s\","
+             "\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}],"
+             "\"containerStatuses\":[{\"name\":\"app\",\"ready\":true,\"restartCount\":%d}]}}",
+             name, uid, scrape, port, rs_uid, phase, start, restarts);
+    json_error_t e;
+    json_t *j = json_loads(buf, 0, &e);
+    assert_non_null(j);
+    return j;
+}
+
+static void test_upsert_lifecycle(void **state)
+{
+    (void)state;
+    ctl_pods *r = ctl_pods_new();
+    ctl_pod *p, removed;
+    ctl_pods_lock(r);
+    json_t *a = pod("web-1", "u1", "true", "pprof", 0, "Running", "2026-11-23T04:00:00Z", "rs1");
+    assert_int_equal(ctl_pods_upsert(r, a, &p, NULL), CTL_POD_ADDED);
+    assert_non_null(p);
+    assert_int_equal(p->ep_state, 1);
+    assert_int_equal(p->ep.port, 6060);
+    assert_string_equal(p->ip, "127.1.0.7");
+    assert_string_equal(p->rs_uid, "rs1");
+    assert_true(p->ready);
+    assert_int_equal(ctl_pods_upsert(r, a, &p, NULL), CTL_POD_UPDATED);
+
+    /* Not annotated: ignored. */
+    json_t *b = pod("other", "u2", "false", "pprof", 0, "Running", "2026-11-23T04:00:00Z", "rs1");
+    assert_int_equal(ctl_pods_upsert(r, b, &p, NULL), CTL_POD_IGNORED);
+    assert_null(ctl_pods_get(r, "u2"));
+
+    /* Bad annotation: kept, with the error, so it can be reported. */
+    json_t *c = pod("bad", "u3", "true", "60x60", 0, "Running", "2026-11-23T04:00:00Z", "rs1");
+    assert_int_equal(ctl_pods_upsert(r, c, &p, NULL), CTL_POD_ADDED);
+    assert_int_equal(p->ep_state, -1);
+    assert_non_null(strstr(p->ep.error, "60x60"));
+
+    /* A container restart starts the window over. */
+    p = ctl_pods_get(r, "u1");
+    ctl_window_add(&p->win, 1000, 10);
+    json_t *a2 = pod("web-1", "u1", "true", "pprof", 1, "Running", "2026-11-23T04:00:00Z", "rs1");
+    assert_int_equal(ctl_pods_upsert(r, a2, &p, NULL), CTL_POD_RESTARTED);
+    assert_int_equal(p->win.n, 0);
+
+    /* Finished: removed, and the caller gets its last state. */
+    json_t *a3 = pod("web-1", "u1", "true", "pprof", 1, "Succeeded", "2026-11-23T04:00:00Z", "rs1");
+    assert_int_equal(ctl_pods_upsert(r, a3, &p, &removed), CTL_POD_REMOVED);
+    assert_string_equal(removed.name, "web-1");
+    ctl_pod_release(&removed);
+    assert_null(ctl_pods_get(r, "u1"));
+    assert_int_equal(ctl_pods_count(r), 1);
+    assert_true(ctl_pods_remove(r, "u3", NULL));
+    assert_false(ctl_pods_remove(r, "u3", NULL));
+    ctl_pods_unlock(r);
+    json_decref(a);
+    json_decref(a2);
+    json_decref(a3);
+    json_decref(b);
+    json_decref(c);
+    ctl_pods_free(r);
+}
+
+static void test_fresh_peer_and_many_pods(void **state)
+{
+    (void)state;
+    ctl_pods *r = ctl_pods_new();
+    ctl_pod *p;
+    ctl_pods_lock(r);
+    const char *starts[] = {"2026-11-23T04:00:00Z", "2026-11-23T04:30:00Z", "2026-11-23T04:10:00Z"};
+    for (int i = 0; i < 3; i++) {
+        char name[16], uid[16];
+        snprintf(name, sizeof(name), "web-%d", i);
+        snprintf(uid, sizeof(uid), "u%d", i);
+        json_t *j = pod(name, uid, "true", "6060", 0, "Running", starts[i], "rs1");
+        ctl_pods_upsert(r, j, &p, NULL);
+        p->owner_resolved = true;
+        snprintf(p->owner.kind, sizeof(p->owner.kind), "Deployment");
+        snprintf(p->owner.uid, sizeof(p->owner.uid), "dep1");
+        json_decref(j);
+    }
+    ctl_pod *old = ctl_pods_get(r, "u0");
+    ctl_pod *peer = ctl_pods_fresh_peer(r, old);
+    assert_non_null(peer);
+    assert_string_equal(peer->name, "web-1"); /* the youngest */
+    assert_ptr_equal(ctl_pods_fresh_peer(r, peer), ctl_pods_get(r, "u2"));
+
+    /* The index survives growth and removals. */
+    for (int i = 3; i < 2000; i++) {
+        char name[16], uid[16];
+        snprintf(name, sizeof(name), "p-%d", i);
+        snprintf(uid, sizeof(uid), "u%d", i);
+        json_t *j = pod(name, uid, "true", "6060", 0, "Running", starts[0], "rs2");
+        ctl_pods_upsert(r, j, &p, NULL);
+        json_decref(j);
+    }
+    for (int i = 3; i < 2000; i += 2) {
+        char uid[16];
+        snprintf(uid, sizeof(uid), "u%d", i);
+        assert_true(ctl_pods_remove(r, uid, NULL));
+    }
+    assert_int_equal(ctl_pods_count(r), 3 + 998);
+    assert_non_null(ctl_pods_get(r, "u1998"));
+    assert_null(ctl_pods_get(r, "u1999"));
+    ctl_pods_unlock(r);
+    ctl_pods_free(r);
+}
+
+static void test_message_reads_like_an_answer(void **state)
+{
+    (void)state;
+    pprof_frame frames[] = {
+        {"runtime.gopark", "/usr/local/go/src/runtime/proc.go", 460},
+        {"main.(*fetcher).gather.func1", "/src/app/fetch.go", 88},
+    };
+    lwa_sig sig = {.nframes = 2, .frames = frames, .shown = 1,
+                   .pattern = LWA_PATTERN_CHAN_SEND, .wait_reason = "chan send",
+                   .created_by = {"main.(*fetcher).gather", NULL, 0}};
+    lwa_finding f = {.sig = &sig, .status = LWA_STATUS_LEAK, .count = 3790,
+                     .has_baseline = true, .baseline = 12, .delta = 3778,
+                     .has_minutes = true, .minutes_max = 3};
+    ctl_finding_msg m = {.growth = 3812, .span_minutes = 4, .per_minute = 15.9,
+                         .peer_name = "web-7d9f-x2k", .peer_age_minutes = 2,
+                         .peer_count = 41, .top = &f,
+                         .suspect_path = "/ev/s.pb.gz", .baseline_path = "/ev/b.pb.gz"};
+    char out[2048];
+    ctl_format_finding(&m, out, sizeof(out));
+    assert_non_null(strstr(out, "+3,812 goroutines in 4m (15.9/min) vs fresh peer web-7d9f-x2k (2m old, 41 goroutines)"));
+    assert_non_null(strstr(out, "main.(*fetcher).gather.func1 fetch.go:88 [chan send, 3 min]"));
+    assert_non_null(strstr(out, "created by main.(*fetcher).gather"));
+    assert_non_null(strstr(out, "pattern chan-send: "));
+    assert_non_null(strstr(out, "go tool pprof -diff_base /ev/b.pb.gz /ev/s.pb.gz"));
+
+    /* Without a peer it says what it compared with; tiny buffers cut, never overflow. */
+    m.peer_name = NULL;
+    ctl_format_finding(&m, out, sizeof(out));
+    assert_non_null(strstr(out, "its own first capture"));
+    char tiny[16];
+    ctl_format_finding(&m, tiny, sizeof(tiny));
+    assert_int_equal(strlen(tiny), sizeof(tiny) - 1);
+
+    char d[32];
+    ctl_fmt_duration(72, d, sizeof(d));
+    assert_string_equal(d, "1h12m");
+    ctl_fmt_duration(0.5, d, sizeof(d));
+    assert_string_equal(d, "30s");
+    ctl_fmt_count(-1234567, d, sizeof(d));
+    assert_string_equal(d, "-1,234,567");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_upsert_lifecycle),
+        cmocka_unit_test(test_fresh_peer_and_many_pods),
+        cmocka_unit_test(test_message_reads_like_an_answer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
