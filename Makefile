@@ -32,8 +32,10 @@ TEST_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 TESTSUP_SRC := $(filter-out $(TEST_SRC),$(sort $(wildcard tests/unit/*.c)))
 FUZZ_SRC  := $(sort $(wildcard hack/fuzz/fuzz_*.c))
 # Small C drivers that e2e shell suites run against the live cluster.
+# Files under tests/e2e/support/ are linked into every driver.
 E2E_SRC   := $(sort $(wildcard tests/e2e/*.c))
 E2E_BIN   := $(E2E_SRC:tests/e2e/%.c=$(BUILD)/e2e/%)
+E2E_SUP_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard tests/e2e/support/*.c)))
 
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CMD_OBJ   := $(CMD_SRC:%.c=$(BUILD)/%.o)
@@ -74,13 +76,9 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TESTSUP_OBJ) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(TESTSUP_OBJ) $(LIB) $(LDLIBS) -lcmocka
 
-$(BUILD)/e2e/%: $(BUILD)/tests/e2e/%.o $(LIB)
+$(BUILD)/e2e/%: $(BUILD)/tests/e2e/%.o $(E2E_SUP_OBJ) $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
-
-$(BUILD)/tests/e2e/%.o: tests/e2e/%.c | $(DEPS_OK)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(LDFLAGS) -o $@ $< $(E2E_SUP_OBJ) $(LIB) $(LDLIBS)
 
 # README's test command.  Unit suites, CLI and fixture suites, then the
 # end-to-end suites against a local control plane that tests bring up.

@@ -32,7 +32,8 @@ reconcile() { # namespace statedir
   local ns=$1 st=$2 line name ip behavior rate port pidf
   mkdir -p "$st/pods"
   local seen=" "
-  while IFS=$'\t' read -r name ip behavior rate port phase; do
+  # '|' not a tab: IFS whitespace would merge the empty fields.
+  while IFS='|' read -r name ip behavior rate port phase; do
     [ -n "$name" ] || continue
     [ "$phase" = Running ] && [ -n "$ip" ] || continue
     rate=${rate:-5}; port=${port:-6060}
@@ -58,7 +59,7 @@ spec:
         address: "$ip"
 YAML
   done < <("$KUBECTL" get pods -n "$ns" -l targets.leakwatch.dev/behavior -o \
-    'jsonpath={range .items[*]}{.metadata.name}{"\t"}{.status.podIP}{"\t"}{.metadata.labels.targets\.leakwatch\.dev/behavior}{"\t"}{.metadata.annotations.targets\.leakwatch\.dev/rate}{"\t"}{.metadata.annotations.targets\.leakwatch\.dev/port}{"\t"}{.status.phase}{"\n"}{end}' 2>/dev/null)
+    'jsonpath={range .items[*]}{.metadata.name}{"|"}{.status.podIP}{"|"}{.metadata.labels.targets\.leakwatch\.dev/behavior}{"|"}{.metadata.annotations.targets\.leakwatch\.dev/rate}{"|"}{.metadata.annotations.targets\.leakwatch\.dev/port}{"|"}{.status.phase}{"\n"}{end}' 2>/dev/null)
   # Pods that are gone (or no longer running): stop their process.
   for pidf in "$st"/pods/*.pid; do
     [ -f "$pidf" ] || continue

@@ -14,9 +14,12 @@
 # Environment:
 #   LEAKWATCH_CLUSTER   cluster name (default: leakwatch)
 #   LEAKWATCH_CACHE     binaries and cluster state (default: ~/.cache/leakwatch)
-#   LEAKWATCH_POD_CIDR  pod IP range of the fake node (default: 127.1.0.0/16);
-#                       a loopback range lets a test run the real process for
-#                       a "pod" on 127.1.x.y:<port> and reach it by pod IP
+#   LEAKWATCH_POD_CIDR  pod IP range of the fake node; a loopback range lets a
+#                       test run the real process for a "pod" on its pod IP
+#                       (127.x.y.z:<port>) and reach it there.  Default:
+#                       127.1.0.0/16 for the default cluster, a name-derived
+#                       127.N.0.0/16 for others; an existing cluster keeps its
+#                       range unless this is set (then `up` recreates it)
 #
 # What you get: RBAC authorization and the default admission plugins on; the
 # controller-manager runs all default controllers (deployment, replicaset,
@@ -38,8 +41,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${LEAKWATCH_CACHE:-$HOME/.cache/leakwatch}"
 NAME="${LEAKWATCH_CLUSTER:-leakwatch}"
-POD_CIDR="${LEAKWATCH_POD_CIDR:-127.1.0.0/16}"
 NODE_NAME="kwok-node-0"
+STARTED=0   # epoch seconds when `up` (re)started components; 0: it did not
 
 # kwokctl keeps its own state (pki, etcd data, pids, logs) under
 # $KWOK_WORKDIR/clusters/<name>; ours (kubeconfig, rendered config) is next to it.
@@ -48,6 +51,25 @@ KWOK_DIR="$KWOK_WORKDIR/clusters/$NAME"
 STATE_DIR="$CACHE/clusters/$NAME"
 KUBECONFIG_PATH="$STATE_DIR/kubeconfig"
 CONFIG_PATH="$STATE_DIR/kwokctl.yaml"
+
+# An existing cluster keeps its pod CIDR; a new one gets 127.1.0.0/16 if it is
+# the default cluster, else a /16 in 127.2-251 derived from its name, so that
+# processes standing in for pods of concurrent clusters do not collide.
+default_pod_cidr() {
+  local cidr=""
+  [ ! -f "$CONFIG_PATH" ] ||
+    cidr="$(sed -n 's/^# Pod CIDR of node [^:]*: \([0-9./]*\)$/\1/p' "$CONFIG_PATH")"
+  if [ -n "$cidr" ]; then
+    echo "$cidr"
+  elif [ "$NAME" = leakwatch ]; then
+    echo 127.1.0.0/16
+  else
+    local n
+    n="$(printf '%s' "$NAME" | cksum | cut -d' ' -f1)"
+    echo "127.$((2 + n % 250)).0.0/16"
+  fi
+}
+POD_CIDR="${LEAKWATCH_POD_CIDR:-$(default_pod_cidr)}"
 
 log() { echo "cluster.sh: $*" >&2; }
 die() { echo "cluster.sh: error: $*" >&2; exit 1; }
@@ -64,14 +86,15 @@ usage() {
 
 # ------------------------------------------------------------------- helpers
 
-tool() { "$ROOT/hack/tools.sh" path "$1"; }
-
 # Resolves binary paths, building whatever is missing (progress on stderr).
 load_tools() {
-  local c
-  for c in k8s etcd kwok; do "$ROOT/hack/tools.sh" "$c"; done
-  KUBECTL="$(tool kubectl)"
-  KWOKCTL="$(tool kwokctl)"
+  "$ROOT/hack/tools.sh" k8s etcd kwok
+  local p
+  p="$("$ROOT/hack/tools.sh" path kube-apiserver kube-controller-manager \
+        kube-scheduler kubectl etcd kwok kwokctl)"
+  { read -r APISERVER; read -r CONTROLLER_MANAGER; read -r SCHEDULER
+    read -r KUBECTL; read -r ETCD; read -r KWOK; read -r KWOKCTL; } <<<"$p"
+  [ -x "$KWOKCTL" ] || die "hack/tools.sh did not provide kwokctl"
 }
 
 # Only the kubectl path, without building anything (for status/down).
@@ -106,6 +129,29 @@ node_ready() {
 
 default_sa_exists() { kc -n default get serviceaccount default >/dev/null 2>&1; }
 
+# One round trip: apiserver serving, node Ready, default ServiceAccount there.
+quick_ready() {
+  local out
+  [ -s "$KUBECONFIG_PATH" ] &&
+    out="$(kc -n default get "node/$NODE_NAME" serviceaccount/default \
+      -o 'jsonpath={range .items[*]}{.kind}={.status.conditions[?(@.type=="Ready")].status};{end}' 2>/dev/null)" &&
+    [ "$out" = "Node=True;ServiceAccount=;" ]
+}
+
+# lease_fresh <namespace> <name>: the lease was renewed after $STARTED, i.e.
+# it is held by a component we (re)started, not by a dead predecessor.
+lease_fresh() {
+  local t
+  t="$(kc -n "$1" get lease "$2" -o 'jsonpath={.spec.renewTime}' 2>/dev/null)" &&
+    [ -n "$t" ] && [ "$(date -d "$t" +%s 2>/dev/null || echo 0)" -ge "$STARTED" ]
+}
+
+controllers_leading() {
+  lease_fresh kube-system kube-controller-manager && lease_fresh kube-system kube-scheduler
+}
+
+node_lease_fresh() { lease_fresh kube-node-lease "$NODE_NAME"; }
+
 # Removes pid files whose process is gone or is not the component they name
 # (after a reboot a pid can be reused by an unrelated process, which kwokctl
 # would otherwise mistake for a running component, or kill on `down`).
@@ -117,7 +163,7 @@ clean_stale_pids() {
     comp="$(basename "$f" .pid)"
     pid="$(cat "$f" 2>/dev/null || true)"
     if ! [[ "$pid" =~ ^[0-9]+$ ]] ||
-       ! tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$comp"; then
+       ! tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -q -- "$comp"; then
       rm -f "$f"
     fi
   done
@@ -161,6 +207,7 @@ render_config() {
   fi
   cat <<EOF
 # Generated by hack/cluster.sh; do not edit (it is rewritten by 'up').
+# Pod CIDR of node ${NODE_NAME} (set on the Node, not here): ${POD_CIDR}
 apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokctlConfiguration
 options:
@@ -171,22 +218,17 @@ options:
   kubeAdmission: true
   quietPull: true
   enableCRDs: [${crds//,/, }]
-  kubeApiserverBinary: $(tool kube-apiserver)
-  kubeControllerManagerBinary: $(tool kube-controller-manager)
-  kubeSchedulerBinary: $(tool kube-scheduler)
-  kubectlBinary: $(tool kubectl)
-  etcdBinary: $(tool etcd)
-  kwokControllerBinary: $(tool kwok)
+  kubeApiserverBinary: ${APISERVER}
+  kubeControllerManagerBinary: ${CONTROLLER_MANAGER}
+  kubeSchedulerBinary: ${SCHEDULER}
+  kubectlBinary: ${KUBECTL}
+  etcdBinary: ${ETCD}
+  kwokControllerBinary: ${KWOK}
 componentsPatches:
 - name: kube-controller-manager
   extraArgs:
   - key: controllers
     value: "*"${apiserver_extra}
----
-apiVersion: config.kwok.x-k8s.io/v1alpha1
-kind: KwokConfiguration
-options:
-  cidr: ${POD_CIDR}
 EOF
 }
 
@@ -220,7 +262,22 @@ EOF
 
 # ---------------------------------------------------------------- lifecycle
 
-kwokctl() { "$KWOKCTL" --name "$NAME" "$@"; }
+# kwokctl forks the long-running components: they must not inherit our lock
+# fd, or they would hold the lock for as long as the cluster runs.
+kwokctl() {
+  if [ -n "${lockfd:-}" ]; then
+    "$KWOKCTL" --name "$NAME" "$@" {lockfd}>&-
+  else
+    "$KWOKCTL" --name "$NAME" "$@"
+  fi
+}
+
+# kwokctl_logged: kwokctl with its JSON INFO logs shortened to their message,
+# everything on stderr.
+kwokctl_logged() {
+  kwokctl "$@" 2>&1 | sed -u -e '/"level":"INFO"/{s/.*"msg":"\([^"]*\)".*/kwokctl: \1/;b' -e '}' -e 's/^/kwokctl: /' >&2
+  return "${PIPESTATUS[0]}"
+}
 
 cluster_exists() { [ -f "$KWOK_DIR/kwok.yaml" ]; }
 
@@ -236,7 +293,12 @@ delete_cluster() {
   if cluster_exists; then
     clean_stale_pids
     if [ -n "${KWOKCTL:-}" ] && [ -x "$KWOKCTL" ]; then
-      kwokctl delete cluster --kubeconfig "" >&2 || kill_components
+      # kwokctl removes its context from the given kubeconfig and insists on
+      # one: hand it a scratch file, never ~/.kube/config.
+      mkdir -p "$STATE_DIR"
+      : >"$STATE_DIR/scratch-kubeconfig"
+      kwokctl_logged delete cluster --kubeconfig "$STATE_DIR/scratch-kubeconfig" ||
+        kill_components
     else
       kill_components
     fi
@@ -250,7 +312,7 @@ create_cluster() {
   cp "$cfg" "$CONFIG_PATH"
   log "creating cluster '$NAME' (kwokctl, binary runtime)"
   # --kubeconfig "": never touch ~/.kube/config; we write our own.
-  if ! kwokctl --config "$CONFIG_PATH" create cluster --kubeconfig "" --timeout 5m >&2; then
+  if ! kwokctl_logged --config "$CONFIG_PATH" create cluster --kubeconfig "" --timeout 5m; then
     log "kwokctl create failed; logs are in $KWOK_DIR/logs"
     return 1
   fi
@@ -259,12 +321,50 @@ create_cluster() {
 start_cluster() {
   clean_stale_pids
   log "cluster '$NAME' exists but does not answer; starting its components"
-  kwokctl start cluster --timeout 3m >&2
+  kwokctl_logged start cluster --timeout 3m
+}
+
+# release_stale_lease <namespace> <name>: a restarted controller-manager or
+# scheduler waits a full lease duration (15s) before it takes over a leader
+# lease from its dead predecessor, unless the lease is released (no holder).
+# The resourceVersion makes this a no-op if someone took the lease meanwhile.
+release_stale_lease() {
+  local rv t
+  read -r rv t < <(kc -n "$1" get lease "$2" \
+    -o 'jsonpath={.metadata.resourceVersion} {.spec.renewTime}{"\n"}' 2>/dev/null) || return 0
+  [ -n "${t:-}" ] && [ "$(date -d "$t" +%s 2>/dev/null || echo 0)" -lt "$STARTED" ] || return 0
+  kc -n "$1" patch lease "$2" --type merge \
+    -p "{\"metadata\":{\"resourceVersion\":\"$rv\"},\"spec\":{\"holderIdentity\":null}}" \
+    >/dev/null 2>&1 || true
+}
+
+# kwok-controller takes a new random identity at every start and will not take
+# over a node lease that its dead predecessor still holds until that lease
+# expires (200s), leaving new pods Pending meanwhile.  After a restart, drop
+# the stale node leases and restart kwok-controller so it creates fresh ones.
+reclaim_node_leases() {
+  apiserver_ready || wait_for 30 "apiserver" apiserver_ready || return 1
+  release_stale_lease kube-system kube-controller-manager
+  release_stale_lease kube-system kube-scheduler
+  if node_lease_fresh; then
+    return 0
+  fi
+  local f="$KWOK_DIR/pids/kwok-controller.pid" pid
+  clean_stale_pids
+  if [ -f "$f" ]; then
+    pid="$(cat "$f")"
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    rm -f "$f"
+  fi
+  kc -n kube-node-lease delete lease --all >/dev/null 2>&1 || true
+  log "restarting kwok-controller with fresh node leases"
+  kwokctl_logged start cluster --timeout 3m
 }
 
 finish_up() {
   write_kubeconfig || die "cannot write $KUBECONFIG_PATH"
-  wait_for 120 "apiserver" apiserver_ready ||
+  apiserver_ready || wait_for 120 "apiserver" apiserver_ready ||
     die "the apiserver does not answer (logs: $KWOK_DIR/logs)"
   if ! kc get node "$NODE_NAME" >/dev/null 2>&1; then
     node_manifest | kc create -f - >/dev/null ||
@@ -275,6 +375,12 @@ finish_up() {
     die "node $NODE_NAME is not Ready (kwok-controller log: $KWOK_DIR/logs/kwok-controller.log)"
   wait_for 60 "default ServiceAccount" default_sa_exists ||
     die "no default ServiceAccount (kube-controller-manager log: $KWOK_DIR/logs/kube-controller-manager.log)"
+  # After a restart the controller-manager and scheduler wait for their dead
+  # predecessors' leader leases to expire (up to 15s); return once they lead.
+  wait_for 60 "controller-manager and scheduler leading" controllers_leading ||
+    die "kube-controller-manager or kube-scheduler did not become leader (logs: $KWOK_DIR/logs)"
+  wait_for 60 "node lease held by kwok-controller" node_lease_fresh ||
+    die "kwok-controller does not hold the lease of $NODE_NAME (log: $KWOK_DIR/logs/kwok-controller.log)"
 }
 
 cmd_up() {
@@ -294,13 +400,15 @@ cmd_up() {
 
   if cluster_exists; then
     [ -s "$KUBECONFIG_PATH" ] || write_kubeconfig || true
-    if apiserver_ready && node_ready && default_sa_exists; then
+    if quick_ready; then
       rm -f "$want"
       echo "export KUBECONFIG=$KUBECONFIG_PATH"
       return 0
     fi
     if ! apiserver_ready; then
-      if ! start_cluster || ! write_kubeconfig || ! wait_for 90 "apiserver" apiserver_ready; then
+      STARTED="$(($(date +%s) - 1))"
+      if ! start_cluster || ! write_kubeconfig || ! wait_for 90 "apiserver" apiserver_ready ||
+         ! reclaim_node_leases; then
         log "restart failed; deleting and recreating cluster '$NAME'"
         delete_cluster
       fi
@@ -308,6 +416,7 @@ cmd_up() {
   fi
 
   if ! cluster_exists; then
+    STARTED="$(($(date +%s) - 1))"
     if ! create_cluster "$want"; then
       delete_cluster
       die "could not create cluster '$NAME'"

@@ -3,11 +3,12 @@
 # control plane (hack/cluster.sh), the e2e tests and the chart tests need, and
 # tells callers where they are:
 #
-#   hack/tools.sh all|k8s|etcd|kwok|helm   build whatever is missing (idempotent)
-#   hack/tools.sh path NAME                print the absolute path of binary NAME,
-#                                          building it first if it is missing
-#   hack/tools.sh versions                 print the pinned versions
-#   hack/tools.sh pin-k8s vX.Y.Z           maintainers: regenerate hack/k8s/go.mod
+#   hack/tools.sh all                 build everything that is missing (idempotent)
+#   hack/tools.sh k8s|etcd|kwok|helm...   build those components if missing
+#   hack/tools.sh path NAME...        print the absolute path of each binary NAME
+#                                     (one per line), building it if missing
+#   hack/tools.sh versions            print the pinned versions
+#   hack/tools.sh pin-k8s vX.Y.Z      maintainers: regenerate hack/k8s/go.mod
 #
 # NAME is one of: kube-apiserver kube-controller-manager kube-scheduler kubectl
 # etcd kwok kwokctl helm.
@@ -283,13 +284,17 @@ case "$cmd" in
   all)
     for c in k8s etcd kwok helm; do ensure "$c"; done ;;
   k8s|etcd|kwok|helm)
-    ensure "$cmd" ;;
+    for c in "$@"; do
+      case "$c" in k8s|etcd|kwok|helm) ensure "$c" ;; *) die "unknown component '$c'" ;; esac
+    done ;;
   path)
-    name="${2:-}"
-    [ -n "$name" ] || die "usage: hack/tools.sh path NAME"
-    comp="$(component_of "$name")" || die "unknown binary '$name' (known: ${K8S_BINS[*]} etcd kwok kwokctl helm)"
-    ensure "$comp"
-    echo "$(component_dir "$comp")/$name" ;;
+    shift
+    [ $# -gt 0 ] || die "usage: hack/tools.sh path NAME..."
+    for name in "$@"; do
+      comp="$(component_of "$name")" || die "unknown binary '$name' (known: ${K8S_BINS[*]} etcd kwok kwokctl helm)"
+      ensure "$comp"
+      echo "$(component_dir "$comp")/$name"
+    done ;;
   versions)
     for c in k8s etcd kwok helm; do echo "$c $(component_version "$c")"; done ;;
   pin-k8s)

@@ -112,7 +112,7 @@ bool cli_json_set(json_t *obj, const char *key, json_t *value)
     return json_object_set_new(obj, key, value) == 0;
 }
 
-static json_t *json_frames(const lwa_sig *sig)
+static json_t *json_frames(const lwa_sig *sig, bool fold)
 {
     json_t *frames = json_array();
     if (!frames)
@@ -121,8 +121,7 @@ static json_t *json_frames(const lwa_sig *sig)
         const char *fn = sig->frames[i].func;
         /* Folded output leaves runtime internals out everywhere, as Go's
          * tracebacks do (runtime.goexit, runtime.main). */
-        if (!fn || (i > sig->shown && sig->shown != 0 &&
-                    lwa_func_is_runtime_internal(fn)))
+        if (!fn || (fold && i > sig->shown && lwa_func_is_runtime_internal(fn)))
             continue;
         if (json_array_append_new(frames, json_string(fn)) < 0) {
             json_decref(frames);
@@ -132,12 +131,12 @@ static json_t *json_frames(const lwa_sig *sig)
     return frames;
 }
 
-bool cli_json_stack_head(json_t *o, const lwa_sig *sig)
+bool cli_json_stack_head(json_t *o, const lwa_sig *sig, bool fold)
 {
     const pprof_frame *f = shown_frame(sig);
     return cli_json_set(o, "pattern",
                         json_string(lwa_pattern_name(sig->pattern))) &&
-           cli_json_set(o, "frames", json_frames(sig)) &&
+           cli_json_set(o, "frames", json_frames(sig, fold)) &&
            cli_json_set(o, "file",
                         f && f->file ? json_string(f->file) : json_null()) &&
            cli_json_set(o, "line",

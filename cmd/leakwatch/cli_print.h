@@ -35,9 +35,10 @@ void cli_print_stack_line(FILE *out, const lwa_sig *sig, uint64_t minutes_max);
 double cli_round(double v, int decimals);
 /* A stack's fields in DESIGN.md's order, split so callers put their
  * counts in between: head adds pattern, frames (from the shown frame
- * outward), file, line, wait_reason; tail adds created_by, fix,
+ * outward; with fold, without runtime internals such as runtime.goexit),
+ * file, line, wait_reason; tail adds created_by, fix,
  * wait_reason_inferred, id.  False when out of memory. */
-bool cli_json_stack_head(json_t *o, const lwa_sig *sig);
+bool cli_json_stack_head(json_t *o, const lwa_sig *sig, bool fold);
 bool cli_json_stack_tail(json_t *o, const lwa_sig *sig);
 /* Prints obj (and a newline) to stdout and releases it.  CLI exit code. */
 int cli_json_emit(json_t *obj, const char *cmd);

@@ -139,14 +139,26 @@ static void resolve_times(lwa_snapshot **s, size_t n, bool interval_set,
 
 /* ---- JSON ---- */
 
-static json_t *json_finding(const lwa_report *r, const lwa_finding *f)
+static json_t *json_series(const lwa_report *r, const lwa_finding *f)
+{
+    json_t *a = json_array();
+    for (size_t k = 0; a && f->series && k < r->nsnapshots; k++)
+        if (json_array_append_new(a, json_integer((json_int_t)f->series[k])) < 0) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
+}
+
+static json_t *json_finding(const lwa_report *r, const lwa_finding *f,
+                            bool fold)
 {
     json_t *o = json_object();
     if (!o)
         return NULL;
     bool rate = r->has_times && r->nsnapshots > 1;
     bool ok =
-        cli_json_stack_head(o, f->sig) &&
+        cli_json_stack_head(o, f->sig, fold) &&
         cli_json_set(o, "count", json_integer((json_int_t)f->count)) &&
         cli_json_set(o, "baseline",
                      f->has_baseline ? json_integer((json_int_t)f->baseline)
@@ -162,8 +174,7 @@ static json_t *json_finding(const lwa_report *r, const lwa_finding *f)
         cli_json_set(o, "status", json_string(lwa_status_name(f->status))) &&
         cli_json_set(o, "shape", json_string(lwa_shape_name(f->growth.shape))) &&
         cli_json_set(o, "why", json_string(f->why ? f->why : "")) &&
-        cli_json_set(o, "first", json_integer((json_int_t)f->growth.first)) &&
-        cli_json_set(o, "max", json_integer((json_int_t)f->growth.max)) &&
+        cli_json_set(o, "counts", json_series(r, f)) &&
         cli_json_set(o, "nondecreasing",
                      json_real(cli_round(f->growth.nondecreasing, 3))) &&
         cli_json_set(o, "held",
@@ -180,11 +191,11 @@ static json_t *json_finding(const lwa_report *r, const lwa_finding *f)
 }
 
 static json_t *json_findings(const lwa_report *r, const lwa_finding *fs,
-                             size_t n)
+                             size_t n, bool fold)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < n; i++) {
-        if (json_array_append_new(a, json_finding(r, &fs[i])) < 0) {
+        if (json_array_append_new(a, json_finding(r, &fs[i], fold)) < 0) {
             json_decref(a);
             return NULL;
         }
@@ -193,7 +204,8 @@ static json_t *json_findings(const lwa_report *r, const lwa_finding *fs,
 }
 
 static json_t *json_report(const lwa_report *r, lwa_snapshot *const *snaps,
-                           const lwa_snapshot *baseline, size_t limit)
+                           const lwa_snapshot *baseline, size_t limit,
+                           bool fold)
 {
     json_t *o = json_object();
     json_t *total = json_object();
@@ -234,7 +246,7 @@ static json_t *json_report(const lwa_report *r, lwa_snapshot *const *snaps,
                            json_string(lwa_verdict_name(r->verdict))) &&
               cli_json_set(o, "total", total);
     total = NULL;
-    ok = ok && cli_json_set(o, "findings", json_findings(r, r->findings, nf)) &&
+    ok = ok && cli_json_set(o, "findings", json_findings(r, r->findings, nf, fold)) &&
          cli_json_set(o, "why", json_string(r->why ? r->why : "")) &&
          cli_json_set(o, "span_minutes",
                       rate ? json_real(cli_round(r->span_minutes, 3))
@@ -244,7 +256,8 @@ static json_t *json_report(const lwa_report *r, lwa_snapshot *const *snaps,
     ok = ok && cli_json_set(o, "baseline", base);
     base = NULL;
     ok = ok && cli_json_set(o, "dismissed",
-                            json_findings(r, r->dismissed, r->ndismissed));
+                            json_findings(r, r->dismissed, r->ndismissed,
+                                                  fold));
     if (!ok)
         goto fail;
     return o;
@@ -302,8 +315,11 @@ static void print_finding(const lwa_report *r, const lwa_finding *f)
         printf(" vs %s in the fresh peer", cli_fmt_count(a, f->baseline));
     if (f->why)
         printf(": %s", f->why);
-    printf("\n  pattern %s — fix: %s\n", lwa_pattern_name(f->sig->pattern),
-           lwa_pattern_fix(f->sig->pattern));
+    printf("\n  pattern %s", lwa_pattern_name(f->sig->pattern));
+    if (f->sig->pattern == LWA_PATTERN_UNKNOWN && !f->sig->wait_reason)
+        printf(" (nothing captured says what it waits on: debug=1 hides "
+               "it, debug=2 or protobuf would tell)");
+    printf(" — fix: %s\n", lwa_pattern_fix(f->sig->pattern));
 }
 
 /* Further findings, one line each. */
@@ -324,9 +340,14 @@ static void print_brief(const lwa_report *r, const lwa_finding *f)
     printf("  %s\n", lwa_pattern_name(f->sig->pattern));
 }
 
-static void text_report(const lwa_report *r, const lwa_snapshot *baseline,
-                        size_t limit)
+static void text_report(const lwa_report *r, lwa_snapshot *const *snaps,
+                        const lwa_snapshot *baseline, size_t limit)
 {
+    /* goroutineleak profiles other than debug=2 list only proven leaks */
+    bool proof_only = true;
+    for (size_t k = 0; k < r->nsnapshots; k++)
+        proof_only = proof_only && snaps[k]->kind == PPROF_KIND_GOROUTINELEAK &&
+                     snaps[k]->format != PPROF_FORMAT_DEBUG2;
     print_headline(r, baseline);
     size_t nf = limit && limit < r->nfindings ? limit : r->nfindings;
     if (nf) {
@@ -359,7 +380,12 @@ static void text_report(const lwa_report *r, const lwa_snapshot *baseline,
             printf(": %s\n", f->why);
         }
     }
-    if (r->verdict == LWA_VERDICT_INCONCLUSIVE)
+    if (r->verdict != LWA_VERDICT_INCONCLUSIVE)
+        return;
+    if (proof_only)
+        printf("next: analyze /debug/pprof/goroutine captures of the same "
+               "pod\n");
+    else
         printf("next: capture again in a few minutes%s\n",
                r->has_baseline ? ""
                                : ", or add --baseline with a fresh peer's "
@@ -415,8 +441,7 @@ int cmd_analyze(int argc, char **argv)
         return CLI_EXIT_OK;
     }
     if (!nfiles) {
-        fprintf(stderr, CMD ": needs at least one SNAPSHOT\n");
-        usage(stderr);
+        fprintf(stderr, CMD ": needs at least one SNAPSHOT (see --help)\n");
         goto usage_out;
     }
     if (nfiles > MAX_SNAPSHOTS) {
@@ -477,9 +502,10 @@ int cmd_analyze(int argc, char **argv)
         goto out;
     }
     if (c.json) {
-        rc = cli_json_emit(json_report(r, snaps, base, (size_t)top), CMD);
+        rc = cli_json_emit(json_report(r, snaps, base, (size_t)top,
+                                         c.opt.fold_runtime), CMD);
     } else {
-        text_report(r, base, (size_t)top);
+        text_report(r, snaps, base, (size_t)top);
         rc = CLI_EXIT_OK;
     }
 out:

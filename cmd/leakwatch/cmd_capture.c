@@ -88,9 +88,10 @@ static void usage(FILE *out)
         "                         above 50,000 goroutines), goroutine-debug1,\n"
         "                         goroutine-debug2, goroutine-proto,\n"
         "                         goroutineleak, metrics (go_goroutines)\n"
-        "  -o, --output F         file to write (- for stdout); for a\n"
-        "                         deployment, a directory.  Default:\n"
-        "                         <pod>-<kind>-<time>.<ext> in the current\n"
+        "  -o, --output F         file to write (- for stdout) or a\n"
+        "                         directory (the only form for a\n"
+        "                         deployment).  Default name:\n"
+        "                         <pod>-<kind>-<time>.<ext>, in the current\n"
         "                         directory.  The path is printed.\n"
         "  --analyze              print what the capture holds at once (as\n"
         "                         `leakwatch inspect` does)\n"
@@ -99,6 +100,8 @@ static void usage(FILE *out)
         "                         comparisons (default 10)\n"
         "  --timeout S            whole capture, seconds (default 60)\n"
         "  --max-bytes N          largest body accepted (K/M/G; default 256M)\n"
+        "  --max-decompressed N   with --analyze: largest inflated profile\n"
+        "                         (default 256M; checked while capturing)\n"
         "  --kubeconfig F         kubeconfig file (default: $KUBECONFIG,\n"
         "                         ~/.kube/config, in-cluster)\n"
         "  --context C            kubeconfig context\n"
@@ -110,6 +113,8 @@ static void usage(FILE *out)
 typedef struct cap_cli {
     const char *ns, *port, *path, *scheme, *out, *kubeconfig, *context;
     const char *top;
+    const char *max_decompressed_arg; /* forwarded to inspect / diff   */
+    uint64_t max_decompressed;
     cap_transport transport;
     cap_kind kind;
     bool analyze, json;
@@ -292,12 +297,43 @@ typedef struct pod_job {
 static void run_job(pod_job *j)
 {
     cap_cli *o = j->o;
+    /* With --analyze the profile is parsed while it streams in, so a
+     * capture that is no profile (or a decompression bomb) fails before
+     * anything is stored. */
     cap_request rq = {.kind = o->kind, .transport = o->transport,
-                      .ignore_backoff = true, .sched = j->sched};
+                      .ignore_backoff = true, .sched = j->sched,
+                      .parse = o->analyze};
     out_file of = {.fp = NULL};
     bool to_stdout = j->file && !strcmp(j->file, "-");
-    if (to_stdout) {
-        rq.out = stdout;
+    /* A device or pipe (-o /dev/null, a fifo) is written as it is: there
+     * is nothing to rename into place. */
+    struct stat st;
+    FILE *special = NULL;
+    if (!to_stdout && j->file && stat(j->file, &st) == 0 &&
+        !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        special = fopen(j->file, "wb");
+        if (!special) {
+            memset(&j->res, 0, sizeof j->res);
+            j->res.status = CAP_ERR_OUTPUT;
+            snprintf(j->res.error, sizeof j->res.error, "pod %s/%s: %.300s: "
+                     "%s", j->pt.ns, j->pt.name, j->file, strerror(errno));
+            j->rc = -1;
+            return;
+        }
+    }
+    if (to_stdout || special) {
+        rq.out = special ? special : stdout;
+        j->rc = cap_capture(o->cap, &j->pt.t, &rq, &j->res);
+        if (fflush(rq.out) != 0 && j->rc == 0) {
+            j->res.status = CAP_ERR_OUTPUT;
+            snprintf(j->res.error, sizeof j->res.error, "writing %.300s: %s",
+                     special ? j->file : "stdout", strerror(errno));
+            j->rc = -1;
+        }
+        if (special)
+            fclose(special);
+        snprintf(j->written, sizeof j->written, "%s", j->file);
+        return;
     } else {
         char dir[4096];
         if (j->file) {
@@ -324,16 +360,6 @@ static void run_job(pod_job *j)
         rq.out = of.fp;
     }
     j->rc = cap_capture(o->cap, &j->pt.t, &rq, &j->res);
-    if (to_stdout) {
-        if (fflush(stdout) != 0 && j->rc == 0) {
-            j->res.status = CAP_ERR_OUTPUT;
-            snprintf(j->res.error, sizeof j->res.error, "writing stdout: %s",
-                     strerror(errno));
-            j->rc = -1;
-        }
-        snprintf(j->written, sizeof j->written, "-");
-        return;
-    }
     if (j->rc) {
         out_discard(&of);
         return;
@@ -383,11 +409,15 @@ static int analyze_file(const cap_cli *o, const pod_job *j)
         printf("go_goroutines %lld\n", (long long)j->res.goroutines);
         return CLI_EXIT_OK;
     }
-    char *argv[6];
+    char *argv[8];
     int argc = 0;
     argv[argc++] = (char *)"inspect";
     if (o->json)
         argv[argc++] = (char *)"--json";
+    if (o->max_decompressed_arg) {
+        argv[argc++] = (char *)"--max-decompressed";
+        argv[argc++] = (char *)o->max_decompressed_arg;
+    }
     if (o->top) {
         argv[argc++] = (char *)"--top";
         argv[argc++] = (char *)o->top;
@@ -666,11 +696,15 @@ static int capture_deployment(cap_cli *o, const char *name)
                 printf("go_goroutines %lld vs %lld (%+lld)\n", a, b, a - b);
                 continue;
             }
-            char *argv[8];
+            char *argv[10];
             int argc = 0;
             argv[argc++] = (char *)"diff";
             if (o->json)
                 argv[argc++] = (char *)"--json";
+            if (o->max_decompressed_arg) {
+                argv[argc++] = (char *)"--max-decompressed";
+                argv[argc++] = (char *)o->max_decompressed_arg;
+            }
             argv[argc++] = (char *)"--top";
             argv[argc++] = (char *)(o->top ? o->top : "10");
             argv[argc++] = jobs[fresh].written;
@@ -714,6 +748,12 @@ static int capture_pod(cap_cli *o, const char *name)
     j.o = o;
     j.dir = ".";
     j.file = o->out;
+    struct stat st;
+    if (o->out && strcmp(o->out, "-") && stat(o->out, &st) == 0 &&
+        S_ISDIR(st.st_mode)) {
+        j.dir = o->out; /* -o DIR: the default name, in DIR */
+        j.file = NULL;
+    }
     if (resolve_target(o, r.json, &j.pt, err, sizeof err)) {
         fprintf(stderr, CMD ": %s\n", err);
         kube_response_free(&r);
@@ -762,6 +802,15 @@ static int parse_args(cap_cli *o, int argc, char **argv, const char **what)
             return -1;
         case CLI_OPT_JSON:
             o->json = true;
+            break;
+        case CLI_OPT_MAX_DECOMPRESSED:
+            if (!cli_parse_bytes(v, &o->max_decompressed) ||
+                !o->max_decompressed) {
+                fprintf(stderr, CMD ": --max-decompressed: '%s' is not a "
+                        "size\n", v);
+                return CLI_EXIT_USAGE;
+            }
+            o->max_decompressed_arg = v;
             break;
         case OPT_NS: o->ns = v; break;
         case OPT_PORT:
@@ -831,8 +880,8 @@ static int parse_args(cap_cli *o, int argc, char **argv, const char **what)
         default:
             /* The offline commands' shared options (ignore rules, parser
              * limits) are inspect's and diff's business. */
-            fprintf(stderr, CMD ": of the analysis options only --json "
-                    "applies to capture (see --help)\n");
+            fprintf(stderr, CMD ": of the analysis options only --json and "
+                    "--max-decompressed apply to capture (see --help)\n");
             return CLI_EXIT_USAGE;
         }
     }
@@ -919,6 +968,8 @@ int cmd_capture(int argc, char **argv)
     }
     if (o.max_bytes)
         copts.max_body_bytes = o.max_bytes;
+    if (o.max_decompressed)
+        copts.parse_limits.max_decompressed_bytes = o.max_decompressed;
     o.cap = cap_capturer_new(o.kc, &copts, err, sizeof err);
     if (!o.cap) {
         fprintf(stderr, CMD ": %s\n", err);

@@ -58,7 +58,7 @@ static json_t *json_side(const lwa_snapshot *s)
 }
 
 static json_t *json_report(const lwa_diff *d, const lwa_snapshot *base,
-                           const lwa_snapshot *target, size_t limit)
+                           const lwa_snapshot *target, size_t limit, bool fold)
 {
     json_t *o = json_object();
     json_t *stacks = json_array();
@@ -73,7 +73,7 @@ static json_t *json_report(const lwa_diff *d, const lwa_snapshot *base,
         json_t *st = json_object();
         if (!st || json_array_append_new(stacks, st) < 0)
             goto fail;
-        if (!cli_json_stack_head(st, r->sig) ||
+        if (!cli_json_stack_head(st, r->sig, fold) ||
             !cli_json_set(st, "base", json_integer((json_int_t)r->base)) ||
             !cli_json_set(st, "target", json_integer((json_int_t)r->target)) ||
             !cli_json_set(st, "delta", json_integer((json_int_t)r->delta)) ||
@@ -205,8 +205,7 @@ int cmd_diff(int argc, char **argv)
         return CLI_EXIT_OK;
     }
     if (nfiles != 2) {
-        fprintf(stderr, CMD ": needs BASE and TARGET\n");
-        usage(stderr);
+        fprintf(stderr, CMD ": needs BASE and TARGET (see --help)\n");
         return CLI_EXIT_USAGE;
     }
     if (!top_set && !c.json)
@@ -234,7 +233,8 @@ int cmd_diff(int argc, char **argv)
         goto out;
     }
     if (c.json) {
-        rc = cli_json_emit(json_report(d, base, target, (size_t)top), CMD);
+        rc = cli_json_emit(json_report(d, base, target, (size_t)top,
+                                         c.opt.fold_runtime), CMD);
     } else {
         text_report(d, base, target, (size_t)top);
         rc = CLI_EXIT_OK;

@@ -62,6 +62,7 @@ static json_t *json_report(const char *path, const pprof_profile *p,
                            const lwa_sigtab *t, const lwa_snapshot *s,
                            const row *rows, size_t nrows, size_t shown)
 {
+    bool fold = lwa_sigtab_options(t)->fold_runtime;
     json_t *o = json_object();
     json_t *stacks = json_array();
     if (!o || !stacks)
@@ -72,7 +73,7 @@ static json_t *json_report(const char *path, const pprof_profile *p,
         json_t *st = json_object();
         if (!st || json_array_append_new(stacks, st) < 0)
             goto fail;
-        if (!cli_json_stack_head(st, sig) ||
+        if (!cli_json_stack_head(st, sig, fold) ||
             !cli_json_set(st, "count", json_integer((json_int_t)rows[i].count)) ||
             !cli_json_set(st, "blocked_minutes_max",
                           m ? json_integer((json_int_t)m->max) : json_null()) ||
@@ -113,10 +114,11 @@ static void text_report(const char *path, const pprof_profile *p,
                         const row *rows, size_t nrows, size_t shown)
 {
     char a[CLI_NUM_LEN], b[CLI_NUM_LEN];
-    printf("%s: %s %s capture%s, %s goroutines in %s distinct stack%s",
+    printf("%s: %s %s capture%s, %s goroutine%s in %s distinct stack%s",
            path, pprof_format_name(p->format), pprof_kind_name(p->kind),
            p->gzipped ? " (gzip)" : "", cli_fmt_count(a, p->total),
-           cli_fmt_count(b, nrows), nrows == 1 ? "" : "s");
+           p->total == 1 ? "" : "s", cli_fmt_count(b, nrows),
+           nrows == 1 ? "" : "s");
     if (s->ignored)
         printf(" (%s ignored)", cli_fmt_count(a, s->ignored));
     printf("\n");
@@ -178,8 +180,7 @@ int cmd_inspect(int argc, char **argv)
         return CLI_EXIT_OK;
     }
     if (!file) {
-        fprintf(stderr, CMD ": missing FILE\n");
-        usage(stderr);
+        fprintf(stderr, CMD ": missing FILE (see --help)\n");
         return CLI_EXIT_USAGE;
     }
     if ((rc = cli_common_finish(&c, CMD)) != CLI_EXIT_OK)

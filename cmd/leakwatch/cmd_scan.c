@@ -491,7 +491,8 @@ int cmd_scan(int argc, char **argv)
         rc = 2;
     } else {
         resolve_owners(c, &s);
-        qsort(s.pods, s.n, sizeof *s.pods, cmp_pod);
+        if (s.n > 1)
+            qsort(s.pods, s.n, sizeof *s.pods, cmp_pod);
         int64_t now = (int64_t)time(NULL);
         if (o.json) {
             rc = print_json(&s, now);

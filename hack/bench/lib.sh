@@ -86,7 +86,9 @@ RESULTS=""
 FAILURES=0
 
 bench_begin() { # section name
-  mkdir -p "$OUT"
+  # Per-command output of an earlier run would only mislead.
+  rm -rf "${OUT:?}/$1"
+  mkdir -p "$OUT/$1"
   RESULTS="$OUT/.$1.results.jsonl"
   : >"$RESULTS"
   if [ -z "${RUN_TMP:-}" ]; then

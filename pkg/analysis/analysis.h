@@ -174,7 +174,8 @@ typedef struct lwa_snapshot {
     uint64_t total;         /* what the process reported                 */
     uint64_t ignored;       /* goroutines dropped by ignore rules        */
     size_t nbuckets;        /* parser buckets                            */
-    size_t nstats;          /* signatures known when taken               */
+    size_t nstats;          /* entries: at least the signatures known
+                               when taken                                */
     uint64_t *counts;       /* by lwa_sig.index; beyond nstats: 0        */
     lwa_minutes *minutes;   /* by index, only when blocked minutes are
                                known (debug=2), else NULL               */
@@ -317,6 +318,8 @@ typedef struct lwa_finding {
     uint64_t held;          /* last capture: blocked since before the first */
     bool has_leaked;
     uint64_t leaked;        /* last capture: marked leaked by Go's detector */
+    uint64_t *series;       /* the count in each capture (nsnapshots of
+                               them), owned by the report                  */
     const char *why;        /* static phrase: why this status             */
 } lwa_finding;
 
@@ -340,7 +343,7 @@ typedef struct lwa_report {
  * Judge snapshots of one process, oldest first (n >= 1), optionally against
  * a fresh peer's snapshot.  All snapshots must come from `t`.  Times are
  * used when every snapshot has one and they increase.  NULL when out of
- * memory.
+ * memory or given nothing to judge.
  */
 lwa_report *lwa_analyze(const lwa_sigtab *t, const lwa_snapshot *const *snaps,
                         size_t n, const lwa_snapshot *baseline,

@@ -249,21 +249,23 @@ static int slots_grow(lwa_sigtab *t)
 }
 
 /* How much a bucket can tell about its stack: a reason Go printed for a
- * parked goroutine beats frames alone, which beat "running"/"runnable". */
+ * parked goroutine beats one inferred from frames, which beats frames
+ * alone, which beat "running"/"runnable" (the frames then say more than
+ * the reason, but a parked capture of the same stack says more still). */
 static int evidence_of(const pprof_bucket *b)
 {
+    static const char *const transient[] = {"running", "runnable",
+                                            "preempted", "syscall",
+                                            "waiting", "copystack"};
     const char *r = b->wait_reason;
-    bool inferred = (b->flags & PPROF_BF_WAIT_INFERRED) != 0;
-    if (r && !inferred) {
-        static const char *const transient[] = {"running", "runnable",
-                                                "preempted", "syscall",
-                                                "waiting", "copystack"};
-        for (size_t i = 0; i < sizeof(transient) / sizeof(transient[0]); i++)
-            if (!strncmp(r, transient[i], strlen(transient[i])))
-                return 1;
+    if (!r)
+        return 2;
+    if (b->flags & PPROF_BF_WAIT_INFERRED)
         return 3;
-    }
-    return 2;
+    for (size_t i = 0; i < sizeof(transient) / sizeof(transient[0]); i++)
+        if (!strncmp(r, transient[i], strlen(transient[i])))
+            return 1;
+    return 4;
 }
 
 static int set_representative(lwa_sigtab *t, lwa_sig *s,

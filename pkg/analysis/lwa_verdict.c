@@ -20,11 +20,21 @@
  * total alone: a leak of 2 goroutines a second hides easily in a total that
  * swings by hundreds.  Ignored stacks (lwa_ignore.c) are not judged.
  *
+ * 0. Proof.  Go 1.26's leak detector (GOEXPERIMENT=goroutineleakprofile)
+ *    marks goroutines blocked on objects nothing reachable can ever touch.
+ *    Such goroutines cannot drain, so min_growth of them in the last
+ *    capture is a LEAK whatever the shape; fewer make a SUSPECT.  The
+ *    converse does not hold: the detector cannot see goroutines blocked on
+ *    objects that stay reachable (a mutex held by a live struct, a sleep
+ *    loop), so a series of goroutineleak profiles (which list only proven
+ *    leaks, except in debug=2) that shows nothing is inconclusive, never
+ *    no-leak.
+ *
  * 1. Size.  A signature must gain at least min_growth (10) goroutines over
  *    the window, and at least min_relative (10%) of what it started with.
  *    A handful of goroutines is noise at any rate; a pool of 5,000 workers
  *    that gains 30 is load.  The relative test is waived when the
- *    signature is already far above a fresh peer (rule 5): a pod that has
+ *    signature has diverged from a fresh peer (rule 5): a pod that has
  *    leaked for a day starts the window huge, and its growth is small
  *    relative to that yet is the very leak.
  *
@@ -81,16 +91,6 @@
  *    rule 3's age spread is a LEAK; diverged alone is a SUSPECT; a pod
  *    that matches its peer is no-leak.  A peer never makes a leak out of a
  *    plateau or a drained burst: the shape rules come first.
- *
- * 0. Proof.  Go 1.26's leak detector (GOEXPERIMENT=goroutineleakprofile)
- *    marks goroutines blocked on objects nothing reachable can ever touch.
- *    Such goroutines cannot drain, so min_growth of them in the last
- *    capture is a LEAK whatever the shape; fewer make a SUSPECT.  The
- *    converse does not hold: the detector cannot see goroutines blocked on
- *    objects that stay reachable (a mutex held by a live struct, a sleep
- *    loop), so a series of goroutineleak profiles (which list only proven
- *    leaks, except in debug=2) that shows nothing is inconclusive, never
- *    no-leak.
  *
  * 6. Verdict.  leak if any signature is a LEAK.  Otherwise inconclusive if
  *    any is a SUSPECT, if there is a single capture and no peer, or if the
@@ -361,7 +361,7 @@ lwa_report *lwa_analyze(const lwa_sigtab *t, const lwa_snapshot *const *snaps,
         lwa_thresholds_default(&defaults);
         th = &defaults;
     }
-    if (!n)
+    if (!t || !snaps || !n)
         return NULL;
     lwa_report *r = calloc(1, sizeof(*r));
     int64_t *tms = calloc(n, sizeof(*tms));
@@ -435,12 +435,20 @@ lwa_report *lwa_analyze(const lwa_sigtab *t, const lwa_snapshot *const *snaps,
         judge(&cx, &f, last->minutes ? (lm ? lm : &(lwa_minutes){0}) : NULL);
         judge_leaked(&f);
 
-        if (f.status != LWA_STATUS_NONE) {
-            if (push(&r->findings, &r->nfindings, &fcap, &f) < 0)
+        bool keep = f.status != LWA_STATUS_NONE;
+        bool dismiss = !keep && n > 1 &&
+                       f.growth.max - f.growth.first >= th->min_growth;
+        if (keep || dismiss) {
+            f.series = malloc(n * sizeof(*f.series));
+            if (!f.series)
                 goto fail;
-        } else if (n > 1 && f.growth.max - f.growth.first >= th->min_growth) {
-            if (push(&r->dismissed, &r->ndismissed, &dcap, &f) < 0)
+            memcpy(f.series, c, n * sizeof(*f.series));
+            int rc = keep ? push(&r->findings, &r->nfindings, &fcap, &f)
+                          : push(&r->dismissed, &r->ndismissed, &dcap, &f);
+            if (rc < 0) {
+                free(f.series);
                 goto fail;
+            }
         }
     }
     if (r->nfindings > 1)
@@ -448,8 +456,8 @@ lwa_report *lwa_analyze(const lwa_sigtab *t, const lwa_snapshot *const *snaps,
     if (r->ndismissed > 1)
         qsort(r->dismissed, r->ndismissed, sizeof(*r->dismissed),
               cmp_dismissed);
-    if (r->ndismissed > MAX_DISMISSED)
-        r->ndismissed = MAX_DISMISSED;
+    while (r->ndismissed > MAX_DISMISSED)
+        free(r->dismissed[--r->ndismissed].series);
 
     /* goroutineleak profiles other than debug=2 dumps list only what the
      * detector proved; their silence is not evidence of health. */
@@ -475,7 +483,7 @@ lwa_report *lwa_analyze(const lwa_sigtab *t, const lwa_snapshot *const *snaps,
         r->verdict = LWA_VERDICT_INCONCLUSIVE;
         r->why = "Go's leak detector proved no leak, and it cannot see "
                  "goroutines blocked on reachable objects (a held mutex, a "
-                 "sleep loop): analyze the goroutine profile too";
+                 "sleep loop)";
     } else if (r->total.shape == LWA_SHAPE_GROWING) {
         r->verdict = LWA_VERDICT_INCONCLUSIVE;
         r->why = "goroutines climb steadily but no single stack accounts "
@@ -500,6 +508,10 @@ void lwa_report_free(lwa_report *r)
 {
     if (!r)
         return;
+    for (size_t i = 0; i < r->nfindings; i++)
+        free(r->findings[i].series);
+    for (size_t i = 0; i < r->ndismissed; i++)
+        free(r->dismissed[i].series);
     free(r->findings);
     free(r->dismissed);
     free(r);

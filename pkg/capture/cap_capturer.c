@@ -14,6 +14,60 @@
 
 /* ---- lifecycle --------------------------------------------------------- */
 
+static void share_lock(CURL *e, curl_lock_data data, curl_lock_access acc,
+                       void *ud)
+{
+    (void)e;
+    (void)acc;
+    cap_capturer *c = ud;
+    if ((unsigned)data < CURL_LOCK_DATA_LAST)
+        pthread_mutex_lock(&c->share_mu[data]);
+}
+
+static void share_unlock(CURL *e, curl_lock_data data, void *ud)
+{
+    (void)e;
+    cap_capturer *c = ud;
+    if ((unsigned)data < CURL_LOCK_DATA_LAST)
+        pthread_mutex_unlock(&c->share_mu[data]);
+}
+
+void cap_share_setup(cap_capturer *c, CURL *e)
+{
+    if (c->share)
+        curl_easy_setopt(e, CURLOPT_SHARE, c->share);
+}
+
+static void share_free(cap_capturer *c)
+{
+    if (c->share) {
+        curl_share_cleanup(c->share);
+        c->share = NULL;
+    }
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_destroy(&c->share_mu[i]);
+}
+
+/* Without a share every connection does a full handshake: slower, still
+ * correct, so a failure here is not fatal. */
+static void share_new(cap_capturer *c)
+{
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&c->share_mu[i], NULL);
+    c->share = curl_share_init();
+    if (!c->share)
+        return;
+    if (curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock) ||
+        curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock) ||
+        curl_share_setopt(c->share, CURLSHOPT_USERDATA, c) ||
+        curl_share_setopt(c->share, CURLSHOPT_SHARE,
+                          CURL_LOCK_DATA_SSL_SESSION) ||
+        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS)) {
+        curl_share_cleanup(c->share);
+        c->share = NULL;
+    }
+}
+
 static char *dup_or_null(const char *s)
 {
     return s ? strdup(s) : NULL;
@@ -67,6 +121,7 @@ cap_capturer *cap_capturer_new(kube_client *kube, const cap_options *opts,
     c->o.pod_ca_file = c->pod_ca_file;
     if (RAND_bytes((unsigned char *)&c->rng, sizeof c->rng) != 1 || !c->rng)
         c->rng = 0x9e3779b97f4a7c15ULL ^ (uint64_t)cap_now_ms();
+    share_new(c);
     return c;
 }
 
@@ -87,6 +142,7 @@ void cap_capturer_free(cap_capturer *c)
     free(c->metrics_path);
     free(c->user_agent);
     free(c->pod_ca_file);
+    share_free(c);
     pthread_mutex_destroy(&c->mu);
     free(c);
     curl_global_cleanup();

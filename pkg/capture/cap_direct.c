@@ -20,6 +20,8 @@ typedef struct curl_xfer {
     CURL *e;
     bool decided;        /* saw the final status                          */
     bool ok2xx;
+    bool tls;            /* https: "connected" means the TLS handshake too */
+    bool connected;      /* the stall clock runs only from here on        */
     int64_t last_rx_ms;
     int64_t next_pod_check_ms;
 } curl_xfer;
@@ -77,6 +79,18 @@ static int progress_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow,
 {
     (void)dltotal; (void)dlnow; (void)ultotal; (void)ulnow;
     curl_xfer *x = ud;
+    if (!x->connected) {
+        /* Connecting is bounded by the connect timeout; a slow handshake
+         * is not a stalled stream. */
+        curl_off_t t = 0;
+        curl_easy_getinfo(x->e, x->tls ? CURLINFO_APPCONNECT_TIME_T
+                                       : CURLINFO_CONNECT_TIME_T, &t);
+        if (t <= 0)
+            return cap_fetch_check(x->f, cap_now_ms(), NULL) ? 1 : 0;
+        x->connected = true;
+        if (!x->decided)
+            x->last_rx_ms = cap_now_ms();
+    }
     return cap_fetch_check(x->f, x->last_rx_ms, &x->next_pod_check_ms) ? 1
                                                                        : 0;
 }
@@ -89,6 +103,7 @@ static void common_setopts(curl_xfer *x, const char *url, char *errbuf)
     int64_t left = x->f->deadline_ms - cap_now_ms();
     if (left < 1)
         left = 1;
+    cap_share_setup(x->f->c, e);
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
@@ -152,7 +167,8 @@ int cap_fetch_direct(cap_fetch_ctx *f)
     if (!e)
         return cap_fetch_fail(f, CAP_ERR_CONNECT, "curl_easy_init failed");
     char errbuf[CURL_ERROR_SIZE] = "";
-    curl_xfer x = {.f = f, .e = e, .last_rx_ms = cap_now_ms()};
+    curl_xfer x = {.f = f, .e = e, .last_rx_ms = cap_now_ms(),
+                   .tls = t->https};
     common_setopts(&x, url, errbuf);
     /* Pod IPs are never reached through an HTTP proxy from the
      * environment. */
@@ -208,7 +224,8 @@ int cap_fetch_proxy(cap_fetch_ctx *f)
             curl_easy_cleanup(e);
             return cap_fetch_fail(f, CAP_ERR_CONFIG, "%s", kerr);
         }
-        curl_xfer x = {.f = f, .e = e, .last_rx_ms = cap_now_ms()};
+        curl_xfer x = {.f = f, .e = e, .last_rx_ms = cap_now_ms(),
+                       .tls = !strncmp(url, "https:", 6)};
         common_setopts(&x, url, errbuf);
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
         f->errbody_len = 0;

@@ -35,7 +35,15 @@ struct cap_capturer {
     cap_pod_state **table;
     size_t nbuckets, npods;
     uint64_t rng;            /* jitter PRNG (xorshift), seeded from OpenSSL */
+    /* TLS sessions (and DNS) shared by every capture's connection: each
+     * port-forward is a new connection to the API server, and resuming the
+     * session skips most of the handshake's cost on both ends. */
+    CURLSH *share;
+    pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST];
 };
+
+/* Puts the capturer's shared TLS session cache on an easy handle. */
+void cap_share_setup(cap_capturer *c, CURL *e);
 
 /* Monotonic milliseconds. */
 int64_t cap_now_ms(void);

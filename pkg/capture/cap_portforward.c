@@ -205,9 +205,10 @@ static int pf_http_in(pf *p, const uint8_t *data, size_t len)
         if (p->f->sink->status != CAP_OK)
             return cap_fetch_fail(p->f, p->f->sink->status, "%s",
                                   p->f->sink->error);
-        bool too_big = strstr(p->http.error, "size limit") != NULL;
-        return cap_fetch_fail(p->f, too_big ? CAP_ERR_TOO_LARGE
-                                            : CAP_ERR_PROTOCOL,
+        if (strstr(p->http.error, "size limit"))
+            return cap_fetch_fail(p->f, CAP_ERR_TOO_LARGE, "%s",
+                                  p->http.error);
+        return cap_fetch_fail(p->f, CAP_ERR_PROTOCOL,
                               "response from the pod: %s", p->http.error);
     }
     if (cap_http_parser_have_head(&p->http))
@@ -620,6 +621,7 @@ static int pf_connect(pf *p, uint8_t *extra, size_t *extralen)
     long ct = f->c->o.connect_timeout_ms;
     if (left < ct)
         ct = left > 1 ? (long)left : 1;
+    cap_share_setup(f->c, p->e);
     curl_easy_setopt(p->e, CURLOPT_URL, url);
     curl_easy_setopt(p->e, CURLOPT_CONNECT_ONLY, 1L);
     curl_easy_setopt(p->e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
@@ -635,6 +637,8 @@ static int pf_connect(pf *p, uint8_t *extra, size_t *extralen)
         return cap_fetch_curl_error(f, rc, errbuf, what);
     }
     curl_easy_setopt(p->e, CURLOPT_ERRORBUFFER, NULL);
+    /* Connected: from here on silence counts as a stall. */
+    p->last_rx_ms = cap_now_ms();
     curl_socket_t s = CURL_SOCKET_BAD;
     curl_easy_getinfo(p->e, CURLINFO_ACTIVESOCKET, &s);
     if (s == CURL_SOCKET_BAD) {
@@ -866,6 +870,42 @@ static int pf_incomplete(pf *p)
                           p->http.error[0] ? p->http.error : "no response");
 }
 
+/* The request could not be sent: the server has probably closed already,
+ * having said why on the error channel.  Read what is left (briefly) so
+ * that reason, not "broken pipe", is the error. */
+static void pf_drain(pf *p, uint8_t *buf)
+{
+    cap_fetch_ctx *f = p->f;
+    cap_status st = f->status;
+    char why[sizeof f->error];
+    memcpy(why, f->error, sizeof why);
+    f->status = CAP_OK;
+    f->error[0] = '\0';
+    int64_t until = cap_now_ms() + PF_CLOSE_WAIT_MS;
+    while (!p->got_close && cap_now_ms() < until) {
+        size_t n = 0;
+        CURLcode rc = curl_easy_recv(p->e, buf, PF_RECV_BUF, &n);
+        if (rc == CURLE_AGAIN) {
+            struct pollfd pfd = {.fd = p->sock, .events = POLLIN};
+            poll(&pfd, 1, 100);
+            continue;
+        }
+        if (rc != CURLE_OK || n == 0)
+            break;
+        if (pf_feed(p, buf, n))
+            break;
+    }
+    p->eof = true;
+    if (p->errlen && f->status == CAP_OK) {
+        pf_incomplete(p);
+        return;
+    }
+    if (f->status == CAP_OK) {
+        f->status = st;
+        memcpy(f->error, why, sizeof why);
+    }
+}
+
 static int pf_run(pf *p)
 {
     cap_fetch_ctx *f = p->f;
@@ -891,20 +931,59 @@ static int pf_run(pf *p)
                               "request path %s is not a valid HTTP target",
                               f->path);
     }
-    if (f->t->https) {
-        if (tls_setup(p)) {
-            free(buf);
-            return -1;
-        }
-    } else {
-        if (pf_send_data(p, p->request, p->request_len)) {
-            free(buf);
-            return -1;
-        }
-        p->request_sent = true;
-    }
+    /* Read before writing: kubelet announces the port on both channels at
+     * once, and if it cannot reach the pod it says why on the error channel
+     * and closes.  Sending into a connection the server already closed
+     * would turn that reason into "broken pipe" (and a TLS error state that
+     * loses the unread bytes), so the request waits for the data channel's
+     * port announcement, and for whatever else is already there. */
     rc = extra ? pf_feed(p, buf, extra) : 0;
-    while (rc == 0 && !p->http_done && !p->got_close && !p->tls_closed) {
+    while (rc == 0 && p->prefix_have[0] < 2 && !p->got_close) {
+        size_t n;
+        if (pf_recv(p, buf, PF_RECV_BUF, &n)) {
+            rc = -1;
+            break;
+        }
+        if (n == 0) {
+            p->eof = true;
+            break;
+        }
+        rc = pf_feed(p, buf, n);
+    }
+    while (rc == 0 && !p->got_close && !p->eof) {
+        size_t n = 0;
+        CURLcode cr = curl_easy_recv(p->e, buf, PF_RECV_BUF, &n);
+        if (cr != CURLE_OK)
+            break; /* CURLE_AGAIN: nothing more yet; errors show later */
+        if (n == 0) {
+            p->eof = true;
+            break;
+        }
+        rc = pf_feed(p, buf, n);
+    }
+    if (rc) {
+        free(buf);
+        return -1;
+    }
+    if (!p->got_close && !p->eof) {
+        /* With TLS the request goes out once the handshake is done
+         * (tls_pump); without, right now. */
+        int sent = f->t->https ? tls_setup(p)
+                               : pf_send_data(p, p->request, p->request_len);
+        if (sent == 0) {
+            if (!f->t->https)
+                p->request_sent = true;
+        } else if (f->status == CAP_ERR_CONNECT) {
+            pf_drain(p, buf);
+            free(buf);
+            return -1;
+        } else {
+            free(buf);
+            return -1;
+        }
+    }
+    while (rc == 0 && !p->http_done && !p->got_close && !p->tls_closed &&
+           !p->eof) {
         size_t n;
         if (pf_recv(p, buf, PF_RECV_BUF, &n)) {
             rc = -1;

@@ -146,7 +146,8 @@ typedef struct cap_request {
 
 typedef struct cap_result {
     cap_status status;
-    cap_kind kind;             /* resolved: never CAP_KIND_GOROUTINE        */
+    cap_kind kind;             /* resolved (never CAP_KIND_GOROUTINE) once
+                                  the capture got as far as choosing      */
     cap_transport transport;   /* resolved: never AUTO                      */
     long http_status;          /* the pod's status; 0 when none arrived     */
     uint64_t bytes;            /* raw body bytes                            */
@@ -186,7 +187,8 @@ void cap_capturer_free(cap_capturer *c);
 int cap_capture(cap_capturer *c, const cap_target *t, const cap_request *req,
                 cap_result *res);
 /* GET one path (with query) from the pod, any 2xx body into the request's
- * outputs; for things that are not a known kind (e.g. /healthz). */
+ * outputs; for things that are not a known kind (e.g. /healthz).  Honours
+ * backoff but does not feed it: one odd path says little about the pod. */
 int cap_fetch(cap_capturer *c, const cap_target *t, const cap_request *req,
               const char *path, cap_result *res);
 

@@ -16,6 +16,7 @@
 
 #include "analysis/analysis.h"
 #include "capture/capture.h"
+#include "contain/contain.h"
 #include "controller/ctl_evidence.h"
 #include "controller/ctl_message.h"
 #include "controller/ctl_pods.h"
@@ -51,6 +52,7 @@ struct ctl_controller {
 
     cap_capturer *cap;
     cap_scheduler *sched;
+    cnt_containment *contain;
     ctl_pods *pods;
     ctl_evidence *evidence;
 
@@ -450,6 +452,7 @@ static void analyse_and_report(ctl_controller *c, pod_view *v, analysis_in *in,
     cap_result peer_res;
     memset(&peer_res, 0, sizeof(peer_res));
     lwa_report *rep = NULL;
+    lwa_diff *d = NULL;
     if (!tab || !p1 || !p2) {
         obs_log(c->log, OBS_WARN, "cannot analyse captures", "pod", v->name,
                 "error", err, NULL);
@@ -479,10 +482,41 @@ static void analyse_and_report(ctl_controller *c, pod_view *v, analysis_in *in,
         goto out;
     obs_log(c->log, OBS_DEBUG, "analysis", "pod", v->name, "verdict",
             lwa_verdict_name(rep->verdict), "why", rep->why ? rep->why : "", NULL);
-    if (rep->verdict != LWA_VERDICT_LEAK || !rep->nfindings)
-        goto out;
-
-    const lwa_finding *top = &rep->findings[0];
+    /*
+     * Two captures of one process are a weak series on their own, and when
+     * every replica leaks alike the fresh peer shows no divergence either.
+     * But the cheap window has already shown sustained growth still going
+     * on (that is why we are here), so the captures only need to say which
+     * stack carries it: the diff's top row, when it holds most of the
+     * growth between the two captures.
+     */
+    lwa_finding attributed;
+    const lwa_finding *top = NULL;
+    if (rep->verdict == LWA_VERDICT_LEAK && rep->nfindings) {
+        top = &rep->findings[0];
+    } else {
+        d = lwa_diff_new(tab, s1, s2);
+        const lwa_diff_row *row = NULL;
+        for (size_t i = 0; d && i < d->nrows && !row; i++)
+            if (!d->rows[i].sig->ignored_by)
+                row = &d->rows[i];
+        if (!row || row->delta <= 0 || d->total_delta <= 0 ||
+            (double)row->delta < 0.5 * (double)d->total_delta ||
+            (uint64_t)row->delta < c->ath.min_growth)
+            goto out;
+        memset(&attributed, 0, sizeof(attributed));
+        attributed.sig = row->sig;
+        attributed.status = LWA_STATUS_LEAK;
+        attributed.count = row->target;
+        attributed.delta = row->delta;
+        attributed.has_baseline = sb != NULL;
+        attributed.baseline = sb ? lwa_snapshot_count(sb, row->sig->index) : 0;
+        const lwa_minutes *mins = lwa_snapshot_minutes(s2, row->sig->index);
+        attributed.has_minutes = mins != NULL;
+        attributed.minutes_max = mins ? mins->max : 0;
+        attributed.why = "the pod's count grew steadily and this stack carried most of it";
+        top = &attributed;
+    }
     const lwa_sig *sig = top->sig;
     const char *pattern = lwa_pattern_name(sig->pattern);
     const char *func = sig->nframes ? sig->frames[sig->shown].func : "";
@@ -505,7 +539,7 @@ static void analyse_and_report(ctl_controller *c, pod_view *v, analysis_in *in,
         goto out;
     findings_adjust(c, pattern, +1);
 
-    char suspect_path[4096], baseline_path[4096];
+    char suspect_path[1024], baseline_path[1024];
     keep_evidence(c, v, in->has_peer ? &in->peer : NULL, &in->first, &in->last,
                   suspect_path, baseline_path, sizeof(suspect_path));
 
@@ -517,6 +551,9 @@ static void analyse_and_report(ctl_controller *c, pod_view *v, analysis_in *in,
         .peer_age_minutes = in->has_peer && in->peer.start_s > 0
                                 ? (double)(wall_ms() / 1000 - in->peer.start_s) / 60.0
                                 : 0,
+        .pod_age_minutes = v->start_s > 0
+                               ? (double)(wall_ms() / 1000 - v->start_s) / 60.0
+                               : 0,
         .peer_count = sb ? (int64_t)sb->total : -1,
         .top = top,
         .suspect_path = suspect_path[0] ? suspect_path : NULL,
@@ -525,6 +562,16 @@ static void analyse_and_report(ctl_controller *c, pod_view *v, analysis_in *in,
     };
     char msg[4096];
     ctl_format_finding(&m, msg, sizeof(msg));
+    ctl_pods_lock(c->pods);
+    if ((p = ctl_pods_get(c->pods, v->uid))) {
+        /* The summary containment quotes: the Event's sentence, cut. */
+        size_t n = strnlen(msg, sizeof(p->finding_summary) - 1);
+        memcpy(p->finding_summary, msg, n);
+        p->finding_summary[n] = '\0';
+        snprintf(p->evidence_suspect, sizeof(p->evidence_suspect), "%s", suspect_path);
+        snprintf(p->evidence_baseline, sizeof(p->evidence_baseline), "%s", baseline_path);
+    }
+    ctl_pods_unlock(c->pods);
     obs_log(c->log, OBS_WARN, "goroutine leak", "namespace", v->ns, "pod", v->name,
             "pattern", pattern, "function", func, "message", msg,
             "dry_run", c->cfg->dry_run ? "true" : "false", NULL);
@@ -542,6 +589,7 @@ static void analyse_and_report(ctl_controller *c, pod_view *v, analysis_in *in,
     const char *ev[] = {REASON_LEAK};
     obs_counter_add(c->m_events, ev, 1);
 out:
+    lwa_diff_free(d);
     lwa_report_free(rep);
     lwa_snapshot_free(s1);
     lwa_snapshot_free(s2);
@@ -567,6 +615,48 @@ static void clear_finding(ctl_controller *c, const pod_view *v, const char *patt
     record_on_pod(c, v->ns, v->name, v->uid, "Normal", REASON_CLEARED, msg);
     const char *ev[] = {REASON_CLEARED};
     obs_counter_add(c->m_events, ev, 1);
+}
+
+/*
+ * Offer a pod with a finding in force to containment.  pkg/contain decides
+ * (opt-ins, urgency, budgets, PDBs, one pod at a time) and records its own
+ * LeakContainment Events; the controller only supplies the facts.
+ */
+static void offer_containment(ctl_controller *c, const pod_view *v)
+{
+    if (!c->contain || !leading(c))
+        return;
+    char summary[1024], suspect[1024], baseline[1024], pattern[32];
+    int64_t count;
+    double per_minute;
+    ctl_pods_lock(c->pods);
+    ctl_pod *p = ctl_pods_get(c->pods, v->uid);
+    if (!p || !p->finding) {
+        ctl_pods_unlock(c->pods);
+        return;
+    }
+    snprintf(summary, sizeof(summary), "%s", p->finding_summary);
+    snprintf(suspect, sizeof(suspect), "%s", p->evidence_suspect);
+    snprintf(baseline, sizeof(baseline), "%s", p->evidence_baseline);
+    snprintf(pattern, sizeof(pattern), "%s", p->finding_pattern);
+    count = p->last_count;
+    per_minute = p->trend.per_minute;
+    ctl_pods_unlock(c->pods);
+
+    json_t *obj = NULL;
+    for (size_t i = 0; i < c->ncaches && !obj; i++)
+        obj = kube_cache_get(c->caches[i], v->ns, v->name);
+    cnt_candidate cand = {
+        .ns = v->ns, .pod = v->name, .pod_uid = v->uid, .pod_obj = obj,
+        .owner_kind = v->owner.kind, .owner_name = v->owner.name,
+        .owner_uid = v->owner.uid, .owner_api_version = v->owner.api_version,
+        .opted_in = v->ep.containment_restart, .goroutines = count,
+        .per_minute = per_minute, .pattern = pattern, .summary = summary,
+        .evidence_suspect = suspect[0] ? suspect : NULL,
+        .evidence_baseline = baseline[0] ? baseline : NULL,
+    };
+    cnt_consider(c->contain, &cand);
+    json_decref(obj);
 }
 
 static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
@@ -674,6 +764,8 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
                  count, c->cfg->clear_after);
         clear_finding(c, &v, finding_pattern, why);
     }
+    if (finding && want_full)
+        offer_containment(c, &v);
     if (!want_full || finding)
         goto reschedule;
 
@@ -718,8 +810,10 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
     }
     ctl_pods_unlock(c->pods);
     cap_result_free(&full);
-    if (analyse)
+    if (analyse) {
         analyse_and_report(c, &v, &in, seed);
+        offer_containment(c, &v);
+    }
     ctl_full_clear(&in.first);
     ctl_full_clear(&in.last);
 
@@ -1036,6 +1130,22 @@ ctl_controller *ctl_controller_new(const ctl_config *cfg, obs_logger *log,
     if (!c->rec)
         goto fail;
 
+    cnt_config cc;
+    cnt_config_default(&cc);
+    cc.enabled = cfg->containment;
+    cc.dry_run = cfg->dry_run;
+    cc.rollout = !strcmp(cfg->containment_mode, "rollout");
+    cc.horizon_s = cfg->containment_horizon_s;
+    cc.goroutine_cap = cfg->goroutine_cap;
+    cc.min_rate_per_min = cfg->containment_min_rate;
+    cc.budget_per_workload = cfg->budget_per_workload;
+    cc.budget_global = cfg->budget_global;
+    cc.pod_cooldown_s = cfg->pod_cooldown_s;
+    cc.ready_timeout_s = cfg->ready_timeout_s;
+    c->contain = cnt_new(c->kube, c->rec, &cc, c->reg, c->log, err, errlen);
+    if (!c->contain)
+        goto fail;
+
     kube_cache_handlers h = {.on_add = cb_add, .on_update = cb_update,
                              .on_delete = cb_delete, .ud = c};
     char nsbuf[1024];
@@ -1204,6 +1314,7 @@ void ctl_controller_free(ctl_controller *c)
         kube_lease_stop(c->lease);
     for (size_t i = 0; i < c->ncaches; i++)
         kube_cache_free(c->caches[i]);
+    cnt_free(c->contain);
     kube_recorder_free(c->rec);
     obs_http_stop(c->http);
     cap_scheduler_free(c->sched);

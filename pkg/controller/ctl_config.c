@@ -31,7 +31,7 @@ static const opt_def options[] = {
     O("window", OPT_LONG, window, "samples in the rolling window"),
     O("min-growth-per-minute", OPT_DOUBLE, min_growth_per_minute, "robust growth rate that makes a pod suspect"),
     O("min-delta", OPT_LONG, min_delta, "goroutines a pod must gain over the window"),
-    O("min-relative", OPT_DOUBLE, min_relative, "relative growth over the window (0.1 = 10%)"),
+    O("min-relative", OPT_DOUBLE, min_relative, "relative growth over the window (0.02 = 2%)"),
     O("raise-after", OPT_LONG, raise_after, "consecutive growing evaluations before suspecting"),
     O("clear-after", OPT_LONG, clear_after, "consecutive flat evaluations before clearing"),
     O("transport", OPT_STR, transport, "auto | direct | portforward | proxy"),
@@ -84,7 +84,7 @@ void ctl_config_defaults(ctl_config *c)
     c->window = 10;
     c->min_growth_per_minute = 2;
     c->min_delta = 30;
-    c->min_relative = 0.10;
+    c->min_relative = 0.02;
     c->raise_after = 2;
     c->clear_after = 3;
     c->transport = xstrdup("auto");

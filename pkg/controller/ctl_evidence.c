@@ -181,7 +181,7 @@ int ctl_evidence_write(ctl_evidence *e, const char *ns, const char *pod,
     char final[4096], tmp[4096];
     int n = snprintf(final, sizeof(final), "%s/%s_%s_%s_%s.%s", e->dir, sns,
                      spod, stamp, srole, sext);
-    if (n < 0 || (size_t)n >= sizeof(final)) {
+    if (n < 0 || (size_t)n >= sizeof(final) || (path_out && (size_t)n >= pathlen)) {
         snprintf(err, errlen, "evidence path too long");
         return -1;
     }

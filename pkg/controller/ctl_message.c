@@ -96,7 +96,10 @@ void ctl_format_finding(const ctl_finding_msg *m, char *out, size_t outlen)
             ctl_fmt_count(m->peer_count, cnt, sizeof(cnt));
             snprintf(c2, sizeof(c2), ", %s goroutines", cnt);
         }
-        sb_printf(&b, " vs fresh peer %s (%s old%s)", m->peer_name, d2, c2);
+        bool fresh = m->pod_age_minutes <= 0 ||
+                     m->peer_age_minutes < 0.5 * m->pod_age_minutes;
+        sb_printf(&b, " vs %speer %s (%s old%s)", fresh ? "fresh " : "",
+                  m->peer_name, d2, c2);
     } else {
         sb_printf(&b, " vs its own first capture (no ready peer)");
     }

@@ -24,6 +24,7 @@ typedef struct ctl_finding_msg {
     double per_minute;
     const char *peer_name;   /* NULL: compared with its own earlier capture */
     double peer_age_minutes;
+    double pod_age_minutes;  /* "fresh peer" only when clearly younger   */
     int64_t peer_count;      /* -1 unknown                                */
     const lwa_finding *top;  /* the dominant growing stack                */
     const char *suspect_path;  /* evidence files, or NULL                 */

@@ -74,6 +74,9 @@ typedef struct ctl_pod {
     int64_t finding_ms;
     char finding_pattern[32];
     char finding_func[256];
+    char finding_summary[1024];  /* the Event sentence                   */
+    char evidence_suspect[1024]; /* evidence files of the finding        */
+    char evidence_baseline[1024];
     bool annotation_reported;
     char annotation_error[512];
 } ctl_pod;

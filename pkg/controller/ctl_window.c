@@ -10,7 +10,7 @@ void ctl_thresholds_default(ctl_thresholds *t)
 {
     t->min_per_minute = 2.0;
     t->min_delta = 30;
-    t->min_relative = 0.10;
+    t->min_relative = 0.02;
     t->min_monotonic = 0.65;
     t->min_samples = 3;
     t->raise_after = 2;

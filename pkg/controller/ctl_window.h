@@ -29,7 +29,7 @@
 typedef struct ctl_thresholds {
     double min_per_minute;  /* robust slope needed (default 2/min)         */
     uint64_t min_delta;     /* absolute growth over the window (default 30) */
-    double min_relative;    /* growth / first count (default 0.10)          */
+    double min_relative;    /* growth / first count (default 0.02)          */
     double min_monotonic;   /* fraction of non-decreasing steps (0.65)      */
     unsigned min_samples;   /* before any judgement (default 3)             */
     unsigned raise_after;   /* consecutive growing evaluations (default 2)  */

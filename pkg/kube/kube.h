@@ -107,7 +107,8 @@ kube_client *kube_client_new(const kube_config *cfg,
 void kube_client_free(kube_client *c);
 const kube_config *kube_client_config(const kube_client *c);
 
-/* Counters for metrics: requests by verb and HTTP code (0 = transport). */
+/* Counters for metrics: requests by verb and HTTP code (0 = transport),
+ * one call per attempt, on the I/O thread. */
 typedef void (*kube_request_observer)(const char *verb, long code,
                                       double seconds, void *ud);
 void kube_client_set_observer(kube_client *c, kube_request_observer fn,

@@ -32,6 +32,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,7 +78,6 @@ struct kube_async {
     bool too_big, oom, aborted;
     long retry_after_s;
     char errbuf[CURL_ERROR_SIZE];
-    char last_error[512]; /* what the previous attempt died of */
     struct kube_async *qnext; /* incoming queue or wait list */
 
     /* under c->mu */
@@ -909,7 +909,6 @@ static void complete(kube_client *c, kube_async *a, CURLcode res)
                    (a->idempotent || curl_connect_failure(res));
         if (may && a->retries < c->opts.max_retries) {
             a->retries++;
-            snprintf(a->last_error, sizeof a->last_error, "%s", msg);
             retry_later(c, a, backoff_ms(c, a->retries, -1));
             return;
         }
@@ -1140,6 +1139,11 @@ int kube_request(kube_client *c, const char *method, const char *path,
                  kube_response *r)
 {
     response_init(r);
+    if (!method || !path || path[0] != '/') {
+        snprintf(r->error, sizeof r->error, "%s %s: path must start with /",
+                 method ? method : "?", path ? path : "(null)");
+        return -1;
+    }
     if (c->thread_started && pthread_equal(pthread_self(), c->thread)) {
         snprintf(r->error, sizeof r->error,
                  "%s %s: kube_request called on the client's I/O thread "
@@ -1168,9 +1172,8 @@ int kube_request(kube_client *c, const char *method, const char *path,
                             .done = sync_done,
                             .ud = &w};
     if (!kube_request_async(c, &spec)) {
-        snprintf(r->error, sizeof r->error, "%s %s: %s", method, path,
-                 path && path[0] == '/' ? "client shutting down or out of memory"
-                                        : "path must start with /");
+        snprintf(r->error, sizeof r->error,
+                 "%s %s: client shutting down or out of memory", method, path);
     } else {
         pthread_mutex_lock(&w.mu);
         while (!w.done)
@@ -1312,9 +1315,24 @@ kube_client *kube_client_new(const kube_config *cfg,
     curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
     curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 32L);
     curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, 32L);
-    if (pthread_create(&c->thread, NULL, io_main, c) != 0) {
+    /* The I/O thread blocks asynchronous signals, so they reach the
+     * program's own threads, and SIGPIPE, so a TLS write to a connection
+     * the server closed (OpenSSL writes without MSG_NOSIGNAL) fails with
+     * EPIPE instead of killing the process.  Synchronous faults stay. */
+    sigset_t all, old;
+    sigfillset(&all);
+    sigdelset(&all, SIGSEGV);
+    sigdelset(&all, SIGBUS);
+    sigdelset(&all, SIGFPE);
+    sigdelset(&all, SIGILL);
+    sigdelset(&all, SIGABRT);
+    sigdelset(&all, SIGTRAP);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int perr = pthread_create(&c->thread, NULL, io_main, c);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (perr != 0) {
         snprintf(err, errlen, "kube client: cannot start the I/O thread: %s",
-                 strerror(errno));
+                 strerror(perr));
         goto fail;
     }
     c->thread_started = true;

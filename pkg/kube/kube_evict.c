@@ -260,6 +260,9 @@ kube_evict_result kube_evict_pod(kube_client *c, const char *ns,
         curl_easy_setopt(e, CURLOPT_HEADERDATA, &retry_after);
         curl_easy_setopt(e, CURLOPT_ERRORBUFFER, cerr);
         curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+        /* The client's setup gives a connect timeout only. */
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+                         o->timeout_ms > 0 ? o->timeout_ms : 30000L);
         CURLcode rc = curl_easy_perform(e);
         long status = 0;
         if (rc == CURLE_OK)

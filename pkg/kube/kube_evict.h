@@ -37,6 +37,7 @@ typedef struct kube_evict_opts {
     long grace_period_seconds;  /* < 0 (or 0 with set_grace false): pod's */
     bool set_grace;             /* send grace_period_seconds              */
     const char *uid;            /* precondition: evict only this incarnation */
+    long timeout_ms;            /* whole request; default 30000           */
 } kube_evict_opts;
 
 typedef struct kube_evict_outcome {

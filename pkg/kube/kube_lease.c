@@ -11,6 +11,8 @@
  */
 #include "kube/kube_lease.h"
 
+#include "kube/kube_watch.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -186,6 +188,8 @@ struct kube_lease {
     int64_t last_renew_ms; /* guarded by mu                              */
     kube_async *inflight;  /* guarded by mu                              */
     call *inflight_call;
+    bool poke;             /* guarded by mu: the lease was just released */
+    kube_watch *watch;     /* wakes a waiting candidate on release       */
 
     /* Elector thread only. */
     kube_lease_state st;
@@ -313,8 +317,45 @@ typedef enum try_result {
     TRY_FAILED,   /* error or lost a race: try again later        */
 } try_result;
 
-static try_result try_acquire_or_renew(kube_lease *l, int64_t deadline)
+/* The leader's fast path (client-go's too): PUT the Lease as we last wrote
+ * it, without reading it first.  0 when renewed; on any failure the caller
+ * takes the slow path (read, decide, write). */
+static int renew_optimistically(kube_lease *l, int64_t deadline)
 {
+    if (!l->fetched || strcmp(l->st.observed.holder, l->identity) != 0 ||
+        !kube_lease_observed_valid(&l->st, mono_ms()))
+        return -1;
+    kube_lease_record next = l->st.observed;
+    next.duration_s = l->duration_s;
+    kube_format_micro_time(wall_us(), next.renew_time, sizeof next.renew_time);
+    json_t *body = json_deep_copy(l->fetched);
+    if (!body || kube_lease_apply(body, &next) != 0) {
+        json_decref(body);
+        return -1;
+    }
+    call cl;
+    int rc = lease_call(l, "PUT", l->path, body, deadline, &cl);
+    json_decref(body);
+    kube_lease_record written;
+    char wrv[64] = "";
+    if (rc != 0 || kube_lease_parse(cl.json, &written, wrv, sizeof wrv) != 0) {
+        if (cl.status != 409)
+            llogf(l, "renewing failed (%s); reading the lease",
+                  cl.error[0] ? cl.error : "no response");
+        json_decref(cl.json);
+        return -1;
+    }
+    kube_lease_observe_write(&l->st, &written, wrv, mono_ms());
+    json_decref(l->fetched);
+    l->fetched = cl.json;
+    return 0;
+}
+
+static try_result try_acquire_or_renew(kube_lease *l, int64_t deadline,
+                                       bool leading)
+{
+    if (leading && renew_optimistically(l, deadline) == 0)
+        return TRY_OK;
     call cl;
     kube_lease_record fetched, next;
     char rv[64] = "";
@@ -388,19 +429,57 @@ static try_result try_acquire_or_renew(kube_lease *l, int64_t deadline)
     return TRY_OK;
 }
 
-/* Sleeps until at_mono_ms or stop; true when stopping. */
-static bool sleep_until(kube_lease *l, int64_t at_mono_ms)
+/* Sleeps until at_mono_ms or stop (true), or, when wake_on_release, until
+ * the watch saw the lease released. */
+static bool sleep_until(kube_lease *l, int64_t at_mono_ms,
+                        bool wake_on_release)
 {
     struct timespec dl;
     abs_deadline(&dl, at_mono_ms);
     pthread_mutex_lock(&l->mu);
-    while (!l->stop) {
+    if (!wake_on_release)
+        l->poke = false;
+    while (!l->stop && !(wake_on_release && l->poke)) {
         if (pthread_cond_timedwait(&l->cv, &l->mu, &dl) == ETIMEDOUT)
             break;
     }
+    l->poke = false;
     bool s = l->stop;
     pthread_mutex_unlock(&l->mu);
     return s;
+}
+
+/* ---- release watch ------------------------------------------------------
+ * Polling every retry period (as client-go does) makes a graceful handover
+ * take up to 1.2 x retryPeriod.  Watching the one Lease lets a waiting
+ * candidate try the moment the holder releases it (or it is deleted);
+ * polling remains the fallback whenever the watch is down. */
+
+static void poke_if_released(kube_lease *l, const json_t *lease, bool deleted)
+{
+    kube_lease_record r;
+    if (!deleted && (kube_lease_parse(lease, &r, NULL, 0) != 0 || r.holder[0]))
+        return;
+    pthread_mutex_lock(&l->mu);
+    l->poke = true;
+    pthread_cond_broadcast(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+}
+
+static void w_item(json_t *item, void *ud)
+{
+    poke_if_released(ud, item, false);
+}
+
+static void w_event(kube_watch_event_type t, json_t *obj, void *ud)
+{
+    poke_if_released(ud, obj, t == KUBE_WATCH_DELETED);
+}
+
+static void w_log(const char *msg, void *ud)
+{
+    kube_lease *l = ud;
+    llogf(l, "release watch: %s", msg);
 }
 
 static void set_leading(kube_lease *l, bool on, int64_t renew_ms)
@@ -472,18 +551,32 @@ static void *elector_main(void *arg)
     kube_lease *l = arg;
     for (;;) {
         /* Campaign: client-go's acquire loop, retry period with 1.2 jitter. */
-        bool got = false;
-        while (!got) {
+        /* When the successful write was sent: it landed at the server no
+         * earlier, so others' lease clocks started no earlier either.
+         * Counting our renew deadline from here (not from the answer) keeps
+         * a slow request from stretching our leadership toward theirs. */
+        int64_t renewed = 0;
+        for (;;) {
             int64_t t0 = mono_ms();
-            try_result r = try_acquire_or_renew(l, t0 + l->deadline_ms);
+            try_result r = try_acquire_or_renew(l, t0 + l->deadline_ms, false);
             if (r == TRY_OK) {
-                got = true;
+                renewed = t0;
                 break;
             }
-            if (sleep_until(l, t0 + jitter(l, l->retry_ms, 1.2)))
+            int64_t next = t0 + jitter(l, l->retry_ms, 1.2);
+            /* Held by someone else: look again the moment it would expire
+             * if nothing changes, rather than up to a retry period later
+             * (a takeover after a crash then takes leaseDuration plus at
+             * most one retry period of observation lag). */
+            if (r == TRY_HELD) {
+                int64_t expires = l->st.observed_mono_ms +
+                                  (int64_t)l->st.observed.duration_s * 1000;
+                if (expires + 5 < next)
+                    next = expires + 5;
+            }
+            if (sleep_until(l, next, true))
                 goto out;
         }
-        int64_t renewed = mono_ms();
         set_leading(l, true, renewed);
         llogf(l, "%s became the leader", l->identity);
         if (l->o.on_started_leading)
@@ -492,7 +585,7 @@ static void *elector_main(void *arg)
         /* Renew every retry period; give up at renewed + renew deadline. */
         bool lost = false;
         while (!lost) {
-            if (sleep_until(l, mono_ms() + l->retry_ms))
+            if (sleep_until(l, mono_ms() + l->retry_ms, false))
                 goto out;
             for (;;) {
                 int64_t dl = renewed + l->deadline_ms;
@@ -503,9 +596,9 @@ static void *elector_main(void *arg)
                     lost = true;
                     break;
                 }
-                try_result r = try_acquire_or_renew(l, dl);
+                try_result r = try_acquire_or_renew(l, dl, true);
                 if (r == TRY_OK) {
-                    renewed = mono_ms();
+                    renewed = t0;
                     set_leading(l, true, renewed);
                     break;
                 }
@@ -518,7 +611,7 @@ static void *elector_main(void *arg)
                 int64_t next = t0 + l->retry_ms;
                 if (next > dl)
                     next = dl;
-                if (sleep_until(l, next))
+                if (sleep_until(l, next, false))
                     goto out;
             }
         }
@@ -623,6 +716,18 @@ kube_lease *kube_lease_start(kube_client *c, const kube_lease_opts *o,
         free(l);
         return NULL;
     }
+    char sel[300], werr[256];
+    snprintf(sel, sizeof sel, "metadata.name=%s", l->name);
+    kube_watch_opts wo = {.path = l->collection,
+                          .field_selector = sel,
+                          .backoff_initial_ms = l->retry_ms,
+                          .backoff_max_ms = 30000,
+                          .log = w_log,
+                          .log_ud = l};
+    kube_watch_handler wh = {.list_item = w_item, .event = w_event, .ud = l};
+    l->watch = kube_watch_start(c, &wo, &wh, werr, sizeof werr);
+    if (!l->watch)
+        llogf(l, "no release watch (%s); polling only", werr);
     return l;
 }
 
@@ -648,6 +753,8 @@ void kube_lease_stop(kube_lease *l)
     pthread_cond_broadcast(&l->cv);
     pthread_mutex_unlock(&l->mu);
     pthread_join(l->thread, NULL);
+    /* Its handler takes mu: stop it before mu goes. */
+    kube_watch_stop(l->watch);
     json_decref(l->fetched);
     pthread_cond_destroy(&l->cv);
     pthread_mutex_destroy(&l->mu);

@@ -14,11 +14,15 @@
  *     could not renew for renewDeadline, or at once when it sees another
  *     holder; renewDeadline < leaseDuration means it stops acting before
  *     anyone else may start;
- *   - stopping releases the lease (empty holder, 1 s duration) so a
- *     successor takes over at its next retry instead of waiting it out.
+ *   - stopping releases the lease (empty holder, 1 s duration), and
+ *     candidates watch the Lease, so a successor takes over within
+ *     milliseconds instead of at its next retry (client-go polls; polling
+ *     remains the fallback here whenever the watch is down).
+ * RBAC: get, create, update, list and watch on coordination.k8s.io leases.
  *
- * Threads: one elector thread per kube_lease; callbacks run on it and must
- * return quickly (start long work elsewhere) or renewals stall.
+ * Threads: one elector thread per kube_lease (plus its release watch);
+ * callbacks run on the elector thread and must return quickly (start long
+ * work elsewhere) or renewals stall.
  *
  * Not for: anything but leases (no ConfigMap/Endpoints locks).
  */

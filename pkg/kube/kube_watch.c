@@ -713,12 +713,6 @@ static outcome run_stream(kube_watch *w, int64_t *started_ms,
                 wlogf(w, "stream ended inside an event line (%zu bytes "
                          "dropped); resuming from resourceVersion %s",
                       s->leftover, w->rv);
-            /* An immediate clean end with nothing in it is a server or
-             * proxy misbehaving: back off rather than spin. */
-            if (!progressed && mono_ms() - *started_ms < 1000) {
-                wlogf(w, "watch ended at once without events");
-                out = OUT_FAILED;
-            }
         } else {
             if (s->status && s->status != 200)
                 wlogf(w, "watch failed: HTTP %ld: %s", s->status,
@@ -774,15 +768,33 @@ static void *watch_main(void *arg)
         bool progressed = false;
         outcome out = run_stream(w, &started, &progressed);
         long delay = 0;
-        /* A stream that delivered events proved the server healthy: a
-         * failure after it starts the backoff from the beginning. */
-        if (progressed)
+        /* A server ends a healthy watch at timeoutSeconds; one that ends
+         * within a second (an apiserver starting or shutting down, a proxy
+         * cutting streams) must not turn this loop into a request storm,
+         * events or not. */
+        bool short_lived = mono_ms() - started < 1000;
+        /* A stream that delivered events for a while proved the server
+         * healthy: a failure after it starts the backoff from the
+         * beginning. */
+        if (progressed && !short_lived)
             attempt = 0;
         switch (out) {
         case OUT_STOPPED:
             return NULL;
         case OUT_CONTINUE: /* not returned by run_stream */
         case OUT_ENDED:
+            if (short_lived) {
+                if (attempt == 0)
+                    wlogf(w, "watch ended %lld ms after it started; backing "
+                             "off",
+                          (long long)(mono_ms() - started));
+                delay = kube_watch_backoff_ms(w->backoff_initial,
+                                              w->backoff_max, attempt++,
+                                              &w->seed);
+            } else {
+                attempt = 0;
+            }
+            break;
         case OUT_OVERFLOW:
             attempt = 0;
             break;

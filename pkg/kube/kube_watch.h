@@ -137,7 +137,9 @@ kube_watch *kube_watch_start(kube_client *c, const kube_watch_opts *opts,
                              const kube_watch_handler *h, char *err,
                              size_t errlen);
 /* Stops the thread (cancelling the stream in flight), waits for it, frees.
- * No callback runs after it returns.  Never call from a handler callback. */
+ * No callback runs after it returns.  Never call from a handler callback.
+ * A list page in flight is not cancellable (kube_list is synchronous): stop
+ * then waits for it, at most the client's request timeout. */
 void kube_watch_stop(kube_watch *w);
 void kube_watch_get_stats(kube_watch *w, kube_watch_stats *out);
 

@@ -175,4 +175,26 @@ const char *pprof_builder_error(const pprof_builder *b);
 const char *pprof_infer_wait_reason(const pprof_frame *frames,
                                     uint32_t nframes);
 
+/*
+ * How the parsers fill the model, so that one capture reads the same in
+ * every format:
+ * - Frames are those Go's default traceback shows: runtime.goexit,
+ *   leading runtime.* / internal/runtime/ frames and unexported runtime.*
+ *   frames are dropped (protobuf and GOTRACEBACK=system dumps keep them
+ *   in the input; a stack of nothing but runtime frames is kept whole).
+ *   Generic instances read "F[...]" in every format.
+ * - Status markers become flags and leave wait_reason: "(leaked)" →
+ *   PPROF_BF_LEAKED, "(durable)" and Go 1.24's "(synctest)" →
+ *   PPROF_BF_DURABLE, ", synctest bubble N" / ", synctest group N" →
+ *   PPROF_BF_SYNCTEST; "(scan)" is dropped.  "chan receive (nil chan)"
+ *   stays a reason of its own.
+ * - debug=1 hides the runtime frames of channel and select waits, so
+ *   those buckets have wait_reason NULL there; protobuf infers them from
+ *   the full stack, "(nil chan)" included.
+ * - A goroutineleak?debug=2 dump is a full goroutine dump (kind
+ *   GOROUTINE) whose leaked goroutines carry PPROF_BF_LEAKED.
+ * - Samples of zero goroutines add no bucket; NUL bytes in names read '?'.
+ * - A zero field in pprof_limits means that limit's default.
+ */
+
 #endif

@@ -53,6 +53,8 @@ struct pprof_builder {
 
     pprof_frame *scratch; /* for pprof_builder_add's interned copy */
     uint32_t scratch_cap;
+    char *nulbuf; /* a string with NUL bytes, made printable */
+    size_t nulbuf_cap;
 
     char err[256];
 };
@@ -162,6 +164,7 @@ void pprof_builder_free(pprof_builder *b)
     free(b->bhash);
     free(b->btab);
     free(b->scratch);
+    free(b->nulbuf);
     free(b);
 }
 
@@ -220,6 +223,23 @@ const char *pp_intern(pprof_builder *b, const char *s, size_t len)
         builder_fail(b, "string longer than 4 GiB");
         return NULL;
     }
+    /* Model strings are C strings: a NUL byte (never in Go's output,
+     * only in damaged input) would silently cut one short.  It reads
+     * '?' instead, before hashing, so equal inputs still intern alike. */
+    if (len && memchr(s, '\0', len)) {
+        if (len > b->nulbuf_cap) {
+            char *nb = realloc(b->nulbuf, len);
+            if (!nb) {
+                builder_fail(b, "out of memory");
+                return NULL;
+            }
+            b->nulbuf = nb;
+            b->nulbuf_cap = len;
+        }
+        for (size_t i = 0; i < len; i++)
+            b->nulbuf[i] = s[i] ? s[i] : '?';
+        s = b->nulbuf;
+    }
     uint64_t h = pp_hash_bytes(s, len);
     size_t i = h & b->str_mask;
     for (;;) {
@@ -271,11 +291,9 @@ static uint64_t key_hash(const pprof_frame *frames, uint32_t n,
     }
     uint64_t tail = (uint64_t)(uintptr_t)wait * 0x9e3779b97f4a7c15ULL;
     tail ^= (uint64_t)(uintptr_t)labels * 0xc2b2ae3d27d4eb4fULL;
-    tail ^= ((uint64_t)kflags << 32) ^ (cb ? cb->line : 0);
-    if (cb) {
-        tail ^= (uint64_t)(uintptr_t)cb->func * 0x165667b19e3779f9ULL;
-        tail ^= pp_rotl((uint64_t)(uintptr_t)cb->file, 17);
-    }
+    tail ^= ((uint64_t)kflags << 32) ^ cb->line;
+    tail ^= (uint64_t)(uintptr_t)cb->func * 0x165667b19e3779f9ULL;
+    tail ^= pp_rotl((uint64_t)(uintptr_t)cb->file, 17);
     return pp_mix(h ^ pp_rotl(tail, 7));
 }
 
@@ -323,6 +341,16 @@ static int buckets_reserve(pprof_builder *b)
     return 0;
 }
 
+static int frames_limit(pprof_builder *b, uint32_t nframes)
+{
+    char msg[160];
+    snprintf(msg, sizeof(msg),
+             "stack of %" PRIu32 " frames exceeds %" PRIu32
+             " (limit; raise with --max-frames)",
+             nframes, b->lim.max_frames);
+    return builder_fail(b, msg);
+}
+
 static void minutes_add(pprof_bucket *bk, uint64_t minutes, uint64_t count,
                         int first)
 {
@@ -342,16 +370,13 @@ int pp_builder_add_interned(pprof_builder *b, const pprof_frame *frames,
                             const pprof_frame *created_by, const char *labels,
                             uint64_t count)
 {
-    if (nframes > b->lim.max_frames) {
-        char msg[160];
-        snprintf(msg, sizeof(msg),
-                 "stack of %" PRIu32 " frames exceeds %" PRIu32
-                 " (limit; raise with --max-frames)",
-                 nframes, b->lim.max_frames);
-        return builder_fail(b, msg);
-    }
+    if (nframes > b->lim.max_frames)
+        return frames_limit(b, nframes);
     if (count > UINT64_MAX - b->counted)
         return builder_fail(b, "goroutine count overflows 64 bits");
+    /* "0 @ ..." or a zero-valued sample: no goroutines, no bucket. */
+    if (count == 0)
+        return 0;
     pprof_frame nocb = {0};
     const pprof_frame *cb = created_by && created_by->func ? created_by : &nocb;
     uint32_t kflags = flags & ~(uint32_t)PPROF_BF_WAIT_INFERRED;
@@ -446,8 +471,7 @@ int pprof_builder_add(pprof_builder *b, const pprof_sample *s)
     if (s->nframes && !s->frames)
         return builder_fail(b, "sample has frames count but no frames");
     if (s->nframes > b->lim.max_frames)
-        return pp_builder_add_interned(b, NULL, s->nframes, NULL, 0, 0, NULL,
-                                       NULL, 0);
+        return frames_limit(b, s->nframes);
     if (s->nframes > b->scratch_cap) {
         pprof_frame *n = realloc(b->scratch, s->nframes * sizeof(*n));
         if (!n)

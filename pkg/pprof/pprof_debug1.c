@@ -226,8 +226,13 @@ int pp_debug1_line(void *ctx, const char *line, size_t len, uint64_t lineno)
     pp_debug1 *d = ctx;
     d->lineno = lineno;
     if (!d->have_header) {
-        /* Tolerate blank lines before the header, as Go never writes
-         * them but editors and shells add them. */
+        /* Tolerate blank lines and indentation before the header (Go
+         * writes neither, but editors and shells add them), as format
+         * detection does. */
+        while (len && (*line == ' ' || *line == '\t')) {
+            line++;
+            len--;
+        }
         if (len == 0)
             return 0;
         return parse_header(d, line, len, lineno);

@@ -14,7 +14,8 @@
  *
  * The header may carry " gp=0x.. m=N mp=0x.." (GOTRACEBACK=system and
  * crashes, Go 1.23+), and its status "(leaked)" (goroutineleak), "(scan)",
- * "(durable)" and ", synctest bubble N" / ", synctest group N" (synctest),
+ * "(durable)" (Go 1.25+) or "(synctest)" (Go 1.24) and ", synctest bubble
+ * N" (Go 1.25+) or ", synctest group N" (Go 1.24) inside synctest bubbles,
  * ", N minutes", ", locked to thread" and " labels:{...}"
  * (GODEBUG=tracebacklabels=1).  Stacks may have "...N frames elided..."
  * (Go 1.21+) or "...additional frames elided..." (older), and be followed
@@ -146,12 +147,16 @@ static int end_goroutine(pp_debug2 *d, uint64_t lineno)
                        "line %" PRIu64 ": goroutine %" PRIu64
                        " ends after a function line without its file:line",
                        lineno, d->goid);
+    d->state = D2_OUTSIDE;
+    /* "goroutine 0" is an M's system stack in crash dumps, not a
+     * goroutine anyone started. */
+    if (d->goid == 0)
+        return 0;
     uint32_t n = pp_frames_normalize(d->frames, d->nframes);
     if (pp_builder_add_interned(d->b, d->frames, n, d->wait, d->flags,
                                 d->minutes, d->cb.func ? &d->cb : NULL,
                                 d->label_set, 1) < 0)
         return builder_error(d, lineno);
-    d->state = D2_OUTSIDE;
     return 0;
 }
 
@@ -281,13 +286,8 @@ static int on_func_line(pp_debug2 *d, const char *line, size_t len,
 {
     if (d->pending_func || d->pending_cb)
         return pp_fail(d->err,
-                       "line %" PRIu64 ": function line follows a function "
-                       "line without its file:line",
-                       lineno);
-    if (d->cb_done)
-        return pp_fail(d->err,
-                       "line %" PRIu64 ": frame after \"created by\" in "
-                       "goroutine %" PRIu64,
+                       "line %" PRIu64 ": expected the file:line of the line "
+                       "before in goroutine %" PRIu64,
                        lineno, d->goid);
     /* Arguments are the last parenthesised group: names may hold '('
      * ("pkg.(*T).m") but argument lists never do. */
@@ -314,6 +314,12 @@ static int on_func_line(pp_debug2 *d, const char *line, size_t len,
         if (!fn)
             return builder_error(d, lineno);
         return push_frame(d, fn, NULL, 0, lineno);
+    }
+    if (d->nframes || d->unavailable) {
+        /* Text right after a whole stack is crash chatter: the register
+         * dump GOTRACEBACK=crash prints without a blank line, or "exit
+         * status 2" from go run.  The stack ends there. */
+        return end_goroutine(d, lineno);
     }
     char ex[80];
     pp_quote_excerpt(ex, sizeof(ex), line, len < 60 ? len : 60);
@@ -351,6 +357,10 @@ static int parse_status(pp_debug2 *d, const char *st, size_t n,
         } else if (rn >= 10 && memcmp(st + rn - 10, " (durable)", 10) == 0) {
             d->flags |= PPROF_BF_DURABLE;
             rn -= 10;
+        } else if (rn >= 11 && memcmp(st + rn - 11, " (synctest)", 11) == 0) {
+            /* Go 1.24's name for the durable (bubble-blocking) waits. */
+            d->flags |= PPROF_BF_DURABLE | PPROF_BF_SYNCTEST;
+            rn -= 11;
         } else if (rn >= 7 && memcmp(st + rn - 7, " (scan)", 7) == 0) {
             rn -= 7;
         } else {
@@ -445,6 +455,12 @@ int pp_debug2_line(void *ctx, const char *line, size_t len, uint64_t lineno)
             end_goroutine(d, lineno) < 0)
             return -1;
         return on_header(d, line, len, lineno);
+    }
+    if (d->state == D2_IN_G && d->cb_done && c != '\t' && c != '[') {
+        /* "created by" closes a stack; text right after it, with no
+         * blank line ("exit status 2" from go run), is not part of it. */
+        if (end_goroutine(d, lineno) < 0)
+            return -1;
     }
     switch (d->state) {
     case D2_IN_G:

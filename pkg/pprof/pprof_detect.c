@@ -94,22 +94,22 @@ static pp_detect detect_text(const unsigned char *data, size_t len, int final,
     if ((a == 1 || b == 1 || h == -1) && !final)
         return PP_DETECT_MORE;
 
-    /* Some other text: a dump behind a preamble, or another profile. */
+    /* Some other text: a dump behind a preamble, or another profile.
+     * Lines are judged in order, so what is decided on the first bytes
+     * of a stream stays decided however much more arrives. */
     size_t scan = len < DETECT_TEXT_WINDOW ? len : DETECT_TEXT_WINDOW;
-    if (!texty(data, scan))
-        return PP_DETECT_NONE; /* binary: protobuf's turn */
     size_t ls = i;
     while (ls < scan) {
         const unsigned char *nl = memchr(data + ls, '\n', scan - ls);
         size_t le = nl ? (size_t)(nl - data) : scan;
-        int g = goroutine_header(data + ls, le - ls);
-        if (g == 1)
+        /* The header test needs only a line's first bytes, so it comes
+         * before looking at the rest of the line. */
+        if (goroutine_header(data + ls, le - ls) == 1)
             return PP_DETECT_DEBUG2;
-        if (!nl) {
-            if (g == -1 && !final && len < DETECT_TEXT_WINDOW)
-                return PP_DETECT_MORE;
+        if (!texty(data + ls, le - ls))
+            return PP_DETECT_NONE; /* binary: protobuf's turn */
+        if (!nl)
             break;
-        }
         ls = le + 1;
     }
     if (!final && len < DETECT_TEXT_WINDOW)

@@ -175,6 +175,15 @@ const char *pprof_infer_wait_reason(const pprof_frame *frames,
                 return "sync.WaitGroup.Wait";
             return "semacquire";
         }
+        /* Before Go 1.20, RWMutex waited through the Mutex semaphore; its
+         * direct caller tells reader from writer. */
+        if (strcmp(fn, "sync.runtime_SemacquireMutex") == 0 && i + 1 < nframes &&
+            frames[i + 1].func) {
+            if (strcmp(frames[i + 1].func, "sync.(*RWMutex).RLock") == 0)
+                return "sync.RWMutex.RLock";
+            if (strcmp(frames[i + 1].func, "sync.(*RWMutex).Lock") == 0)
+                return "sync.RWMutex.Lock";
+        }
         if (strcmp(fn, "runtime.semacquire1") == 0 ||
             strcmp(fn, "runtime.semacquire") == 0) {
             semacquire = 1;

@@ -566,6 +566,19 @@ static const char *refine_nil_chan(pb *x, const char *reason)
         if (strcmp(x->frames[i].func, want) != 0)
             continue;
         int64_t start = x->starts[i], line = x->frames[i].line;
+        if (start <= 0 && i + 1 < x->nframes) {
+            /* Go before 1.20 writes no start_line.  chanrecv1/2 and
+             * chansend1 sit just above chanrecv/chansend in chan.go, so
+             * the caller's line stands in for the function's start. */
+            const char *caller = x->frames[i + 1].func;
+            if (strcmp(caller, recv ? "runtime.chanrecv1" : "runtime.chansend1") == 0 ||
+                (recv && strcmp(caller, "runtime.chanrecv2") == 0))
+                start = x->frames[i + 1].line;
+            if (start > 0 && line >= start &&
+                line - start < NIL_CHAN_PARK_LINES + 20)
+                return recv ? "chan receive (nil chan)" : "chan send (nil chan)";
+            break;
+        }
         if (start > 0 && line >= start && line - start < NIL_CHAN_PARK_LINES)
             return recv ? "chan receive (nil chan)" : "chan send (nil chan)";
         break;

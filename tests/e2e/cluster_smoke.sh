@@ -178,6 +178,9 @@ else
   local_port="$(free_port)"
   (cd "$TMP/www" && exec python3 -m http.server --bind 127.0.0.1 "$target_port" >/dev/null 2>&1) &
   SERVER_PID=$!
+  # kubectl port-forward gives up on the first failed dial: wait for the server.
+  poll 15 curl -fsS --max-time 1 "http://127.0.0.1:$target_port/index.html" ||
+    info "the local http server on 127.0.0.1:$target_port did not come up"
   cat <<EOF | k -n "$NS" apply -f - >/dev/null || true
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: PortForward

@@ -33,6 +33,9 @@ export KUBECTL KUBECONFIG
 k() { "$KUBECTL" "$@"; }
 
 # --- deployment artefacts ----------------------------------------------------
+# Server-side dry-run cannot place objects in a namespace that does not
+# exist yet, so the namespace is created for real first.
+k apply -f "$ROOT/manifests/00-namespace.yaml" >/dev/null
 check "manifests/ pass kubectl apply --dry-run=server" \
   k apply --dry-run=server -f "$ROOT/manifests/" -o name
 if [ -n "$HELM" ] && [ -x "$HELM" ]; then
@@ -48,7 +51,15 @@ k apply -f "$ROOT/manifests/00-namespace.yaml" -f "$ROOT/manifests/10-rbac.yaml"
 SA_KUBECONFIG=$STATE/sa.kubeconfig
 cp "$KUBECONFIG" "$SA_KUBECONFIG"
 user=$(KUBECONFIG=$SA_KUBECONFIG k config view --minify -o 'jsonpath={.contexts[0].context.user}')
-KUBECONFIG=$SA_KUBECONFIG k config set "users.$user.as" system:serviceaccount:leakwatch-system:leakwatch >/dev/null
+# `kubectl config set users.X.as` cannot add the key; insert it under the
+# user's `user:` mapping instead.
+awk -v u="$user" '
+  $0 ~ "^- name: "u"$" { inuser = 1 }
+  { print }
+  inuser && $0 ~ "^  user:" { print "    as: system:serviceaccount:leakwatch-system:leakwatch"; inuser = 0 }
+' "$KUBECONFIG" >"$SA_KUBECONFIG"
+check "impersonation is in effect" \
+  bash -c "KUBECONFIG='$SA_KUBECONFIG' '$KUBECTL' auth whoami | grep -q system:serviceaccount:leakwatch-system:leakwatch"
 check "impersonated ServiceAccount may watch pods" \
   bash -c "[ \"\$(KUBECONFIG='$SA_KUBECONFIG' '$KUBECTL' auth can-i watch pods -A)\" = yes ]"
 check "impersonated ServiceAccount may not delete pods" \
@@ -125,14 +136,14 @@ check "leaky deployment rolls out" k -n "$NS" rollout status deploy/orders --tim
 check "healthy deployment rolls out" k -n "$NS" rollout status deploy/catalog --timeout=120s
 "$ROOT/hack/backends.sh" start "$NS" "$STATE/backends" || nok "backends start"
 
-start_controller() { # identity logfile
+start_controller() { # identity logfile; sets LAST_PID (no subshell: we wait on it)
   "$LW_BIN" controller --kubeconfig "$SA_KUBECONFIG" --namespaces "$NS" \
     --interval 3s --lease-namespace leakwatch-system --lease-name leakwatch-e2e \
     --identity "$1" --lease-duration 6s --renew-deadline 4s --retry-period 1s \
     --evidence-dir "$STATE/evidence-$1" --metrics-addr 127.0.0.1:0 \
     --log-format json --log-level debug >"$2" 2>&1 &
-  PIDS+=($!)
-  echo $!
+  LAST_PID=$!
+  PIDS+=("$LAST_PID")
 }
 holder() { k -n leakwatch-system get lease leakwatch-e2e -o 'jsonpath={.spec.holderIdentity}' 2>/dev/null; }
 events_for() { # pod reason -> "count..." lines
@@ -146,9 +157,9 @@ wait_until() { # seconds, command...
   return 1
 }
 
-PID_A=$(start_controller ctl-a "$STATE/a.log")
+start_controller ctl-a "$STATE/a.log"; PID_A=$LAST_PID
 sleep 2
-PID_B=$(start_controller ctl-b "$STATE/b.log")
+start_controller ctl-b "$STATE/b.log"; PID_B=$LAST_PID
 check "one of two replicas leads" wait_until 20 bash -c "h=\$('$KUBECTL' -n leakwatch-system get lease leakwatch-e2e -o 'jsonpath={.spec.holderIdentity}' 2>/dev/null); [ \"\$h\" = ctl-a ] || [ \"\$h\" = ctl-b ]"
 LEADER=$(holder)
 
@@ -171,7 +182,11 @@ check "unknown port name gets an InvalidAnnotation Warning" \
   wait_until 30 bash -c "'$KUBECTL' -n '$NS' get events --field-selector involvedObject.name=bad-port-name,reason=InvalidAnnotation -o jsonpath='{.items[0].message}' | grep -q pprf"
 check "non-numeric port gets an InvalidAnnotation Warning" \
   wait_until 30 bash -c "'$KUBECTL' -n '$NS' get events --field-selector involvedObject.name=bad-port-number,reason=InvalidAnnotation -o jsonpath='{.items[0].message}' | grep -q 60x60"
-check "a pod that serves nothing gets no Event" test -z "$(k -n "$NS" get events --field-selector involvedObject.name=silent -o name)"
+lw_events() { # pod -> reasons of Events leakwatch wrote about it
+  k -n "$NS" get events --field-selector "involvedObject.name=$1" \
+    -o 'jsonpath={range .items[?(@.source.component=="leakwatch")]}{.reason}{"\n"}{end}'
+}
+check "a pod that serves nothing gets no Event" test -z "$(lw_events silent)"
 
 # --- failover and restarts ---------------------------------------------------
 if [ "$LEADER" = ctl-a ]; then LPID=$PID_A; STANDBY=ctl-b; else LPID=$PID_B; STANDBY=ctl-a; fi
@@ -189,7 +204,7 @@ for p in $leaky_pods; do
   n=$(events_for "$p" GoroutineLeak | wc -l)
   check "$p: still exactly one GoroutineLeak Event after failover (got $n)" test "$n" -eq 1
 done
-check "silent pod: still no Event storm" test -z "$(k -n "$NS" get events --field-selector involvedObject.name=silent -o name)"
+check "silent pod: still no Event storm" test -z "$(lw_events silent)"
 check "controller logs did not crash" bash -c "! grep -qiE 'AddressSanitizer|segmentation' '$STATE/a.log' '$STATE/b.log'"
 
 # Graceful stop releases the lease so the next one starts at once.

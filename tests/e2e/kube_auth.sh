@@ -92,7 +92,7 @@ EOF
 
 expect_out "client certificate (admin kubeconfig) authenticates" \
   "ok user=kwok-admin" probe --kubeconfig "$ADMIN_KC" whoami
-check "leakwatch scan -A exits 0" quiet "$LW_BIN" scan -A --kubeconfig "$ADMIN_KC"
+check "leakwatch scan -A exits 0" quiet $LW_WRAP "$LW_BIN" scan -A --kubeconfig "$ADMIN_KC"
 
 kubeconfig token "    token: $TOKEN"
 expect_out "inline token authenticates as the ServiceAccount" \
@@ -134,7 +134,7 @@ check "exec plugin got its env entry and argv (no shell splitting)" \
   grep -qx 'e2e|--cluster two words' "$TMP/exec-env.txt"
 rm -f "$TMP/exec-runs"
 check "exec plugin: leakwatch scan through it exits 0" \
-  quiet "$LW_BIN" scan --kubeconfig "$TMP/exec.kc"
+  quiet lw scan --kubeconfig "$TMP/exec.kc"
 check "exec plugin: credential cached within one process (1 run for list+owners)" \
   test "$(wc -l < "$TMP/exec-runs")" -eq 1
 
@@ -163,7 +163,7 @@ expect_out "merged KUBECONFIG: first file's current-context wins" \
 expect_out "merged KUBECONFIG: --context picks the second file's context" \
   "ok user=$SA_USER ns=$NS" env KUBECONFIG="$ADMIN_KC:$TMP/sa.kc" "$PROBE" --context sa whoami
 check "merged KUBECONFIG: leakwatch scan --context sa exits 0" \
-  quiet env KUBECONFIG="$ADMIN_KC:$TMP/sa.kc" "$LW_BIN" scan --context sa
+  quiet env KUBECONFIG="$ADMIN_KC:$TMP/sa.kc" $LW_WRAP "$LW_BIN" scan --context sa
 expect_out "--kubeconfig overrides KUBECONFIG" \
   "ok user=$SA_USER" env KUBECONFIG="$ADMIN_KC" "$PROBE" --kubeconfig "$TMP/sa.kc" whoami
 
@@ -176,9 +176,18 @@ kubeconfig tsnbad "    tokenFile: $TMP/token" "    tls-server-name: wrong.exampl
 expect_out "tls-server-name the certificate lacks: TLS error names the server" \
   "TLS with 127.0.0.1:$PORT:" probe --kubeconfig "$TMP/tsnbad.kc" whoami
 
+kubeconfig insecure "    tokenFile: $TMP/token"
+sed -i "s|    certificate-authority: $TMP/ca.crt|    insecure-skip-tls-verify: true|" "$TMP/insecure.kc"
+expect_out "insecure-skip-tls-verify: no CA needed" \
+  "ok user=$SA_USER" probe --kubeconfig "$TMP/insecure.kc" whoami
+kubeconfig systemca "    tokenFile: $TMP/token"
+sed -i "/    certificate-authority: /d" "$TMP/systemca.kc"
+expect_out "no CA in the kubeconfig: verified against the system store, refused" \
+  "TLS with 127.0.0.1:$PORT: SSL certificate problem" probe --kubeconfig "$TMP/systemca.kc" whoami
+
 # ------------------------------------------------------------------ failures
 
-out="$("$LW_BIN" scan -n kube-system --kubeconfig "$TMP/token.kc" 2>&1)"; rc=$?
+out="$(lw scan -n kube-system --kubeconfig "$TMP/token.kc" 2>&1)"; rc=$?
 check "403: exit status 2" test "$rc" -eq 2
 check "403: one line" test "$(printf '%s\n' "$out" | wc -l)" -eq 1
 expect_out "403: says 'is forbidden' and names the user" \
@@ -189,7 +198,7 @@ expect_out "403 through the probe: reason Forbidden" \
   probe --kubeconfig "$TMP/token.kc" list /api/v1/namespaces/kube-system/pods 10
 
 kubeconfig badtoken "    token: not-a-valid-token"
-out="$("$LW_BIN" scan --kubeconfig "$TMP/badtoken.kc" 2>&1)"; rc=$?
+out="$(lw scan --kubeconfig "$TMP/badtoken.kc" 2>&1)"; rc=$?
 check "401: exit status 2" test "$rc" -eq 2
 expect_out "401: names the server and the user" \
   "Unauthorized: the API server at 127.0.0.1:$PORT rejected the credentials of user \"badtoken-user\"" \
@@ -206,7 +215,7 @@ sed -i "s|certificate-authority: $TMP/ca.crt|certificate-authority: $TMP|" "$TMP
 malformed() { # desc file want [extra args]
   local d=$1 f=$2 want=$3; shift 3
   local got rc
-  got="$("$LW_BIN" scan --kubeconfig "$f" "$@" 2>&1)"; rc=$?
+  got="$(lw scan --kubeconfig "$f" "$@" 2>&1)"; rc=$?
   if [ "$rc" -eq 2 ] && [ "$(printf '%s\n' "$got" | wc -l)" -eq 1 ] &&
      [[ "$got" == "leakwatch scan: kubeconfig $f: $want" ]]; then
     ok "$d"
@@ -223,7 +232,7 @@ malformed "CA file that does not exist" "$TMP/noca.kc" \
   "cluster \"noca-cluster\": certificate-authority $TMP/nope/ca.crt: No such file or directory"
 malformed "CA path that is not a readable file" "$TMP/unreadableca.kc" \
   "cluster \"unreadableca-cluster\": certificate-authority $TMP: Is a directory"
-out="$("$LW_BIN" scan --kubeconfig "$TMP/none.kc" 2>&1)"; rc=$?
+out="$(lw scan --kubeconfig "$TMP/none.kc" 2>&1)"; rc=$?
 check "missing kubeconfig file: exit 2 and names it" \
   test "$rc" -eq 2 -a "$out" = "leakwatch scan: kubeconfig $TMP/none.kc: No such file or directory"
 
@@ -233,7 +242,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=other-ca -days 1 \
 kubeconfig wrongca "    tokenFile: $TMP/token"
 sed -i "s|certificate-authority: $TMP/ca.crt|certificate-authority: $TMP/other.crt|" "$TMP/wrongca.kc"
 start=$SECONDS
-out="$("$LW_BIN" scan --kubeconfig "$TMP/wrongca.kc" 2>&1)"; rc=$?
+out="$(lw scan --kubeconfig "$TMP/wrongca.kc" 2>&1)"; rc=$?
 check "wrong CA: exit 2, TLS error, no retries" \
   test "$rc" -eq 2 -a $((SECONDS - start)) -lt 5
 expect_out "wrong CA: message says TLS and the server" \
@@ -274,7 +283,9 @@ expect_out "big LIST with the default cap in one request" \
 
 # ------------------------------------------------------------------ valgrind
 
-if command -v valgrind >/dev/null 2>&1 && [ -z "$LW_WRAP" ]; then
+# (Skipped for sanitizer builds: ASan and valgrind do not mix.)
+if command -v valgrind >/dev/null 2>&1 && [ -z "$LW_WRAP" ] &&
+   ! ldd "$PROBE" "$LW_BIN" 2>/dev/null | grep libasan >/dev/null; then
   VG=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect)
   expect_out "valgrind: exec plugin + whoami is clean" "ok user=$SA_USER" \
     "${VG[@]}" "$PROBE" --kubeconfig "$TMP/exec.kc" whoami

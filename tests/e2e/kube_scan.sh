@@ -34,6 +34,7 @@ K="$("$LW_ROOT/hack/tools.sh" path kubectl)"
 k() { "$K" --request-timeout=30s "$@"; }
 check "leakwatch is built ($LW_BIN)" test -x "$LW_BIN"
 
+quiet() { "$@" >/dev/null 2>&1; }
 # poll SECONDS CMD...: until CMD succeeds.
 poll() {
   local deadline=$((SECONDS + $1)); shift
@@ -116,11 +117,11 @@ running() { # every pod Running with an IP and Ready
 }
 check "the 7 pods are Running and Ready" poll 90 running
 
-out="$("$LW_BIN" scan -n "$NS" --json 2>"$TMP/err")"; rc=$?
+out="$(lw scan -n "$NS" --json 2>"$TMP/err")"; rc=$?
 printf '%s\n' "$out" > "$TMP/scan.json"
 check "scan --json exits 0" test "$rc" -eq 0
 check "scan --json writes nothing to stderr" test ! -s "$TMP/err"
-check "scan --json is a JSON array" jq -e 'type == "array"' "$TMP/scan.json"
+check "scan --json is a JSON array" quiet jq -e 'type == "array"' "$TMP/scan.json"
 names="$(jq -r '[.[].name | sub("^web-.*"; "web-*")] | join(" ")' "$TMP/scan.json")"
 check "lists exactly the opted-in pods, sorted (got: $names)" \
   test "$names" = "broken grafana solo web-* web-*"
@@ -150,7 +151,7 @@ check "web pods: named port and annotated path" \
   pod "${web[0]}" '.endpoint.port == 6060 and .endpoint.path == "/internal/debug/pprof" and .endpoint.goroutine_path == "/internal/debug/pprof/goroutine"'
 
 # Text: a kubectl-like table with the same rows.
-"$LW_BIN" scan -n "$NS" > "$TMP/scan.txt" 2>&1; rc=$?
+lw scan -n "$NS" > "$TMP/scan.txt" 2>&1; rc=$?
 check "scan (text) exits 0" test "$rc" -eq 0
 check "text: header" grep -qE '^NAME +READY +STATUS +AGE +WORKLOAD +PEERS +ENDPOINT$' "$TMP/scan.txt"
 check "text: 5 rows" test "$(($(wc -l < "$TMP/scan.txt") - 1))" -eq 5
@@ -163,28 +164,28 @@ check "text: plain and opted-out pods are absent" \
   bash -c "! grep -qE '^(plain|opted-out) ' '$TMP/scan.txt'"
 
 # Selector, all namespaces, the context's namespace, empty namespace.
-out="$("$LW_BIN" scan -n "$NS" -l app=web --json | jq -r '[.[].name] | length')"
+out="$(lw scan -n "$NS" -l app=web --json | jq -r '[.[].name] | length')"
 check "-l app=web: the 2 web pods only (got $out)" test "$out" = 2
-out="$("$LW_BIN" scan -n "$NS" -l 'app in (solo,web)' --json | jq -r '[.[].name] | length')"
+out="$(lw scan -n "$NS" -l 'app in (solo,web)' --json | jq -r '[.[].name] | length')"
 check "-l with a set-based selector (got $out)" test "$out" = 3
-"$LW_BIN" scan -A > "$TMP/all.txt" 2>&1
+lw scan -A > "$TMP/all.txt" 2>&1
 check "-A: NAMESPACE column and our pods" \
   grep -qE "^$NS +solo +1/1 " "$TMP/all.txt"
 check "-A --json includes our namespace's 5" \
-  test "$("$LW_BIN" scan -A --json | jq --arg ns "$NS" '[.[] | select(.namespace == $ns)] | length')" = 5
-out="$("$LW_BIN" scan -n "$EMPTY_NS" 2>&1)"; rc=$?
+  test "$(lw scan -A --json | jq --arg ns "$NS" '[.[] | select(.namespace == $ns)] | length')" = 5
+out="$(lw scan -n "$EMPTY_NS" 2>&1)"; rc=$?
 check "empty namespace: exit 0 and says so" \
   test "$rc" -eq 0 -a "$out" = "No annotated pods found in namespace $EMPTY_NS."
-check "empty namespace --json: []" test "$("$LW_BIN" scan -n "$EMPTY_NS" --json | jq -c .)" = "[]"
+check "empty namespace --json: []" test "$(lw scan -n "$EMPTY_NS" --json | jq -c .)" = "[]"
 k config view --raw --minify > "$TMP/ctx.kc"
 k --kubeconfig "$TMP/ctx.kc" config set-context --current --namespace="$NS" >/dev/null
 check "without -n: the context's namespace" \
-  test "$("$LW_BIN" scan --kubeconfig "$TMP/ctx.kc" --json | jq length)" = 5
+  test "$(lw scan --kubeconfig "$TMP/ctx.kc" --json | jq length)" = 5
 
 # Usage errors: exit 1.
 for args in "-n a -A" "--bogus" "-n" "--namespace=" "--context"; do
   # shellcheck disable=SC2086
-  "$LW_BIN" scan $args >/dev/null 2>&1; rc=$?
+  lw scan $args >/dev/null 2>&1; rc=$?
   check "usage error for 'scan $args' exits 1" test "$rc" -eq 1
 done
 check "scan --help exits 0 and documents -l" bash -c "'$LW_BIN' scan --help | grep -q -- '--selector'"
@@ -204,11 +205,11 @@ clusters: [{name: c, cluster: {server: "$SERVER", certificate-authority: "$TMP/c
 users: [{name: lister, user: {token: "$(k -n "$NS" create token lister)"}}]
 contexts: [{name: lister, context: {cluster: c, user: lister, namespace: "$NS"}}]
 EOF
-"$LW_BIN" scan --kubeconfig "$TMP/lister.kc" --json > "$TMP/lister.json" 2> "$TMP/lister.err"; rc=$?
+lw scan --kubeconfig "$TMP/lister.kc" --json > "$TMP/lister.json" 2> "$TMP/lister.err"; rc=$?
 check "no ReplicaSet access: exit 0" test "$rc" -eq 0
 check "no ReplicaSet access: one warning naming the ReplicaSet and the 403" \
   bash -c "test \$(wc -l < '$TMP/lister.err') -eq 1 && grep -q 'warning: cannot read ReplicaSet $NS/web-.*is forbidden' '$TMP/lister.err'"
 check "no ReplicaSet access: pods grouped by ReplicaSet, still peers" \
-  jq -e --arg p "${web[1]}" '[.[] | select(.name | startswith("web-"))][0] | .workload.kind == "ReplicaSet" and .peers == [$p]' "$TMP/lister.json"
+  quiet jq -e --arg p "${web[1]}" '[.[] | select(.name | startswith("web-"))][0] | .workload.kind == "ReplicaSet" and .peers == [$p]' "$TMP/lister.json"
 
 finish

@@ -97,6 +97,16 @@ static void test_ramp_then_plateau(void **state)
     g = grow(d, N(d), 60);
     assert_int_equal(g.shape, LWA_SHAPE_PLATEAU);
     assert_int_equal(g.tail_delta, 0);
+    /* A long ramp that stopped in the very last step: the last third
+     * still grew, but a trend of 50 a step that adds nothing has ended */
+    const uint64_t e[] = {10, 60, 110, 160, 210, 260, 310, 310};
+    g = grow(e, N(e), 30);
+    assert_true(g.tail_delta >= 100);
+    assert_int_equal(g.shape, LWA_SHAPE_PLATEAU);
+    /* ... while a slow leak with a quiet last step is not cut short */
+    const uint64_t f[] = {10, 12, 13, 15, 16, 18, 20, 21, 23, 23};
+    g = grow(f, N(f), 60);
+    assert_int_equal(g.shape, LWA_SHAPE_GROWING);
 }
 
 static void test_noisy_flat(void **state)

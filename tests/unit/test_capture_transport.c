@@ -24,9 +24,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <zlib.h>
 
 #include "capture/cap_ws.h"
 #include "capture/capture.h"
@@ -48,7 +54,14 @@ typedef struct fake {
     char upgrade_head[8192];
     bool saw_pong, saw_close, all_masked;
     unsigned close_status;
+    SSL_CTX *tls;              /* the pods' self-signed TLS             */
 } fake;
+
+/* A connection to the fake pod: plain, or TLS on the socket. */
+typedef struct io {
+    int fd;
+    SSL *ssl;
+} io;
 
 typedef struct conn_arg {
     fake *f;
@@ -83,6 +96,69 @@ static void send_all(int fd, const void *d, size_t n)
 }
 
 static void send_str(int fd, const char *s) { send_all(fd, s, strlen(s)); }
+
+static void io_send(io *c, const void *d, size_t n)
+{
+    if (!c->ssl) {
+        send_all(c->fd, d, n);
+        return;
+    }
+    const char *p = d;
+    while (n) {
+        int k = SSL_write(c->ssl, p, (int)n);
+        if (k <= 0)
+            return;
+        p += k;
+        n -= (size_t)k;
+    }
+}
+
+static void io_send_str(io *c, const char *s) { io_send(c, s, strlen(s)); }
+
+static int io_recv(io *c, void *b, size_t n)
+{
+    return c->ssl ? SSL_read(c->ssl, b, (int)n) : (int)recv(c->fd, b, n, 0);
+}
+
+static int io_read_head(io *c, char *buf, size_t cap)
+{
+    size_t have = 0;
+    while (have + 1 < cap) {
+        if (io_recv(c, buf + have, 1) <= 0)
+            return -1;
+        have++;
+        buf[have] = '\0';
+        if (have >= 4 && !strcmp(buf + have - 4, "\r\n\r\n"))
+            return 0;
+    }
+    return -1;
+}
+
+/* A throwaway P-256 key and self-signed certificate for the fake pods. */
+static SSL_CTX *make_tls_ctx(void)
+{
+    EVP_PKEY *pk = EVP_EC_gen("P-256");
+    X509 *x = X509_new();
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    assert_non_null(pk);
+    assert_non_null(x);
+    assert_non_null(ctx);
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), -60);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_set_pubkey(x, pk);
+    X509_NAME *nm = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC,
+                               (const unsigned char *)"pod", -1, -1, 0);
+    X509_set_issuer_name(x, nm);
+    assert_true(X509_sign(x, pk, EVP_sha256()) > 0);
+    assert_int_equal(SSL_CTX_use_certificate(ctx, x), 1);
+    assert_int_equal(SSL_CTX_use_PrivateKey(ctx, pk), 1);
+    X509_free(x);
+    EVP_PKEY_free(pk);
+    return ctx;
+}
 
 /* Unmasked server frame. */
 static void ws_send(int fd, unsigned op, bool fin, const void *p, size_t len)
@@ -186,8 +262,9 @@ static const char *header(const char *head, const char *name, char *out,
     return out;
 }
 
-static const char body_text[] = "goroutine profile: total 3\n"
-                                "1 @ 0x1 0x2\n#\t0x1\tmain.main+0x1\t/a.go:1\n";
+static const char body_text[] = "goroutine profile: total 1\n"
+                                "1 @ 0x1 0x2\n#\t0x1\tmain.main+0x1\t/a.go:1"
+                                "\n\n";
 
 /* Waits for the client's CLOSE (answering pings), records it, replies. */
 static void finish_close(fake *f, int fd)
@@ -226,6 +303,51 @@ static int tunnel_request(fake *f, int fd)
              (char *)buf + 1);
     pthread_mutex_unlock(&f->mu);
     return 0;
+}
+
+/* The pod behind the tunnel speaks TLS: OpenSSL over memory BIOs fed from
+ * the data channel, as the client does on its side. */
+static void serve_tunnel_tls(fake *f, int fd)
+{
+    SSL *ssl = SSL_new(f->tls);
+    BIO *in = BIO_new(BIO_s_mem()), *out = BIO_new(BIO_s_mem());
+    SSL_set_bio(ssl, in, out);
+    SSL_set_accept_state(ssl);
+    char req[8192];
+    size_t have = 0;
+    bool responded = false;
+    uint8_t *buf = malloc(70000), tmp[16384];
+    unsigned op;
+    size_t len;
+    req[0] = '\0';
+    while (!responded && ws_recv(f, fd, &op, buf, 70000, &len) == 0) {
+        if (op != 2 || len < 1 || buf[0] != 0)
+            continue;
+        BIO_write(in, buf + 1, (int)len - 1);
+        int r;
+        while (have + 1 < sizeof req &&
+               (r = SSL_read(ssl, req + have, (int)(sizeof req - 1 - have))) > 0) {
+            have += (size_t)r;
+            req[have] = '\0';
+        }
+        if (strstr(req, "\r\n\r\n")) {
+            char resp[512];
+            int n = snprintf(resp, sizeof resp, "HTTP/1.1 200 OK\r\nContent-"
+                             "Length: %zu\r\n\r\n%s", strlen(body_text),
+                             body_text);
+            SSL_write(ssl, resp, n);
+            SSL_shutdown(ssl);
+            responded = true;
+        }
+        int k;
+        while ((k = BIO_read(out, tmp, sizeof tmp)) > 0)
+            ws_send_chan(fd, 0, tmp, (size_t)k);
+    }
+    pthread_mutex_lock(&f->mu);
+    snprintf(f->tunnel_request, sizeof f->tunnel_request, "%s", req);
+    pthread_mutex_unlock(&f->mu);
+    free(buf);
+    SSL_free(ssl);
 }
 
 static void serve_portforward(fake *f, int fd, const char *head,
@@ -291,6 +413,11 @@ static void serve_portforward(fake *f, int fd, const char *head,
                         "failed to dial 127.0.0.1:6060: connection refused";
         ws_send_chan(fd, 1, e, strlen(e));
         ws_send(fd, 0x8, true, "\x03\xe8", 2);
+        finish_close(f, fd);
+        return;
+    }
+    if (!strcmp(pod, "tlsok")) {
+        serve_tunnel_tls(f, fd);
         finish_close(f, fd);
         return;
     }
@@ -371,31 +498,67 @@ static void serve_portforward(fake *f, int fd, const char *head,
     }
 }
 
-static void serve_plain(fake *f, int fd, const char *path)
+/* A gzipped profile.proto whose string table holds one 8 MiB string of
+ * zeros: valid-looking protobuf, 8 KiB on the wire. */
+static void serve_bomb(io *c)
+{
+    size_t raw = 8u << 20;
+    unsigned char *zeros = calloc(1, raw);
+    /* field 6 (string_table), wire type 2, varint length raw - 5 */
+    size_t slen = raw - 5;
+    zeros[0] = 0x32;
+    for (int i = 1; i <= 4; i++) {
+        zeros[i] = (unsigned char)((slen & 0x7F) | (i < 4 ? 0x80 : 0));
+        slen >>= 7;
+    }
+    uLongf cap = compressBound((uLong)raw) + 64;
+    unsigned char *gz = malloc(cap);
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY);
+    z.next_in = zeros;
+    z.avail_in = (uInt)raw;
+    z.next_out = gz;
+    z.avail_out = (uInt)cap;
+    deflate(&z, Z_FINISH);
+    size_t n = z.total_out;
+    deflateEnd(&z);
+    char h[256];
+    snprintf(h, sizeof h, "HTTP/1.1 200 OK\r\nContent-Type: application/"
+             "octet-stream\r\nContent-Length: %zu\r\n\r\n", n);
+    io_send_str(c, h);
+    io_send(c, gz, n);
+    free(zeros);
+    free(gz);
+}
+
+static void serve_plain(fake *f, io *c, const char *path)
 {
     (void)f;
     char r[1024];
-    if (strstr(path, "/goroutineleak")) {
-        send_str(fd, "HTTP/1.1 404 Not Found\r\nContent-Length: 16\r\n\r\n"
+    if (strstr(path, "/bomb/")) {
+        serve_bomb(c);
+    } else if (strstr(path, "/goroutineleak")) {
+        io_send_str(c, "HTTP/1.1 404 Not Found\r\nContent-Length: 16\r\n\r\n"
                      "Unknown profile\n");
     } else if (strstr(path, "/goroutine?debug=1") ||
                strstr(path, "/goroutine?debug=2") ||
                !strcmp(strrchr(path, '/'), "/goroutine")) {
         snprintf(r, sizeof r, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n%s",
                  strlen(body_text), body_text);
-        send_str(fd, r);
+        io_send_str(c, r);
     } else if (strstr(path, "/metrics")) {
         const char *m = "# TYPE go_goroutines gauge\ngo_goroutines 77\n";
         snprintf(r, sizeof r, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked"
                  "\r\n\r\n%zx\r\n%s\r\n0\r\n\r\n", strlen(m), m);
-        send_str(fd, r);
+        io_send_str(c, r);
     } else if (strstr(path, "/stall")) {
-        send_str(fd, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc");
+        io_send_str(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc");
         char b[16];
-        while (!atomic_load(&f->stop) && recv(fd, b, sizeof b, 0) > 0)
+        while (!atomic_load(&f->stop) && io_recv(c, b, sizeof b) > 0)
             ;
     } else {
-        send_str(fd, "HTTP/1.1 404 Not Found\r\nContent-Length: 10\r\n\r\n"
+        io_send_str(c, "HTTP/1.1 404 Not Found\r\nContent-Length: 10\r\n\r\n"
                      "not here!\n");
     }
 }
@@ -427,7 +590,20 @@ static void *conn_thread(void *arg)
     int fd = ca->fd;
     free(ca);
     char head[8192];
-    if (read_head(fd, head, sizeof head) == 0) {
+    unsigned char first = 0;
+    io c = {.fd = fd};
+    if (recv(fd, &first, 1, MSG_PEEK) == 1 && first == 0x16) {
+        /* A TLS ClientHello: an https pod (direct transport). */
+        c.ssl = SSL_new(f->tls);
+        SSL_set_fd(c.ssl, fd);
+        if (SSL_accept(c.ssl) == 1 && io_read_head(&c, head, sizeof head) == 0) {
+            char path[2048];
+            if (sscanf(head, "%*s %2047s", path) == 1)
+                serve_plain(f, &c, path);
+            SSL_shutdown(c.ssl);
+        }
+        SSL_free(c.ssl);
+    } else if (read_head(fd, head, sizeof head) == 0) {
         char method[16], path[2048];
         if (sscanf(head, "%15s %2047s", method, path) == 2) {
             char pod[128];
@@ -437,12 +613,12 @@ static void *conn_thread(void *arg)
                 serve_portforward(f, fd, head, pod, port);
             } else if (sscanf(path, "/api/v1/namespaces/ns/pods/%127[^/:]:"
                                     "%u/proxy", pod, &port) == 2) {
-                serve_plain(f, fd, strstr(path, "/proxy") + 6);
+                serve_plain(f, &c, strstr(path, "/proxy") + 6);
             } else if (sscanf(path, "/api/v1/namespaces/ns/pods/%127[^/?]",
                               pod) == 1) {
                 serve_pod_get(fd, pod);
             } else {
-                serve_plain(f, fd, path);
+                serve_plain(f, &c, path);
             }
         }
     }
@@ -492,6 +668,7 @@ static int setup(void **state)
     fixture *x = calloc(1, sizeof *x);
     pthread_mutex_init(&x->f.mu, NULL);
     x->f.all_masked = true;
+    x->f.tls = make_tls_ctx();
     x->f.lfd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -547,6 +724,7 @@ static int teardown(void **state)
     unlink(x->kubeconfig);
     rmdir(x->dir);
     pthread_mutex_destroy(&x->f.mu);
+    SSL_CTX_free(x->f.tls);
     free(x);
     return 0;
 }
@@ -856,6 +1034,188 @@ static void test_proxy(void **state)
     cap_result_free(&res);
 }
 
+static void test_parse_in_same_pass(void **state)
+{
+    fixture *x = *state;
+    cap_target t = target("p");
+    t.port = x->f.port;
+    cap_request rq = {.transport = CAP_TRANSPORT_DIRECT, .to_memory = true,
+                      .parse = true, .kind = CAP_KIND_GOROUTINE_DEBUG1};
+    cap_result res;
+    if (cap_capture(x->cap, &t, &rq, &res))
+        fail_msg("%s", res.error);
+    assert_non_null(res.profile);
+    assert_int_equal(res.profile->format, PPROF_FORMAT_DEBUG1);
+    assert_int_equal(res.profile->total, 1);
+    assert_int_equal(res.profile->nbuckets, 1);
+    assert_string_equal(res.profile->buckets[0].frames[0].func, "main.main");
+    assert_int_equal(res.goroutines, 1);
+    assert_string_equal(res.count_source, "profile");
+    /* The raw bytes are still exactly what was served. */
+    assert_int_equal(res.len, strlen(body_text));
+    assert_memory_equal(res.data, body_text, res.len);
+    cap_result_free(&res);
+    assert_null(res.profile);
+    assert_null(res.data);
+}
+
+static void test_size_caps(void **state)
+{
+    fixture *x = *state;
+    cap_target t = target("p");
+    t.port = x->f.port;
+    /* The body cap. */
+    cap_request rq = {.transport = CAP_TRANSPORT_DIRECT, .to_memory = true,
+                      .kind = CAP_KIND_GOROUTINE_DEBUG1, .max_body_bytes = 10,
+                      .ignore_backoff = true};
+    cap_result res;
+    assert_int_equal(cap_capture(x->cap, &t, &rq, &res), -1);
+    assert_int_equal(res.status, CAP_ERR_TOO_LARGE);
+    assert_non_null(strstr(res.error, "size limit of 10 bytes"));
+    assert_null(res.data);
+    cap_result_free(&res);
+
+    /* A gzip bomb served as a protobuf profile: the decompression cap of
+     * the parser stops it in the same pass. */
+    char err[256];
+    cap_options o = x->o;
+    o.parse_limits.max_decompressed_bytes = 1 << 20;
+    o.stall_timeout_ms = 30000; /* building the bomb is slow under valgrind */
+    o.timeout_ms = 60000;
+    cap_capturer *c = cap_capturer_new(x->kc, &o, err, sizeof err);
+    t.path = "/bomb/debug/pprof";
+    cap_request bq = {.transport = CAP_TRANSPORT_DIRECT, .parse = true,
+                      .kind = CAP_KIND_GOROUTINE_PROTO};
+    assert_int_equal(cap_capture(c, &t, &bq, &res), -1);
+    if (res.status != CAP_ERR_TOO_LARGE || !strstr(res.error, "decompressed"))
+        fail_msg("%s: %s", cap_status_name(res.status), res.error);
+    assert_null(res.profile);
+    assert_true(res.bytes < 64 * 1024); /* only the compressed bytes came */
+    cap_result_free(&res);
+    cap_capturer_free(c);
+}
+
+static void test_https_pods(void **state)
+{
+    fixture *x = *state;
+    /* Handshakes are slow under valgrind: no stall limit worth the name. */
+    char err[256];
+    cap_options o = x->o;
+    o.stall_timeout_ms = 30000;
+    o.timeout_ms = 60000;
+    cap_capturer *slow = cap_capturer_new(x->kc, &o, err, sizeof err);
+    /* TLS inside the port-forward tunnel. */
+    cap_target t = target("tlsok");
+    t.https = true;
+    cap_request rq = {.transport = CAP_TRANSPORT_PORTFORWARD, .to_memory = true,
+                      .ignore_backoff = true};
+    cap_result res;
+    if (cap_fetch(slow, &t, &rq, "/debug/pprof/goroutine?debug=1", &res))
+        fail_msg("%s", res.error);
+    assert_int_equal(res.len, strlen(body_text));
+    assert_memory_equal(res.data, body_text, res.len);
+    cap_result_free(&res);
+    pthread_mutex_lock(&x->f.mu);
+    assert_non_null(strstr(x->f.tunnel_request,
+                           "GET /debug/pprof/goroutine?debug=1 HTTP/1.1\r\n"));
+    pthread_mutex_unlock(&x->f.mu);
+
+    /* https to the pod IP. */
+    t = target("p");
+    t.port = x->f.port;
+    t.https = true;
+    rq.transport = CAP_TRANSPORT_DIRECT;
+    rq.kind = CAP_KIND_GOROUTINE_DEBUG1;
+    if (cap_capture(slow, &t, &rq, &res))
+        fail_msg("%s", res.error);
+    assert_memory_equal(res.data, body_text, res.len);
+    cap_result_free(&res);
+    cap_capturer_free(slow);
+
+    /* With verification on, a self-signed pod certificate is refused, on
+     * both paths, naming the certificate. */
+    o.pod_tls_verify = true;
+    cap_capturer *c = cap_capturer_new(x->kc, &o, err, sizeof err);
+    assert_int_equal(cap_capture(c, &t, &rq, &res), -1);
+    assert_int_equal(res.status, CAP_ERR_CONNECT);
+    assert_non_null(strcasestr(res.error, "certificate"));
+    cap_result_free(&res);
+    t = target("tlsok");
+    t.https = true;
+    rq.transport = CAP_TRANSPORT_PORTFORWARD;
+    assert_int_equal(cap_fetch(c, &t, &rq, "/x", &res), -1);
+    assert_int_equal(res.status, CAP_ERR_CONNECT);
+    assert_non_null(strcasestr(res.error, "certificate"));
+    assert_non_null(strstr(res.error, "TLS to the pod through the tunnel"));
+    cap_result_free(&res);
+    cap_capturer_free(c);
+}
+
+static void test_auto_transport(void **state)
+{
+    fixture *x = *state;
+    cap_target t = target("p");
+    t.port = x->f.port;
+    cap_request rq = {.kind = CAP_KIND_METRICS, .ignore_backoff = true};
+    cap_result res;
+    /* Outside the cluster (a kubeconfig): the port-forward. */
+    cap_target pt = target("ok");
+    assert_int_equal(cap_fetch(x->cap, &pt, &rq, "/x", &res), 0);
+    assert_int_equal(res.transport, CAP_TRANSPORT_PORTFORWARD);
+    cap_result_free(&res);
+    /* No Kubernetes client at all: direct is all there is. */
+    char err[512];
+    cap_capturer *c = cap_capturer_new(NULL, &x->o, err, sizeof err);
+    assert_int_equal(cap_capture(c, &t, &rq, &res), 0);
+    assert_int_equal(res.transport, CAP_TRANSPORT_DIRECT);
+    cap_result_free(&res);
+    rq.transport = CAP_TRANSPORT_PORTFORWARD;
+    assert_int_equal(cap_capture(c, &t, &rq, &res), -1);
+    assert_int_equal(res.status, CAP_ERR_CONFIG);
+    cap_result_free(&res);
+    cap_capturer_free(c);
+    /* In a pod (service account files, KUBERNETES_SERVICE_*): direct. */
+    char dir[128], path[200];
+    snprintf(dir, sizeof dir, "%s/sa", x->dir);
+    mkdir(dir, 0700);
+    const char *files[] = {"token", "ca.crt", "namespace"};
+    const char *data[] = {"sa-token\n", "not used by direct captures\n", "ns"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        FILE *fp = fopen(path, "w");
+        fputs(data[i], fp);
+        fclose(fp);
+    }
+    setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1", 1);
+    setenv("KUBERNETES_SERVICE_PORT", "1", 1);
+    kube_config_opts co = {.incluster = KUBE_INCLUSTER_ALWAYS, .sa_dir = dir};
+    kube_config *cfg;
+    if (kube_config_load(&co, &cfg, err, sizeof err))
+        fail_msg("in-cluster config: %s", err);
+    assert_true(cfg->in_cluster);
+    kube_client_opts ko;
+    kube_client_opts_default(&ko);
+    kube_client *kc = kube_client_new(cfg, &ko, err, sizeof err);
+    assert_non_null(kc);
+    c = cap_capturer_new(kc, &x->o, err, sizeof err);
+    rq.transport = CAP_TRANSPORT_AUTO;
+    if (cap_capture(c, &t, &rq, &res))
+        fail_msg("%s", res.error);
+    assert_int_equal(res.transport, CAP_TRANSPORT_DIRECT);
+    assert_int_equal(res.goroutines, 77);
+    cap_result_free(&res);
+    cap_capturer_free(c);
+    kube_client_free(kc);
+    kube_config_free(cfg);
+    unsetenv("KUBERNETES_SERVICE_HOST");
+    unsetenv("KUBERNETES_SERVICE_PORT");
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
 static void test_scheduler_in_request(void **state)
 {
     fixture *x = *state;
@@ -897,6 +1257,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_direct_errors_and_backoff, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_proxy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parse_in_same_pass, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_size_caps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_https_pods, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_auto_transport, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scheduler_in_request, setup,
                                         teardown),
     };

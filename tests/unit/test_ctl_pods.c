@@ -149,6 +149,7 @@ static void test_message_reads_like_an_answer(void **state)
                      .has_minutes = true, .minutes_max = 3};
     ctl_finding_msg m = {.growth = 3812, .span_minutes = 4, .per_minute = 15.9,
                          .peer_name = "web-7d9f-x2k", .peer_age_minutes = 2,
+                         .pod_age_minutes = 30,
                          .peer_count = 41, .top = &f,
                          .suspect_path = "/ev/s.pb.gz", .baseline_path = "/ev/b.pb.gz"};
     char out[2048];
@@ -158,6 +159,11 @@ static void test_message_reads_like_an_answer(void **state)
     assert_non_null(strstr(out, "created by main.(*fetcher).gather"));
     assert_non_null(strstr(out, "pattern chan-send: "));
     assert_non_null(strstr(out, "go tool pprof -diff_base /ev/b.pb.gz /ev/s.pb.gz"));
+
+    /* A peer as old as the pod is not "fresh". */
+    m.peer_age_minutes = 29;
+    ctl_format_finding(&m, out, sizeof(out));
+    assert_non_null(strstr(out, " vs peer web-7d9f-x2k (29m old"));
 
     /* Without a peer it says what it compared with; tiny buffers cut, never overflow. */
     m.peer_name = NULL;

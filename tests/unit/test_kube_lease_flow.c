@@ -3,8 +3,8 @@
  * Lease store on loopback (test_kube_watch_fakeapi.h) with real
  * resourceVersion conflicts: one leads; the other never takes over while
  * the leader renews, even though the leader's clock is decades off (its
- * renewTime says 2000); a graceful stop releases so the other leads at its
- * next retry; a leader whose writes fail steps down within renewDeadline and
+ * renewTime says 2000); a graceful stop releases and the other, watching
+ * the Lease, leads at once instead of at its next poll; a leader whose writes fail steps down within renewDeadline and
  * the other takes over after leaseDuration; never two leaders at once.
  *
  * Not for: real processes and a real API server (tests/e2e/kubelease_*).
@@ -26,7 +26,62 @@ typedef struct lstore {
     int conflicts;
     char frozen[32];        /* writes by this holder fail with 500 */
     char skewed[32];        /* this holder's clock says the year 2000 */
+    int watchers[16];       /* open watch streams (fds), -1 = free */
+    int watches;            /* watch requests seen */
 } lstore;
+
+/* Sends one watch event to every open watch (caller holds s->mu). */
+static void notify(lstore *s, const char *type)
+{
+    json_t *ev = json_pack("{s:s,s:O}", "type", type, "object", s->lease);
+    char *line = json_dumps(ev, JSON_COMPACT);
+    json_decref(ev);
+    size_t n = strlen(line);
+    char *nl = malloc(n + 2);
+    memcpy(nl, line, n);
+    memcpy(nl + n, "\n", 2);
+    for (int i = 0; i < 16; i++)
+        if (s->watchers[i] >= 0)
+            fake_chunk(s->watchers[i], nl, n + 1);
+    free(nl);
+    free(line);
+}
+
+/* GET on the collection: a list, or a watch held open until the client
+ * goes away. */
+static int list_or_watch(fake_api *a, lstore *s, const fake_req *r, int fd)
+{
+    if (!strstr(r->path, "watch=1")) {
+        char rv[32];
+        snprintf(rv, sizeof rv, "%ld", s->rv);
+        json_t *items = json_array();
+        if (s->lease)
+            json_array_append(items, s->lease);
+        json_t *l = json_pack("{s:s,s:{s:s},s:o}", "kind", "LeaseList",
+                              "metadata", "resourceVersion", rv, "items",
+                              items);
+        pthread_mutex_unlock(&s->mu);
+        fake_send_json(fd, 200, l);
+        json_decref(l);
+        return FAKE_KEEP;
+    }
+    s->watches++;
+    int slot = -1;
+    for (int i = 0; i < 16 && slot < 0; i++)
+        if (s->watchers[i] < 0)
+            slot = i;
+    if (slot >= 0) {
+        fake_stream_begin(fd);
+        s->watchers[slot] = fd;
+    }
+    pthread_mutex_unlock(&s->mu);
+    fake_hold(a, fd);
+    pthread_mutex_lock(&s->mu);
+    if (slot >= 0)
+        s->watchers[slot] = -1;
+    pthread_mutex_unlock(&s->mu);
+    return FAKE_CLOSE;
+}
 
 static const char *holder_of(const json_t *l)
 {
@@ -37,7 +92,6 @@ static const char *holder_of(const json_t *l)
 
 static int lease_handler(fake_api *a, const fake_req *r, int fd, void *ud)
 {
-    (void)a;
     lstore *s = ud;
     const char *coll = "/apis/coordination.k8s.io/v1/namespaces/ns/leases";
     size_t cl = strlen(coll);
@@ -47,6 +101,8 @@ static int lease_handler(fake_api *a, const fake_req *r, int fd, void *ud)
     }
     const char *name = r->path[cl] == '/' ? r->path + cl + 1 : "";
     pthread_mutex_lock(&s->mu);
+    if (!strcmp(r->method, "GET") && (r->path[cl] == '?' || !r->path[cl]))
+        return list_or_watch(a, s, r, fd);
     if (!strcmp(r->method, "GET") && !strcmp(name, "lead")) {
         json_t *copy = s->lease ? json_deep_copy(s->lease) : NULL;
         pthread_mutex_unlock(&s->mu);
@@ -88,6 +144,7 @@ static int lease_handler(fake_api *a, const fake_req *r, int fd, void *ud)
                             "resourceVersion", json_string(rv));
         json_decref(s->lease);
         s->lease = json_incref(body);
+        notify(s, code == 201 ? "ADDED" : "MODIFIED");
         json_t *copy = json_deep_copy(body);
         pthread_mutex_unlock(&s->mu);
         fake_send_json(fd, code, copy);
@@ -107,9 +164,18 @@ static int lease_handler(fake_api *a, const fake_req *r, int fd, void *ud)
 typedef struct who {
     pthread_mutex_t mu;
     const char *id;
-    int started, stopped;
+    int started, stopped, leaders_seen;
     int64_t started_at, stopped_at;
 } who;
+
+static void leader_seen(const char *id, void *ud)
+{
+    (void)id;
+    who *w = ud;
+    pthread_mutex_lock(&w->mu);
+    w->leaders_seen++;
+    pthread_mutex_unlock(&w->mu);
+}
 
 static void started(void *ud)
 {
@@ -135,22 +201,29 @@ static void quiet(const char *msg, void *ud)
     (void)ud;
 }
 
-static kube_lease *elect(kube_client *c, who *w)
+static kube_lease *elect_with(kube_client *c, who *w, long lease_ms,
+                              long renew_ms, long retry_ms)
 {
     kube_lease_opts o = {.namespace = "ns",
                          .name = "lead",
                          .identity = w->id,
-                         .lease_duration_ms = 2000,
-                         .renew_deadline_ms = 1500,
-                         .retry_period_ms = 300,
+                         .lease_duration_ms = lease_ms,
+                         .renew_deadline_ms = renew_ms,
+                         .retry_period_ms = retry_ms,
                          .on_started_leading = started,
                          .on_stopped_leading = stopped,
+                         .on_new_leader = leader_seen,
                          .ud = w,
                          .log = quiet};
     char err[256];
     kube_lease *l = kube_lease_start(c, &o, err, sizeof err);
     assert_non_null(l);
     return l;
+}
+
+static kube_lease *elect(kube_client *c, who *w)
+{
+    return elect_with(c, w, 2000, 1500, 300);
 }
 
 /* Waits up to ms for pred; fails the test if two lead at once meanwhile. */
@@ -189,103 +262,188 @@ static long transitions(lstore *s)
     return t;
 }
 
+/* Everything a test starts lives here, on the heap, and teardown stops it
+ * even when an assertion failed half way (cmocka leaves the test by
+ * longjmp; threads must not be left using its stack). */
+typedef struct fx {
+    lstore s;
+    fake_api api;
+    bool api_up;
+    kube_client *c;
+    kube_lease *a, *b;
+    who wa, wb;
+} fx;
+
+static int fx_setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    pthread_mutex_init(&f->s.mu, NULL);
+    memset(f->s.watchers, -1, sizeof f->s.watchers);
+    pthread_mutex_init(&f->wa.mu, NULL);
+    pthread_mutex_init(&f->wb.mu, NULL);
+    f->wa.id = "a";
+    f->wb.id = "b";
+    *state = f;
+    return 0;
+}
+
+static int fx_teardown(void **state)
+{
+    fx *f = *state;
+    kube_lease_stop(f->a);
+    kube_lease_stop(f->b);
+    kube_client_free(f->c);
+    if (f->api_up)
+        fake_api_stop(&f->api);
+    json_decref(f->s.lease);
+    pthread_mutex_destroy(&f->s.mu);
+    pthread_mutex_destroy(&f->wa.mu);
+    pthread_mutex_destroy(&f->wb.mu);
+    free(f);
+    return 0;
+}
+
+static void fx_start(fx *f)
+{
+    assert_int_equal(fake_api_start(&f->api, lease_handler, &f->s, "ns"), 0);
+    f->api_up = true;
+    char err[512];
+    f->c = fake_client(&f->api, err, sizeof err);
+    assert_non_null(f->c);
+}
+
+static int counter(who *w, const int *field)
+{
+    pthread_mutex_lock(&w->mu);
+    int v = *field;
+    pthread_mutex_unlock(&w->mu);
+    return v;
+}
+
 static void test_skew_and_graceful_release(void **state)
 {
-    (void)state;
-    lstore s = {.mu = PTHREAD_MUTEX_INITIALIZER};
-    snprintf(s.skewed, sizeof s.skewed, "a");
-    fake_api api;
-    assert_int_equal(fake_api_start(&api, lease_handler, &s, "ns"), 0);
-    char err[512];
-    kube_client *c = fake_client(&api, err, sizeof err);
-    assert_non_null(c);
-    who wa = {.mu = PTHREAD_MUTEX_INITIALIZER, .id = "a"};
-    who wb = {.mu = PTHREAD_MUTEX_INITIALIZER, .id = "b"};
-    kube_lease *a = elect(c, &wa);
-    assert_true(watch_until(a, NULL, 5000, a_leads));
-    assert_string_equal(kube_lease_identity(a), "a");
-    kube_lease *b = elect(c, &wb);
-    /* Three lease durations: b must not take over from a live leader whose
+    fx *f = *state;
+    snprintf(f->s.skewed, sizeof f->s.skewed, "a");
+    fx_start(f);
+    f->a = elect_with(f->c, &f->wa, 4000, 3000, 500);
+    assert_true(watch_until(f->a, NULL, 30000, a_leads));
+    assert_string_equal(kube_lease_identity(f->a), "a");
+    f->b = elect_with(f->c, &f->wb, 4000, 3000, 500);
+    /* Two lease durations: b must not take over from a live leader whose
      * renewTime claims it last renewed in the year 2000. */
-    assert_false(watch_until(a, b, 6000, b_leads));
-    assert_true(kube_lease_is_leader(a));
-    assert_int_equal(wb.started, 0);
-    assert_int_equal(transitions(&s), 0);
+    assert_false(watch_until(f->a, f->b, 8000, b_leads));
+    assert_true(kube_lease_is_leader(f->a));
+    assert_int_equal(counter(&f->wb, &f->wb.started), 0);
+    assert_int_equal(transitions(&f->s), 0);
 
-    /* Graceful stop: released, b leads at its next retry (0.36 s max),
-     * far sooner than the 2 s lease duration. */
+    /* Graceful stop: released, b leads well before the lease (4 s) would
+     * have run out. */
     int64_t t0 = fake_now_ms();
-    kube_lease_stop(a);
-    assert_int_equal(wa.stopped, 1);
-    assert_true(watch_until(NULL, b, 3000, b_leads));
-    assert_true(fake_now_ms() - t0 < 1500);
-    assert_int_equal(transitions(&s), 1);
-    pthread_mutex_lock(&s.mu);
-    assert_string_equal(holder_of(s.lease), "b");
-    pthread_mutex_unlock(&s.mu);
-    kube_lease_stop(b);
-    assert_int_equal(wb.started, 1);
-    assert_int_equal(wb.stopped, 1);
-    pthread_mutex_lock(&s.mu);
-    assert_string_equal(holder_of(s.lease), "");
-    pthread_mutex_unlock(&s.mu);
-    kube_client_free(c);
-    fake_api_stop(&api);
-    json_decref(s.lease);
+    kube_lease_stop(f->a);
+    f->a = NULL;
+    assert_int_equal(counter(&f->wa, &f->wa.stopped), 1);
+    assert_true(watch_until(NULL, f->b, 10000, b_leads));
+    assert_true(fake_now_ms() - t0 < 3500);
+    assert_int_equal(transitions(&f->s), 1);
+    pthread_mutex_lock(&f->s.mu);
+    assert_string_equal(holder_of(f->s.lease), "b");
+    pthread_mutex_unlock(&f->s.mu);
+    kube_lease_stop(f->b);
+    f->b = NULL;
+    assert_int_equal(counter(&f->wb, &f->wb.started), 1);
+    assert_int_equal(counter(&f->wb, &f->wb.stopped), 1);
+    pthread_mutex_lock(&f->s.mu);
+    assert_string_equal(holder_of(f->s.lease), "");
+    pthread_mutex_unlock(&f->s.mu);
 }
 
 static void test_frozen_leader_steps_down(void **state)
 {
-    (void)state;
-    lstore s = {.mu = PTHREAD_MUTEX_INITIALIZER};
-    fake_api api;
-    assert_int_equal(fake_api_start(&api, lease_handler, &s, "ns"), 0);
-    char err[512];
-    kube_client *c = fake_client(&api, err, sizeof err);
-    assert_non_null(c);
-    who wa = {.mu = PTHREAD_MUTEX_INITIALIZER, .id = "a"};
-    who wb = {.mu = PTHREAD_MUTEX_INITIALIZER, .id = "b"};
-    kube_lease *a = elect(c, &wa);
-    assert_true(watch_until(a, NULL, 5000, a_leads));
-    kube_lease *b = elect(c, &wb);
-    assert_false(watch_until(a, b, 1000, b_leads));
+    fx *f = *state;
+    fx_start(f);
+    f->a = elect(f->c, &f->wa);
+    assert_true(watch_until(f->a, NULL, 30000, a_leads));
+    f->b = elect(f->c, &f->wb);
+    assert_false(watch_until(f->a, f->b, 1000, b_leads));
 
     /* a can no longer write: it must step down by renewDeadline after its
      * last renew, and b may lead only after a full lease duration without a
      * change — never both at once (watch_until checks every 10 ms). */
-    pthread_mutex_lock(&s.mu);
-    snprintf(s.frozen, sizeof s.frozen, "a");
-    pthread_mutex_unlock(&s.mu);
+    pthread_mutex_lock(&f->s.mu);
+    snprintf(f->s.frozen, sizeof f->s.frozen, "a");
+    pthread_mutex_unlock(&f->s.mu);
     int64_t t0 = fake_now_ms();
-    assert_true(watch_until(a, b, 6000, b_leads));
+    assert_true(watch_until(f->a, f->b, 30000, b_leads));
     int64_t took = fake_now_ms() - t0;
-    pthread_mutex_lock(&wa.mu);
-    int64_t a_stopped = wa.stopped_at;
-    pthread_mutex_unlock(&wa.mu);
-    pthread_mutex_lock(&wb.mu);
-    int64_t b_started = wb.started_at;
-    pthread_mutex_unlock(&wb.mu);
-    assert_int_equal(wa.stopped, 1);
-    assert_true(a_stopped - t0 <= 1500 + 400);
+    pthread_mutex_lock(&f->wa.mu);
+    int64_t a_stopped = f->wa.stopped_at;
+    int a_stops = f->wa.stopped;
+    pthread_mutex_unlock(&f->wa.mu);
+    pthread_mutex_lock(&f->wb.mu);
+    int64_t b_started = f->wb.started_at;
+    pthread_mutex_unlock(&f->wb.mu);
+    print_message("  a stepped down after %lld ms, b led after %lld ms\n",
+                  (long long)(a_stopped - t0), (long long)took);
+    assert_int_equal(a_stops, 1);
+    /* renewDeadline (1.5 s) after its last renew; the slack is for a
+     * loaded machine, the order below is what matters. */
+    assert_true(a_stopped - t0 <= 1500 + 1500);
     assert_true(b_started >= a_stopped);
-    /* Lease duration after a's last renew (which was at most a retry
-     * period before t0), plus b's retry period with jitter. */
+    /* Not before a lease duration after a's last renew (which was at most
+     * a retry period before t0); and not absurdly later. */
     assert_true(took >= 2000 - 300 - 50);
-    assert_true(took <= 2000 + 700 + 300);
-    assert_int_equal(transitions(&s), 1);
-    kube_lease_stop(a); /* not leading: no release, no second callback */
-    assert_int_equal(wa.stopped, 1);
-    kube_lease_stop(b);
-    kube_client_free(c);
-    fake_api_stop(&api);
-    json_decref(s.lease);
+    assert_true(took <= 2000 + 700 + 3000);
+    assert_int_equal(transitions(&f->s), 1);
+    kube_lease_stop(f->a); /* not leading: no release, no second callback */
+    f->a = NULL;
+    assert_int_equal(counter(&f->wa, &f->wa.stopped), 1);
+}
+
+static bool seen_leader(who *w)
+{
+    pthread_mutex_lock(&w->mu);
+    bool seen = w->leaders_seen > 0;
+    pthread_mutex_unlock(&w->mu);
+    return seen;
+}
+
+/* The successor learns of a release from its watch of the Lease, not from
+ * its next poll: with a 5 s retry period and the leader stopped right after
+ * the successor's first look, only the watch can make it lead within 2 s. */
+static void test_release_wakes_the_successor(void **state)
+{
+    fx *f = *state;
+    fx_start(f);
+    f->a = elect_with(f->c, &f->wa, 20000, 15000, 5000);
+    assert_true(watch_until(f->a, NULL, 30000, a_leads));
+    f->b = elect_with(f->c, &f->wb, 20000, 15000, 5000);
+    int64_t end = fake_now_ms() + 30000;
+    while (!seen_leader(&f->wb) && fake_now_ms() < end)
+        fake_sleep_ms(5);
+    assert_true(seen_leader(&f->wb));
+    /* Whether b's watch is up yet or not: one that starts later lists the
+     * released Lease and wakes b just the same. */
+    int64_t t0 = fake_now_ms();
+    kube_lease_stop(f->a);
+    f->a = NULL;
+    assert_true(watch_until(NULL, f->b, 4000, b_leads));
+    int64_t took = fake_now_ms() - t0;
+    print_message("  b leads %lld ms after a was told to stop\n",
+                  (long long)took);
+    assert_true(took < 2000);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_skew_and_graceful_release),
-        cmocka_unit_test(test_frozen_leader_steps_down),
+        cmocka_unit_test_setup_teardown(test_skew_and_graceful_release,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_frozen_leader_steps_down,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_release_wakes_the_successor,
+                                        fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

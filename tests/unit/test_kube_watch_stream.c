@@ -226,64 +226,110 @@ static bool wait_for(kube_cache *c, const char *name, long ms)
     return false;
 }
 
+/* Everything a test starts lives here, on the heap, and teardown stops it
+ * even when an assertion failed half way (cmocka leaves the test function
+ * by longjmp; threads must not be left using its stack). */
+typedef struct fx {
+    scen s;
+    log_t lg;
+    fake_api api;
+    bool api_up;
+    kube_client *c;
+    kube_cache *cache;
+    kube_watch *w;
+} fx;
+
+static int fx_setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    pthread_mutex_init(&f->s.mu, NULL);
+    pthread_mutex_init(&f->lg.mu, NULL);
+    *state = f;
+    return 0;
+}
+
+static int fx_teardown(void **state)
+{
+    fx *f = *state;
+    kube_cache_free(f->cache);
+    kube_watch_stop(f->w);
+    kube_client_free(f->c);
+    if (f->api_up)
+        fake_api_stop(&f->api);
+    pthread_mutex_destroy(&f->s.mu);
+    pthread_mutex_destroy(&f->lg.mu);
+    free(f);
+    return 0;
+}
+
+static void fx_start(fx *f, fake_handler h)
+{
+    assert_int_equal(fake_api_start(&f->api, h, &f->s, "t"), 0);
+    f->api_up = true;
+    char err[512];
+    f->c = fake_client(&f->api, err, sizeof err);
+    assert_non_null(f->c);
+}
+
 static void test_every_fault(void **state)
 {
-    (void)state;
-    scen s = {.mu = PTHREAD_MUTEX_INITIALIZER};
-    fake_api api;
-    assert_int_equal(fake_api_start(&api, handler1, &s, "t"), 0);
+    fx *f = *state;
+    fx_start(f, handler1);
     char err[512];
-    kube_client *c = fake_client(&api, err, sizeof err);
-    assert_non_null(c);
-    log_t lg = {.mu = PTHREAD_MUTEX_INITIALIZER};
-    kube_cache_handlers h = {c_add, c_upd, c_del, NULL, &lg};
+    kube_cache_handlers h = {c_add, c_upd, c_del, NULL, &f->lg};
     kube_cache_opts o = {.namespace = "t",
                          .label_selector = "app=x,tier in (a,b)",
                          .timeout_seconds = 30,
                          .backoff_initial_ms = 20,
                          .backoff_max_ms = 100,
                          .log = quiet};
-    kube_cache *cache = kube_cache_new(c, &o, &h, err, sizeof err);
-    assert_non_null(cache);
-    assert_int_equal(kube_cache_start(cache, err, sizeof err), 0);
-    assert_true(kube_cache_wait_synced(cache, 5000));
-    assert_true(wait_for(cache, "e", 20000));
+    f->cache = kube_cache_new(f->c, &o, &h, err, sizeof err);
+    assert_non_null(f->cache);
+    assert_int_equal(kube_cache_start(f->cache, err, sizeof err), 0);
+    /* Generous: a loaded machine under valgrind parses 10 MB slowly. */
+    assert_true(kube_cache_wait_synced(f->cache, 60000));
+    assert_true(wait_for(f->cache, "e", 180000));
 
     int64_t t0 = fake_now_ms();
     kube_cache_stats st;
-    kube_cache_get_stats(cache, &st);
-    json_t *a = kube_cache_get(cache, "t", "a");
+    kube_cache_get_stats(f->cache, &st);
+    json_t *a = kube_cache_get(f->cache, "t", "a");
     assert_non_null(a);
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(a, "metadata"),
                                           "resourceVersion")),
         "121");
     json_decref(a);
-    assert_null(kube_cache_get(cache, "t", "zombie"));
-    assert_null(kube_cache_get(cache, "t", "b"));
-    assert_null(kube_cache_get(cache, "t", "c"));
-    kube_cache_free(cache);
+    assert_null(kube_cache_get(f->cache, "t", "zombie"));
+    assert_null(kube_cache_get(f->cache, "t", "b"));
+    assert_null(kube_cache_get(f->cache, "t", "c"));
+    kube_cache_free(f->cache);
+    f->cache = NULL;
     /* Stopping with a stream held open is prompt. */
-    assert_true(fake_now_ms() - t0 < 3000);
-    kube_client_free(c);
-    fake_api_stop(&api);
+    assert_true(fake_now_ms() - t0 < 5000);
 
     const char *want[] = {
         "add a 10",    "add b 11",         "add c 101",
         "update a 102", "delete b 103",    "add d 104",
         "delete c 101 unknown", "update a 121", "add e 122",
     };
-    for (int i = 0; i < lg.n && i < 64; i++)
-        print_message("  callback %d: %s\n", i, lg.lines[i]);
-    assert_int_equal(lg.n, 9);
+    log_t *lg = &f->lg;
+    for (int i = 0; i < lg->n && i < 64; i++)
+        print_message("  callback %d: %s\n", i, lg->lines[i]);
+    assert_int_equal(lg->n, 9);
     for (int i = 0; i < 9; i++)
-        assert_string_equal(lg.lines[i], want[i]);
+        assert_string_equal(lg->lines[i], want[i]);
     const char *rvs[] = {"100", "102", "103", "110", "120", "120"};
-    assert_true(s.watches >= 6);
+    pthread_mutex_lock(&f->s.mu);
+    int watches = f->s.watches, lists = f->s.lists;
+    pthread_mutex_unlock(&f->s.mu);
+    assert_true(watches >= 6);
     for (int i = 0; i < 6; i++)
-        assert_string_equal(s.watch_rvs[i], rvs[i]);
-    assert_int_equal(s.lists, 2);
-    assert_string_equal(s.label_sel, "app%3Dx%2Ctier%20in%20%28a%2Cb%29");
+        assert_string_equal(f->s.watch_rvs[i], rvs[i]);
+    assert_int_equal(lists, 2);
+    assert_string_equal(f->s.label_sel, "app%3Dx%2Ctier%20in%20%28a%2Cb%29");
     assert_int_equal(st.watch.lists, 2);
     assert_int_equal(st.watch.relists_expired, 1);
     assert_int_equal(st.watch.invalid_lines, 1);
@@ -321,56 +367,46 @@ static int handler2(fake_api *a, const fake_req *r, int fd, void *ud)
 
 static void test_line_cap_relists(void **state)
 {
-    (void)state;
-    scen s = {.mu = PTHREAD_MUTEX_INITIALIZER, .max_line = 8192};
-    fake_api api;
-    assert_int_equal(fake_api_start(&api, handler2, &s, "t"), 0);
+    fx *f = *state;
+    f->s.max_line = 8192;
+    fx_start(f, handler2);
     char err[512];
-    kube_client *c = fake_client(&api, err, sizeof err);
-    assert_non_null(c);
-    log_t lg = {.mu = PTHREAD_MUTEX_INITIALIZER};
-    kube_cache_handlers h = {c_add, c_upd, c_del, NULL, &lg};
+    kube_cache_handlers h = {c_add, c_upd, c_del, NULL, &f->lg};
     kube_cache_opts o = {.namespace = "t",
                          .max_line_bytes = 4096,
                          .backoff_initial_ms = 20,
                          .backoff_max_ms = 50,
                          .log = quiet};
-    kube_cache *cache = kube_cache_new(c, &o, &h, err, sizeof err);
-    assert_int_equal(kube_cache_start(cache, err, sizeof err), 0);
+    f->cache = kube_cache_new(f->c, &o, &h, err, sizeof err);
+    assert_int_equal(kube_cache_start(f->cache, err, sizeof err), 0);
     /* The object that was too big for the watch line arrives by the list
      * (list responses are not limited by the line cap). */
-    assert_true(wait_for(cache, "big", 10000));
+    assert_true(wait_for(f->cache, "big", 60000));
     kube_cache_stats st;
-    kube_cache_get_stats(cache, &st);
+    kube_cache_get_stats(f->cache, &st);
     assert_int_equal(st.watch.lists, 2);
-    kube_cache_free(cache);
-    kube_client_free(c);
-    fake_api_stop(&api);
 }
 
 /* Scenario 3: nothing listens; the watch keeps backing off, never syncs,
  * and stops promptly. */
 static void test_server_down(void **state)
 {
-    (void)state;
-    scen s = {.mu = PTHREAD_MUTEX_INITIALIZER};
-    fake_api api;
-    assert_int_equal(fake_api_start(&api, handler2, &s, "t"), 0);
+    fx *f = *state;
+    fx_start(f, handler2);
+    fake_api_stop(&f->api); /* the port is closed from now on */
+    f->api_up = false;
     char err[512];
-    kube_client *c = fake_client(&api, err, sizeof err);
-    assert_non_null(c);
-    fake_api_stop(&api); /* the port is closed from now on */
     kube_cache_opts o = {.namespace = "t",
                          .backoff_initial_ms = 10,
                          .backoff_max_ms = 40,
                          .log = quiet};
-    kube_cache *cache = kube_cache_new(c, &o, NULL, err, sizeof err);
-    assert_int_equal(kube_cache_start(cache, err, sizeof err), 0);
-    assert_false(kube_cache_wait_synced(cache, 500));
+    f->cache = kube_cache_new(f->c, &o, NULL, err, sizeof err);
+    assert_int_equal(kube_cache_start(f->cache, err, sizeof err), 0);
+    assert_false(kube_cache_wait_synced(f->cache, 500));
     int64_t t0 = fake_now_ms();
-    kube_cache_free(cache);
-    assert_true(fake_now_ms() - t0 < 3000);
-    kube_client_free(c);
+    kube_cache_free(f->cache);
+    f->cache = NULL;
+    assert_true(fake_now_ms() - t0 < 5000);
 }
 
 /* Scenario 4: a plain kube_watch resumed from a stored version; its handler
@@ -445,54 +481,107 @@ static int handler4(fake_api *a, const fake_req *r, int fd, void *ud)
 
 static void test_resume_then_expire(void **state)
 {
-    (void)state;
-    scen s = {.mu = PTHREAD_MUTEX_INITIALIZER};
-    fake_api api;
-    assert_int_equal(fake_api_start(&api, handler4, &s, "t"), 0);
+    fx *f = *state;
+    fx_start(f, handler4);
     char err[512];
-    kube_client *c = fake_client(&api, err, sizeof err);
-    assert_non_null(c);
     wlog l = {.mu = PTHREAD_MUTEX_INITIALIZER};
     kube_watch_handler h = {w_begin, w_item, w_end, w_event, &l};
     kube_watch_opts o = {.path = "/api/v1/namespaces/t/pods",
                          .resource_version = "50",
                          .backoff_initial_ms = 10,
                          .log = quiet};
-    assert_null(kube_watch_start(c, &(kube_watch_opts){.path = "pods"}, &h,
+    assert_null(kube_watch_start(f->c, &(kube_watch_opts){.path = "pods"}, &h,
                                  err, sizeof err));
     assert_null(kube_watch_start(
-        c, &(kube_watch_opts){.path = "/api/v1/pods?watch=1"}, &h, err,
+        f->c, &(kube_watch_opts){.path = "/api/v1/pods?watch=1"}, &h, err,
         sizeof err));
-    kube_watch *w = kube_watch_start(c, &o, &h, err, sizeof err);
-    assert_non_null(w);
-    int64_t end = fake_now_ms() + 10000;
+    f->w = kube_watch_start(f->c, &o, &h, err, sizeof err);
+    assert_non_null(f->w);
+    int64_t end = fake_now_ms() + 60000;
     kube_watch_stats st = {0};
     while (fake_now_ms() < end) {
-        kube_watch_get_stats(w, &st);
-        if (st.lists == 1 && s.watches >= 2)
+        kube_watch_get_stats(f->w, &st);
+        pthread_mutex_lock(&f->s.mu);
+        int watches = f->s.watches;
+        pthread_mutex_unlock(&f->s.mu);
+        if (st.lists == 1 && watches >= 2)
             break;
         fake_sleep_ms(10);
     }
-    kube_watch_stop(w);
-    kube_client_free(c);
-    fake_api_stop(&api);
+    /* Stopped here: the handler's counters live on this stack. */
+    kube_watch_stop(f->w);
+    f->w = NULL;
     assert_int_equal(l.events, 1);
     assert_int_equal(l.begins, 1);
     assert_int_equal(l.items, 3);
     assert_int_equal(l.ends, 1);
     assert_int_equal(st.relists_expired, 1);
-    assert_string_equal(s.watch_rvs[0], "50");
-    assert_string_equal(s.watch_rvs[1], "60");
+    assert_string_equal(f->s.watch_rvs[0], "50");
+    assert_string_equal(f->s.watch_rvs[1], "60");
     assert_string_equal(st.resource_version, "60");
+}
+
+/* Scenario 5: a server that ends every watch at once, after a bookmark
+ * (an apiserver starting up, a proxy cutting streams): the loop must back
+ * off, not storm. */
+static int handler5(fake_api *a, const fake_req *r, int fd, void *ud)
+{
+    (void)a;
+    scen *s = ud;
+    pthread_mutex_lock(&s->mu);
+    bool watch = strstr(r->path, "watch=1") != NULL;
+    if (watch)
+        s->watches++;
+    else
+        s->lists++;
+    pthread_mutex_unlock(&s->mu);
+    if (!watch) {
+        send_list(fd, "5", NULL, NULL, NULL, 0);
+        return FAKE_KEEP;
+    }
+    fake_stream_begin(fd);
+    fake_chunk_str(fd, "{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":{"
+                       "\"resourceVersion\":\"6\"}}}\n");
+    fake_stream_end(fd);
+    return FAKE_KEEP;
+}
+
+static void test_no_reconnect_storm(void **state)
+{
+    fx *f = *state;
+    fx_start(f, handler5);
+    char err[512];
+    kube_cache_opts o = {.namespace = "t",
+                         .backoff_initial_ms = 50,
+                         .backoff_max_ms = 400,
+                         .log = quiet};
+    f->cache = kube_cache_new(f->c, &o, NULL, err, sizeof err);
+    assert_int_equal(kube_cache_start(f->cache, err, sizeof err), 0);
+    fake_sleep_ms(2000);
+    kube_cache_stats st;
+    kube_cache_get_stats(f->cache, &st);
+    print_message("  %llu watch requests in 2 s\n",
+                  (unsigned long long)st.watch.connects);
+    /* Backoff 25-50, 50-100, 100-200, then 200-400 ms: about ten in 2 s
+     * (hundreds without it). */
+    assert_true(st.watch.connects >= 2);
+    assert_true(st.watch.connects <= 20);
+    assert_true(st.watch.bookmarks >= 2);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_fault),
-        cmocka_unit_test(test_line_cap_relists),
-        cmocka_unit_test(test_server_down),
-        cmocka_unit_test(test_resume_then_expire),
+        cmocka_unit_test_setup_teardown(test_every_fault, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_line_cap_relists, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_server_down, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_resume_then_expire, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_no_reconnect_storm, fx_setup,
+                                        fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

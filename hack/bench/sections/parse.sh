@@ -77,7 +77,7 @@ ensure_inputs() {
   key="$(gen_key)"
   cache_fill "$CACHE/gen-$key" build_gen
   GEN_BIN="$CACHE/gen-$key/gen"
-  local size pids=() dirs=() need
+  local size pids=() dirs=()
   for size in $BENCH_SIZES; do
     size_count "$size" >/dev/null || die "BENCH_SIZES: '$size' is not NNk or NNm"
     INPUT_DIR[$size]="$CACHE/inputs-$key-$size"
@@ -90,6 +90,15 @@ ensure_inputs() {
   local i
   for i in "${!pids[@]}"; do
     wait "${pids[$i]}" || die "generating the ${dirs[$i]} inputs failed"
+  done
+  # Inputs of an older generator are gigabytes nobody will read again.
+  local old
+  for old in "$CACHE"/gen-* "$CACHE"/inputs-*; do
+    [ -d "$old" ] || continue
+    case "$(basename "$old")" in
+      gen-"$key"|inputs-"$key"-*) ;;
+      *) log "removing $(basename "$old") (older generator)"; rm -rf "$old" "$old.lock" ;;
+    esac
   done
 }
 
@@ -142,6 +151,14 @@ manifest_get() { jq -r "$2" "${INPUT_DIR[$1]}/manifest.json"; }
 lw_total() { "$LEAKWATCH_BIN" inspect --json "$1" 2>/dev/null | jq -r '.total // empty' 2>/dev/null; }
 pp_total() { awk -F: '/^[0-9]+: / { n += $1 } END { print n + 0 }' "$1"; }
 pprof_total() { sed -n 's/.* of \([0-9]*\) total.*/\1/p' "$1" | head -n 1; }
+
+check_diff() { # LABEL BASE TARGET "PATTERN +DELTA" TOTAL_DELTA
+  "$LEAKWATCH_BIN" diff --json "$2" "$3" >"$RUN_TMP/diff.json" 2>/dev/null
+  check "leakwatch diff $1: top stack" \
+    "$(jq -r '.stacks[0] | "\(.pattern) +\(.delta)"' "$RUN_TMP/diff.json" 2>/dev/null)" "$4"
+  check "leakwatch diff $1: total growth" \
+    "$(jq -r '.total_delta // empty' "$RUN_TMP/diff.json" 2>/dev/null)" "$5"
+}
 
 # ------------------------------------------------------------------ running
 
@@ -213,21 +230,22 @@ run_size() { # size
   fi
   # The largest-growing stack is the orders fan-out (chan send); diff must
   # put it first with the generator's exact growth, in both formats.
-  local lead totald j
+  local lead
   lead="$(manifest_get "$size" '[.scenarios[] | select(.leaking)] | max_by(.target - .base) |
     "\(.pattern) +\(.target - .base)"')"
-  totald="$((want - wantb))"
-  for j in "debug2:$b2:$t2" "proto:$bp:$tp"; do
-    IFS=: read -r fmt base tgt <<<"$j"
-    "$LEAKWATCH_BIN" diff --json "$base" "$tgt" >"$RUN_TMP/diff.json" 2>/dev/null
-    check "leakwatch diff $lbl ${fmt/debug2/debug=2}: top stack" \
-      "$(jq -r '.stacks[0] | "\(.pattern) +\(.delta)"' "$RUN_TMP/diff.json" 2>/dev/null)" "$lead"
-    check "leakwatch diff $lbl ${fmt/debug2/debug=2}: total growth" \
-      "$(jq -r '.total_delta // empty' "$RUN_TMP/diff.json" 2>/dev/null)" "$totald"
-  done
+  check_diff "$lbl debug=2" "$b2" "$t2" "$lead" "$((want - wantb))"
+  check_diff "$lbl proto" "$bp" "$tp" "$lead" "$((want - wantb))"
 }
 
 # ------------------------------------------------------------------ report
+
+# CPU time next to wall time: on a shared machine the gap is time spent
+# waiting for a core, not work.  Below 0.1 s the 10 ms clock says nothing.
+cpu_note() { # ID
+  local u s
+  u="$(result_get "$1" user_s)"; s="$(result_get "$1" sys_s)"
+  awk -v u="$u" -v s="$s" 'BEGIN { if (u + s >= 0.1) printf "cpu %.2f s, ", u + s }'
+}
 
 # A rate over a few kB of protobuf says nothing but process start-up.
 shown_rate() { # ID
@@ -254,7 +272,7 @@ compare() {
     return
   fi
   line="$(printf '%s: leakwatch %s (%s%s RSS)' "$name" "$(fmt_secs "$lw_w")" \
-    "${lw_rate:+$(fmt_rate "$lw_rate"), }" "$(fmt_rss "$lw_r")")"
+    "${lw_rate:+$(fmt_rate "$lw_rate"), }$(cpu_note "$lw")" "$(fmt_rss "$lw_r")")"
   if [ -n "$peer" ]; then
     p_w="$(result_get "$peer" wall_s)"; p_r="$(result_get "$peer" peak_rss_kb)"
     p_rate="$(shown_rate "$peer")"; p_runs="$(result_get "$peer" runs)"
@@ -262,7 +280,7 @@ compare() {
   if [ -n "$peer" ] && [ -n "$p_w" ]; then
     speed="$(ratio "$p_w" "$lw_w")"; mem="$(ratio "$p_r" "$lw_r")"
     line+="$(printf '; %s %s (%s%s RSS%s) -> %s, %s' "$pname" \
-      "$(fmt_secs "$p_w")" "${p_rate:+$(fmt_rate "$p_rate"), }" "$(fmt_rss "$p_r")" \
+      "$(fmt_secs "$p_w")" "${p_rate:+$(fmt_rate "$p_rate"), }$(cpu_note "$peer")" "$(fmt_rss "$p_r")" \
       "$([ "$p_runs" -lt "$BENCH_REPS" ] && echo ", $p_runs run")" \
       "$(times_word "$speed" faster slower)" "$(times_word "$mem" "less memory" "more memory")")"
   elif [ -n "$peer" ]; then
@@ -288,7 +306,7 @@ combine_pp() { # size -> records "diff-SIZE-debug2-panicparse"
   }
   jq -cs --arg id "diff-$size-debug2-panicparse" \
     '(map(select(.id == $a or .id == $b))) as $r |
-     {id: $id, "label": "panicparse base + target", failed: false,
+     {id: $id, "label": "panicparse base + target", failed: false, combined_from: [$a, $b],
       command: ($r | map(.command) | join(" ; ")),
       input_bytes: ($r | map(.input_bytes) | add),
       runs: ($r | map(.runs) | min),
@@ -384,6 +402,7 @@ section_parse() {
   [ -x "$LEAKWATCH_BIN" ] || die "$LEAKWATCH_BIN not found: run make first"
   prepare_parse
   LW_VERSION="$("$LEAKWATCH_BIN" version 2>/dev/null | head -n 1)"
+  LW_VERSION="${LW_VERSION#leakwatch }"
   CPU_MODEL="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
   LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# hack/fuzz/run.sh SECONDS — builds every libFuzzer target in hack/fuzz
+# and runs each for SECONDS, one after another.
+#
+# A target hack/fuzz/fuzz_<area>_<name>.c is compiled with clang
+# (-fsanitize=fuzzer,address,undefined) together with the sources of
+# pkg/<area>/ and pkg/lw/, directly, not through the Makefile's library,
+# so a broken file elsewhere in the tree cannot stop fuzzing.  Seeds come
+# from hack/fuzz/corpus/<target>/ (small, committed); the working corpus
+# grows in hack/fuzz/corpus-run/<target>/ (ignored by git) and is kept
+# between runs.  Crashing inputs are written next to it as
+# hack/fuzz/corpus-run/<target>-crash-*.
+#
+# Prints the executions per target; exits non-zero if any target found a
+# crash, a leak or a timeout, or did not build.
+# Environment: FUZZ_TARGETS (space-separated names, default all),
+# FUZZ_MAX_LEN (default 65536), CLANG (default clang).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+
+SECONDS_PER_TARGET=${1:-60}
+if ! [[ "$SECONDS_PER_TARGET" =~ ^[0-9]+$ ]] || [ "$SECONDS_PER_TARGET" -lt 1 ]; then
+  echo "usage: hack/fuzz/run.sh SECONDS" >&2
+  exit 1
+fi
+CLANG=${CLANG:-clang}
+if ! command -v "$CLANG" >/dev/null 2>&1; then
+  echo "run.sh: $CLANG not found (install clang and libclang-rt-dev)" >&2
+  exit 1
+fi
+MAX_LEN=${FUZZ_MAX_LEN:-65536}
+OUT=build/fuzz
+RUN=hack/fuzz/corpus-run
+mkdir -p "$OUT" "$RUN"
+
+PKGS="libcurl jansson yaml-0.1 openssl zlib libmicrohttpd"
+PKG_CFLAGS=$(pkg-config --cflags $PKGS 2>/dev/null || true)
+PKG_LIBS=$(pkg-config --libs $PKGS 2>/dev/null || echo "-lz")
+
+targets=()
+if [ -n "${FUZZ_TARGETS:-}" ]; then
+  read -r -a targets <<<"$FUZZ_TARGETS"
+else
+  for f in hack/fuzz/fuzz_*.c; do
+    [ -f "$f" ] && targets+=("$(basename "$f" .c)")
+  done
+fi
+if [ ${#targets[@]} -eq 0 ]; then
+  echo "run.sh: no fuzz targets in hack/fuzz" >&2
+  exit 1
+fi
+
+failed=()
+summary=()
+for t in "${targets[@]}"; do
+  src="hack/fuzz/$t.c"
+  area=${t#fuzz_}
+  area=${area%%_*}
+  srcs=(pkg/lw/*.c)
+  [ -d "pkg/$area" ] && srcs+=(pkg/"$area"/*.c)
+  echo "== $t: building"
+  # shellcheck disable=SC2086
+  if ! "$CLANG" -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
+      -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+      -Ipkg $PKG_CFLAGS -o "$OUT/$t" "$src" "${srcs[@]}" $PKG_LIBS -lm; then
+    failed+=("$t (build)")
+    summary+=("$t: build failed")
+    continue
+  fi
+  corpus="$RUN/$t"
+  mkdir -p "$corpus"
+  if [ -d "hack/fuzz/corpus/$t" ]; then
+    cp -n hack/fuzz/corpus/"$t"/* "$corpus"/ 2>/dev/null || true
+  fi
+  log="$OUT/$t.log"
+  echo "== $t: fuzzing for ${SECONDS_PER_TARGET}s (log $log)"
+  nice "./$OUT/$t" "$corpus" -max_total_time="$SECONDS_PER_TARGET" \
+    -max_len="$MAX_LEN" -timeout=20 -rss_limit_mb=2048 \
+    -print_final_stats=1 -artifact_prefix="$RUN/$t-" >"$log" 2>&1
+  rc=$?
+  execs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -n 1)
+  cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -n 1)
+  files=$(find "$corpus" -type f | wc -l)
+  if [ $rc -ne 0 ]; then
+    failed+=("$t")
+    summary+=("$t: FAILED (exit $rc) after ${execs:-?} executions, see $log")
+    grep -E 'ERROR|invariant failed|SUMMARY|Test unit written' "$log" | head -n 8
+  else
+    summary+=("$t: ${execs:-?} executions, ${cov:-cov: ?}, corpus $files files")
+  fi
+done
+
+echo "== fuzz summary (${SECONDS_PER_TARGET}s per target)"
+printf '%s\n' "${summary[@]}"
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "failing targets: ${failed[*]}"
+  exit 1
+fi

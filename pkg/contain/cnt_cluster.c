@@ -1,0 +1,266 @@
+/*
+ * cnt_cluster.c — containment's API calls (see cnt_cluster.h).  Every read
+ * here is what makes a restarted controller safe: restarts this hour come
+ * from Events, a restart in progress from the workload and its pods.
+ */
+#include "contain/cnt_cluster.h"
+
+#include "kube/kube_pods.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EVENTS_PAGE 500
+
+void cnt_seen_events_clear(cnt_seen_events *e)
+{
+    free(e->v);
+    memset(e, 0, sizeof *e);
+}
+
+static int64_t event_time(const json_t *ev)
+{
+    static const char *fields[] = {"lastTimestamp", "eventTime",
+                                   "series.lastObservedTime", "firstTimestamp",
+                                   "metadata.creationTimestamp"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        int64_t t = kube_parse_time(kube_json_str(ev, fields[i]));
+        if (t > 0)
+            return t;
+    }
+    return -1;
+}
+
+bool cnt_seen_event_parse(const json_t *ev, int64_t since_s,
+                          cnt_seen_event *out)
+{
+    memset(out, 0, sizeof *out);
+    const char *reason = kube_json_str(ev, "reason");
+    const char *comp = kube_json_str(ev, "source.component");
+    const char *rcomp = kube_json_str(ev, "reportingComponent");
+    if (!reason || strcmp(reason, CNT_REASON))
+        return false;
+    if (!((comp && !strcmp(comp, CNT_COMPONENT)) ||
+          (rcomp && !strcmp(rcomp, CNT_COMPONENT))))
+        return false;
+    out->t_s = event_time(ev);
+    if (out->t_s < since_s)
+        return false;
+    int64_t first = kube_parse_time(kube_json_str(ev, "firstTimestamp"));
+    out->first_s = first > 0 ? first : out->t_s;
+    const json_t *cnt = json_object_get(ev, "count");
+    out->count = json_is_integer(cnt) && json_integer_value(cnt) > 0
+                     ? (long)json_integer_value(cnt)
+                     : 1;
+    const char *msg = kube_json_str(ev, "message");
+    const char *kind = kube_json_str(ev, "involvedObject.kind");
+    const char *ns = kube_json_str(ev, "involvedObject.namespace");
+    const char *uid = kube_json_str(ev, "involvedObject.uid");
+    const char *name = kube_json_str(ev, "involvedObject.name");
+    if (!msg || !kind || !uid)
+        return false;
+    out->on_pod = !strcmp(kind, "Pod");
+    snprintf(out->ns, sizeof out->ns, "%s", ns ? ns : "");
+    snprintf(out->uid, sizeof out->uid, "%s", uid);
+    snprintf(out->message, sizeof out->message, "%s", msg);
+    char named[254];
+    out->kind = cnt_kind_parse(msg, named, sizeof named);
+    out->dry_run = cnt_message_dry_run(msg);
+    snprintf(out->pod, sizeof out->pod, "%s",
+             out->on_pod ? (name ? name : "") : named);
+    return out->kind != CNT_SILENT;
+}
+
+typedef struct collect_ctx {
+    cnt_seen_events *out;
+    int64_t since_s;
+    bool oom;
+} collect_ctx;
+
+static int collect(json_t *item, void *ud)
+{
+    collect_ctx *x = ud;
+    cnt_seen_event e;
+    if (!cnt_seen_event_parse(item, x->since_s, &e))
+        return 0;
+    cnt_seen_events *o = x->out;
+    if (o->n == o->cap) {
+        size_t cap = o->cap ? o->cap * 2 : 32;
+        cnt_seen_event *v = realloc(o->v, cap * sizeof *v);
+        if (!v) {
+            x->oom = true;
+            return 1;
+        }
+        o->v = v;
+        o->cap = cap;
+    }
+    o->v[o->n++] = e;
+    return 0;
+}
+
+int cnt_cluster_events(kube_client *kube, const char *ns, int64_t since_s,
+                       cnt_seen_events *out, kube_response *err_out)
+{
+    char sel[128], esc[256], path[512];
+    snprintf(sel, sizeof sel, "reason=%s,source=%s", CNT_REASON, CNT_COMPONENT);
+    kube_escape(sel, esc, sizeof esc);
+    if (ns && *ns) {
+        char ens[192];
+        kube_escape(ns, ens, sizeof ens);
+        snprintf(path, sizeof path, "/api/v1/namespaces/%s/events?fieldSelector=%s",
+                 ens, esc);
+    } else {
+        snprintf(path, sizeof path, "/api/v1/events?fieldSelector=%s", esc);
+    }
+    collect_ctx x = {.out = out, .since_s = since_s};
+    int rc = kube_list(kube, path, EVENTS_PAGE, collect, &x, NULL, 0, err_out);
+    if (x.oom) {
+        snprintf(err_out->error, sizeof err_out->error, "LIST %s: out of memory",
+                 path);
+        return -1;
+    }
+    return rc == 0 ? 0 : -1;
+}
+
+static const char *resource_of(const char *kind)
+{
+    if (!strcmp(kind, "Deployment"))
+        return "deployments";
+    if (!strcmp(kind, "StatefulSet"))
+        return "statefulsets";
+    if (!strcmp(kind, "ReplicaSet"))
+        return "replicasets";
+    return NULL;
+}
+
+/* Is pod one of the workload's own (not a stray pod matching the selector)? */
+static bool owned_by(const json_t *pod, const cnt_workload_state *st)
+{
+    const json_t *refs = kube_json_get(pod, "metadata.ownerReferences");
+    size_t i;
+    const json_t *ref;
+    json_array_foreach(refs, i, ref)
+    {
+        if (!json_is_true(json_object_get(ref, "controller")))
+            continue;
+        const char *kind = json_string_value(json_object_get(ref, "kind"));
+        const char *uid = json_string_value(json_object_get(ref, "uid"));
+        /* A Deployment's pods belong to its ReplicaSets; the selector
+         * already narrowed them to this Deployment's. */
+        if (!strcmp(st->kind, "Deployment"))
+            return kind && !strcmp(kind, "ReplicaSet");
+        return uid && !strcmp(uid, st->uid);
+    }
+    return false;
+}
+
+typedef struct pods_ctx {
+    cnt_workload_state *st;
+    const char *pod_uid;
+} pods_ctx;
+
+static int count_pod(json_t *item, void *ud)
+{
+    pods_ctx *x = ud;
+    if (!owned_by(item, x->st))
+        return 0;
+    cnt_workload_count_pod(x->st, item);
+    const char *uid = kube_json_str(item, "metadata.uid");
+    if (x->pod_uid && uid && !strcmp(uid, x->pod_uid) && !kube_pod_terminating(item))
+        x->st->candidate_live = true;
+    return 0;
+}
+
+int cnt_cluster_workload(kube_client *kube, const char *ns, const char *kind,
+                         const char *name, const char *uid,
+                         const char *pod_uid, cnt_workload_state *st,
+                         bool *not_found, char *err, size_t errlen)
+{
+    *not_found = false;
+    memset(st, 0, sizeof *st);
+    const char *res = resource_of(kind);
+    if (!res) {
+        snprintf(err, errlen, "%s is not a workload leakwatch restarts", kind);
+        return -1;
+    }
+    char ens[192], ename[768], path[1200];
+    kube_escape(ns, ens, sizeof ens);
+    kube_escape(name, ename, sizeof ename);
+    snprintf(path, sizeof path, "/apis/apps/v1/namespaces/%s/%s/%s", ens, res,
+             ename);
+    kube_response r;
+    if (kube_get(kube, path, &r) != 0) {
+        *not_found = r.status == 404;
+        snprintf(err, errlen, "%s", r.error);
+        kube_response_free(&r);
+        return -1;
+    }
+    /* A GET carries kind; be explicit anyway for proxies that strip it. */
+    if (!json_object_get(r.json, "kind"))
+        json_object_set_new(r.json, "kind", json_string(kind));
+    int rc = cnt_workload_parse(r.json, st, err, errlen);
+    kube_response_free(&r);
+    if (rc < 0)
+        return -1;
+    if (uid && *uid && strcmp(uid, st->uid)) {
+        *not_found = true;
+        snprintf(err, errlen, "%s/%s was replaced (uid %s, expected %s)", kind,
+                 name, st->uid, uid);
+        return -1;
+    }
+    char sel[3200];
+    kube_escape(st->selector, sel, sizeof sel);
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods?labelSelector=", ens);
+    size_t plen = strlen(path) + strlen(sel) + 1;
+    char *ppath = malloc(plen);
+    if (!ppath) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    snprintf(ppath, plen, "%s%s", path, sel);
+    kube_response le;
+    pods_ctx x = {.st = st, .pod_uid = pod_uid};
+    rc = kube_list(kube, ppath, EVENTS_PAGE, count_pod, &x, NULL, 0, &le);
+    free(ppath);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s", le.error);
+        kube_response_free(&le);
+        return -1;
+    }
+    return 0;
+}
+
+json_t *cnt_rollout_patch(const char *at)
+{
+    return json_pack("{s:{s:{s:{s:{s:s}}}}}", "spec", "template", "metadata",
+                     "annotations", "kubectl.kubernetes.io/restartedAt", at);
+}
+
+int cnt_cluster_rollout_restart(kube_client *kube, const char *ns,
+                                const char *kind, const char *name,
+                                const char *at, bool dry_run,
+                                kube_response *r)
+{
+    memset(r, 0, sizeof *r);
+    const char *res = resource_of(kind);
+    if (!res || !strcmp(kind, "ReplicaSet")) {
+        snprintf(r->error, sizeof r->error, "%s cannot be restarted by a "
+                 "rollout", kind);
+        return -1;
+    }
+    char ens[192], ename[768], path[1200];
+    kube_escape(ns, ens, sizeof ens);
+    kube_escape(name, ename, sizeof ename);
+    snprintf(path, sizeof path, "/apis/apps/v1/namespaces/%s/%s/%s%s", ens, res,
+             ename, dry_run ? "?dryRun=All" : "");
+    json_t *body = cnt_rollout_patch(at);
+    if (!body) {
+        snprintf(r->error, sizeof r->error, "out of memory");
+        return -1;
+    }
+    int rc = kube_request(kube, "PATCH", path, body,
+                          "application/strategic-merge-patch+json", r);
+    json_decref(body);
+    return rc;
+}

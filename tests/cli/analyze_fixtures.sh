@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# analyze_fixtures.sh — the leakwatch binary on every recorded fixture
+# (tests/fixtures/<go version>/<behaviour>/), every format recorded
+# (debug=1, debug=2, protobuf, and the goroutineleak profile where there
+# is one), with and without the fresh peer as --baseline, against the
+# fixture's MANIFEST.json:
+#   - leaks: verdict "leak", the manifest's top function among the top
+#     finding's frames, the manifest's pattern (debug=1 may say "unknown"
+#     for channel and select waits: it hides the runtime frames that tell);
+#   - controls: verdict "no-leak";
+#   - a goroutineleak series with nothing in it (the detector cannot prove
+#     every leak): "inconclusive", never "no-leak";
+#   - diff of the first and last capture: the top function grows most;
+#   - inspect reads every capture.
+# Times come from the manifest (--times): git keeps no file times.  Under
+# valgrind ($LW_WRAP) only the newest Go version is run, to keep the suite
+# within minutes.
+# Not for: bad input and usage (analysis_cli.sh).
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+ROOT=$LW_ROOT/tests/fixtures
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/lw-fixtures.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+
+hidden_in_debug1() { # PATTERN: waits whose runtime frames debug=1 hides
+  case $1 in chan-send | chan-receive | nil-channel | select | select-no-cases) return 0 ;; esac
+  return 1
+}
+
+dirs=()
+for d in "$ROOT"/*/*/; do
+  [ -f "$d/MANIFEST.json" ] && dirs+=("${d%/}")
+done
+if [ -n "${LW_WRAP:-}" ]; then
+  # the newest Go release, with its GOEXPERIMENT variants
+  newest=$(printf '%s\n' "${dirs[@]}" | sed 's#/[^/]*$##; s#-[^/]*$##' | sort -V | tail -n 1)
+  mapfile -t dirs < <(printf '%s\n' "${dirs[@]}" | grep -F "$newest")
+fi
+[ ${#dirs[@]} -gt 0 ] && ok "found ${#dirs[@]} fixtures" || nok "no fixtures under $ROOT"
+
+for d in "${dirs[@]}"; do
+  m=$d/MANIFEST.json
+  name=${d#"$ROOT"/}
+  want=$(jq -r .expected_verdict "$m")
+  pat=$(jq -r '.expected_pattern // ""' "$m")
+  top=$(jq -r .expected_top_function "$m")
+  times=$(jq -r '[.snapshots[].captured_at_unix_ms|tostring]|join(",")' "$m")
+  for key in $(jq -r '.snapshots[0].files | keys[]' "$m"); do
+    [ "$key" = metrics ] && continue
+    mapfile -t files < <(jq -r --arg k "$key" '.snapshots[].files[$k]' "$m" | sed "s#^#$d/#")
+    peer=$d/$(jq -r --arg k "$key" '.peer.files[$k]' "$m")
+    proof_empty=0
+    if [[ $key == goroutineleak_debug1 || $key == goroutineleak_proto ]]; then
+      total=0
+      for f in "${files[@]}"; do
+        n=$(lw inspect --json --no-builtin-ignores "$f" | jq .total)
+        total=$((total + ${n:-0}))
+      done
+      [ "$total" = 0 ] && proof_empty=1
+    fi
+    for base in "" "$peer"; do
+      label="$name $key${base:+ +peer}"
+      args=(analyze --json --times "$times")
+      [ -n "$base" ] && args+=(--baseline "$base")
+      lw "${args[@]}" "${files[@]}" >"$TMP/out.json" 2>"$TMP/err"
+      rc=$?
+      if [ $rc != 0 ]; then
+        nok "$label: exit $rc ($(head -c 200 "$TMP/err"))"
+        continue
+      fi
+      got=$(jq -r .verdict "$TMP/out.json")
+      if [ "$proof_empty" = 1 ]; then
+        [ "$got" = inconclusive ] && ok "$label: empty leak profile is inconclusive" ||
+          nok "$label: empty leak profile gave $got"
+        continue
+      fi
+      if [ "$got" != "$want" ]; then
+        nok "$label: verdict $got, want $want ($(jq -r .why "$TMP/out.json"))"
+        continue
+      fi
+      if [ "$want" != leak ]; then
+        ok "$label: $got"
+        continue
+      fi
+      fpat=$(jq -r '.findings[0].pattern' "$TMP/out.json")
+      if jq -e --arg t "$top" '.findings[0].frames | index($t) != null' "$TMP/out.json" >/dev/null; then
+        :
+      else
+        nok "$label: top finding $(jq -c '.findings[0].frames[:3]' "$TMP/out.json") lacks $top"
+        continue
+      fi
+      if [ "$fpat" = "$pat" ]; then
+        ok "$label: leak, $fpat, $top"
+      elif [[ $key == *debug1 ]] && [ "$fpat" = unknown ] && hidden_in_debug1 "$pat"; then
+        ok "$label: leak, $top (debug=1 cannot tell $pat)"
+      else
+        nok "$label: pattern $fpat, want $pat"
+      fi
+    done
+    # diff of the window: the top function grows most (ties allowed)
+    if [ "$want" = leak ] && [ "$proof_empty" = 0 ]; then
+      if lw diff --json "${files[0]}" "${files[${#files[@]} - 1]}" >"$TMP/diff.json" 2>"$TMP/err" &&
+        jq -e --arg t "$top" '(.stacks[0].delta) as $max | [.stacks[] | select(.delta == $max) | .frames | index($t) != null] | any' \
+          "$TMP/diff.json" >/dev/null; then
+        ok "$name $key: diff puts $top on top"
+      else
+        nok "$name $key: diff top $(jq -c '.stacks[0] | {frames: .frames[:2], delta}' "$TMP/diff.json" 2>/dev/null) $(head -c 200 "$TMP/err")"
+      fi
+    fi
+    # inspect reads every capture of the series
+    bad=0
+    for f in "${files[@]}" "$peer"; do
+      lw inspect --json "$f" >"$TMP/in.json" 2>"$TMP/err" && jq -e '.total >= 0' "$TMP/in.json" >/dev/null || {
+        bad=1
+        nok "$name $key: inspect $(basename "$f"): $(head -c 200 "$TMP/err")"
+      }
+    done
+    [ $bad = 0 ] && ok "$name $key: inspect reads all $((${#files[@]} + 1)) captures"
+  done
+done
+
+finish

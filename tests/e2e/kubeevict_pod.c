@@ -1,0 +1,67 @@
+/*
+ * kubeevict_pod.c — e2e driver: one kube_evict_pod call against a real API
+ * server, printed as one line for tests/e2e/kubeevict_*.sh:
+ *
+ *   RESULT <evicted|pdb-blocked|multiple-pdbs|not-found|forbidden|conflict|
+ *           throttled|error> status=<HTTP> retry_after=<s> message=<text>
+ *
+ * Usage: kubeevict_pod --kubeconfig FILE --namespace NS --pod NAME
+ *        [--dry-run] [--uid UID]
+ * Exit status 0 whenever the request was made (whatever the answer).
+ * Not for: anything but tests.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kube/kube.h"
+#include "kube/kube_evict.h"
+
+int main(int argc, char **argv)
+{
+    const char *kubeconfig = NULL, *ns = NULL, *pod = NULL, *uid = NULL;
+    bool dry = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--dry-run"))
+            dry = true;
+        else if (i + 1 < argc && !strcmp(argv[i], "--kubeconfig"))
+            kubeconfig = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--namespace"))
+            ns = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--pod"))
+            pod = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--uid"))
+            uid = argv[++i];
+        else
+            kubeconfig = NULL, i = argc;
+    }
+    if (!kubeconfig || !ns || !pod) {
+        fprintf(stderr, "usage: kubeevict_pod --kubeconfig FILE --namespace "
+                        "NS --pod NAME [--dry-run] [--uid UID]\n");
+        return 1;
+    }
+    char err[1024];
+    kube_config_opts co = {.kubeconfig = kubeconfig,
+                           .incluster = KUBE_INCLUSTER_NEVER};
+    kube_config *cfg = NULL;
+    if (kube_config_load(&co, &cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "kubeevict_pod: %s\n", err);
+        return 2;
+    }
+    kube_client_opts copts;
+    kube_client_opts_default(&copts);
+    kube_client *c = kube_client_new(cfg, &copts, err, sizeof err);
+    kube_config_free(cfg);
+    if (!c) {
+        fprintf(stderr, "kubeevict_pod: %s\n", err);
+        return 2;
+    }
+    kube_evict_opts eo = {.dry_run = dry, .uid = uid};
+    kube_evict_outcome out;
+    kube_evict_pod(c, ns, pod, &eo, &out);
+    printf("RESULT %s status=%ld retry_after=%ld message=%s\n",
+           kube_evict_result_name(out.result), out.status, out.retry_after_s,
+           out.message);
+    kube_client_free(c);
+    return 0;
+}

@@ -1,0 +1,280 @@
+/*
+ * test_analysis_fixtures.c — every recorded fixture (tests/fixtures/<go
+ * version>/<behaviour>/), in every format it was recorded in, with and
+ * without its fresh peer as baseline, through the real parser and
+ * lwa_analyze, against its MANIFEST.json: leaks must come out "leak" with
+ * the manifest's pattern and top function in the top finding, controls
+ * "no-leak".
+ *
+ * Two allowances, both about what a format cannot carry rather than about
+ * the analysis:
+ *   - debug=1 hides the runtime frames of a goroutine parked on a channel
+ *     or in a select, and has no wait reason: there the pattern may be
+ *     "unknown" (never a wrong one);
+ *   - a goroutineleak profile (debug=1 or protobuf) lists only the
+ *     goroutines Go's detector proved leaked; when the whole series is
+ *     empty the detector did not see the leak (a mutex stays reachable)
+ *     and the verdict must be "inconclusive", never "no-leak".
+ * One test per fixture directory, discovered at run time; the capture
+ * times come from the manifest (git keeps no file times).
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "analysis/analysis.h"
+#include "pprof/pprof.h"
+
+typedef struct fixture {
+    char dir[2048];
+    json_t *manifest;
+} fixture;
+
+static const char *fixtures_root(char *buf, size_t len)
+{
+    const char *root = getenv("LW_ROOT");
+    snprintf(buf, len, "%s/tests/fixtures", root && *root ? root : ".");
+    return buf;
+}
+
+static bool pattern_hidden_in_debug1(const char *pattern)
+{
+    /* a channel operation or a select parks inside runtime frames only */
+    static const char *const hidden[] = {"chan-send", "chan-receive",
+                                         "nil-channel", "select",
+                                         "select-no-cases"};
+    for (size_t i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++)
+        if (!strcmp(pattern, hidden[i]))
+            return true;
+    return false;
+}
+
+static pprof_profile *parse(const fixture *fx, const char *file)
+{
+    char path[4096], err[512];
+    snprintf(path, sizeof(path), "%s/%s", fx->dir, file);
+    pprof_limits lim;
+    pprof_limits_default(&lim);
+    pprof_profile *p = pprof_parse_file(path, &lim, err, sizeof(err));
+    if (!p)
+        fail_msg("%s", err);
+    return p;
+}
+
+/* One format of one fixture, with or without the peer. */
+static void check_format(const fixture *fx, const char *key, bool baseline)
+{
+    json_t *m = fx->manifest;
+    json_t *snaps = json_object_get(m, "snapshots");
+    size_t n = json_array_size(snaps);
+    assert_true(n >= 1 && n <= 64);
+    const char *expected = json_string_value(json_object_get(m, "expected_verdict"));
+    const char *want_pattern =
+        json_string_value(json_object_get(m, "expected_pattern"));
+    const char *want_top =
+        json_string_value(json_object_get(m, "expected_top_function"));
+    assert_non_null(expected);
+
+    lwa_ignore *ig = lwa_ignore_new(true);
+    lwa_options o;
+    lwa_options_default(&o);
+    o.ignore = ig;
+    lwa_sigtab *t = lwa_sigtab_new(&o);
+    lwa_snapshot *s[64] = {0}, *peer = NULL;
+    bool proof_only = !strncmp(key, "goroutineleak_", 14) &&
+                      strcmp(key, "goroutineleak_debug2") != 0;
+    uint64_t proven = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *snap = json_array_get(snaps, i);
+        const char *file = json_string_value(
+            json_object_get(json_object_get(snap, "files"), key));
+        assert_non_null(file);
+        pprof_profile *p = parse(fx, file);
+        proven += p->total;
+        s[i] = lwa_snapshot_take(t, p, file);
+        pprof_profile_free(p);
+        assert_non_null(s[i]);
+        json_t *ms = json_object_get(snap, "captured_at_unix_ms");
+        assert_true(json_is_integer(ms));
+        lwa_snapshot_set_time(s[i], (int64_t)json_integer_value(ms));
+    }
+    if (baseline) {
+        const char *file = json_string_value(json_object_get(
+            json_object_get(json_object_get(m, "peer"), "files"), key));
+        assert_non_null(file);
+        pprof_profile *p = parse(fx, file);
+        peer = lwa_snapshot_take(t, p, file);
+        pprof_profile_free(p);
+        assert_non_null(peer);
+    }
+    lwa_report *r = lwa_analyze(t, (const lwa_snapshot *const *)s, n, peer,
+                                NULL);
+    assert_non_null(r);
+
+    const char *got = lwa_verdict_name(r->verdict);
+    const char *ctx = baseline ? "with peer" : "alone";
+    if (proof_only && !proven) {
+        if (r->verdict != LWA_VERDICT_INCONCLUSIVE)
+            fail_msg("%s %s %s: empty goroutineleak series gave %s", fx->dir,
+                     key, ctx, got);
+    } else if (strcmp(got, expected)) {
+        fail_msg("%s %s %s: verdict %s, want %s (%s)", fx->dir, key, ctx, got,
+                 expected, r->why);
+    } else if (r->verdict == LWA_VERDICT_LEAK) {
+        assert_true(r->nfindings > 0);
+        const lwa_finding *f = &r->findings[0];
+        const lwa_sig *sig = f->sig;
+        const char *pat = lwa_pattern_name(sig->pattern);
+        bool debug1 = !strcmp(key, "debug1") ||
+                      !strcmp(key, "goroutineleak_debug1");
+        if (want_pattern && strcmp(pat, want_pattern) &&
+            !(debug1 && sig->pattern == LWA_PATTERN_UNKNOWN &&
+              pattern_hidden_in_debug1(want_pattern)))
+            fail_msg("%s %s %s: pattern %s, want %s", fx->dir, key, ctx, pat,
+                     want_pattern);
+        bool found = false;
+        for (uint32_t i = sig->shown; i < sig->nframes && !found; i++)
+            found = sig->frames[i].func && want_top &&
+                    !strcmp(sig->frames[i].func, want_top);
+        if (!found)
+            fail_msg("%s %s %s: top finding %s does not hold %s", fx->dir, key,
+                     ctx, sig->frames[sig->shown].func, want_top);
+        assert_int_equal(f->status, LWA_STATUS_LEAK);
+        assert_true(f->delta > 0);
+        if (baseline)
+            assert_true(f->has_baseline);
+    }
+    lwa_report_free(r);
+    for (size_t i = 0; i < n; i++)
+        lwa_snapshot_free(s[i]);
+    lwa_snapshot_free(peer);
+    lwa_sigtab_free(t);
+    lwa_ignore_free(ig);
+}
+
+static void test_fixture(void **state)
+{
+    const fixture *fx = *state;
+    json_t *files = json_object_get(
+        json_array_get(json_object_get(fx->manifest, "snapshots"), 0), "files");
+    assert_non_null(files);
+    const char *key;
+    json_t *v;
+    int formats = 0;
+    json_object_foreach(files, key, v) {
+        (void)v;
+        if (!strcmp(key, "metrics"))
+            continue;
+        check_format(fx, key, false);
+        check_format(fx, key, true);
+        formats++;
+    }
+    /* debug=1, debug=2 and protobuf at least */
+    assert_true(formats >= 3);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted entries of a directory (subdirectories only). */
+static size_t list_dirs(const char *path, char ***out)
+{
+    DIR *d = opendir(path);
+    size_t n = 0, cap = 0;
+    char **names = NULL;
+    if (!d)
+        return 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            char **nn = realloc(names, cap * sizeof(*nn));
+            assert_non_null(nn);
+            names = nn;
+        }
+        names[n] = strdup(e->d_name);
+        assert_non_null(names[n]);
+        n++;
+    }
+    closedir(d);
+    if (n > 1)
+        qsort(names, n, sizeof(*names), cmp_names);
+    *out = names;
+    return n;
+}
+
+int main(void)
+{
+    char root[512];
+    fixtures_root(root, sizeof(root));
+    char **versions = NULL;
+    size_t nv = list_dirs(root, &versions);
+    struct CMUnitTest *tests = NULL;
+    fixture *fx = NULL;
+    size_t n = 0, cap = 0;
+    for (size_t i = 0; i < nv; i++) {
+        char vdir[768];
+        snprintf(vdir, sizeof(vdir), "%s/%s", root, versions[i]);
+        char **behaviors = NULL;
+        size_t nb = list_dirs(vdir, &behaviors);
+        for (size_t j = 0; j < nb; j++) {
+            char mpath[1024];
+            snprintf(mpath, sizeof(mpath), "%s/%s/MANIFEST.json", vdir,
+                     behaviors[j]);
+            json_error_t jerr;
+            json_t *m = json_load_file(mpath, 0, &jerr);
+            if (m) {
+                if (n == cap) {
+                    cap = cap ? cap * 2 : 64;
+                    struct CMUnitTest *nt = realloc(tests, cap * sizeof(*nt));
+                    if (!nt)
+                        return 1;
+                    tests = nt;
+                    fixture *nf = realloc(fx, cap * sizeof(*nf));
+                    if (!nf)
+                        return 1;
+                    fx = nf;
+                }
+                snprintf(fx[n].dir, sizeof(fx[n].dir), "%s/%s", vdir,
+                         behaviors[j]);
+                fx[n].manifest = m;
+                n++;
+            }
+            free(behaviors[j]);
+        }
+        free(behaviors);
+        free(versions[i]);
+    }
+    free(versions);
+    if (!n) {
+        /* The fixtures are part of the repository: their absence is a
+         * failure, not a skip. */
+        fprintf(stdout, "[  FAILED  ] 1 test(s): no fixtures under %s\n", root);
+        return 1;
+    }
+    /* fx no longer moves: point the tests at it */
+    for (size_t i = 0; i < n; i++) {
+        memset(&tests[i], 0, sizeof(tests[i]));
+        tests[i].name = fx[i].dir;
+        tests[i].test_func = test_fixture;
+        tests[i].initial_state = &fx[i];
+    }
+    int rc = _cmocka_run_group_tests("analysis fixtures", tests, n, NULL, NULL);
+    for (size_t i = 0; i < n; i++)
+        json_decref(fx[i].manifest);
+    free(fx);
+    free(tests);
+    return rc;
+}

@@ -1,0 +1,511 @@
+/*
+ * test_analysis_verdict.c — the decision rules of lwa_verdict.c, one by
+ * one: sizes that are too small, two captures, ages from debug=2, the
+ * fresh peer, churn, Go's leak detector, growth spread thin, ranking, and
+ * what a report says when times are unknown.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "analysis/analysis.h"
+#include "pprof/pprof.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Goroutines sharing one stack; "func@file:line;func;..." innermost
+ * first. */
+typedef struct gr {
+    const char *stack;
+    const char *reason;
+    uint64_t count;
+    uint64_t minutes;
+    const char *created_by;
+    uint32_t flags;
+    const char *labels;
+} gr;
+
+static pprof_profile *build(pprof_format fmt, pprof_kind kind, const gr *g,
+                            size_t n)
+{
+    pprof_limits lim;
+    pprof_limits_default(&lim);
+    pprof_builder *b = pprof_builder_new(&lim);
+    assert_non_null(b);
+    for (size_t i = 0; i < n; i++) {
+        char buf[2048];
+        pprof_frame fr[64];
+        uint32_t nf = 0;
+        assert_true(strlen(g[i].stack) < sizeof(buf));
+        strcpy(buf, g[i].stack);
+        char *save = NULL;
+        for (char *t = strtok_r(buf, ";", &save); t;
+             t = strtok_r(NULL, ";", &save)) {
+            pprof_frame *f = &fr[nf++];
+            memset(f, 0, sizeof(*f));
+            char *at = strchr(t, '@');
+            if (at) {
+                *at = '\0';
+                char *colon = strrchr(at + 1, ':');
+                if (colon) {
+                    *colon = '\0';
+                    f->line = (uint32_t)atoi(colon + 1);
+                }
+                f->file = at + 1;
+            }
+            f->func = t;
+        }
+        pprof_sample s = {fr, nf, g[i].flags, g[i].reason, g[i].minutes,
+                          {g[i].created_by, NULL, 0}, g[i].labels,
+                          g[i].count};
+        assert_int_equal(pprof_builder_add(b, &s), 0);
+    }
+    pprof_profile *p = pprof_builder_finish(b, fmt, kind, 0);
+    assert_non_null(p);
+    return p;
+}
+
+
+/* Captures of one process, a peer, and the report on them. */
+typedef struct world {
+    lwa_sigtab *t;
+    lwa_snapshot *s[32];
+    size_t n;
+    lwa_snapshot *peer;
+    lwa_report *r;
+} world;
+
+static void world_init(world *w)
+{
+    memset(w, 0, sizeof(*w));
+    w->t = lwa_sigtab_new(NULL);
+    assert_non_null(w->t);
+}
+
+static void world_add_kind(world *w, pprof_format fmt, pprof_kind kind,
+                           const gr *g, size_t n, int64_t t_s)
+{
+    assert_true(w->n < N(w->s));
+    pprof_profile *p = build(fmt, kind, g, n);
+    lwa_snapshot *s = lwa_snapshot_take(w->t, p, "capture");
+    pprof_profile_free(p);
+    assert_non_null(s);
+    if (t_s >= 0)
+        lwa_snapshot_set_time(s, 1795400000000LL + t_s * 1000);
+    w->s[w->n++] = s;
+}
+
+static void world_add(world *w, pprof_format fmt, const gr *g, size_t n,
+                      int64_t t_s)
+{
+    world_add_kind(w, fmt, PPROF_KIND_GOROUTINE, g, n, t_s);
+}
+
+static void world_peer(world *w, pprof_format fmt, const gr *g, size_t n)
+{
+    pprof_profile *p = build(fmt, PPROF_KIND_GOROUTINE, g, n);
+    w->peer = lwa_snapshot_take(w->t, p, "peer");
+    pprof_profile_free(p);
+    assert_non_null(w->peer);
+}
+
+static const lwa_report *world_judge(world *w)
+{
+    lwa_report_free(w->r);
+    w->r = lwa_analyze(w->t, (const lwa_snapshot *const *)w->s, w->n,
+                       w->peer, NULL);
+    assert_non_null(w->r);
+    return w->r;
+}
+
+static void world_free(world *w)
+{
+    lwa_report_free(w->r);
+    for (size_t i = 0; i < w->n; i++)
+        lwa_snapshot_free(w->s[i]);
+    lwa_snapshot_free(w->peer);
+    lwa_sigtab_free(w->t);
+}
+
+/* One stack ("main.worker", blocked in `reason`) per capture, plus an idle
+ * pool that never changes, `step_s` seconds apart. */
+static void one_stack_series(world *w, pprof_format fmt, const char *reason,
+                             const uint64_t *counts, size_t n, int64_t step_s)
+{
+    for (size_t i = 0; i < n; i++) {
+        gr g[2] = {{"main.worker@w.go:12;main.serve", reason, counts[i], 0,
+                    "main.serve", 0, NULL},
+                   {"main.idle@i.go:3", "select", 4, 0, NULL, 0, NULL}};
+        world_add(w, fmt, counts[i] ? g : g + 1, counts[i] ? 2 : 1,
+                  (int64_t)i * step_s);
+    }
+}
+
+static const lwa_finding *finding_of(const lwa_report *r, const char *func)
+{
+    for (size_t i = 0; i < r->nfindings; i++) {
+        const lwa_sig *s = r->findings[i].sig;
+        if (!strcmp(s->frames[s->shown].func, func))
+            return &r->findings[i];
+    }
+    return NULL;
+}
+
+static void test_steady_leak(void **state)
+{
+    (void)state;
+    world w;
+    world_init(&w);
+    const uint64_t c[] = {12, 60, 109, 157, 205};
+    one_stack_series(&w, PPROF_FORMAT_DEBUG2, "chan send", c, 5, 12);
+    const lwa_report *r = world_judge(&w);
+    assert_int_equal(r->verdict, LWA_VERDICT_LEAK);
+    assert_true(r->has_times);
+    assert_int_equal(r->total_first, 16);
+    assert_int_equal(r->total_last, 209);
+    assert_true(r->total_per_minute > 230 && r->total_per_minute < 250);
+    assert_int_equal(r->nfindings, 1);
+    const lwa_finding *f = &r->findings[0];
+    assert_int_equal(f->status, LWA_STATUS_LEAK);
+    assert_int_equal(f->growth.shape, LWA_SHAPE_GROWING);
+    assert_int_equal(f->count, 205);
+    assert_int_equal(f->delta, 193);
+    assert_false(f->has_baseline);
+    assert_true(f->has_minutes);
+    assert_int_equal(f->sig->pattern, LWA_PATTERN_CHAN_SEND);
+    assert_non_null(f->why);
+    assert_non_null(f->series);
+    for (size_t i = 0; i < 5; i++)
+        assert_int_equal(f->series[i], c[i]);
+    assert_string_equal(lwa_verdict_name(r->verdict), "leak");
+    assert_string_equal(lwa_status_name(f->status), "leak");
+    assert_string_equal(lwa_shape_name(f->growth.shape), "growing");
+    world_free(&w);
+}
+
+static void test_small_numbers_are_not_leaks(void **state)
+{
+    (void)state;
+    world w;
+    world_init(&w);
+    const uint64_t c[] = {3, 5, 7, 9, 11};
+    one_stack_series(&w, PPROF_FORMAT_DEBUG2, "chan send", c, 5, 60);
+    assert_int_equal(world_judge(&w)->verdict, LWA_VERDICT_NO_LEAK);
+    world_free(&w);
+}
+
+static void test_relative_growth_and_peer(void **state)
+{
+    (void)state;
+    /* +40 on a pool of 5,000: load, not a leak... */
+    const uint64_t c[] = {5000, 5010, 5020, 5030, 5040};
+    world w;
+    world_init(&w);
+    one_stack_series(&w, PPROF_FORMAT_DEBUG1, NULL, c, 5, 60);
+    assert_int_equal(world_judge(&w)->verdict, LWA_VERDICT_NO_LEAK);
+    /* ... unless a fresh peer holds 100: then it is an old leak still
+     * growing */
+    gr peer[] = {{"main.worker@w.go:12;main.serve", NULL, 100, 0, NULL, 0, NULL}};
+    world_peer(&w, PPROF_FORMAT_DEBUG1, peer, 1);
+    const lwa_report *r = world_judge(&w);
+    assert_int_equal(r->verdict, LWA_VERDICT_LEAK);
+    assert_true(r->has_baseline);
+    assert_true(r->findings[0].has_baseline);
+    assert_int_equal(r->findings[0].baseline, 100);
+    assert_int_equal(r->findings[0].delta, 40);
+    world_free(&w);
+}
+
+static void test_two_captures(void **state)
+{
+    (void)state;
+    /* Up between two captures, nothing else known: inconclusive */
+    world w;
+    world_init(&w);
+    const uint64_t c[] = {60, 130};
+    one_stack_series(&w, PPROF_FORMAT_DEBUG1, NULL, c, 2, 30);
+    const lwa_report *r = world_judge(&w);
+    assert_int_equal(r->verdict, LWA_VERDICT_INCONCLUSIVE);
+    assert_int_equal(r->findings[0].status, LWA_STATUS_SUSPECT);
+    assert_int_equal(r->findings[0].growth.shape, LWA_SHAPE_STEP);
+    world_free(&w);
+
+    /* debug=2 ages: the 60 of the first capture are still blocked and
+     * were blocked before it (2+ minutes, the window is 30 s): a leak */
+    world_init(&w);
+    gr first[] = {{"main.worker;main.serve", "chan receive", 40, 3, NULL, 0, NULL},
+                  {"main.worker;main.serve", "chan receive", 20, 0, NULL, 0, NULL}};
+    gr second[] = {{"main.worker;main.serve", "chan receive", 40, 3, NULL, 0, NULL},
+                   {"main.worker;main.serve", "chan receive", 20, 1, NULL, 0, NULL},
+                   {"main.worker;main.serve", "chan receive", 70, 0, NULL, 0, NULL}};
+    world_add(&w, PPROF_FORMAT_DEBUG2, first, 2, 0);
+    world_add(&w, PPROF_FORMAT_DEBUG2, second, 3, 30);
+    r = world_judge(&w);
+    assert_int_equal(r->verdict, LWA_VERDICT_LEAK);
+    assert_int_equal(r->findings[0].held, 60);
+    assert_int_equal(r->findings[0].minutes_max, 3);
+    world_free(&w);
+
+    /* the same counts, all goroutines fresh: replaced, not held */
+    world_init(&w);
+    gr fresh1[] = {{"main.worker;main.serve", "chan receive", 60, 0, NULL, 0, NULL}};
+    gr fresh2[] = {{"main.worker;main.serve", "chan receive", 130, 0, NULL, 0, NULL}};
+    world_add(&w, PPROF_FORMAT_DEBUG2, fresh1, 1, 0);
+    world_add(&w, PPROF_FORMAT_DEBUG2, fresh2, 1, 30);
+    r = world_judge(&w);
+    assert_int_equal(r->verdict, LWA_VERDICT_INCONCLUSIVE);
+    assert_int_equal(r->findings[0].held, 0);
+    world_free(&w);
+
+    /* far above a fresh peer: a leak even with two captures */
+    world_init(&w);
+    const uint64_t d[] = {20, 120};
+    one_stack_series(&w, PPROF_FORMAT_DEBUG1, NULL, d, 2, 30);
+    gr peer[] = {{"main.worker@w.go:12;main.serve", NULL, 5, 0, NULL, 0, NULL}};
+    world_peer(&w, PPROF_FORMAT_DEBUG1, peer, 1);
+    assert_int_equal(world_judge(&w)->verdict, LWA_VERDICT_LEAK);
+    world_free(&w);
+
+    /* above it, but not far: still inconclusive */
+    world_init(&w);
+    const uint64_t e[] = {20, 60};
+    one_stack_series(&w, PPROF_FORMAT_DEBUG1, NULL, e, 2, 30);
+    gr peer2[] = {{"main.worker@w.go:12;main.serve", NULL, 15, 0, NULL, 0, NULL}};
+    world_peer(&w, PPROF_FORMAT_DEBUG1, peer2, 1);
+    assert_int_equal(world_judge(&w)->verdict, LWA_VERDICT_INCONCLUSIVE);
+    world_free(&w);
+}
+
+static void test_one_capture(void **state)
+{
+    (void)state;
+    world w;
+    world_init(&w);
+    gr g[] = {{"main.worker;main.serve", "chan send", 50, 0, NULL, 0, NULL},
+              {"main.worker;main.serve", "chan send", 50, 1, NULL, 0, NULL},
+              {"main.worker;main.serve", "chan send", 100, 3, NULL, 0, NULL},
+              {"main.worker;main.serve", "chan send", 100, 12, NULL, 0, NULL},
+              {"main.small", "select", 4, 0, NULL, 0, NULL}};
+    world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), 0);
+    /* alone: cannot tell */
+    const lwa_report *r = world_judge(&w);
+    assert_int_equal(r->verdict, LWA_VERDICT_INCONCLUSIVE);
+    assert_false(r->has_times);
+    assert_int_equal(r->nfindings, 1); /* main.small is below any rule */
+    assert_int_equal(r->findings[0].status, LWA_STATUS_SUSPECT);
+    assert_int_equal(r->findings[0].delta, 0);
+    /* far above a fresh peer, ages from "now" to 12 minutes: a leak still
+     * accumulating */
+    gr peer[] = {{"main.worker;main.serve", "chan send", 10, 0, NULL, 0, NULL},
+                 {"main.small", "select", 4, 0, NULL, 0, NULL}};
+    world_peer(&w, PPROF_FORMAT_DEBUG2, peer, N(peer));
+    r = world_judge(&w);
+    assert_int_equal(r->verdict, LWA_VERDICT_LEAK);
+    assert_int_equal(r->findings[0].delta, 290);
+    assert_int_equal(r->findings[0].baseline, 10);
+    world_free(&w);
+
+    /* far above, but all of one old age: a plateau as likely as a leak */
+    world_init(&w);
+    gr old[] = {{"main.worker;main.serve", "chan send", 300, 45, NULL, 0, NULL}};
+    world_add(&w, PPROF_FORMAT_DEBUG2, old, 1, 0);
+    world_peer(&w, PPROF_FORMAT_DEBUG2, peer, N(peer));
+    r = world_judge(&w);
+    assert_int_equal(r->verdict, LWA_VERDICT_INCONCLUSIVE);
+    assert_int_equal(r->findings[0].status, LWA_STATUS_SUSPECT);
+    world_free(&w);
+
+    /* looks like its peer: no leak */
+    world_init(&w);
+    gr same[] = {{"main.worker;main.serve", "chan send", 12, 0, NULL, 0, NULL},
+                 {"main.small", "select", 4, 0, NULL, 0, NULL}};
+    world_add(&w, PPROF_FORMAT_DEBUG2, same, N(same), 0);
+    world_peer(&w, PPROF_FORMAT_DEBUG2, peer, N(peer));
+    r = world_judge(&w);
+    assert_int_equal(r->verdict, LWA_VERDICT_NO_LEAK);
+    assert_int_equal(r->nfindings, 0);
+    world_free(&w);
+}
+
+static void test_churn_is_not_accumulation(void **state)
+{
+    (void)state;
+    /* Growing steadily for 10 minutes, yet no goroutine is a minute old:
+     * they are replaced, not stuck */
+    world w;
+    world_init(&w);
+    const uint64_t c[] = {100, 140, 180, 220, 260, 300};
+    one_stack_series(&w, PPROF_FORMAT_DEBUG2, "chan receive", c, 6, 120);
+    const lwa_report *r = world_judge(&w);
+    assert_int_equal(r->verdict, LWA_VERDICT_INCONCLUSIVE);
+    assert_int_equal(r->findings[0].status, LWA_STATUS_SUSPECT);
+    assert_int_equal(r->findings[0].growth.shape, LWA_SHAPE_GROWING);
+    world_free(&w);
+    /* a sleep loop wakes every iteration and never ages: still a leak */
+    world_init(&w);
+    one_stack_series(&w, PPROF_FORMAT_DEBUG2, "sleep", c, 6, 120);
+    assert_int_equal(world_judge(&w)->verdict, LWA_VERDICT_LEAK);
+    world_free(&w);
+    /* and without ages (debug=1) there is nothing to contradict growth */
+    world_init(&w);
+    one_stack_series(&w, PPROF_FORMAT_DEBUG1, NULL, c, 6, 120);
+    assert_int_equal(world_judge(&w)->verdict, LWA_VERDICT_LEAK);
+    world_free(&w);
+}
+
+static void test_leak_detector(void **state)
+{
+    (void)state;
+    /* one goroutineleak capture with 50 proven leaks */
+    world w;
+    world_init(&w);
+    gr g[] = {{"main.(*fetcher).gather.func1", NULL, 50, 0, NULL, 0, NULL}};
+    world_add_kind(&w, PPROF_FORMAT_DEBUG1, PPROF_KIND_GOROUTINELEAK, g, 1, 0);
+    const lwa_report *r = world_judge(&w);
+    assert_int_equal(r->verdict, LWA_VERDICT_LEAK);
+    assert_true(r->findings[0].has_leaked);
+    assert_int_equal(r->findings[0].leaked, 50);
+    world_free(&w);
+
+    /* empty goroutineleak profiles: the detector proved nothing, which is
+     * not health */
+    world_init(&w);
+    for (int i = 0; i < 4; i++)
+        world_add_kind(&w, PPROF_FORMAT_DEBUG1, PPROF_KIND_GOROUTINELEAK, NULL,
+                       0, i * 12);
+    r = world_judge(&w);
+    assert_int_equal(r->verdict, LWA_VERDICT_INCONCLUSIVE);
+    assert_int_equal(r->nfindings, 0);
+    world_free(&w);
+
+    /* a flat series in which the detector marks a few: a suspect */
+    world_init(&w);
+    for (int i = 0; i < 4; i++) {
+        gr d[] = {{"main.stuck", "chan send", 3, 0, NULL, PPROF_BF_LEAKED, NULL},
+                  {"main.pool", "select", 8, 0, NULL, 0, NULL}};
+        world_add(&w, PPROF_FORMAT_DEBUG2, d, 2, i * 12);
+    }
+    r = world_judge(&w);
+    assert_int_equal(r->verdict, LWA_VERDICT_INCONCLUSIVE);
+    assert_int_equal(r->findings[0].leaked, 3);
+    world_free(&w);
+}
+
+static void test_growth_spread_thin(void **state)
+{
+    (void)state;
+    /* 30 stacks each gaining 2 a capture: none alone matters, the
+     * process total climbs by 240 */
+    world w;
+    world_init(&w);
+    for (int i = 0; i < 5; i++) {
+        gr g[30];
+        char names[30][32];
+        for (int k = 0; k < 30; k++) {
+            snprintf(names[k], sizeof(names[k]), "main.route%d", k);
+            g[k] = (gr){names[k], "chan send", 1 + 2 * (uint64_t)i, 0, NULL, 0,
+                        NULL};
+        }
+        world_add(&w, PPROF_FORMAT_DEBUG2, g, 30, i * 60);
+    }
+    const lwa_report *r = world_judge(&w);
+    assert_int_equal(r->nfindings, 0);
+    assert_int_equal(r->total.shape, LWA_SHAPE_GROWING);
+    assert_int_equal(r->verdict, LWA_VERDICT_INCONCLUSIVE);
+    world_free(&w);
+}
+
+static void test_ranking(void **state)
+{
+    (void)state;
+    world w;
+    world_init(&w);
+    for (int i = 0; i < 5; i++) {
+        uint64_t k = (uint64_t)i;
+        gr g[] = {
+            /* equal growth: the named owner (http) ranks above raw IO */
+            {"internal/poll.runtime_pollWait;net.(*conn).Read;"
+             "net/http.(*connReader).Read;net/http.(*conn).serve",
+             "IO wait", 10 + 100 * k, 0, NULL, 0, NULL},
+            {"net/http.(*persistConn).readLoop", "select", 10 + 100 * k, 0,
+             NULL, 0, NULL},
+            {"main.small", "chan send", 10 + 25 * k, 0, NULL, 0, NULL},
+            /* a jump in the last step only: a suspect, after the leaks */
+            {"main.jump", "sleep", i == 4 ? 900 : 5, 0, NULL, 0, NULL},
+            /* rose and drained: dismissed */
+            {"main.burst", "sleep", i == 2 ? 300 : 5, 0, NULL, 0, NULL},
+            /* ramped and held: dismissed */
+            {"main.ramp", "select", i < 2 ? 40 * k : 80, 0, NULL, 0, NULL},
+        };
+        world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), i * 30);
+    }
+    const lwa_report *r = world_judge(&w);
+    assert_int_equal(r->verdict, LWA_VERDICT_LEAK);
+    assert_int_equal(r->nfindings, 4);
+    assert_int_equal(r->findings[0].sig->pattern, LWA_PATTERN_HTTP_BODY);
+    assert_int_equal(r->findings[1].sig->pattern, LWA_PATTERN_NETWORK_IO);
+    assert_ptr_equal(&r->findings[2], finding_of(r, "main.small"));
+    assert_ptr_equal(&r->findings[3], finding_of(r, "main.jump"));
+    assert_int_equal(r->findings[3].status, LWA_STATUS_SUSPECT);
+    assert_int_equal(r->findings[3].growth.shape, LWA_SHAPE_SPIKE);
+    assert_int_equal(r->ndismissed, 2);
+    /* largest rise first */
+    const lwa_sig *d0 = r->dismissed[0].sig, *d1 = r->dismissed[1].sig;
+    assert_string_equal(d0->frames[d0->shown].func, "main.burst");
+    assert_int_equal(r->dismissed[0].growth.shape, LWA_SHAPE_DRAINED);
+    assert_string_equal(d1->frames[d1->shown].func, "main.ramp");
+    assert_int_equal(r->dismissed[1].growth.shape, LWA_SHAPE_PLATEAU);
+    assert_int_equal(r->dismissed[1].status, LWA_STATUS_NONE);
+    assert_non_null(r->dismissed[1].why);
+    world_free(&w);
+}
+
+static void test_unknown_times(void **state)
+{
+    (void)state;
+    world w;
+    world_init(&w);
+    for (int i = 0; i < 4; i++) {
+        gr g[] = {{"main.worker", NULL, 10 + 40 * (uint64_t)i, 0, NULL, 0, NULL}};
+        world_add(&w, PPROF_FORMAT_DEBUG1, g, 1, -1);
+    }
+    const lwa_report *r = world_judge(&w);
+    assert_false(r->has_times);
+    assert_true(r->total_per_minute == 0);
+    assert_false(r->findings[0].growth.has_rate);
+    assert_int_equal(r->verdict, LWA_VERDICT_LEAK);
+    world_free(&w);
+    /* times that go backwards count as unknown */
+    world_init(&w);
+    for (int i = 0; i < 4; i++) {
+        gr g[] = {{"main.worker", NULL, 10 + 40 * (uint64_t)i, 0, NULL, 0, NULL}};
+        world_add(&w, PPROF_FORMAT_DEBUG1, g, 1, 100 - i);
+    }
+    assert_false(world_judge(&w)->has_times);
+    world_free(&w);
+    assert_null(lwa_analyze(NULL, NULL, 0, NULL, NULL));
+    lwa_report_free(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_steady_leak),
+        cmocka_unit_test(test_small_numbers_are_not_leaks),
+        cmocka_unit_test(test_relative_growth_and_peer),
+        cmocka_unit_test(test_two_captures),
+        cmocka_unit_test(test_one_capture),
+        cmocka_unit_test(test_churn_is_not_accumulation),
+        cmocka_unit_test(test_leak_detector),
+        cmocka_unit_test(test_growth_spread_thin),
+        cmocka_unit_test(test_ranking),
+        cmocka_unit_test(test_unknown_times),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
