@@ -128,6 +128,10 @@ demo:
 demo-down:
 	./hack/demo.sh down
 
+# The opt-in variant: one containment restart shown by kubectl describe.
+demo-contain:
+	./hack/demo-contain.sh up
+
 cluster-up:
 	./hack/cluster.sh up
 

@@ -20,17 +20,9 @@ CACHE=${LEAKWATCH_CACHE:-$HOME/.cache/leakwatch}
 STATE=$CACHE/demo-contain
 NS=leakwatch-demo-contain
 INTERVAL=${DEMO_INTERVAL:-5s}
-say() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }
-
-stop_controller() {
-  if [ -f "$STATE/controller.pid" ]; then
-    local pid
-    pid=$(cat "$STATE/controller.pid")
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    rm -f "$STATE/controller.pid"
-  fi
-}
+DEMO=demo-contain
+# shellcheck source=hack/demo/lib.sh
+. "$ROOT/hack/demo/lib.sh"
 
 # "object<TAB>message" of the LeakContainment Events whose message (pod
 # form, or "pod X: " workload form) says evicted.
@@ -40,47 +32,18 @@ evictions() {
     awk -F'\t' '$1 == "Pod" && index($3, "evicted: ") == 1 { print $2 "\t" $3 }'
 }
 
+# The first eviction, for demo_wait.
+first_eviction() { evictions | head -1; }
+
 up() {
-  "$ROOT/hack/install-deps.sh"
-  say "building leakwatch"
-  make -C "$ROOT" -s build/leakwatch >&2
-  say "starting the local cluster (the first run builds Kubernetes from source)"
-  eval "$("$ROOT/hack/cluster.sh" up)"
-  KUBECTL=$("$ROOT/hack/tools.sh" path kubectl)
-  export KUBECTL KUBECONFIG
-  mkdir -p "$STATE"
-  stop_controller
-
-  say "applying: orders (leaks, 3 replicas, 64Mi limit, opted in, PDB minAvailable 2), catalog (healthy, opted in)"
-  "$KUBECTL" apply -f "$ROOT/hack/demo/contain.yaml" >&2
-  "$KUBECTL" -n "$NS" rollout status deploy/orders --timeout=120s >&2
-  "$KUBECTL" -n "$NS" rollout status deploy/catalog --timeout=120s >&2
-
-  say "starting a real Go process behind every pod (tests/targets)"
-  "$ROOT/hack/backends.sh" start "$NS" "$STATE/backends"
-
-  say "starting the controller with --containment, budget 1 restart/hour (log: $STATE/controller.log)"
-  "$ROOT/build/leakwatch" controller --kubeconfig "$KUBECONFIG" \
-    --namespaces "$NS" --interval "$INTERVAL" --lease-namespace "$NS" \
-    --evidence-dir "$STATE/evidence" --metrics-addr 127.0.0.1:18081 \
-    --containment --restart-budget-per-workload 1 \
-    --log-format text >"$STATE/controller.log" 2>&1 &
-  echo $! >"$STATE/controller.pid"
-
-  say "waiting for the finding and the containment restart"
-  local line="" deadline=$((SECONDS + 300))
-  while [ $SECONDS -lt $deadline ]; do
-    line=$(evictions | head -1)
-    [ -n "$line" ] && break
-    kill -0 "$(cat "$STATE/controller.pid")" 2>/dev/null || {
-      tail -n 20 "$STATE/controller.log" >&2; echo "demo-contain: the controller exited" >&2; exit 1; }
-    sleep 2
-  done
-  if [ -z "$line" ]; then
-    tail -n 30 "$STATE/controller.log" >&2
-    echo "demo-contain: no containment restart within 5 minutes (controller log above)" >&2
-    exit 1
-  fi
+  demo_prepare
+  demo_apply "applying: orders (leaks, 3 replicas, 64Mi limit, opted in, PDB minAvailable 2), catalog (healthy, opted in)" \
+    "$ROOT/hack/demo/contain.yaml"
+  demo_backends
+  demo_start_controller "starting the controller with --containment, budget 1 restart/hour (log: $STATE/controller.log)" 18081 \
+    --containment --restart-budget-per-workload 1
+  demo_wait "waiting for the finding and the containment restart" first_eviction "no containment restart"
+  local line=$DEMO_FOUND
   local pod=${line%%$'\t'*}
   say "leakwatch evicted $pod; its replacement:"
   "$KUBECTL" -n "$NS" rollout status deploy/orders --timeout=120s >&2
@@ -107,16 +70,7 @@ The healthy catalog pods are opted in too, and untouched.  Stop everything with:
 MSG
 }
 
-down() {
-  stop_controller
-  "$ROOT/hack/backends.sh" stop "$STATE/backends" 2>/dev/null || true
-  if [ -x "$("$ROOT/hack/tools.sh" path kubectl 2>/dev/null || echo /nonexistent)" ] &&
-     "$ROOT/hack/cluster.sh" status >/dev/null 2>&1; then
-    KUBECONFIG=$("$ROOT/hack/cluster.sh" kubeconfig) \
-      "$("$ROOT/hack/tools.sh" path kubectl)" delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
-  fi
-  "$ROOT/hack/cluster.sh" down
-}
+down() { demo_down; }
 
 case "${1:-}" in
   up) up ;;

@@ -16,59 +16,24 @@ CACHE=${LEAKWATCH_CACHE:-$HOME/.cache/leakwatch}
 STATE=$CACHE/demo
 NS=leakwatch-demo
 INTERVAL=${DEMO_INTERVAL:-5s}
-say() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }
+DEMO=demo
+# shellcheck source=hack/demo/lib.sh
+. "$ROOT/hack/demo/lib.sh"
 
-stop_controller() {
-  if [ -f "$STATE/controller.pid" ]; then
-    local pid
-    pid=$(cat "$STATE/controller.pid")
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    rm -f "$STATE/controller.pid"
-  fi
+# The first pod with a GoroutineLeak Event, if any.
+leak_pod() {
+  "$KUBECTL" -n "$NS" get events --field-selector reason=GoroutineLeak,involvedObject.kind=Pod \
+    -o 'jsonpath={.items[0].involvedObject.name}' 2>/dev/null || true
 }
 
 up() {
-  "$ROOT/hack/install-deps.sh"
-  say "building leakwatch"
-  make -C "$ROOT" -s build/leakwatch >&2
-  say "starting the local cluster (the first run builds Kubernetes from source)"
-  eval "$("$ROOT/hack/cluster.sh" up)"
-  KUBECTL=$("$ROOT/hack/tools.sh" path kubectl)
-  export KUBECTL KUBECONFIG
-  mkdir -p "$STATE"
-  stop_controller
-
-  say "applying demo workloads: orders (leaks, 3 replicas), catalog (healthy, 2 replicas)"
-  "$KUBECTL" apply -f "$ROOT/hack/demo/workloads.yaml" >&2
-  "$KUBECTL" -n "$NS" rollout status deploy/orders --timeout=120s >&2
-  "$KUBECTL" -n "$NS" rollout status deploy/catalog --timeout=120s >&2
-
-  say "starting a real Go process behind every pod (tests/targets)"
-  "$ROOT/hack/backends.sh" start "$NS" "$STATE/backends"
-
-  say "starting the controller (interval $INTERVAL; log: $STATE/controller.log)"
-  "$ROOT/build/leakwatch" controller --kubeconfig "$KUBECONFIG" \
-    --namespaces "$NS" --interval "$INTERVAL" --lease-namespace "$NS" \
-    --evidence-dir "$STATE/evidence" --metrics-addr 127.0.0.1:18080 \
-    --log-format text >"$STATE/controller.log" 2>&1 &
-  echo $! >"$STATE/controller.pid"
-
-  say "waiting for the GoroutineLeak finding"
-  local pod="" deadline=$((SECONDS + 300))
-  while [ $SECONDS -lt $deadline ]; do
-    pod=$("$KUBECTL" -n "$NS" get events --field-selector reason=GoroutineLeak,involvedObject.kind=Pod \
-      -o 'jsonpath={.items[0].involvedObject.name}' 2>/dev/null || true)
-    [ -n "$pod" ] && break
-    kill -0 "$(cat "$STATE/controller.pid")" 2>/dev/null || {
-      tail -n 20 "$STATE/controller.log" >&2; echo "demo: the controller exited" >&2; exit 1; }
-    sleep 2
-  done
-  if [ -z "$pod" ]; then
-    tail -n 30 "$STATE/controller.log" >&2
-    echo "demo: no finding within 5 minutes (controller log above)" >&2
-    exit 1
-  fi
+  demo_prepare
+  demo_apply "applying demo workloads: orders (leaks, 3 replicas), catalog (healthy, 2 replicas)" \
+    "$ROOT/hack/demo/workloads.yaml"
+  demo_backends
+  demo_start_controller "starting the controller (interval $INTERVAL; log: $STATE/controller.log)" 18080
+  demo_wait "waiting for the GoroutineLeak finding" leak_pod "no finding"
+  local pod=$DEMO_FOUND
   say "kubectl describe pod $pod -n $NS"
   "$KUBECTL" describe pod "$pod" -n "$NS"
   cat <<MSG
@@ -87,16 +52,7 @@ The healthy catalog pods have no GoroutineLeak event.  Stop everything with:
 MSG
 }
 
-down() {
-  stop_controller
-  "$ROOT/hack/backends.sh" stop "$STATE/backends" 2>/dev/null || true
-  if [ -x "$("$ROOT/hack/tools.sh" path kubectl 2>/dev/null || echo /nonexistent)" ] &&
-     "$ROOT/hack/cluster.sh" status >/dev/null 2>&1; then
-    KUBECONFIG=$("$ROOT/hack/cluster.sh" kubeconfig) \
-      "$("$ROOT/hack/tools.sh" path kubectl)" delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
-  fi
-  "$ROOT/hack/cluster.sh" down
-}
+down() { demo_down; }
 
 case "${1:-}" in
   up) up ;;

@@ -67,6 +67,7 @@ fi
 run_shell_suite() { # dir
   for s in "$1"/*.sh; do
     [ -f "$s" ] || continue
+    [ "$(basename "$s")" = lib.sh ] && continue  # sourced helpers, not a suite
     name="$(basename "$(dirname "$s")")/$(basename "$s" .sh)"
     log="$LOGDIR/${name//\//_}.log"
     bash "$s" >"$log" 2>&1; rc=$?

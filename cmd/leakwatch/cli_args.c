@@ -78,6 +78,9 @@ const cli_opt cli_common_opts[] = {
     {"--json", false, CLI_OPT_JSON},
     {"--max-input", true, CLI_OPT_MAX_INPUT},
     {"--max-decompressed", true, CLI_OPT_MAX_DECOMPRESSED},
+    {"--max-line", true, CLI_OPT_MAX_LINE},
+    {"--max-buckets", true, CLI_OPT_MAX_BUCKETS},
+    {"--max-frames", true, CLI_OPT_MAX_FRAMES},
     {"--file-line", false, CLI_OPT_FILE_LINE},
     {"--no-fold", false, CLI_OPT_NO_FOLD},
     {"--ignore-top", true, CLI_OPT_IGNORE_TOP},
@@ -106,6 +109,10 @@ const char cli_common_help[] =
     "                           suffixes; default 4G)\n"
     "  --max-decompressed BYTES refuse gzip inputs that inflate beyond this\n"
     "                           (default 256M)\n"
+    "  --max-line BYTES         refuse text lines longer than this (1M)\n"
+    "  --max-buckets N          refuse captures with more distinct stacks\n"
+    "                           (default 2000000)\n"
+    "  --max-frames N           refuse stacks deeper than this (4096)\n"
     "  -h, --help               this help\n";
 
 void cli_common_init(cli_common *c)
@@ -206,6 +213,28 @@ int cli_common_option(cli_common *c, const char *cmd, int id,
             c->limits.max_input_bytes = v;
         else
             c->limits.max_decompressed_bytes = v;
+        return CLI_EXIT_OK;
+    }
+    case CLI_OPT_MAX_LINE:
+    case CLI_OPT_MAX_BUCKETS:
+    case CLI_OPT_MAX_FRAMES: {
+        const char *name = id == CLI_OPT_MAX_LINE      ? "--max-line"
+                           : id == CLI_OPT_MAX_BUCKETS ? "--max-buckets"
+                                                       : "--max-frames";
+        uint64_t v;
+        bool ok = id == CLI_OPT_MAX_LINE ? cli_parse_bytes(value, &v)
+                                         : cli_parse_uint(value, UINT32_MAX, &v);
+        if (!ok || v == 0 || (id != CLI_OPT_MAX_BUCKETS && v > UINT32_MAX)) {
+            fprintf(stderr, "%s: %s: '%s' is not a valid limit\n", cmd, name,
+                    value);
+            return CLI_EXIT_USAGE;
+        }
+        if (id == CLI_OPT_MAX_LINE)
+            c->limits.max_line_bytes = (uint32_t)v;
+        else if (id == CLI_OPT_MAX_BUCKETS)
+            c->limits.max_buckets = v;
+        else
+            c->limits.max_frames = (uint32_t)v;
         return CLI_EXIT_OK;
     }
     case CLI_OPT_IGNORE_TOP:

@@ -112,6 +112,18 @@ bool cli_json_set(json_t *obj, const char *key, json_t *value)
     return json_object_set_new(obj, key, value) == 0;
 }
 
+json_t *cli_json_report_end(json_t *o, json_t *stacks, bool ok)
+{
+    if (ok) {
+        if (cli_json_set(o, "stacks", stacks))
+            return o;
+        stacks = NULL; /* cli_json_set took it */
+    }
+    json_decref(stacks);
+    json_decref(o);
+    return NULL;
+}
+
 static json_t *json_frames(const lwa_sig *sig, bool fold)
 {
     json_t *frames = json_array();

@@ -45,5 +45,9 @@ int cli_json_emit(json_t *obj, const char *cmd);
 /* Adds key=value, taking the reference; false when out of memory.
  * Values that failed to be created (NULL) count as out of memory. */
 bool cli_json_set(json_t *obj, const char *key, json_t *value);
+/* Ends a report object: when ok, adds stacks under "stacks" and returns
+ * o; otherwise, or when that fails, releases both and returns NULL.  Takes
+ * both references; either may be NULL when !ok. */
+json_t *cli_json_report_end(json_t *o, json_t *stacks, bool ok);
 
 #endif

@@ -13,16 +13,10 @@
 #include "cli_args.h"
 #include "cli_input.h"
 #include "cli_print.h"
+#include "cli_top.h"
 #include "cmds.h"
 
 #define CMD "leakwatch diff"
-
-enum { OPT_TOP = 1 };
-
-static const cli_opt opts[] = {
-    {"--top", true, OPT_TOP},
-    {NULL, false, 0},
-};
 
 static void usage(FILE *out)
 {
@@ -93,17 +87,9 @@ static json_t *json_report(const lwa_diff *d, const lwa_snapshot *base,
                            json_integer((json_int_t)d->appeared)) &&
               cli_json_set(o, "vanished",
                            json_integer((json_int_t)d->vanished));
-    if (!ok)
-        goto fail;
-    if (!cli_json_set(o, "stacks", stacks)) {
-        stacks = NULL;
-        goto fail;
-    }
-    return o;
+    return cli_json_report_end(o, stacks, ok);
 fail:
-    json_decref(stacks);
-    json_decref(o);
-    return NULL;
+    return cli_json_report_end(o, stacks, false);
 }
 
 static void print_row(const lwa_diff_row *r, const lwa_snapshot *target,
@@ -180,7 +166,7 @@ int cmd_diff(int argc, char **argv)
     int nfiles = 0, id, rc;
     uint64_t top = 0;
     bool top_set = false;
-    while ((id = cli_next(&ps, opts, &v)) != CLI_END) {
+    while ((id = cli_next(&ps, cli_top_opts, &v)) != CLI_END) {
         if (id == CLI_ERROR)
             return CLI_EXIT_USAGE;
         if (id == CLI_ARG) {
@@ -190,11 +176,9 @@ int cmd_diff(int argc, char **argv)
                 return CLI_EXIT_USAGE;
             }
             files[nfiles++] = v;
-        } else if (id == OPT_TOP) {
-            if (!cli_parse_uint(v, SIZE_MAX, &top)) {
-                fprintf(stderr, CMD ": --top: '%s' is not a count\n", v);
-                return CLI_EXIT_USAGE;
-            }
+        } else if (id == CLI_OPT_TOP) {
+            if ((rc = cli_top_parse(CMD, v, &top)) != CLI_EXIT_OK)
+                return rc;
             top_set = true;
         } else if ((rc = cli_common_option(&c, CMD, id, v)) != CLI_EXIT_OK) {
             return rc;

@@ -14,16 +14,10 @@
 #include "cli_args.h"
 #include "cli_input.h"
 #include "cli_print.h"
+#include "cli_top.h"
 #include "cmds.h"
 
 #define CMD "leakwatch inspect"
-
-enum { OPT_TOP = 1 };
-
-static const cli_opt opts[] = {
-    {"--top", true, OPT_TOP},
-    {NULL, false, 0},
-};
 
 static void usage(FILE *out)
 {
@@ -96,17 +90,9 @@ static json_t *json_report(const char *path, const pprof_profile *p,
                      p->time_unix_nanos > 0
                          ? json_integer(p->time_unix_nanos / 1000000)
                          : json_null());
-    if (!ok)
-        goto fail;
-    if (!cli_json_set(o, "stacks", stacks)) {
-        stacks = NULL;
-        goto fail;
-    }
-    return o;
+    return cli_json_report_end(o, stacks, ok);
 fail:
-    json_decref(stacks);
-    json_decref(o);
-    return NULL;
+    return cli_json_report_end(o, stacks, false);
 }
 
 static void text_report(const char *path, const pprof_profile *p,
@@ -157,7 +143,7 @@ int cmd_inspect(int argc, char **argv)
     const char *file = NULL, *v;
     uint64_t top = 10;
     int id, rc;
-    while ((id = cli_next(&ps, opts, &v)) != CLI_END) {
+    while ((id = cli_next(&ps, cli_top_opts, &v)) != CLI_END) {
         if (id == CLI_ERROR)
             return CLI_EXIT_USAGE;
         if (id == CLI_ARG) {
@@ -166,11 +152,9 @@ int cmd_inspect(int argc, char **argv)
                 return CLI_EXIT_USAGE;
             }
             file = v;
-        } else if (id == OPT_TOP) {
-            if (!cli_parse_uint(v, SIZE_MAX, &top)) {
-                fprintf(stderr, CMD ": --top: '%s' is not a count\n", v);
-                return CLI_EXIT_USAGE;
-            }
+        } else if (id == CLI_OPT_TOP) {
+            if ((rc = cli_top_parse(CMD, v, &top)) != CLI_EXIT_OK)
+                return rc;
         } else if ((rc = cli_common_option(&c, CMD, id, v)) != CLI_EXIT_OK) {
             return rc;
         }

@@ -139,4 +139,20 @@ static inline void fz_run(const uint8_t *data, size_t size)
     pprof_profile_free(b);
 }
 
+/* Runs fz_run on hdr followed by the input, so that every input gets
+ * past format detection into the parser that hdr selects. */
+static inline void fz_run_after(const char *hdr, const uint8_t *data,
+                                size_t size)
+{
+    size_t hlen = strlen(hdr);
+    uint8_t *buf = malloc(hlen + size);
+    if (!buf)
+        return;
+    memcpy(buf, hdr, hlen);
+    if (size)
+        memcpy(buf + hlen, data, size);
+    fz_run(buf, hlen + size);
+    free(buf);
+}
+
 #endif

@@ -561,8 +561,7 @@ static int main_fetch(capture_run *r, const char *path, bool profile,
         res->profile = pprof_parser_finish(parser);
         if (!res->profile) {
             const char *pe = pprof_parser_error(parser);
-            bool too_big = pe && (strstr(pe, "limit") || strstr(pe, "exceeds"));
-            set_error(r, res, too_big ? CAP_ERR_TOO_LARGE : CAP_ERR_PARSE,
+            set_error(r, res, cap_parse_error_status(pe),
                       pe ? pe : "the profile could not be parsed");
             rc = -1;
         } else {

@@ -236,3 +236,9 @@ void cap_strlcpy(char *dst, const char *src, size_t n)
     memcpy(dst, src, l);
     dst[l] = '\0';
 }
+
+cap_status cap_parse_error_status(const char *parser_error)
+{
+    return parser_error && strstr(parser_error, "(limit") ? CAP_ERR_TOO_LARGE
+                                                           : CAP_ERR_PARSE;
+}

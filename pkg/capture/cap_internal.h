@@ -118,6 +118,10 @@ int cap_fetch_check(cap_fetch_ctx *f, int64_t last_rx_ms,
 int cap_fetch_curl_error(cap_fetch_ctx *f, CURLcode rc, const char *errbuf,
                          const char *what);
 
+/* CAP_ERR_TOO_LARGE for a parser error that is one of its size limits
+ * (pkg/pprof marks those "(limit; raise with ...)"), else CAP_ERR_PARSE. */
+cap_status cap_parse_error_status(const char *parser_error);
+
 /* Kubernetes Status JSON → its message; 0 when body was one. */
 int cap_status_message(const char *body, size_t len, char *out, size_t outlen,
                        char *reason, size_t reasonlen);

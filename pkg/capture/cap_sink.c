@@ -110,8 +110,7 @@ int cap_sink_write(cap_sink *s, const void *data, size_t len)
         const char *pe = pprof_parser_error(s->parser);
         /* A size limit inside the parser (gzip bomb) is a size problem,
          * not a format one: say so in the status. */
-        bool too_big = pe && (strstr(pe, "limit") || strstr(pe, "exceeds"));
-        return sink_fail(s, too_big ? CAP_ERR_TOO_LARGE : CAP_ERR_PARSE,
+        return sink_fail(s, cap_parse_error_status(pe),
                          pe ? pe : "profile parser failed");
     }
     if (s->prom) {

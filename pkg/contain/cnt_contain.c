@@ -4,8 +4,8 @@
  * workload's state, the other leaking replicas), asks cnt_decide, acts,
  * and speaks when the decision changed.
  *
- * Concurrency: one mutex guards the tables below and is never held across
- * an API call.  A per-workload busy flag makes the read-decide-act sequence
+ * Concurrency: one mutex guards the tables (cnt_internal.h) and is never
+ * held across an API call.  A per-workload busy flag makes the read-decide-act sequence
  * of one workload exclusive, so two worker threads can never restart two
  * pods of it at once; a thread that finds the workload busy simply waits
  * for its next interval.  The global budget is reserved in the ledger
@@ -107,9 +107,10 @@ cnt_containment *cnt_new(kube_client *kube, kube_recorder *rec,
         const char *bl[] = {"scope", "namespace", "workload", NULL};
         const char *dl[] = {"decision", NULL};
         c->m_restarts = obs_counter(metrics, "leakwatch_restarts_total",
-                                    "Containment restart attempts by result "
-                                    "(evicted, rolled-out, dry-run, "
-                                    "deferred-pdb, multiple-pdbs, failed).", rl);
+                                    "Containment restart attempts by result: "
+                                    "evicted, rolled-out, dry-run, "
+                                    "deferred-pdb, multiple-pdbs, not-found, "
+                                    "conflict, forbidden, throttled, error.", rl);
         c->m_budget = obs_gauge(metrics, "leakwatch_restart_budget_remaining",
                                 "Containment restarts left this hour, "
                                 "globally and per workload.", bl);
@@ -431,7 +432,10 @@ static void rollout(cnt_containment *c, const cnt_candidate *cand,
         o->result = c->cfg.dry_run ? "dry-run" : "rolled-out";
     } else {
         o->kind = r.status == 404 ? CNT_SILENT : CNT_FAILED;
-        o->result = r.status == 404 ? "not-found" : "failed";
+        o->result = r.status == 404   ? "not-found"
+                    : r.status == 403 ? "forbidden"
+                    : r.status == 409 ? "conflict"
+                                      : "error";
         snprintf(o->api, sizeof o->api, "%s", r.error);
         o->retry_s = r.retry_after_s > 0 ? (double)r.retry_after_s : 0;
     }
@@ -447,7 +451,7 @@ static void speak(cnt_containment *c, const cnt_candidate *cand,
     obs_log(c->log, cnt_kind_warning(d->kind) ? OBS_WARN : OBS_INFO,
             "containment decision", "namespace", cand->ns, "pod", cand->pod,
             "decision", cnt_kind_name(d->kind), "message", d->msg, "dry_run",
-            c->cfg.dry_run ? "true" : "false", NULL);
+            c->cfg.dry_run ? "true" : "false", (char *)NULL);
     if (c->m_decisions) {
         const char *v[] = {cnt_kind_name(d->kind)};
         obs_counter_add(c->m_decisions, v, 1);
@@ -471,9 +475,9 @@ static void speak(cnt_containment *c, const cnt_candidate *cand,
 }
 
 /* Whether to say kind k to an object last told `spoken`: not when it
- * repeats the last decision — this process's or, on first sight (checked
- * false), an earlier leakwatch's as its Events show.  Actions are always
- * said.  Under mu. */
+ * repeats the last decision other than a restart — this process's or, on
+ * first sight (checked false), an earlier leakwatch's as its Events show.
+ * Restarts are always said.  Under mu. */
 static bool fresh_news(cnt_containment *c, const char *uid, bool on_pod,
                        bool *checked, cnt_kind *spoken, cnt_kind k)
 {
@@ -485,9 +489,12 @@ static bool fresh_news(cnt_containment *c, const char *uid, bool on_pod,
         if (before != CNT_SILENT)
             *spoken = before;
     }
-    bool action = k == CNT_EVICTED || k == CNT_ROLLED_OUT || k == CNT_WOULD;
-    if (!action && *spoken != CNT_SILENT &&
-        cnt_kind_class(*spoken) == cnt_kind_class(k))
+    /* Restarts are news every time, and do not reset what was said
+     * otherwise: "budget exhausted" said while a restart was in flight is
+     * not said again after it. */
+    if (k == CNT_EVICTED || k == CNT_ROLLED_OUT || k == CNT_WOULD)
+        return true;
+    if (*spoken != CNT_SILENT && cnt_kind_class(*spoken) == cnt_kind_class(k))
         return false;
     *spoken = k;
     return true;
@@ -510,10 +517,10 @@ void cnt_consider(cnt_containment *c, const cnt_candidate *cand)
     cnt_mem_limit lim;
     char lerr[256];
     int lrc = cnt_pod_memory_limit(cand->pod_obj, &lim, lerr, sizeof lerr);
-    if (lrc < 0)
-        obs_log(c->log, OBS_WARN, "containment: memory limit unreadable; "
+    if (lrc < 0) /* the API server validates quantities: odd input only */
+        obs_log(c->log, OBS_DEBUG, "containment: memory limit unreadable; "
                 "projecting without it", "namespace", cand->ns, "pod",
-                cand->pod, "error", lerr, NULL);
+                cand->pod, "error", lerr, (char *)NULL);
     cnt_urgency urg;
     cnt_urgency_eval(cfg, cand, lrc > 0 ? &lim : NULL, &urg);
 
@@ -533,7 +540,7 @@ void cnt_consider(cnt_containment *c, const cnt_candidate *cand)
     cnt_wl_ent *w = has_wl ? wl_upsert(c, cand, now) : NULL;
     if (!p || (has_wl && !w)) {
         pthread_mutex_unlock(&c->mu);
-        obs_log(c->log, OBS_ERROR, "containment: out of memory", NULL);
+        obs_log(c->log, OBS_ERROR, "containment: out of memory", (char *)NULL);
         return;
     }
     p->eta_s = urg.eta_s;
@@ -586,7 +593,7 @@ void cnt_consider(cnt_containment *c, const cnt_candidate *cand)
             pthread_mutex_unlock(&c->mu);
             obs_log(c->log, nf ? OBS_INFO : OBS_WARN, "containment: cannot read "
                     "the workload; deciding at the next interval", "namespace",
-                    cand->ns, "pod", cand->pod, "error", err, NULL);
+                    cand->ns, "pod", cand->pod, "error", err, (char *)NULL);
             return;
         }
         fill_counts(c, &f, p, w, now2);
@@ -655,7 +662,7 @@ void cnt_consider(cnt_containment *c, const cnt_candidate *cand)
                 pthread_mutex_unlock(&c->mu);
                 obs_log(c->log, OBS_INFO, "containment: pod gone or replaced "
                         "before its restart", "namespace", cand->ns, "pod",
-                        cand->pod, "result", o.result, "detail", o.api, NULL);
+                        cand->pod, "result", o.result, "detail", o.api, (char *)NULL);
                 return;
             }
             /* f's counts are those before this restart: the message says
@@ -694,5 +701,5 @@ void cnt_consider(cnt_containment *c, const cnt_candidate *cand)
     else
         obs_log(c->log, OBS_DEBUG, "containment decision (unchanged)", "namespace",
                 cand->ns, "pod", cand->pod, "decision", cnt_kind_name(d.kind),
-                "message", d.msg, NULL);
+                "message", d.msg, (char *)NULL);
 }

@@ -73,8 +73,8 @@ bool cnt_events_fresh(cnt_containment *c, const char *ns, int64_t now);
 /* Lists leakwatch's LeakContainment Events of the last hour and learns
  * from them.  Takes mu itself; call without it. */
 void cnt_refresh_events(cnt_containment *c, const char *ns);
-/* The newest decision leakwatch recorded on the pod (on_pod) or workload
- * with this uid (CNT_SILENT: none).  Under mu. */
+/* The newest decision other than a restart that leakwatch recorded on the
+ * pod (on_pod) or workload with this uid (CNT_SILENT: none).  Under mu. */
 cnt_kind cnt_seen_kind(cnt_containment *c, const char *uid, bool on_pod);
 /* The newest "several PodDisruptionBudgets" stop of the workload since
  * since_s, or NULL.  Under mu. */

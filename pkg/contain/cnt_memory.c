@@ -115,7 +115,7 @@ void cnt_refresh_events(cnt_containment *c, const char *ns)
     if (denied) {
         obs_log(c->log, OBS_WARN, "containment: cannot list Events in every "
                 "namespace; budgets count namespace by namespace", "error",
-                err.error, NULL);
+                err.error, (char *)NULL);
         kube_response_free(&err);
         cnt_seen_events_clear(&list);
         rc = cnt_cluster_events(c->kube, ns, since, &list, &err);
@@ -124,7 +124,7 @@ void cnt_refresh_events(cnt_containment *c, const char *ns)
     if (rc < 0)
         obs_log(c->log, OBS_WARN, "containment: cannot list LeakContainment "
                 "Events; counting only this process's restarts", "error",
-                err.error, NULL);
+                err.error, (char *)NULL);
     kube_response_free(&err);
 
     pthread_mutex_lock(&c->mu);
@@ -146,7 +146,9 @@ cnt_kind cnt_seen_kind(cnt_containment *c, const char *uid, bool on_pod)
     cnt_kind k = CNT_SILENT;
     for (size_t i = 0; i < c->seen.n; i++) {
         const cnt_seen_event *e = &c->seen.v[i];
-        if (e->on_pod == on_pod && e->dry_run == c->cfg.dry_run &&
+        bool action = e->kind == CNT_EVICTED || e->kind == CNT_ROLLED_OUT ||
+                      e->kind == CNT_WOULD;
+        if (!action && e->on_pod == on_pod && e->dry_run == c->cfg.dry_run &&
             !strcmp(e->uid, uid) && e->t_s >= best) {
             best = e->t_s;
             k = e->kind;

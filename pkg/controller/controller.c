@@ -336,8 +336,40 @@ static int cheap_sample(ctl_controller *c, pod_view *v, int64_t *count,
     return -1;
 }
 
+typedef struct ctl_owner_match {
+    const char *rs_uid;
+    bool found;
+    kube_owner owner;
+} ctl_owner_match;
+
+static int match_owner(ctl_pod *p, void *ud)
+{
+    ctl_owner_match *m = ud;
+    if (!p->owner_resolved || strcmp(p->rs_uid, m->rs_uid))
+        return 0;
+    m->owner = p->owner;
+    m->found = true;
+    return 1;
+}
+
 static void resolve_owner(ctl_controller *c, pod_view *v)
 {
+    /* Pods of one ReplicaSet share their owner: resolve it once, not once
+     * per pod (a thousand pods of ten workloads is ten lookups). */
+    bool found = false;
+    ctl_pods_lock(c->pods);
+    ctl_pod *self = ctl_pods_get(c->pods, v->uid);
+    if (self && self->rs_uid[0]) {
+        ctl_owner_match m = {.rs_uid = self->rs_uid};
+        ctl_pods_foreach(c->pods, match_owner, &m);
+        if (m.found) {
+            v->owner = m.owner;
+            v->owner_resolved = found = true;
+        }
+    }
+    ctl_pods_unlock(c->pods);
+    if (found)
+        return;
     json_t *pod = NULL;
     for (size_t i = 0; i < c->ncaches && !pod; i++)
         pod = kube_cache_get(c->caches[i], v->ns, v->name);
@@ -881,6 +913,58 @@ static int collect_due(ctl_pod *p, void *ud)
 
 /* ---- watch callbacks ---------------------------------------------------- */
 
+static void keep_only(json_t *obj, const char *const *keys)
+{
+    if (!json_is_object(obj))
+        return;
+    const char *key;
+    json_t *val;
+    void *tmp;
+    json_object_foreach_safe(obj, tmp, key, val)
+    {
+        (void)val;
+        bool keep = false;
+        for (size_t i = 0; keys[i] && !keep; i++)
+            keep = !strcmp(key, keys[i]);
+        if (!keep)
+            json_object_del(obj, key);
+    }
+}
+
+/*
+ * What the controller (and containment) read from a pod, and nothing else.
+ * A pod as the API returns it is mostly managedFields, volumes and status
+ * detail; kept whole, a thousand of them cost tens of megabytes.
+ */
+static void slim_pod(json_t *pod, void *ud)
+{
+    (void)ud;
+    static const char *const top[] = {"metadata", "spec", "status", "kind", "apiVersion", NULL};
+    static const char *const spec_keys[] = {"nodeName", "containers", "overhead", NULL};
+    static const char *const container_keys[] = {"name", "ports", "resources", NULL};
+    static const char *const status_keys[] = {"phase", "podIP", "startTime", "conditions",
+                                              "containerStatuses", NULL};
+    static const char *const cstatus_keys[] = {"name", "ready", "restartCount", "started", NULL};
+    static const char *const cond_keys[] = {"type", "status", NULL};
+    keep_only(pod, top);
+    json_t *meta = json_object_get(pod, "metadata");
+    json_object_del(meta, "managedFields");
+    json_object_del(json_object_get(meta, "annotations"),
+                    "kubectl.kubernetes.io/last-applied-configuration");
+    json_t *spec = json_object_get(pod, "spec");
+    keep_only(spec, spec_keys);
+    size_t i;
+    json_t *item;
+    json_array_foreach(json_object_get(spec, "containers"), i, item)
+        keep_only(item, container_keys);
+    json_t *status = json_object_get(pod, "status");
+    keep_only(status, status_keys);
+    json_array_foreach(json_object_get(status, "containerStatuses"), i, item)
+        keep_only(item, cstatus_keys);
+    json_array_foreach(json_object_get(status, "conditions"), i, item)
+        keep_only(item, cond_keys);
+}
+
 static void forget_pod_metrics(ctl_controller *c, const ctl_pod *p)
 {
     const char *pl[] = {p->ns, p->name};
@@ -1018,7 +1102,8 @@ static void setup_metrics(ctl_controller *c)
     const char *tr_l[] = {"transport", NULL};
     const char *api_l[] = {"verb", "code", NULL};
     const char *ev_l[] = {"reason", NULL};
-    static const double lat[] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+    static const double lat[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                 0.25, 0.5, 1, 2.5, 5, 10, 30};
     c->m_goroutines = obs_gauge(r, "leakwatch_pod_goroutines",
                                 "Goroutines in the pod at the last cheap sample.", pod_l);
     c->m_growth = obs_gauge(r, "leakwatch_pod_goroutine_growth_per_minute",
@@ -1161,7 +1246,8 @@ ctl_controller *ctl_controller_new(const ctl_config *cfg, obs_logger *log,
         }
         kube_cache_opts co = {.namespace = tok && *tok ? tok : NULL,
                               .label_selector = cfg->selector && *cfg->selector ? cfg->selector : NULL,
-                              .log = log_kube, .log_ud = c};
+                              .log = log_kube, .log_ud = c,
+                              .transform = slim_pod};
         c->caches[c->ncaches] = kube_cache_new(c->kube, &co, &h, err, errlen);
         if (!c->caches[c->ncaches])
             goto fail;

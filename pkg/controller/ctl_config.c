@@ -35,7 +35,7 @@ static const opt_def options[] = {
     O("raise-after", OPT_LONG, raise_after, "consecutive growing evaluations before suspecting"),
     O("clear-after", OPT_LONG, clear_after, "consecutive flat evaluations before clearing"),
     O("transport", OPT_STR, transport, "auto | direct | portforward | proxy"),
-    O("dry-run", OPT_BOOL, dry_run, "decide and log, write no Events and act on nothing"),
+    O("dry-run", OPT_BOOL, dry_run, "decide and log; write no GoroutineLeak Events and change nothing (containment says \"dry-run: would ...\")"),
     O("leader-elect", OPT_BOOL, leader_elect, "use a Lease so only one replica acts"),
     O("lease-name", OPT_STR, lease_name, "leader-election Lease name"),
     O("lease-namespace", OPT_STR, lease_namespace, "leader-election Lease namespace"),

@@ -27,6 +27,8 @@ struct kube_cache {
     kube_watch_opts wopts;
     kube_watch_log_fn log;
     void *log_ud;
+    void (*transform)(json_t *obj, void *ud);
+    void *transform_ud;
 
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -89,6 +91,8 @@ static bool uid_changed(const json_t *old, const json_t *neu)
 static void upsert(kube_cache *k, json_t *obj)
 {
     char key[512];
+    if (k->transform)
+        k->transform(obj, k->transform_ud);
     if (!obj_key(obj, key, sizeof key)) {
         cache_logf(k, "ignoring an object without a usable metadata.name");
         return;
@@ -311,6 +315,8 @@ kube_cache *kube_cache_new(kube_client *c, const kube_cache_opts *o,
         k->h = *h;
     k->log = o->log;
     k->log_ud = o->log_ud;
+    k->transform = o->transform;
+    k->transform_ud = o->transform_ud;
     k->wopts = (kube_watch_opts){
         .path = k->path,
         .label_selector = k->label_selector,

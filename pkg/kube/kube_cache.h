@@ -58,6 +58,13 @@ typedef struct kube_cache_opts {
     long backoff_initial_ms, backoff_max_ms;
     kube_watch_log_fn log;
     void *log_ud;
+    /* Applied in place to every object before it is stored or handed to a
+     * callback (client-go's TransformFunc): a controller that keeps
+     * thousands of objects drops what it never reads (managedFields,
+     * volumes...), which is most of their memory.  Runs on the watch
+     * thread. */
+    void (*transform)(json_t *obj, void *ud);
+    void *transform_ud;
 } kube_cache_opts;
 
 typedef struct kube_cache_stats {

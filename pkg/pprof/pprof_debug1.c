@@ -25,10 +25,7 @@
 #include <string.h>
 
 struct pp_debug1 {
-    pprof_builder *b;
-    pp_err *err;
-    uint32_t max_frames;
-    pp_labels labels;
+    pp_text t; /* builder, errors, labels, frames */
     uint64_t lineno;
 
     int have_header;
@@ -38,8 +35,6 @@ struct pp_debug1 {
     int in_record;
     uint64_t count;
     const char *label_set;
-    pprof_frame *frames;
-    uint32_t nframes, cap;
 };
 
 pp_debug1 *pp_debug1_new(pprof_builder *b, const pprof_limits *lim,
@@ -48,10 +43,7 @@ pp_debug1 *pp_debug1_new(pprof_builder *b, const pprof_limits *lim,
     pp_debug1 *d = calloc(1, sizeof(*d));
     if (!d)
         return NULL;
-    d->b = b;
-    d->err = err;
-    d->max_frames = lim->max_frames;
-    pp_labels_init(&d->labels);
+    pp_text_init(&d->t, b, lim, err);
     return d;
 }
 
@@ -59,21 +51,8 @@ void pp_debug1_free(pp_debug1 *d)
 {
     if (!d)
         return;
-    pp_labels_free(&d->labels);
-    free(d->frames);
+    pp_text_free(&d->t);
     free(d);
-}
-
-static int starts(const char *s, size_t len, const char *lit, size_t litlen)
-{
-    return len >= litlen && memcmp(s, lit, litlen) == 0;
-}
-#define STARTS(s, len, lit) starts((s), (len), (lit), sizeof(lit) - 1)
-
-static int builder_error(pp_debug1 *d, uint64_t lineno)
-{
-    return pp_fail(d->err, "line %" PRIu64 ": %s", lineno,
-                   pprof_builder_error(d->b));
 }
 
 static int bad_line(pp_debug1 *d, const char *what, const char *line,
@@ -81,7 +60,7 @@ static int bad_line(pp_debug1 *d, const char *what, const char *line,
 {
     char ex[80];
     pp_quote_excerpt(ex, sizeof(ex), line, len < 60 ? len : 60);
-    return pp_fail(d->err, "line %" PRIu64 ": %s: \"%s\"", lineno, what, ex);
+    return pp_fail(d->t.err, "line %" PRIu64 ": %s: \"%s\"", lineno, what, ex);
 }
 
 static int end_record(pp_debug1 *d, uint64_t lineno)
@@ -89,17 +68,17 @@ static int end_record(pp_debug1 *d, uint64_t lineno)
     d->in_record = 0;
     uint32_t flags = 0;
     const char *wait = NULL;
-    const char *guess = pprof_infer_wait_reason(d->frames, d->nframes);
+    const char *guess = pprof_infer_wait_reason(d->t.frames, d->t.nframes);
     if (guess) {
-        wait = pp_intern(d->b, guess, strlen(guess));
+        wait = pp_intern(d->t.b, guess, strlen(guess));
         if (!wait)
-            return builder_error(d, lineno);
+            return pp_text_builder_error(&d->t, lineno);
         flags |= PPROF_BF_WAIT_INFERRED;
     }
-    uint32_t n = pp_frames_normalize(d->frames, d->nframes);
-    if (pp_builder_add_interned(d->b, d->frames, n, wait, flags, 0, NULL,
+    uint32_t n = pp_frames_normalize(d->t.frames, d->t.nframes);
+    if (pp_builder_add_interned(d->t.b, d->t.frames, n, wait, flags, 0, NULL,
                                 d->label_set, d->count) < 0)
-        return builder_error(d, lineno);
+        return pp_text_builder_error(&d->t, lineno);
     return 0;
 }
 
@@ -107,10 +86,10 @@ static int parse_header(pp_debug1 *d, const char *line, size_t len,
                         uint64_t lineno)
 {
     size_t pre;
-    if (STARTS(line, len, "goroutine profile: total ")) {
+    if (PP_STARTS(line, len, "goroutine profile: total ")) {
         d->kind = PPROF_KIND_GOROUTINE;
         pre = sizeof("goroutine profile: total ") - 1;
-    } else if (STARTS(line, len, "goroutineleak profile: total ")) {
+    } else if (PP_STARTS(line, len, "goroutineleak profile: total ")) {
         d->kind = PPROF_KIND_GOROUTINELEAK;
         pre = sizeof("goroutineleak profile: total ") - 1;
     } else {
@@ -119,7 +98,7 @@ static int parse_header(pp_debug1 *d, const char *line, size_t len,
     }
     int rc = pp_parse_u64(line + pre, len - pre, &d->total);
     if (rc == -2)
-        return pp_fail(d->err, "line %" PRIu64 ": total overflows 64 bits",
+        return pp_fail(d->t.err, "line %" PRIu64 ": total overflows 64 bits",
                        lineno);
     if (rc < 0)
         return bad_line(d, "malformed total", line, len, lineno);
@@ -136,13 +115,13 @@ static int start_record(pp_debug1 *d, const char *line, size_t len,
     uint64_t n;
     int rc = pp_parse_u64(line, (size_t)(at - line), &n);
     if (rc == -2)
-        return pp_fail(d->err, "line %" PRIu64 ": count overflows 64 bits",
+        return pp_fail(d->t.err, "line %" PRIu64 ": count overflows 64 bits",
                        lineno);
     if (rc < 0)
         return bad_line(d, "malformed record count", line, len, lineno);
     d->in_record = 1;
     d->count = n;
-    d->nframes = 0;
+    d->t.nframes = 0;
     d->label_set = NULL;
     return 0;
 }
@@ -150,26 +129,13 @@ static int start_record(pp_debug1 *d, const char *line, size_t len,
 static int push_frame(pp_debug1 *d, const char *func, const char *file,
                       uint32_t ln, uint64_t lineno)
 {
-    if (d->nframes == d->cap) {
-        if (d->nframes >= d->max_frames)
-            return pp_fail(d->err,
-                           "line %" PRIu64 ": stack has more than %" PRIu32
-                           " frames (limit; raise with --max-frames)",
-                           lineno, d->max_frames);
-        uint32_t ncap = d->cap ? d->cap * 2 : 64;
-        if (ncap > d->max_frames)
-            ncap = d->max_frames;
-        pprof_frame *nf = realloc(d->frames, ncap * sizeof(*nf));
-        if (!nf)
-            return pp_fail(d->err, "out of memory");
-        d->frames = nf;
-        d->cap = ncap;
-    }
-    d->frames[d->nframes].func = func;
-    d->frames[d->nframes].file = file;
-    d->frames[d->nframes].line = ln;
-    d->nframes++;
-    return 0;
+    int rc = pp_text_push(&d->t, func, file, ln);
+    if (rc > 0)
+        return pp_fail(d->t.err,
+                       "line %" PRIu64 ": stack has more than %" PRIu32
+                       " frames (limit; raise with --max-frames)",
+                       lineno, d->t.max_frames);
+    return rc;
 }
 
 /* "#\t0x51ac1d\tmain.main.func4+0x1d\t\t/src/app/main.go:44" */
@@ -188,9 +154,9 @@ static int parse_frame(pp_debug1 *d, const char *line, size_t len,
          * this stack from others in the same process. */
         if (addrlen == 0)
             return bad_line(d, "empty frame line", line, len, lineno);
-        const char *fn = pp_intern(d->b, addr, addrlen);
+        const char *fn = pp_intern(d->t.b, addr, addrlen);
         if (!fn)
-            return builder_error(d, lineno);
+            return pp_text_builder_error(&d->t, lineno);
         return push_frame(d, fn, NULL, 0, lineno);
     }
     const char *name = p;
@@ -214,10 +180,10 @@ static int parse_frame(pp_debug1 *d, const char *line, size_t len,
         pp_parse_u64(colon + 1, (size_t)(end - colon - 1), &ln) < 0 ||
         ln > UINT32_MAX)
         return bad_line(d, "malformed frame line", line, len, lineno);
-    const char *fn = pp_intern(d->b, name, (size_t)(name_end - name));
-    const char *file = fn ? pp_intern(d->b, fs, (size_t)(colon - fs)) : NULL;
+    const char *fn = pp_intern(d->t.b, name, (size_t)(name_end - name));
+    const char *file = fn ? pp_intern(d->t.b, fs, (size_t)(colon - fs)) : NULL;
     if (!fn || !file)
-        return builder_error(d, lineno);
+        return pp_text_builder_error(&d->t, lineno);
     return push_frame(d, fn, file, (uint32_t)ln, lineno);
 }
 
@@ -250,20 +216,20 @@ int pp_debug1_line(void *ctx, const char *line, size_t len, uint64_t lineno)
     }
     if (c == '#') {
         if (!d->in_record)
-            return pp_fail(d->err,
+            return pp_fail(d->t.err,
                            "line %" PRIu64 ": frame line outside a record",
                            lineno);
         if (len >= 2 && line[1] == '\t')
             return parse_frame(d, line, len, lineno);
-        if (STARTS(line, len, "# labels: ")) {
+        if (PP_STARTS(line, len, "# labels: ")) {
             const size_t pre = sizeof("# labels: ") - 1;
             const char *why;
-            int rc = pp_labels_parse(&d->labels, d->b, line + pre, len - pre,
+            int rc = pp_labels_parse(&d->t.labels, d->t.b, line + pre, len - pre,
                                      &d->label_set, &why);
             if (rc == -2)
-                return builder_error(d, lineno);
+                return pp_text_builder_error(&d->t, lineno);
             if (rc < 0)
-                return pp_fail(d->err, "line %" PRIu64 ": labels: %s",
+                return pp_fail(d->t.err, "line %" PRIu64 ": labels: %s",
                                lineno, why);
             return 0;
         }
@@ -277,17 +243,17 @@ int pp_debug1_finish(pp_debug1 *d, int ended_mid_line, pprof_kind *kind,
     *truncated = ended_mid_line;
     *kind = d->kind;
     if (!d->have_header)
-        return pp_fail(d->err, "debug=1 profile without its "
+        return pp_fail(d->t.err, "debug=1 profile without its "
                                "\"goroutine profile: total N\" line");
     if (d->in_record) {
         /* Go ends every record with a blank line; a record without one
          * at the end is kept unless its last line was cut short. */
-        if (ended_mid_line || d->nframes == 0)
+        if (ended_mid_line || d->t.nframes == 0)
             d->in_record = 0;
         else if (end_record(d, d->lineno) < 0)
             return -1;
     }
-    uint64_t counted = pp_builder_counted(d->b);
+    uint64_t counted = pp_builder_counted(d->t.b);
     if (counted < d->total)
         *truncated = 1;
     *total = d->total;

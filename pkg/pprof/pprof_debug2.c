@@ -47,17 +47,12 @@ enum d2_state {
 };
 
 struct pp_debug2 {
-    pprof_builder *b;
-    pp_err *err;
-    uint32_t max_frames;
-    pp_labels labels;
+    pp_text t; /* builder, errors, labels, frames */
     enum d2_state state;
     uint64_t lineno; /* last line seen, for errors raised at the end */
 
     /* the goroutine being read */
     uint64_t goid;
-    pprof_frame *frames;
-    uint32_t nframes, cap;
     const char *pending_func; /* function line waiting for its file line */
     int pending_cb;           /* "created by" waiting for its file line   */
     int cb_done;
@@ -85,10 +80,7 @@ pp_debug2 *pp_debug2_new(pprof_builder *b, const pprof_limits *lim,
     pp_debug2 *d = calloc(1, sizeof(*d));
     if (!d)
         return NULL;
-    d->b = b;
-    d->err = err;
-    d->max_frames = lim->max_frames;
-    pp_labels_init(&d->labels);
+    pp_text_init(&d->t, b, lim, err);
     return d;
 }
 
@@ -96,21 +88,8 @@ void pp_debug2_free(pp_debug2 *d)
 {
     if (!d)
         return;
-    pp_labels_free(&d->labels);
-    free(d->frames);
+    pp_text_free(&d->t);
     free(d);
-}
-
-static int starts(const char *s, size_t len, const char *lit, size_t litlen)
-{
-    return len >= litlen && memcmp(s, lit, litlen) == 0;
-}
-#define STARTS(s, len, lit) starts((s), (len), (lit), sizeof(lit) - 1)
-
-static int builder_error(pp_debug2 *d, uint64_t lineno)
-{
-    return pp_fail(d->err, "line %" PRIu64 ": %s", lineno,
-                   pprof_builder_error(d->b));
 }
 
 /* Interns s[0..n), trying *seen first; remembers the result in *seen. */
@@ -120,7 +99,7 @@ static const char *intern_seen(pp_debug2 *d, const char **seen, const char *s,
     const char *c = *seen;
     if (c && pp_str_of(c)->len == n && memcmp(c, s, n) == 0)
         return c;
-    c = pp_intern(d->b, s, n);
+    c = pp_intern(d->t.b, s, n);
     if (c)
         *seen = c;
     return c;
@@ -128,7 +107,7 @@ static const char *intern_seen(pp_debug2 *d, const char **seen, const char *s,
 
 static void reset_goroutine(pp_debug2 *d)
 {
-    d->nframes = 0;
+    d->t.nframes = 0;
     d->pending_func = NULL;
     d->pending_cb = 0;
     d->cb_done = 0;
@@ -143,7 +122,7 @@ static void reset_goroutine(pp_debug2 *d)
 static int end_goroutine(pp_debug2 *d, uint64_t lineno)
 {
     if (d->pending_func || d->pending_cb)
-        return pp_fail(d->err,
+        return pp_fail(d->t.err,
                        "line %" PRIu64 ": goroutine %" PRIu64
                        " ends after a function line without its file:line",
                        lineno, d->goid);
@@ -152,38 +131,25 @@ static int end_goroutine(pp_debug2 *d, uint64_t lineno)
      * goroutine anyone started. */
     if (d->goid == 0)
         return 0;
-    uint32_t n = pp_frames_normalize(d->frames, d->nframes);
-    if (pp_builder_add_interned(d->b, d->frames, n, d->wait, d->flags,
+    uint32_t n = pp_frames_normalize(d->t.frames, d->t.nframes);
+    if (pp_builder_add_interned(d->t.b, d->t.frames, n, d->wait, d->flags,
                                 d->minutes, d->cb.func ? &d->cb : NULL,
                                 d->label_set, 1) < 0)
-        return builder_error(d, lineno);
+        return pp_text_builder_error(&d->t, lineno);
     return 0;
 }
 
 static int push_frame(pp_debug2 *d, const char *func, const char *file,
                       uint32_t line, uint64_t lineno)
 {
-    if (d->nframes == d->cap) {
-        if (d->nframes >= d->max_frames)
-            return pp_fail(d->err,
-                           "line %" PRIu64 ": goroutine %" PRIu64
-                           " has more than %" PRIu32
-                           " frames (limit; raise with --max-frames)",
-                           lineno, d->goid, d->max_frames);
-        uint32_t ncap = d->cap ? d->cap * 2 : 64;
-        if (ncap > d->max_frames)
-            ncap = d->max_frames;
-        pprof_frame *nf = realloc(d->frames, ncap * sizeof(*nf));
-        if (!nf)
-            return pp_fail(d->err, "out of memory");
-        d->frames = nf;
-        d->cap = ncap;
-    }
-    pprof_frame *f = &d->frames[d->nframes++];
-    f->func = func;
-    f->file = file;
-    f->line = line;
-    return 0;
+    int rc = pp_text_push(&d->t, func, file, line);
+    if (rc > 0)
+        return pp_fail(d->t.err,
+                       "line %" PRIu64 ": goroutine %" PRIu64
+                       " has more than %" PRIu32
+                       " frames (limit; raise with --max-frames)",
+                       lineno, d->goid, d->t.max_frames);
+    return rc;
 }
 
 /* "\t/path/to/file.go:123 +0x1d fp=0x.. sp=0x.. pc=0x..": the last ':'
@@ -211,16 +177,16 @@ static int parse_file_line(pp_debug2 *d, const char *s, size_t len,
         }
         if (q > num && (q == end || *q == ' ') && v <= UINT32_MAX) {
             *file = seen ? intern_seen(d, seen, s, (size_t)(colon - s))
-                         : pp_intern(d->b, s, (size_t)(colon - s));
+                         : pp_intern(d->t.b, s, (size_t)(colon - s));
             if (!*file)
-                return builder_error(d, lineno);
+                return pp_text_builder_error(&d->t, lineno);
             *line = (uint32_t)v;
             return 0;
         }
     }
     char ex[80];
     pp_quote_excerpt(ex, sizeof(ex), s, len < 60 ? len : 60);
-    return pp_fail(d->err, "line %" PRIu64 ": malformed file:line \"%s\"",
+    return pp_fail(d->t.err, "line %" PRIu64 ": malformed file:line \"%s\"",
                    lineno, ex);
 }
 
@@ -240,8 +206,8 @@ static int on_tab_line(pp_debug2 *d, const char *line, size_t len,
     if (d->pending_func) {
         const char *file;
         uint32_t ln;
-        const char **seen = d->nframes < PP_D2_CACHE_DEPTH
-                                ? &d->seen_file[d->nframes]
+        const char **seen = d->t.nframes < PP_D2_CACHE_DEPTH
+                                ? &d->seen_file[d->t.nframes]
                                 : NULL;
         if (parse_file_line(d, s, n, &file, &ln, seen, lineno) < 0)
             return -1;
@@ -249,11 +215,11 @@ static int on_tab_line(pp_debug2 *d, const char *line, size_t len,
         d->pending_func = NULL;
         return push_frame(d, fn, file, ln, lineno);
     }
-    if (STARTS(s, n, "goroutine running on other thread")) {
+    if (PP_STARTS(s, n, "goroutine running on other thread")) {
         d->unavailable = 1;
         return 0;
     }
-    return pp_fail(d->err,
+    return pp_fail(d->t.err,
                    "line %" PRIu64 ": file line without a function line "
                    "in goroutine %" PRIu64,
                    lineno, d->goid);
@@ -272,11 +238,11 @@ static int on_created_by(pp_debug2 *d, const char *line, size_t len,
     if (j < len && j >= pre + ing && memcmp(line + j - ing, " in goroutine ", ing) == 0)
         end = j - ing;
     if (end <= pre)
-        return pp_fail(d->err, "line %" PRIu64 ": \"created by\" without a function",
+        return pp_fail(d->t.err, "line %" PRIu64 ": \"created by\" without a function",
                        lineno);
     d->cb.func = intern_seen(d, &d->seen_cb_func, line + pre, end - pre);
     if (!d->cb.func)
-        return builder_error(d, lineno);
+        return pp_text_builder_error(&d->t, lineno);
     d->pending_cb = 1;
     return 0;
 }
@@ -285,7 +251,7 @@ static int on_func_line(pp_debug2 *d, const char *line, size_t len,
                         uint64_t lineno)
 {
     if (d->pending_func || d->pending_cb)
-        return pp_fail(d->err,
+        return pp_fail(d->t.err,
                        "line %" PRIu64 ": expected the file:line of the line "
                        "before in goroutine %" PRIu64,
                        lineno, d->goid);
@@ -300,22 +266,22 @@ static int on_func_line(pp_debug2 *d, const char *line, size_t len,
             }
     if (paren && paren > line) {
         size_t n = (size_t)(paren - line);
-        const char *fn = d->nframes < PP_D2_CACHE_DEPTH
-                             ? intern_seen(d, &d->seen_func[d->nframes], line, n)
-                             : pp_intern(d->b, line, n);
+        const char *fn = d->t.nframes < PP_D2_CACHE_DEPTH
+                             ? intern_seen(d, &d->seen_func[d->t.nframes], line, n)
+                             : pp_intern(d->t.b, line, n);
         if (!fn)
-            return builder_error(d, lineno);
+            return pp_text_builder_error(&d->t, lineno);
         d->pending_func = fn;
         return 0;
     }
-    if (STARTS(line, len, "non-Go function")) {
+    if (PP_STARTS(line, len, "non-Go function")) {
         /* cgo frames without a symbolizer: no file line follows. */
-        const char *fn = pp_intern(d->b, "non-Go function", 15);
+        const char *fn = pp_intern(d->t.b, "non-Go function", 15);
         if (!fn)
-            return builder_error(d, lineno);
+            return pp_text_builder_error(&d->t, lineno);
         return push_frame(d, fn, NULL, 0, lineno);
     }
-    if (d->nframes || d->unavailable) {
+    if (d->t.nframes || d->unavailable) {
         /* Text right after a whole stack is crash chatter: the register
          * dump GOTRACEBACK=crash prints without a blank line, or "exit
          * status 2" from go run.  The stack ends there. */
@@ -323,7 +289,7 @@ static int on_func_line(pp_debug2 *d, const char *line, size_t len,
     }
     char ex[80];
     pp_quote_excerpt(ex, sizeof(ex), line, len < 60 ? len : 60);
-    return pp_fail(d->err,
+    return pp_fail(d->t.err,
                    "line %" PRIu64 ": unrecognised line in goroutine %" PRIu64
                    ": \"%s\"",
                    lineno, d->goid, ex);
@@ -338,12 +304,12 @@ static int parse_status(pp_debug2 *d, const char *st, size_t n,
     if (lab) {
         const char *ls = lab + 8;
         const char *why;
-        int rc = pp_labels_parse(&d->labels, d->b, ls, (size_t)(st + n - ls),
+        int rc = pp_labels_parse(&d->t.labels, d->t.b, ls, (size_t)(st + n - ls),
                                  &d->label_set, &why);
         if (rc == -2)
-            return builder_error(d, lineno);
+            return pp_text_builder_error(&d->t, lineno);
         if (rc < 0)
-            return pp_fail(d->err, "line %" PRIu64 ": goroutine labels: %s",
+            return pp_fail(d->t.err, "line %" PRIu64 ": goroutine labels: %s",
                            lineno, why);
         n = (size_t)(lab - st);
     }
@@ -370,7 +336,7 @@ static int parse_status(pp_debug2 *d, const char *st, size_t n,
     if (rn) {
         d->wait = intern_seen(d, &d->seen_wait, st, rn);
         if (!d->wait)
-            return builder_error(d, lineno);
+            return pp_text_builder_error(&d->t, lineno);
     }
     const char *p = comma, *end = st + n;
     while (p && p < end) {
@@ -384,14 +350,14 @@ static int parse_status(pp_debug2 *d, const char *st, size_t n,
             uint64_t m;
             int rc = pp_parse_u64(p, sn - 8, &m);
             if (rc == -2)
-                return pp_fail(d->err,
+                return pp_fail(d->t.err,
                                "line %" PRIu64 ": minutes overflow 64 bits",
                                lineno);
             if (rc == 0)
                 d->minutes = m;
         } else if (sn == 16 && memcmp(p, "locked to thread", 16) == 0) {
             d->flags |= PPROF_BF_LOCKED;
-        } else if (STARTS(p, sn, "synctest")) {
+        } else if (PP_STARTS(p, sn, "synctest")) {
             d->flags |= PPROF_BF_SYNCTEST;
         }
         p = q;
@@ -410,21 +376,21 @@ static int on_header(pp_debug2 *d, const char *line, size_t len,
     uint64_t goid;
     int rc = pp_parse_u64(ds, (size_t)(p - ds), &goid);
     if (rc == -2)
-        return pp_fail(d->err,
+        return pp_fail(d->t.err,
                        "line %" PRIu64 ": goroutine id overflows 64 bits",
                        lineno);
     const char *open = NULL;
     if (rc == 0 && end - p >= 2 && p[0] == ' ') {
         if (p[1] == '[')
             open = p + 1;
-        else if (STARTS(p, (size_t)(end - p), " gp="))
+        else if (PP_STARTS(p, (size_t)(end - p), " gp="))
             open = memchr(p, '[', (size_t)(end - p));
     }
     if (!open || len < 2 || end[-2] != ']' || end[-1] != ':' ||
         open + 1 > end - 2) {
         char ex[80];
         pp_quote_excerpt(ex, sizeof(ex), line, len < 60 ? len : 60);
-        return pp_fail(d->err, "line %" PRIu64 ": malformed goroutine header \"%s\"",
+        return pp_fail(d->t.err, "line %" PRIu64 ": malformed goroutine header \"%s\"",
                        lineno, ex);
     }
     reset_goroutine(d);
@@ -466,15 +432,15 @@ int pp_debug2_line(void *ctx, const char *line, size_t len, uint64_t lineno)
     case D2_IN_G:
         if (c == '\t')
             return on_tab_line(d, line, len, lineno);
-        if (c == 'c' && STARTS(line, len, "created by "))
+        if (c == 'c' && PP_STARTS(line, len, "created by "))
             return on_created_by(d, line, len, lineno);
-        if (c == '.' && STARTS(line, len, "...")) {
+        if (c == '.' && PP_STARTS(line, len, "...")) {
             d->flags |= PPROF_BF_ELIDED;
             return 0;
         }
-        if (c == '[' && STARTS(line, len, "[originating from goroutine")) {
+        if (c == '[' && PP_STARTS(line, len, "[originating from goroutine")) {
             if (d->pending_func || d->pending_cb)
-                return pp_fail(d->err,
+                return pp_fail(d->t.err,
                                "line %" PRIu64 ": ancestors follow a function "
                                "line without its file:line",
                                lineno);
@@ -487,7 +453,7 @@ int pp_debug2_line(void *ctx, const char *line, size_t len, uint64_t lineno)
         return 0;
     case D2_OUTSIDE:
         if (c == '\t')
-            return pp_fail(d->err,
+            return pp_fail(d->t.err,
                            "line %" PRIu64 ": frame line outside a goroutine",
                            lineno);
         if (len == 14 && memcmp(line, "runtime stack:", 14) == 0)
@@ -507,7 +473,7 @@ int pp_debug2_finish(pp_debug2 *d, int ended_mid_line, int *truncated)
     /* The last goroutine is kept only if it is visibly whole: a dump cut
      * inside it would otherwise add a shorter, wrong stack. */
     if (ended_mid_line || d->pending_func || d->pending_cb ||
-        (d->nframes == 0 && !d->unavailable)) {
+        (d->t.nframes == 0 && !d->unavailable)) {
         *truncated = 1;
         d->state = D2_OUTSIDE;
         return 0;

@@ -221,6 +221,59 @@ int pp_labels_join(pp_labels *l, pprof_builder *b, pp_label_pair *pairs,
  * digits, -2 when the number does not fit 64 bits. */
 int pp_parse_u64(const char *s, size_t len, uint64_t *out);
 
+/* ---- text parser plumbing (pprof_common.c) --------------------------- */
+
+/* Whether s[0..len) starts with the string literal lit. */
+static inline int pp_starts(const char *s, size_t len, const char *lit,
+                            size_t litlen)
+{
+    return len >= litlen && memcmp(s, lit, litlen) == 0;
+}
+#define PP_STARTS(s, len, lit) pp_starts((s), (len), (lit), sizeof(lit) - 1)
+
+/*
+ * What the debug=1 and debug=2 parsers both hold: where goroutines go,
+ * where errors go, the label parser, and one stack's frames in a scratch
+ * array reused from record to record (it grows up to max_frames).
+ */
+typedef struct pp_text {
+    pprof_builder *b;
+    pp_err *err;
+    uint32_t max_frames;
+    pp_labels labels;
+    pprof_frame *frames;
+    uint32_t nframes, cap;
+} pp_text;
+
+void pp_text_init(pp_text *t, pprof_builder *b, const pprof_limits *lim,
+                  pp_err *err);
+void pp_text_free(pp_text *t);
+
+/* Reports the builder's error at lineno; returns -1. */
+int pp_text_builder_error(pp_text *t, uint64_t lineno);
+
+/* Doubles the frame array up to max_frames: 0 when grown, 1 when already
+ * at the limit (the caller reports it, naming its record), -1 when out of
+ * memory (reported). */
+int pp_text_grow(pp_text *t);
+
+/* Appends a frame on the hot path; growing is the rare, out-of-line case.
+ * Returns what pp_text_grow does. */
+static inline int pp_text_push(pp_text *t, const char *func, const char *file,
+                               uint32_t line)
+{
+    if (t->nframes == t->cap) {
+        int rc = pp_text_grow(t);
+        if (rc)
+            return rc;
+    }
+    pprof_frame *f = &t->frames[t->nframes++];
+    f->func = func;
+    f->file = file;
+    f->line = line;
+    return 0;
+}
+
 /* ---- format parsers ------------------------------------------------- */
 
 typedef struct pp_debug1 pp_debug1;

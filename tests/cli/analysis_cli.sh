@@ -270,4 +270,14 @@ jqok "--file-line keeps the verdict" '.verdict == "leak" and .findings[0].line =
 run analyze --json --top 1 --times "$(times_of "$FIX/grpc-conn-not-closed")" "$FIX/grpc-conn-not-closed"/0?.debug2.txt
 jqok "--top limits findings" '(.findings|length) == 1'
 
+# The limits the parser's errors point at are all settable.
+run inspect --max-line 64 "$FIX/chan-send/05.debug2.txt"
+expect "--max-line refuses a longer line" 2 "05.debug2.txt"
+run inspect --max-frames 2 "$FIX/chan-send/05.debug2.txt"
+expect "--max-frames refuses a deeper stack" 2 "05.debug2.txt"
+run inspect --max-buckets 1 "$FIX/chan-send/05.debug2.txt"
+expect "--max-buckets refuses more stacks" 2 "05.debug2.txt"
+run inspect --max-frames many "$FIX/chan-send/05.debug2.txt"
+expect "--max-frames needs a number" 1 "--max-frames"
+
 finish

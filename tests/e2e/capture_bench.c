@@ -120,7 +120,7 @@ static int resolve(kube_client *kc, worker *w, char *err, size_t errlen)
     kube_response r;
     memset(&r, 0, sizeof r);
     if (kube_get(kc, path, &r)) {
-        snprintf(err, errlen, "pod %s: %s", w->pod, r.error);
+        snprintf(err, errlen, "pod %.200s: %.700s", w->pod, r.error);
         kube_response_free(&r);
         return -1;
     }

@@ -57,8 +57,8 @@ poll() { # SECONDS CMD...: until CMD succeeds
 # The Go test services.  The goroutineleak build needs the Go 1.26
 # experiment; it rebuilds the standard library once (then GOCACHE has it).
 build_targets() {
-  (cd "$LW_ROOT/tests/targets" && GOWORK=off GOFLAGS=-mod=mod nice go build -o "$TMP/targets" .) &&
-  (cd "$LW_ROOT/tests/targets" && GOWORK=off GOFLAGS=-mod=mod GOEXPERIMENT=goroutineleakprofile \
+  (cd "$LW_ROOT/tests/targets" && GOWORK=off GOFLAGS=-mod=readonly nice go build -o "$TMP/targets" .) &&
+  (cd "$LW_ROOT/tests/targets" && GOWORK=off GOFLAGS=-mod=readonly GOEXPERIMENT=goroutineleakprofile \
      nice go build -o "$TMP/targets-leak" .)
 }
 if ! build_targets >"$TMP/build.log" 2>&1; then

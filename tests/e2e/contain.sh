@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # contain.sh — containment end to end on the local cluster, with the
-# controller running as a local process and real leaking Go processes behind
-# the kwok pods (hack/backends.sh):
+# controller running as a local process under exactly the manifests' RBAC
+# (impersonating the leakwatch ServiceAccount) and real leaking Go
+# processes behind the kwok pods (hack/backends.sh):
 #   - dry-run evicts nothing and says what it would have done;
 #   - a leaky Deployment (3 replicas, PDB minAvailable 2, opted in) is
 #     evicted one pod at a time, and a watcher polling every 0.5 s sees the
@@ -23,6 +24,8 @@ STATE=$(mktemp -d /tmp/lw-e2e-contain.XXXXXX)
 DRIVE=${LW_BUILD:-$ROOT/build}/e2e/contain_drive
 PIDS=()
 HOLD=e2e.leakwatch.dev/hold
+LEASE=lw-e2e-contain
+KUBECTL=${KUBECTL:-false}   # until the cluster is up
 
 cleanup() {
   for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
@@ -33,6 +36,7 @@ cleanup() {
       -p '[{"op":"remove","path":"/metadata/finalizers"}]' >/dev/null 2>&1 || true
   done
   "$KUBECTL" delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
+  "$KUBECTL" -n leakwatch-system delete lease "$LEASE" --ignore-not-found >/dev/null 2>&1 || true
   rm -rf "$STATE"
 }
 trap cleanup EXIT
@@ -42,6 +46,18 @@ eval "$("$ROOT/hack/cluster.sh" up)" || { nok "cluster up"; finish; exit 1; }
 KUBECTL=$("$ROOT/hack/tools.sh" path kubectl)
 export KUBECTL KUBECONFIG
 k() { "$KUBECTL" -n "$NS" "$@"; }
+
+# The controller runs under exactly the manifests' RBAC: a kubeconfig that
+# impersonates the leakwatch ServiceAccount (as tests/e2e/controller.sh).
+"$KUBECTL" apply -f "$ROOT/manifests/00-namespace.yaml" -f "$ROOT/manifests/10-rbac.yaml" >/dev/null
+# (Written with awk: `kubectl config set users.NAME.as` refuses the path.)
+SA_KUBECONFIG=$STATE/sa.kubeconfig
+awk '/^users:/ { u = 1 } { print } u && /^  user:$/ { print "    as: system:serviceaccount:leakwatch-system:leakwatch" }' \
+  "$KUBECONFIG" >"$SA_KUBECONFIG"
+check "the ServiceAccount may evict pods" \
+  test "$(KUBECONFIG=$SA_KUBECONFIG "$KUBECTL" auth can-i create pods --subresource=eviction -n "$NS")" = yes
+check "the ServiceAccount may not delete pods (evictions only)" \
+  test "$(KUBECONFIG=$SA_KUBECONFIG "$KUBECTL" auth can-i delete pods -n "$NS")" = no
 
 wait_until() { # seconds, command...
   local t=$1; shift
@@ -194,8 +210,8 @@ disown $!
 
 start_ctl() { # name, extra flags...; sets PID (not in a subshell: cleanup needs PIDS)
   local name=$1; shift
-  "$LW_BIN" controller --kubeconfig "$KUBECONFIG" --namespaces "$NS" \
-    --interval 3s --containment --lease-namespace "$NS" --lease-name lw-contain \
+  "$LW_BIN" controller --kubeconfig "$SA_KUBECONFIG" --namespaces "$NS" \
+    --interval 3s --containment --lease-namespace leakwatch-system --lease-name "$LEASE" \
     --lease-duration 6s --renew-deadline 4s --retry-period 1s --identity "$name" \
     --evidence-dir "$STATE/evidence" --metrics-addr 127.0.0.1:0 \
     --log-format json --log-level debug "$@" >"$STATE/$name.log" 2>&1 &
@@ -302,7 +318,7 @@ check "no controller crashed" bash -c "! grep -qiE 'AddressSanitizer|segmentatio
 # --- 4. the API server's own answers, through the driver ------------------------
 phase "refusals from the API server"
 echo profile >"$STATE/evidence.pb.gz"
-drive() { "$DRIVE" --kubeconfig "$KUBECONFIG" --namespace "$NS" --selector app=orders \
+drive() { "$DRIVE" --kubeconfig "$SA_KUBECONFIG" --namespace "$NS" --selector app=orders \
   --evidence "$STATE/evidence.pb.gz" --rate 400 --rounds 3 --interval-ms 1500 --budget 10 --metrics "$@" 2>>"$STATE/drive.log"; }
 k delete events --field-selector reason=LeakContainment >/dev/null
 k patch pdb orders --type merge -p '{"spec":{"minAvailable":3}}' >/dev/null

@@ -29,6 +29,8 @@
 #include "kube/kube.h"
 #include "kube/kube_cache.h"
 
+#include "support/driver.h"
+
 static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -136,21 +138,9 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
     char err[1024];
-    kube_config_opts co = {.kubeconfig = kubeconfig,
-                           .incluster = KUBE_INCLUSTER_NEVER};
-    kube_config *cfg = NULL;
-    if (kube_config_load(&co, &cfg, err, sizeof err) != 0) {
-        fprintf(stderr, "kubecache_watch: %s\n", err);
+    kube_client *c = drv_client("kubecache_watch", kubeconfig);
+    if (!c)
         return 2;
-    }
-    kube_client_opts copts;
-    kube_client_opts_default(&copts);
-    kube_client *c = kube_client_new(cfg, &copts, err, sizeof err);
-    kube_config_free(cfg);
-    if (!c) {
-        fprintf(stderr, "kubecache_watch: %s\n", err);
-        return 2;
-    }
     kube_cache *cache = NULL;
     kube_cache_handlers h = {on_add, on_update, on_delete, on_synced, &cache};
     kube_cache_opts o = {.namespace = ns,

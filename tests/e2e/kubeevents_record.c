@@ -25,6 +25,8 @@
 #include "kube/kube.h"
 #include "kube/kube_events.h"
 
+#include "support/driver.h"
+
 static void on_log(const char *msg, void *ud)
 {
     (void)ud;
@@ -83,21 +85,9 @@ int main(int argc, char **argv)
         return 1;
     }
     char err[1024];
-    kube_config_opts co = {.kubeconfig = kubeconfig,
-                           .incluster = KUBE_INCLUSTER_NEVER};
-    kube_config *cfg = NULL;
-    if (kube_config_load(&co, &cfg, err, sizeof err) != 0) {
-        fprintf(stderr, "kubeevents_record: %s\n", err);
+    kube_client *c = drv_client("kubeevents_record", kubeconfig);
+    if (!c)
         return 2;
-    }
-    kube_client_opts copts;
-    kube_client_opts_default(&copts);
-    kube_client *c = kube_client_new(cfg, &copts, err, sizeof err);
-    kube_config_free(cfg);
-    if (!c) {
-        fprintf(stderr, "kubeevents_record: %s\n", err);
-        return 2;
-    }
     kube_recorder_opts ro = {.instance = instance,
                              .spam_burst = burst,
                              .log = on_log};

@@ -17,6 +17,8 @@
 #include "kube/kube.h"
 #include "kube/kube_evict.h"
 
+#include "support/driver.h"
+
 int main(int argc, char **argv)
 {
     const char *kubeconfig = NULL, *ns = NULL, *pod = NULL, *uid = NULL;
@@ -40,22 +42,9 @@ int main(int argc, char **argv)
                         "NS --pod NAME [--dry-run] [--uid UID]\n");
         return 1;
     }
-    char err[1024];
-    kube_config_opts co = {.kubeconfig = kubeconfig,
-                           .incluster = KUBE_INCLUSTER_NEVER};
-    kube_config *cfg = NULL;
-    if (kube_config_load(&co, &cfg, err, sizeof err) != 0) {
-        fprintf(stderr, "kubeevict_pod: %s\n", err);
+    kube_client *c = drv_client("kubeevict_pod", kubeconfig);
+    if (!c)
         return 2;
-    }
-    kube_client_opts copts;
-    kube_client_opts_default(&copts);
-    kube_client *c = kube_client_new(cfg, &copts, err, sizeof err);
-    kube_config_free(cfg);
-    if (!c) {
-        fprintf(stderr, "kubeevict_pod: %s\n", err);
-        return 2;
-    }
     kube_evict_opts eo = {.dry_run = dry, .uid = uid};
     kube_evict_outcome out;
     kube_evict_pod(c, ns, pod, &eo, &out);

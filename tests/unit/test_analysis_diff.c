@@ -15,71 +15,9 @@
 
 #include "analysis/analysis.h"
 #include "pprof/pprof.h"
+#include "support.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Goroutines sharing one stack; "func@file:line;func;..." innermost
- * first. */
-typedef struct gr {
-    const char *stack;
-    const char *reason;
-    uint64_t count;
-    uint64_t minutes;
-    const char *created_by;
-    uint32_t flags;
-    const char *labels;
-} gr;
-
-static pprof_profile *build(pprof_format fmt, pprof_kind kind, const gr *g,
-                            size_t n)
-{
-    pprof_limits lim;
-    pprof_limits_default(&lim);
-    pprof_builder *b = pprof_builder_new(&lim);
-    assert_non_null(b);
-    for (size_t i = 0; i < n; i++) {
-        char buf[2048];
-        pprof_frame fr[64];
-        uint32_t nf = 0;
-        assert_true(strlen(g[i].stack) < sizeof(buf));
-        strcpy(buf, g[i].stack);
-        char *save = NULL;
-        for (char *t = strtok_r(buf, ";", &save); t;
-             t = strtok_r(NULL, ";", &save)) {
-            pprof_frame *f = &fr[nf++];
-            memset(f, 0, sizeof(*f));
-            char *at = strchr(t, '@');
-            if (at) {
-                *at = '\0';
-                char *colon = strrchr(at + 1, ':');
-                if (colon) {
-                    *colon = '\0';
-                    f->line = (uint32_t)atoi(colon + 1);
-                }
-                f->file = at + 1;
-            }
-            f->func = t;
-        }
-        pprof_sample s = {fr, nf, g[i].flags, g[i].reason, g[i].minutes,
-                          {g[i].created_by, NULL, 0}, g[i].labels,
-                          g[i].count};
-        assert_int_equal(pprof_builder_add(b, &s), 0);
-    }
-    pprof_profile *p = pprof_builder_finish(b, fmt, kind, 0);
-    assert_non_null(p);
-    return p;
-}
-
-static lwa_snapshot *take(lwa_sigtab *t, pprof_format fmt, const gr *g,
-                          size_t n)
-{
-    pprof_profile *p = build(fmt, PPROF_KIND_GOROUTINE, g, n);
-    lwa_snapshot *s = lwa_snapshot_take(t, p, "test");
-    pprof_profile_free(p); /* the table must not point into it */
-    assert_non_null(s);
-    return s;
-}
-
 
 static const lwa_diff_row *row_of(const lwa_diff *d, const char *func)
 {
@@ -94,13 +32,13 @@ static const lwa_diff_row *row_of(const lwa_diff *d, const char *func)
 static void test_rows_and_totals(void **state)
 {
     (void)state;
-    static const gr base[] = {
+    static const ts_gr base[] = {
         {"main.leak", "chan send", 12, 0, NULL, 0, NULL},
         {"main.steady", "select", 8, 0, NULL, 0, NULL},
         {"main.shrinks", "sleep", 30, 0, NULL, 0, NULL},
         {"main.gone", "IO wait", 4, 0, NULL, 0, NULL},
     };
-    static const gr target[] = {
+    static const ts_gr target[] = {
         {"main.leak", "chan send", 812, 3, NULL, 0, NULL},
         {"main.steady", "select", 8, 0, NULL, 0, NULL},
         {"main.shrinks", "sleep", 10, 0, NULL, 0, NULL},
@@ -108,8 +46,8 @@ static void test_rows_and_totals(void **state)
         {"main.tied", "chan receive", 20, 0, NULL, 0, NULL},
     };
     lwa_sigtab *t = lwa_sigtab_new(NULL);
-    lwa_snapshot *a = take(t, PPROF_FORMAT_DEBUG2, base, N(base));
-    lwa_snapshot *b = take(t, PPROF_FORMAT_DEBUG2, target, N(target));
+    lwa_snapshot *a = ts_take(t, PPROF_FORMAT_DEBUG2, base, N(base));
+    lwa_snapshot *b = ts_take(t, PPROF_FORMAT_DEBUG2, target, N(target));
     lwa_diff *d = lwa_diff_new(t, a, b);
     assert_non_null(d);
     assert_int_equal(d->base_total, 54);
@@ -155,12 +93,12 @@ static void test_across_formats(void **state)
     (void)state;
     /* A debug=1 capture of a healthy peer against a protobuf capture of the
      * leaking pod: the stacks line up through their signatures. */
-    static const gr peer[] = {
+    static const ts_gr peer[] = {
         {"main.(*indexer).consume@chanreceive.go:39", NULL, 28, 0, NULL, 0, NULL},
         {"sync.runtime_SemacquireWaitGroup;sync.(*WaitGroup).Wait;main.(*batcher).awaitAll",
          NULL, 2, 0, NULL, 0, NULL},
     };
-    static const gr pod[] = {
+    static const ts_gr pod[] = {
         {"runtime.gopark;runtime.chanrecv@chan.go:667;runtime.chanrecv2@chan.go:514;"
          "main.(*indexer).consume@chanreceive.go:39;runtime.goexit",
          NULL, 207, 0, NULL, 0, NULL},
@@ -169,8 +107,8 @@ static void test_across_formats(void **state)
          NULL, 2, 0, NULL, 0, NULL},
     };
     lwa_sigtab *t = lwa_sigtab_new(NULL);
-    lwa_snapshot *a = take(t, PPROF_FORMAT_DEBUG1, peer, N(peer));
-    lwa_snapshot *b = take(t, PPROF_FORMAT_PROTO, pod, N(pod));
+    lwa_snapshot *a = ts_take(t, PPROF_FORMAT_DEBUG1, peer, N(peer));
+    lwa_snapshot *b = ts_take(t, PPROF_FORMAT_PROTO, pod, N(pod));
     assert_int_equal(lwa_sigtab_size(t), 2);
     lwa_diff *d = lwa_diff_new(t, a, b);
     assert_int_equal(d->nrows, 2);
@@ -186,7 +124,7 @@ static void test_across_formats(void **state)
 static void test_ignored_rows_leave(void **state)
 {
     (void)state;
-    static const gr g[] = {
+    static const ts_gr g[] = {
         {"runtime/pprof.writeGoroutineStacks;runtime/pprof.writeGoroutine",
          "running", 1, 0, NULL, 0, NULL},
         {"main.worker", "chan receive", 5, 0, NULL, 0, NULL},
@@ -196,8 +134,8 @@ static void test_ignored_rows_leave(void **state)
     lwa_options_default(&o);
     o.ignore = ig;
     lwa_sigtab *t = lwa_sigtab_new(&o);
-    lwa_snapshot *a = take(t, PPROF_FORMAT_DEBUG2, g, N(g));
-    lwa_snapshot *b = take(t, PPROF_FORMAT_DEBUG2, g, N(g));
+    lwa_snapshot *a = ts_take(t, PPROF_FORMAT_DEBUG2, g, N(g));
+    lwa_snapshot *b = ts_take(t, PPROF_FORMAT_DEBUG2, g, N(g));
     lwa_diff *d = lwa_diff_new(t, a, b);
     assert_int_equal(d->nrows, 1);
     assert_int_equal(d->base_total, 6); /* totals are what Go reported */

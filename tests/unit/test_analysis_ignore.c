@@ -15,60 +15,9 @@
 
 #include "analysis/analysis.h"
 #include "pprof/pprof.h"
+#include "support.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Goroutines sharing one stack; "func@file:line;func;..." innermost
- * first. */
-typedef struct gr {
-    const char *stack;
-    const char *reason;
-    uint64_t count;
-    uint64_t minutes;
-    const char *created_by;
-    uint32_t flags;
-    const char *labels;
-} gr;
-
-static pprof_profile *build(pprof_format fmt, pprof_kind kind, const gr *g,
-                            size_t n)
-{
-    pprof_limits lim;
-    pprof_limits_default(&lim);
-    pprof_builder *b = pprof_builder_new(&lim);
-    assert_non_null(b);
-    for (size_t i = 0; i < n; i++) {
-        char buf[2048];
-        pprof_frame fr[64];
-        uint32_t nf = 0;
-        assert_true(strlen(g[i].stack) < sizeof(buf));
-        strcpy(buf, g[i].stack);
-        char *save = NULL;
-        for (char *t = strtok_r(buf, ";", &save); t;
-             t = strtok_r(NULL, ";", &save)) {
-            pprof_frame *f = &fr[nf++];
-            memset(f, 0, sizeof(*f));
-            char *at = strchr(t, '@');
-            if (at) {
-                *at = '\0';
-                char *colon = strrchr(at + 1, ':');
-                if (colon) {
-                    *colon = '\0';
-                    f->line = (uint32_t)atoi(colon + 1);
-                }
-                f->file = at + 1;
-            }
-            f->func = t;
-        }
-        pprof_sample s = {fr, nf, g[i].flags, g[i].reason, g[i].minutes,
-                          {g[i].created_by, NULL, 0}, g[i].labels,
-                          g[i].count};
-        assert_int_equal(pprof_builder_add(b, &s), 0);
-    }
-    pprof_profile *p = pprof_builder_finish(b, fmt, kind, 0);
-    assert_non_null(p);
-    return p;
-}
 
 /* The capture's own goroutine, as debug=2 and protobuf show it. */
 static const char *const pprof_debug2 =
@@ -88,7 +37,7 @@ static const char *const accept_loop =
     "net.(*netFD).accept;net.(*TCPListener).accept;net.(*TCPListener).Accept;"
     "net/http.(*Server).Serve;main.main";
 
-static lwa_snapshot *take_with(lwa_ignore *ig, lwa_sigtab **tp, const gr *g,
+static lwa_snapshot *take_with(lwa_ignore *ig, lwa_sigtab **tp, const ts_gr *g,
                                size_t n, pprof_format fmt)
 {
     lwa_options o;
@@ -96,7 +45,7 @@ static lwa_snapshot *take_with(lwa_ignore *ig, lwa_sigtab **tp, const gr *g,
     o.ignore = ig;
     *tp = lwa_sigtab_new(&o);
     assert_non_null(*tp);
-    pprof_profile *p = build(fmt, PPROF_KIND_GOROUTINE, g, n);
+    pprof_profile *p = ts_build(fmt, PPROF_KIND_GOROUTINE, g, n);
     lwa_snapshot *s = lwa_snapshot_take(*tp, p, "x");
     pprof_profile_free(p);
     assert_non_null(s);
@@ -106,7 +55,7 @@ static lwa_snapshot *take_with(lwa_ignore *ig, lwa_sigtab **tp, const gr *g,
 static void test_builtins(void **state)
 {
     (void)state;
-    const gr g[] = {
+    const ts_gr g[] = {
         {pprof_debug2, "running", 1, 0, "net/http.(*Server).Serve", 0, NULL},
         {pprof_proto, NULL, 1, 0, NULL, 0, NULL},
         {"os/signal.signal_recv;os/signal.loop", "syscall", 1, 0,
@@ -199,7 +148,7 @@ static void test_user_rules(void **state)
     assert_int_equal(lwa_ignore_add(ig, LWA_IGNORE_TOP, ""), -1);
     assert_int_equal(lwa_ignore_add(ig, LWA_IGNORE_TOP, NULL), -1);
 
-    const gr g[] = {
+    const ts_gr g[] = {
         /* top function by goleak's definition (first frame Go prints) */
         {"internal/poll.runtime_pollWait;internal/poll.(*pollDesc).wait;"
          "net.(*conn).Read;main.reader", "IO wait", 2, 0, NULL, 0, NULL},
@@ -233,7 +182,7 @@ static void test_user_rules(void **state)
     lwa_sigtab_free(t);
 
     /* the creator rule cannot apply where the capture has no creator */
-    const gr no_creator[] = {
+    const ts_gr no_creator[] = {
         {"database/sql.(*DB).connectionOpener", NULL, 11, 0, NULL, 0, NULL}};
     s = take_with(ig, &t, no_creator, 1, PPROF_FORMAT_DEBUG1);
     assert_int_equal(s->ignored, 0);
@@ -253,10 +202,10 @@ static void test_ignored_growth_is_no_leak(void **state)
     lwa_sigtab *t = lwa_sigtab_new(&o);
     lwa_snapshot *s[5];
     for (int i = 0; i < 5; i++) {
-        gr g[] = {{"main.cache", "select", 10 + 50 * (uint64_t)i, 0, NULL, 0,
+        ts_gr g[] = {{"main.cache", "select", 10 + 50 * (uint64_t)i, 0, NULL, 0,
                    NULL},
                   {"main.idle", "select", 3, 0, NULL, 0, NULL}};
-        pprof_profile *p = build(PPROF_FORMAT_DEBUG2, PPROF_KIND_GOROUTINE, g, 2);
+        pprof_profile *p = ts_build(PPROF_FORMAT_DEBUG2, PPROF_KIND_GOROUTINE, g, 2);
         s[i] = lwa_snapshot_take(t, p, "x");
         pprof_profile_free(p);
         lwa_snapshot_set_time(s[i], 60000LL * i);

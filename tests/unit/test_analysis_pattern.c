@@ -20,41 +20,7 @@
 #include <cmocka.h>
 
 #include "analysis/analysis.h"
-
-#define MAXF 32
-
-/* A stack written "func@file:line;func;..." innermost first; the strings
- * live in `buf`. */
-typedef struct stack {
-    char buf[2048];
-    pprof_frame f[MAXF];
-    uint32_t n;
-} stack;
-
-static void parse(stack *s, const char *text)
-{
-    assert_true(strlen(text) < sizeof(s->buf));
-    strcpy(s->buf, text);
-    s->n = 0;
-    char *save = NULL;
-    for (char *tok = strtok_r(s->buf, ";", &save); tok;
-         tok = strtok_r(NULL, ";", &save)) {
-        assert_true(s->n < MAXF);
-        pprof_frame *f = &s->f[s->n++];
-        memset(f, 0, sizeof(*f));
-        char *at = strchr(tok, '@');
-        if (at) {
-            *at = '\0';
-            char *colon = strrchr(at + 1, ':');
-            if (colon) {
-                *colon = '\0';
-                f->line = (uint32_t)atoi(colon + 1);
-            }
-            f->file = at + 1;
-        }
-        f->func = tok;
-    }
-}
+#include "support.h"
 
 typedef struct expect {
     const char *name;      /* where the stack comes from               */
@@ -69,8 +35,8 @@ typedef struct expect {
 
 static void check(const expect *e)
 {
-    stack s;
-    parse(&s, e->stack);
+    ts_stack s;
+    ts_stack_parse(&s, e->stack);
     lwa_class c;
     lwa_classify(s.f, s.n, e->reason, e->inferred, e->created_by, &c);
     if (c.pattern != e->pattern)
@@ -382,14 +348,14 @@ static void test_frame_predicates(void **state)
     assert_false(lwa_func_is_plumbing("main.main"));
     assert_false(lwa_func_is_plumbing("github.com/acme/internal/x.F"));
 
-    stack s;
-    parse(&s, "runtime.gopark;sync.runtime_notifyListWait;sync.(*Cond).Wait;"
+    ts_stack s;
+    ts_stack_parse(&s, "runtime.gopark;sync.runtime_notifyListWait;sync.(*Cond).Wait;"
               "main.condWait;main.main");
     assert_int_equal(lwa_user_frame(s.f, s.n), 3);
     /* all machinery: the first frame a traceback shows */
-    parse(&s, "runtime.gopark;runtime.netpollblock;internal/poll.runtime_pollWait");
+    ts_stack_parse(&s, "runtime.gopark;runtime.netpollblock;internal/poll.runtime_pollWait");
     assert_int_equal(lwa_user_frame(s.f, s.n), 2);
-    parse(&s, "runtime.gopark;runtime.bgsweep");
+    ts_stack_parse(&s, "runtime.gopark;runtime.bgsweep");
     assert_int_equal(lwa_user_frame(s.f, s.n), 0);
     assert_int_equal(lwa_user_frame(NULL, 0), 0);
 }

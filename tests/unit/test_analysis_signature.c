@@ -17,81 +17,20 @@
 
 #include "analysis/analysis.h"
 #include "pprof/pprof.h"
+#include "support.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Goroutines sharing one stack; "func@file:line;func;..." innermost
- * first. */
-typedef struct gr {
-    const char *stack;
-    const char *reason;
-    uint64_t count;
-    uint64_t minutes;
-    const char *created_by;
-    uint32_t flags;
-    const char *labels;
-} gr;
-
-static pprof_profile *build(pprof_format fmt, pprof_kind kind, const gr *g,
-                            size_t n)
-{
-    pprof_limits lim;
-    pprof_limits_default(&lim);
-    pprof_builder *b = pprof_builder_new(&lim);
-    assert_non_null(b);
-    for (size_t i = 0; i < n; i++) {
-        char buf[2048];
-        pprof_frame fr[64];
-        uint32_t nf = 0;
-        assert_true(strlen(g[i].stack) < sizeof(buf));
-        strcpy(buf, g[i].stack);
-        char *save = NULL;
-        for (char *t = strtok_r(buf, ";", &save); t;
-             t = strtok_r(NULL, ";", &save)) {
-            pprof_frame *f = &fr[nf++];
-            memset(f, 0, sizeof(*f));
-            char *at = strchr(t, '@');
-            if (at) {
-                *at = '\0';
-                char *colon = strrchr(at + 1, ':');
-                if (colon) {
-                    *colon = '\0';
-                    f->line = (uint32_t)atoi(colon + 1);
-                }
-                f->file = at + 1;
-            }
-            f->func = t;
-        }
-        pprof_sample s = {fr, nf, g[i].flags, g[i].reason, g[i].minutes,
-                          {g[i].created_by, NULL, 0}, g[i].labels,
-                          g[i].count};
-        assert_int_equal(pprof_builder_add(b, &s), 0);
-    }
-    pprof_profile *p = pprof_builder_finish(b, fmt, kind, 0);
-    assert_non_null(p);
-    return p;
-}
-
-static lwa_snapshot *take(lwa_sigtab *t, pprof_format fmt, const gr *g,
-                          size_t n)
-{
-    pprof_profile *p = build(fmt, PPROF_KIND_GOROUTINE, g, n);
-    lwa_snapshot *s = lwa_snapshot_take(t, p, "test");
-    pprof_profile_free(p); /* the table must not point into it */
-    assert_non_null(s);
-    return s;
-}
-
 /* The chan-send fixture's leaking stack in its three forms. */
-static const gr as_debug2[] = {
+static const ts_gr as_debug2[] = {
     {"main.(*fetcher).gather.func1@leakwatch.dev/targets/chansend.go:40",
      "chan send", 202, 0, "main.(*fetcher).gather", 0, NULL},
 };
-static const gr as_debug1[] = {
+static const ts_gr as_debug1[] = {
     {"main.(*fetcher).gather.func1@leakwatch.dev/targets/chansend.go:40",
      NULL, 190, 0, NULL, 0, NULL},
 };
-static const gr as_proto[] = {
+static const ts_gr as_proto[] = {
     {"runtime.gopark@runtime/proc.go:462;runtime.chansend@runtime/chan.go:283;"
      "runtime.chansend1@runtime/chan.go:161;"
      "main.(*fetcher).gather.func1@leakwatch.dev/targets/chansend.go:40;"
@@ -104,18 +43,18 @@ static void test_formats_share_signature(void **state)
     (void)state;
     lwa_sigtab *t = lwa_sigtab_new(NULL);
     assert_non_null(t);
-    lwa_snapshot *a = take(t, PPROF_FORMAT_DEBUG1, as_debug1, 1);
+    lwa_snapshot *a = ts_take(t, PPROF_FORMAT_DEBUG1, as_debug1, 1);
     assert_int_equal(lwa_sigtab_size(t), 1);
     const lwa_sig *s = lwa_sigtab_at(t, 0);
     uint64_t id = s->id;
     /* debug=1 alone cannot say it is a channel send */
     assert_int_equal(s->pattern, LWA_PATTERN_UNKNOWN);
 
-    lwa_snapshot *b = take(t, PPROF_FORMAT_PROTO, as_proto, 1);
+    lwa_snapshot *b = ts_take(t, PPROF_FORMAT_PROTO, as_proto, 1);
     /* protobuf's runtime frames name the wait */
     assert_int_equal(s->pattern, LWA_PATTERN_CHAN_SEND);
     assert_null(s->created_by.func);
-    lwa_snapshot *c = take(t, PPROF_FORMAT_DEBUG2, as_debug2, 1);
+    lwa_snapshot *c = ts_take(t, PPROF_FORMAT_DEBUG2, as_debug2, 1);
     assert_int_equal(lwa_sigtab_size(t), 1);
     s = lwa_sigtab_at(t, 0);
     assert_int_equal(s->id, id);
@@ -146,16 +85,16 @@ static void test_formats_share_signature(void **state)
 static void test_inferred_reason_beats_none(void **state)
 {
     (void)state;
-    static const gr hidden[] = {
+    static const ts_gr hidden[] = {
         {"main.(*fetcher).gather.func1@leakwatch.dev/targets/chansend.go:40",
          "chan send", 180, 0, NULL, 0, NULL},
     };
     lwa_sigtab *t = lwa_sigtab_new(NULL);
-    lwa_snapshot *a = take(t, PPROF_FORMAT_DEBUG1, as_debug1, 1);
+    lwa_snapshot *a = ts_take(t, PPROF_FORMAT_DEBUG1, as_debug1, 1);
     assert_int_equal(lwa_sigtab_at(t, 0)->pattern, LWA_PATTERN_UNKNOWN);
     /* the public builder takes a given reason as printed; mark it the way
      * the protobuf parser does */
-    pprof_profile *p = build(PPROF_FORMAT_PROTO, PPROF_KIND_GOROUTINE, hidden, 1);
+    pprof_profile *p = ts_build(PPROF_FORMAT_PROTO, PPROF_KIND_GOROUTINE, hidden, 1);
     p->buckets[0].flags |= PPROF_BF_WAIT_INFERRED;
     lwa_snapshot *b = lwa_snapshot_take(t, p, "proto");
     pprof_profile_free(p);
@@ -165,14 +104,14 @@ static void test_inferred_reason_beats_none(void **state)
     assert_int_equal(s->pattern, LWA_PATTERN_CHAN_SEND);
     assert_true(s->reason_inferred);
     /* and a later debug=1 capture does not take it away */
-    lwa_snapshot *c = take(t, PPROF_FORMAT_DEBUG1, as_debug1, 1);
+    lwa_snapshot *c = ts_take(t, PPROF_FORMAT_DEBUG1, as_debug1, 1);
     assert_int_equal(s->pattern, LWA_PATTERN_CHAN_SEND);
     /* a transient state is the weakest evidence of all */
-    static const gr running[] = {
+    static const ts_gr running[] = {
         {"main.(*fetcher).gather.func1@leakwatch.dev/targets/chansend.go:40",
          "runnable", 1, 0, NULL, 0, NULL},
     };
-    lwa_snapshot *d = take(t, PPROF_FORMAT_DEBUG2, running, 1);
+    lwa_snapshot *d = ts_take(t, PPROF_FORMAT_DEBUG2, running, 1);
     assert_string_equal(s->wait_reason, "chan send");
     lwa_snapshot_free(a);
     lwa_snapshot_free(b);
@@ -187,7 +126,7 @@ static void test_proto_frames_tell_the_reason(void **state)
     /* A protobuf capture alone (runtime frames intact) is classified from
      * them, and shows the user frame first. */
     lwa_sigtab *t = lwa_sigtab_new(NULL);
-    lwa_snapshot *a = take(t, PPROF_FORMAT_PROTO, as_proto, 1);
+    lwa_snapshot *a = ts_take(t, PPROF_FORMAT_PROTO, as_proto, 1);
     const lwa_sig *s = lwa_sigtab_at(t, 0);
     assert_int_equal(s->pattern, LWA_PATTERN_CHAN_SEND);
     assert_string_equal(s->wait_reason, "chan send");
@@ -202,7 +141,7 @@ static void test_proto_frames_tell_the_reason(void **state)
     lwa_options_default(&o);
     o.fold_runtime = false;
     t = lwa_sigtab_new(&o);
-    a = take(t, PPROF_FORMAT_PROTO, as_proto, 1);
+    a = ts_take(t, PPROF_FORMAT_PROTO, as_proto, 1);
     s = lwa_sigtab_at(t, 0);
     assert_int_equal(s->shown, 0);
     assert_string_equal(s->frames[0].func, "runtime.gopark");
@@ -213,13 +152,13 @@ static void test_proto_frames_tell_the_reason(void **state)
 static void test_file_line_option(void **state)
 {
     (void)state;
-    static const gr g[] = {
+    static const ts_gr g[] = {
         {"main.worker@w.go:10;main.run@r.go:5", "chan send", 3, 0, NULL, 0, NULL},
         {"main.worker@w.go:22;main.run@r.go:5", "chan receive", 4, 0, NULL, 0, NULL},
         {"main.worker@w.go:10;main.run@r.go:7", "chan send", 5, 0, NULL, 0, NULL},
     };
     lwa_sigtab *t = lwa_sigtab_new(NULL);
-    lwa_snapshot *s = take(t, PPROF_FORMAT_DEBUG2, g, N(g));
+    lwa_snapshot *s = ts_take(t, PPROF_FORMAT_DEBUG2, g, N(g));
     /* by function: one stack */
     assert_int_equal(lwa_sigtab_size(t), 1);
     assert_int_equal(lwa_snapshot_count(s, 0), 12);
@@ -230,7 +169,7 @@ static void test_file_line_option(void **state)
     lwa_options_default(&o);
     o.file_line = true;
     t = lwa_sigtab_new(&o);
-    s = take(t, PPROF_FORMAT_DEBUG2, g, N(g));
+    s = ts_take(t, PPROF_FORMAT_DEBUG2, g, N(g));
     assert_int_equal(lwa_sigtab_size(t), 3);
     uint64_t sum = 0;
     for (size_t i = 0; i < 3; i++) {
@@ -246,14 +185,14 @@ static void test_file_line_option(void **state)
 static void test_labels_and_creator_not_in_key(void **state)
 {
     (void)state;
-    static const gr g[] = {
+    static const ts_gr g[] = {
         {"main.handle;main.serve", "select", 2, 0, "main.a", 0, "route=/x"},
         {"main.handle;main.serve", "select", 3, 0, "main.b", 0, "route=/y"},
         {"main.handle;main.serve", "select", 5, 0, NULL, 0, NULL},
         {"main.other;main.serve", "select", 1, 0, NULL, 0, NULL},
     };
     lwa_sigtab *t = lwa_sigtab_new(NULL);
-    lwa_snapshot *s = take(t, PPROF_FORMAT_DEBUG2, g, N(g));
+    lwa_snapshot *s = ts_take(t, PPROF_FORMAT_DEBUG2, g, N(g));
     assert_int_equal(lwa_sigtab_size(t), 2);
     const lwa_sig *h = lwa_sigtab_at(t, 0);
     assert_string_equal(h->frames[0].func, "main.handle");
@@ -272,13 +211,13 @@ static void test_runtime_only_stacks_stay_apart(void **state)
     (void)state;
     /* Stacks with nothing but runtime internals key on all their frames
      * rather than all collapsing into one empty key. */
-    static const gr g[] = {
+    static const ts_gr g[] = {
         {"runtime.gopark;runtime.bgsweep", NULL, 1, 0, NULL, 0, NULL},
         {"runtime.gopark;runtime.bgscavenge", NULL, 1, 0, NULL, 0, NULL},
         {"runtime.gopark;runtime.forcegchelper", NULL, 1, 0, NULL, 0, NULL},
     };
     lwa_sigtab *t = lwa_sigtab_new(NULL);
-    lwa_snapshot *s = take(t, PPROF_FORMAT_PROTO, g, N(g));
+    lwa_snapshot *s = ts_take(t, PPROF_FORMAT_PROTO, g, N(g));
     assert_int_equal(lwa_sigtab_size(t), 3);
     lwa_snapshot_free(s);
     lwa_sigtab_free(t);
@@ -323,12 +262,12 @@ static void test_many_distinct_ids(void **state)
 static void test_strings_are_interned_copies(void **state)
 {
     (void)state;
-    static const gr g[] = {
+    static const ts_gr g[] = {
         {"main.leaf;main.shared", "select", 1, 0, NULL, 0, NULL},
         {"main.other;main.shared", "select", 1, 0, NULL, 0, NULL},
     };
     lwa_sigtab *t = lwa_sigtab_new(NULL);
-    lwa_snapshot *s = take(t, PPROF_FORMAT_DEBUG2, g, N(g));
+    lwa_snapshot *s = ts_take(t, PPROF_FORMAT_DEBUG2, g, N(g));
     /* the profile is gone; the table's strings are its own, shared */
     const lwa_sig *a = lwa_sigtab_at(t, 0), *b = lwa_sigtab_at(t, 1);
     assert_string_equal(a->frames[1].func, "main.shared");
@@ -341,14 +280,14 @@ static void test_strings_are_interned_copies(void **state)
 static void test_minutes_and_time(void **state)
 {
     (void)state;
-    static const gr g[] = {
+    static const ts_gr g[] = {
         {"main.stuck", "chan receive", 10, 0, NULL, 0, NULL},
         {"main.stuck", "chan receive", 5, 3, NULL, 0, NULL},
         {"main.stuck", "chan receive", 2, 45, NULL, 0, NULL},
         {"main.fresh", "select", 4, 0, NULL, 0, NULL},
     };
     lwa_sigtab *t = lwa_sigtab_new(NULL);
-    pprof_profile *p = build(PPROF_FORMAT_DEBUG2, PPROF_KIND_GOROUTINE, g,
+    pprof_profile *p = ts_build(PPROF_FORMAT_DEBUG2, PPROF_KIND_GOROUTINE, g,
                              N(g));
     p->time_unix_nanos = 1795407866300LL * 1000000;
     lwa_snapshot *s = lwa_snapshot_take(t, p, "dump.txt");
@@ -374,7 +313,7 @@ static void test_minutes_and_time(void **state)
     lwa_snapshot_free(s);
 
     /* debug=1 carries no minutes: unknown, not zero */
-    s = take(t, PPROF_FORMAT_DEBUG1, g, N(g));
+    s = ts_take(t, PPROF_FORMAT_DEBUG1, g, N(g));
     assert_null(s->minutes);
     assert_null(lwa_snapshot_minutes(s, 0));
     assert_false(s->has_time);
@@ -385,14 +324,14 @@ static void test_minutes_and_time(void **state)
 static void test_leak_marks(void **state)
 {
     (void)state;
-    static const gr dump[] = {
+    static const ts_gr dump[] = {
         {"main.(*fetcher).gather.func1", "chan send", 160, 0, NULL,
          PPROF_BF_LEAKED, NULL},
         {"main.(*fetcher).gather.func1", "chan send", 46, 0, NULL, 0, NULL},
         {"main.drive", "chan receive", 1, 0, NULL, 0, NULL},
     };
     lwa_sigtab *t = lwa_sigtab_new(NULL);
-    lwa_snapshot *s = take(t, PPROF_FORMAT_DEBUG2, dump, N(dump));
+    lwa_snapshot *s = ts_take(t, PPROF_FORMAT_DEBUG2, dump, N(dump));
     assert_non_null(s->leaked);
     assert_int_equal(lwa_snapshot_count(s, 0), 206);
     assert_int_equal(lwa_snapshot_leaked(s, 0), 160);
@@ -400,10 +339,10 @@ static void test_leak_marks(void **state)
     lwa_snapshot_free(s);
 
     /* a goroutineleak profile in debug=1 lists only leaked goroutines */
-    static const gr leakprof[] = {
+    static const ts_gr leakprof[] = {
         {"main.(*fetcher).gather.func1", NULL, 210, 0, NULL, 0, NULL},
     };
-    pprof_profile *p = build(PPROF_FORMAT_DEBUG1, PPROF_KIND_GOROUTINELEAK,
+    pprof_profile *p = ts_build(PPROF_FORMAT_DEBUG1, PPROF_KIND_GOROUTINELEAK,
                              leakprof, 1);
     s = lwa_snapshot_take(t, p, "leak");
     pprof_profile_free(p);
@@ -412,7 +351,7 @@ static void test_leak_marks(void **state)
     lwa_snapshot_free(s);
 
     /* a regular profile says nothing about leaks */
-    s = take(t, PPROF_FORMAT_DEBUG1, leakprof, 1);
+    s = ts_take(t, PPROF_FORMAT_DEBUG1, leakprof, 1);
     assert_null(s->leaked);
     assert_int_equal(lwa_snapshot_leaked(s, 0), 0);
     lwa_snapshot_free(s);
@@ -423,7 +362,7 @@ static void test_empty_profile(void **state)
 {
     (void)state;
     lwa_sigtab *t = lwa_sigtab_new(NULL);
-    pprof_profile *p = build(PPROF_FORMAT_DEBUG1, PPROF_KIND_GOROUTINE, NULL, 0);
+    pprof_profile *p = ts_build(PPROF_FORMAT_DEBUG1, PPROF_KIND_GOROUTINE, NULL, 0);
     lwa_snapshot *s = lwa_snapshot_take(t, p, "empty");
     pprof_profile_free(p);
     assert_non_null(s);

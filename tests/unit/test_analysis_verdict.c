@@ -16,61 +16,9 @@
 
 #include "analysis/analysis.h"
 #include "pprof/pprof.h"
+#include "support.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Goroutines sharing one stack; "func@file:line;func;..." innermost
- * first. */
-typedef struct gr {
-    const char *stack;
-    const char *reason;
-    uint64_t count;
-    uint64_t minutes;
-    const char *created_by;
-    uint32_t flags;
-    const char *labels;
-} gr;
-
-static pprof_profile *build(pprof_format fmt, pprof_kind kind, const gr *g,
-                            size_t n)
-{
-    pprof_limits lim;
-    pprof_limits_default(&lim);
-    pprof_builder *b = pprof_builder_new(&lim);
-    assert_non_null(b);
-    for (size_t i = 0; i < n; i++) {
-        char buf[2048];
-        pprof_frame fr[64];
-        uint32_t nf = 0;
-        assert_true(strlen(g[i].stack) < sizeof(buf));
-        strcpy(buf, g[i].stack);
-        char *save = NULL;
-        for (char *t = strtok_r(buf, ";", &save); t;
-             t = strtok_r(NULL, ";", &save)) {
-            pprof_frame *f = &fr[nf++];
-            memset(f, 0, sizeof(*f));
-            char *at = strchr(t, '@');
-            if (at) {
-                *at = '\0';
-                char *colon = strrchr(at + 1, ':');
-                if (colon) {
-                    *colon = '\0';
-                    f->line = (uint32_t)atoi(colon + 1);
-                }
-                f->file = at + 1;
-            }
-            f->func = t;
-        }
-        pprof_sample s = {fr, nf, g[i].flags, g[i].reason, g[i].minutes,
-                          {g[i].created_by, NULL, 0}, g[i].labels,
-                          g[i].count};
-        assert_int_equal(pprof_builder_add(b, &s), 0);
-    }
-    pprof_profile *p = pprof_builder_finish(b, fmt, kind, 0);
-    assert_non_null(p);
-    return p;
-}
-
 
 /* Captures of one process, a peer, and the report on them. */
 typedef struct world {
@@ -89,10 +37,10 @@ static void world_init(world *w)
 }
 
 static void world_add_kind(world *w, pprof_format fmt, pprof_kind kind,
-                           const gr *g, size_t n, int64_t t_s)
+                           const ts_gr *g, size_t n, int64_t t_s)
 {
     assert_true(w->n < N(w->s));
-    pprof_profile *p = build(fmt, kind, g, n);
+    pprof_profile *p = ts_build(fmt, kind, g, n);
     lwa_snapshot *s = lwa_snapshot_take(w->t, p, "capture");
     pprof_profile_free(p);
     assert_non_null(s);
@@ -101,15 +49,15 @@ static void world_add_kind(world *w, pprof_format fmt, pprof_kind kind,
     w->s[w->n++] = s;
 }
 
-static void world_add(world *w, pprof_format fmt, const gr *g, size_t n,
+static void world_add(world *w, pprof_format fmt, const ts_gr *g, size_t n,
                       int64_t t_s)
 {
     world_add_kind(w, fmt, PPROF_KIND_GOROUTINE, g, n, t_s);
 }
 
-static void world_peer(world *w, pprof_format fmt, const gr *g, size_t n)
+static void world_peer(world *w, pprof_format fmt, const ts_gr *g, size_t n)
 {
-    pprof_profile *p = build(fmt, PPROF_KIND_GOROUTINE, g, n);
+    pprof_profile *p = ts_build(fmt, PPROF_KIND_GOROUTINE, g, n);
     w->peer = lwa_snapshot_take(w->t, p, "peer");
     pprof_profile_free(p);
     assert_non_null(w->peer);
@@ -139,7 +87,7 @@ static void one_stack_series(world *w, pprof_format fmt, const char *reason,
                              const uint64_t *counts, size_t n, int64_t step_s)
 {
     for (size_t i = 0; i < n; i++) {
-        gr g[2] = {{"main.worker@w.go:12;main.serve", reason, counts[i], 0,
+        ts_gr g[2] = {{"main.worker@w.go:12;main.serve", reason, counts[i], 0,
                     "main.serve", 0, NULL},
                    {"main.idle@i.go:3", "select", 4, 0, NULL, 0, NULL}};
         world_add(w, fmt, counts[i] ? g : g + 1, counts[i] ? 2 : 1,
@@ -211,7 +159,7 @@ static void test_relative_growth_and_peer(void **state)
     assert_int_equal(world_judge(&w)->verdict, LWA_VERDICT_NO_LEAK);
     /* ... unless a fresh peer holds 100: then it is an old leak still
      * growing */
-    gr peer[] = {{"main.worker@w.go:12;main.serve", NULL, 100, 0, NULL, 0, NULL}};
+    ts_gr peer[] = {{"main.worker@w.go:12;main.serve", NULL, 100, 0, NULL, 0, NULL}};
     world_peer(&w, PPROF_FORMAT_DEBUG1, peer, 1);
     const lwa_report *r = world_judge(&w);
     assert_int_equal(r->verdict, LWA_VERDICT_LEAK);
@@ -239,9 +187,9 @@ static void test_two_captures(void **state)
     /* debug=2 ages: the 60 of the first capture are still blocked and
      * were blocked before it (2+ minutes, the window is 30 s): a leak */
     world_init(&w);
-    gr first[] = {{"main.worker;main.serve", "chan receive", 40, 3, NULL, 0, NULL},
+    ts_gr first[] = {{"main.worker;main.serve", "chan receive", 40, 3, NULL, 0, NULL},
                   {"main.worker;main.serve", "chan receive", 20, 0, NULL, 0, NULL}};
-    gr second[] = {{"main.worker;main.serve", "chan receive", 40, 3, NULL, 0, NULL},
+    ts_gr second[] = {{"main.worker;main.serve", "chan receive", 40, 3, NULL, 0, NULL},
                    {"main.worker;main.serve", "chan receive", 20, 1, NULL, 0, NULL},
                    {"main.worker;main.serve", "chan receive", 70, 0, NULL, 0, NULL}};
     world_add(&w, PPROF_FORMAT_DEBUG2, first, 2, 0);
@@ -254,8 +202,8 @@ static void test_two_captures(void **state)
 
     /* the same counts, all goroutines fresh: replaced, not held */
     world_init(&w);
-    gr fresh1[] = {{"main.worker;main.serve", "chan receive", 60, 0, NULL, 0, NULL}};
-    gr fresh2[] = {{"main.worker;main.serve", "chan receive", 130, 0, NULL, 0, NULL}};
+    ts_gr fresh1[] = {{"main.worker;main.serve", "chan receive", 60, 0, NULL, 0, NULL}};
+    ts_gr fresh2[] = {{"main.worker;main.serve", "chan receive", 130, 0, NULL, 0, NULL}};
     world_add(&w, PPROF_FORMAT_DEBUG2, fresh1, 1, 0);
     world_add(&w, PPROF_FORMAT_DEBUG2, fresh2, 1, 30);
     r = world_judge(&w);
@@ -267,7 +215,7 @@ static void test_two_captures(void **state)
     world_init(&w);
     const uint64_t d[] = {20, 120};
     one_stack_series(&w, PPROF_FORMAT_DEBUG1, NULL, d, 2, 30);
-    gr peer[] = {{"main.worker@w.go:12;main.serve", NULL, 5, 0, NULL, 0, NULL}};
+    ts_gr peer[] = {{"main.worker@w.go:12;main.serve", NULL, 5, 0, NULL, 0, NULL}};
     world_peer(&w, PPROF_FORMAT_DEBUG1, peer, 1);
     assert_int_equal(world_judge(&w)->verdict, LWA_VERDICT_LEAK);
     world_free(&w);
@@ -276,7 +224,7 @@ static void test_two_captures(void **state)
     world_init(&w);
     const uint64_t e[] = {20, 60};
     one_stack_series(&w, PPROF_FORMAT_DEBUG1, NULL, e, 2, 30);
-    gr peer2[] = {{"main.worker@w.go:12;main.serve", NULL, 15, 0, NULL, 0, NULL}};
+    ts_gr peer2[] = {{"main.worker@w.go:12;main.serve", NULL, 15, 0, NULL, 0, NULL}};
     world_peer(&w, PPROF_FORMAT_DEBUG1, peer2, 1);
     assert_int_equal(world_judge(&w)->verdict, LWA_VERDICT_INCONCLUSIVE);
     world_free(&w);
@@ -287,7 +235,7 @@ static void test_one_capture(void **state)
     (void)state;
     world w;
     world_init(&w);
-    gr g[] = {{"main.worker;main.serve", "chan send", 50, 0, NULL, 0, NULL},
+    ts_gr g[] = {{"main.worker;main.serve", "chan send", 50, 0, NULL, 0, NULL},
               {"main.worker;main.serve", "chan send", 50, 1, NULL, 0, NULL},
               {"main.worker;main.serve", "chan send", 100, 3, NULL, 0, NULL},
               {"main.worker;main.serve", "chan send", 100, 12, NULL, 0, NULL},
@@ -302,7 +250,7 @@ static void test_one_capture(void **state)
     assert_int_equal(r->findings[0].delta, 0);
     /* far above a fresh peer, ages from "now" to 12 minutes: a leak still
      * accumulating */
-    gr peer[] = {{"main.worker;main.serve", "chan send", 10, 0, NULL, 0, NULL},
+    ts_gr peer[] = {{"main.worker;main.serve", "chan send", 10, 0, NULL, 0, NULL},
                  {"main.small", "select", 4, 0, NULL, 0, NULL}};
     world_peer(&w, PPROF_FORMAT_DEBUG2, peer, N(peer));
     r = world_judge(&w);
@@ -313,7 +261,7 @@ static void test_one_capture(void **state)
 
     /* far above, but all of one old age: a plateau as likely as a leak */
     world_init(&w);
-    gr old[] = {{"main.worker;main.serve", "chan send", 300, 45, NULL, 0, NULL}};
+    ts_gr old[] = {{"main.worker;main.serve", "chan send", 300, 45, NULL, 0, NULL}};
     world_add(&w, PPROF_FORMAT_DEBUG2, old, 1, 0);
     world_peer(&w, PPROF_FORMAT_DEBUG2, peer, N(peer));
     r = world_judge(&w);
@@ -323,7 +271,7 @@ static void test_one_capture(void **state)
 
     /* looks like its peer: no leak */
     world_init(&w);
-    gr same[] = {{"main.worker;main.serve", "chan send", 12, 0, NULL, 0, NULL},
+    ts_gr same[] = {{"main.worker;main.serve", "chan send", 12, 0, NULL, 0, NULL},
                  {"main.small", "select", 4, 0, NULL, 0, NULL}};
     world_add(&w, PPROF_FORMAT_DEBUG2, same, N(same), 0);
     world_peer(&w, PPROF_FORMAT_DEBUG2, peer, N(peer));
@@ -365,7 +313,7 @@ static void test_leak_detector(void **state)
     /* one goroutineleak capture with 50 proven leaks */
     world w;
     world_init(&w);
-    gr g[] = {{"main.(*fetcher).gather.func1", NULL, 50, 0, NULL, 0, NULL}};
+    ts_gr g[] = {{"main.(*fetcher).gather.func1", NULL, 50, 0, NULL, 0, NULL}};
     world_add_kind(&w, PPROF_FORMAT_DEBUG1, PPROF_KIND_GOROUTINELEAK, g, 1, 0);
     const lwa_report *r = world_judge(&w);
     assert_int_equal(r->verdict, LWA_VERDICT_LEAK);
@@ -387,7 +335,7 @@ static void test_leak_detector(void **state)
     /* a flat series in which the detector marks a few: a suspect */
     world_init(&w);
     for (int i = 0; i < 4; i++) {
-        gr d[] = {{"main.stuck", "chan send", 3, 0, NULL, PPROF_BF_LEAKED, NULL},
+        ts_gr d[] = {{"main.stuck", "chan send", 3, 0, NULL, PPROF_BF_LEAKED, NULL},
                   {"main.pool", "select", 8, 0, NULL, 0, NULL}};
         world_add(&w, PPROF_FORMAT_DEBUG2, d, 2, i * 12);
     }
@@ -405,11 +353,11 @@ static void test_growth_spread_thin(void **state)
     world w;
     world_init(&w);
     for (int i = 0; i < 5; i++) {
-        gr g[30];
+        ts_gr g[30];
         char names[30][32];
         for (int k = 0; k < 30; k++) {
             snprintf(names[k], sizeof(names[k]), "main.route%d", k);
-            g[k] = (gr){names[k], "chan send", 1 + 2 * (uint64_t)i, 0, NULL, 0,
+            g[k] = (ts_gr){names[k], "chan send", 1 + 2 * (uint64_t)i, 0, NULL, 0,
                         NULL};
         }
         world_add(&w, PPROF_FORMAT_DEBUG2, g, 30, i * 60);
@@ -428,7 +376,7 @@ static void test_ranking(void **state)
     world_init(&w);
     for (int i = 0; i < 5; i++) {
         uint64_t k = (uint64_t)i;
-        gr g[] = {
+        ts_gr g[] = {
             /* equal growth: the named owner (http) ranks above raw IO */
             {"internal/poll.runtime_pollWait;net.(*conn).Read;"
              "net/http.(*connReader).Read;net/http.(*conn).serve",
@@ -472,7 +420,7 @@ static void test_unknown_times(void **state)
     world w;
     world_init(&w);
     for (int i = 0; i < 4; i++) {
-        gr g[] = {{"main.worker", NULL, 10 + 40 * (uint64_t)i, 0, NULL, 0, NULL}};
+        ts_gr g[] = {{"main.worker", NULL, 10 + 40 * (uint64_t)i, 0, NULL, 0, NULL}};
         world_add(&w, PPROF_FORMAT_DEBUG1, g, 1, -1);
     }
     const lwa_report *r = world_judge(&w);
@@ -484,7 +432,7 @@ static void test_unknown_times(void **state)
     /* times that go backwards count as unknown */
     world_init(&w);
     for (int i = 0; i < 4; i++) {
-        gr g[] = {{"main.worker", NULL, 10 + 40 * (uint64_t)i, 0, NULL, 0, NULL}};
+        ts_gr g[] = {{"main.worker", NULL, 10 + 40 * (uint64_t)i, 0, NULL, 0, NULL}};
         world_add(&w, PPROF_FORMAT_DEBUG1, g, 1, 100 - i);
     }
     assert_false(world_judge(&w)->has_times);

@@ -970,6 +970,43 @@ static void test_direct_probe_threshold(void **state)
     cap_capturer_free(c);
 }
 
+static void test_probe_falls_back_to_debug1_header(void **state)
+{
+    fixture *x = *state;
+    char err[256];
+    cap_options o = x->o;
+    o.metrics_path = "/no-metrics-here"; /* the fake answers 404 */
+    o.count_max_age_ms = 0;
+    cap_capturer *c = cap_capturer_new(x->kc, &o, err, sizeof err);
+    cap_target t = target("p");
+    t.port = x->f.port;
+    cap_request rq = {.transport = CAP_TRANSPORT_DIRECT, .to_memory = true};
+    cap_result res;
+    int before = atomic_load(&x->f.connections);
+    if (cap_capture(c, &t, &rq, &res))
+        fail_msg("%s", res.error);
+    assert_int_equal(res.kind, CAP_KIND_GOROUTINE_DEBUG2);
+    assert_non_null(strstr(res.why_format, "debug=2: 1 goroutines <= 50000 "
+                                           "(debug=1 header)"));
+    /* /metrics (404), the debug=1 header, then the capture. */
+    assert_int_equal(atomic_load(&x->f.connections) - before, 3);
+    cap_result_free(&res);
+    /* The 404 is remembered: next time straight to the header. */
+    before = atomic_load(&x->f.connections);
+    assert_int_equal(cap_capture(c, &t, &rq, &res), 0);
+    assert_int_equal(atomic_load(&x->f.connections) - before, 2);
+    cap_result_free(&res);
+    /* A METRICS capture of a pod without /metrics is "unsupported", not a
+     * failure that would back the pod off. */
+    rq.kind = CAP_KIND_METRICS;
+    assert_int_equal(cap_capture(c, &t, &rq, &res), -1);
+    assert_int_equal(res.status, CAP_ERR_UNSUPPORTED);
+    assert_non_null(strstr(res.error, "serves no /metrics"));
+    cap_result_free(&res);
+    assert_int_equal(cap_capturer_backoff_ms(c, "ns/p"), 0);
+    cap_capturer_free(c);
+}
+
 static void test_direct_errors_and_backoff(void **state)
 {
     fixture *x = *state;
@@ -1102,6 +1139,7 @@ static void test_https_pods(void **state)
     char err[256];
     cap_options o = x->o;
     o.stall_timeout_ms = 30000;
+    o.connect_timeout_ms = 30000; /* includes the TLS handshake */
     o.timeout_ms = 60000;
     cap_capturer *slow = cap_capturer_new(x->kc, &o, err, sizeof err);
     /* TLS inside the port-forward tunnel. */
@@ -1254,6 +1292,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_direct_kinds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_direct_probe_threshold, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_probe_falls_back_to_debug1_header,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_direct_errors_and_backoff, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_proxy, setup, teardown),

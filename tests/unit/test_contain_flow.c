@@ -534,6 +534,15 @@ static void run_rolling(env *e, cnt_containment *c)
     assert_int_equal(events_on(e, "orders-a", "budget exhausted: 2/2 restarts this "
                                "hour for deployment/orders; 1 leaking pod left"), 1);
     assert_int_equal(events_on(e, "orders", "pod orders-a: budget exhausted: 2/2"), 1);
+
+    /* The replacements leak too: told on each pod, the workload knows. */
+    consider(e, c, "orders-b2", 300);
+    consider(e, c, "orders-c2", 300);
+    flush(e);
+    assert_int_equal(events_on(e, "orders-b2", "budget exhausted: 2/2"), 1);
+    assert_int_equal(events_on(e, "orders-c2", "budget exhausted: 2/2"), 1);
+    assert_int_equal(events_on(e, "orders", "pod orders-b2: "), 0);
+    assert_int_equal(events_on(e, "orders", "pod orders-c2: "), 0);
 }
 
 static void test_rolling_restart(void **state)
@@ -731,8 +740,9 @@ static void test_rollout_mode(void **state)
     consider(e, c, "orders-b", 300);
     flush(e);
     assert_int_equal(e->k.patches, 1);
+    /* Prefix only: under valgrind a second may pass ("1s ago"). */
     assert_int_equal(events_on(e, "orders-b", "waiting (cooldown): deployment/orders "
-                               "was restarted by rollout 0s ago; cooldown 10m"), 1);
+                               "was restarted by rollout "), 1);
     e->offset_ms += 601000;
     consider(e, c, "orders-b", 300);
     consider(e, c, "orders-c", 300);

@@ -10,9 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#define _XOPEN_SOURCE_EXTENDED 1
 #include <errno.h>
-#include <ftw.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,28 +20,13 @@
 
 #include "kube/kube.h"
 #include "kube/kube_internal.h"
-
-typedef struct fx {
-    char dir[64];
-} fx;
-
-static int rm_one(const char *p, const struct stat *st, int flag,
-                  struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
+#include "support.h"
 
 static int setup(void **state)
 {
-    fx *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/kube_cfg_XXXXXX");
-    if (!mkdtemp(f->dir)) {
-        free(f);
+    ts_dir *f = ts_dir_new("kube_cfg");
+    if (!f)
         return -1;
-    }
     unsetenv("KUBECONFIG");
     unsetenv("KUBERNETES_SERVICE_HOST");
     unsetenv("KUBERNETES_SERVICE_PORT");
@@ -54,25 +37,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    fx *f = *state;
-    nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    free(f);
+    ts_dir_free(*state);
     return 0;
-}
-
-/* Writes dir/name and returns its path in a static-free buffer. */
-static void put(const fx *f, const char *name, const char *content, char *path,
-                size_t pathlen)
-{
-    snprintf(path, pathlen, "%s/%s", f->dir, name);
-    char *slash = strrchr(path, '/');
-    *slash = '\0';
-    mkdir(path, 0700);
-    *slash = '/';
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs(content, fp);
-    fclose(fp);
 }
 
 static kube_config *load_ok(const kube_config_opts *o)
@@ -133,10 +99,10 @@ static const char *BASIC =
 
 static void test_basic(void **state)
 {
-    fx *f = *state;
+    ts_dir *f = *state;
     char path[512], ca[512];
-    put(f, "pki/ca.crt", "-----BEGIN CERTIFICATE-----\n", ca, sizeof ca);
-    put(f, "config", BASIC, path, sizeof path);
+    ts_dir_put(f, "pki/ca.crt", "-----BEGIN CERTIFICATE-----\n", ca, sizeof ca);
+    ts_dir_put(f, "config", BASIC, path, sizeof path);
     kube_config_opts o = {.kubeconfig = path, .incluster = KUBE_INCLUSTER_NEVER};
     kube_config *c = load_ok(&o);
     assert_string_equal(c->server, "https://127.0.0.1:6443");
@@ -178,10 +144,10 @@ static void test_basic(void **state)
 
 static void test_data_fields(void **state)
 {
-    fx *f = *state;
+    ts_dir *f = *state;
     char path[512];
     /* "CA PEM", "CERT PEM", "KEY PEM" in base64, the CA wrapped. */
-    put(f, "config",
+    ts_dir_put(f, "config",
         "current-context: x\n"
         "clusters:\n"
         "- name: c\n"
@@ -213,9 +179,9 @@ static void test_data_fields(void **state)
 
 static void test_merge(void **state)
 {
-    fx *f = *state;
+    ts_dir *f = *state;
     char a[512], b[512], env[2048];
-    put(f, "a/config",
+    ts_dir_put(f, "a/config",
         "current-context: ctx-a\n"
         "clusters:\n"
         "- name: shared\n"
@@ -227,7 +193,7 @@ static void test_merge(void **state)
         "- name: ctx-a\n"
         "  context: {cluster: shared, user: ua}\n",
         a, sizeof a);
-    put(f, "b/config",
+    ts_dir_put(f, "b/config",
         "current-context: ctx-b\n"
         "clusters:\n"
         "- name: shared\n"
@@ -246,7 +212,7 @@ static void test_merge(void **state)
         "  context: {cluster: only-b, user: ua}\n",
         b, sizeof b);
     char tok[512];
-    put(f, "b/tok", "  file-token \n", tok, sizeof tok);
+    ts_dir_put(f, "b/tok", "  file-token \n", tok, sizeof tok);
     /* A missing path in the list is skipped, as kubectl does. */
     snprintf(env, sizeof env, "%s/missing:%s:%s", f->dir, a, b);
     setenv("KUBECONFIG", env, 1);
@@ -293,7 +259,7 @@ static void test_merge(void **state)
 
 static void test_home_default(void **state)
 {
-    fx *f = *state;
+    ts_dir *f = *state;
     kube_config_opts o = {0};
     char want[512];
     snprintf(want, sizeof want,
@@ -302,9 +268,9 @@ static void test_home_default(void **state)
              f->dir);
     load_err(&o, want);
     char path[512];
-    put(f, ".kube/config", BASIC, path, sizeof path);
+    ts_dir_put(f, ".kube/config", BASIC, path, sizeof path);
     char ca[512];
-    put(f, ".kube/pki/ca.crt", "x", ca, sizeof ca);
+    ts_dir_put(f, ".kube/pki/ca.crt", "x", ca, sizeof ca);
     kube_config *c = load_ok(&o);
     assert_string_equal(c->source, path);
     assert_string_equal(c->ca_file, ca);
@@ -313,9 +279,9 @@ static void test_home_default(void **state)
 
 static void test_exec_entry(void **state)
 {
-    fx *f = *state;
+    ts_dir *f = *state;
     char path[512];
-    put(f, "config",
+    ts_dir_put(f, "config",
         "current-context: x\n"
         "clusters:\n"
         "- name: c\n"
@@ -353,7 +319,7 @@ typedef struct err_case {
 
 static void test_errors(void **state)
 {
-    fx *f = *state;
+    ts_dir *f = *state;
     static const err_case cases[] = {
         {"clusters: [\n  - name: x\n", "line 2 column 3: did not find "
                                        "expected node content while parsing "
@@ -446,7 +412,7 @@ static void test_errors(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char path[512], want[1024];
-        put(f, "bad", cases[i].yaml, path, sizeof path);
+        ts_dir_put(f, "bad", cases[i].yaml, path, sizeof path);
         snprintf(want, sizeof want, "kubeconfig %s: %s", path, cases[i].error);
         kube_config_opts o = {.kubeconfig = path};
         load_err(&o, want);
@@ -468,14 +434,14 @@ static void test_errors(void **state)
                     "KUBECONFIG=/nonexistent/a:/nonexistent/b exists");
     /* An empty tokenFile is an error, not an anonymous user. */
     char tok[128], path[128];
-    put(f, "empty-token", "\n", tok, sizeof tok);
+    ts_dir_put(f, "empty-token", "\n", tok, sizeof tok);
     char yaml[2048];
     snprintf(yaml, sizeof yaml,
              "current-context: a\ncontexts: [{name: a, context: {cluster: c, "
              "user: u}}]\nclusters: [{name: c, cluster: {server: "
              "'https://h'}}]\nusers: [{name: u, user: {tokenFile: %s}}]\n",
              tok);
-    put(f, "cfg-empty-token", yaml, path, sizeof path);
+    ts_dir_put(f, "cfg-empty-token", yaml, path, sizeof path);
     snprintf(want, sizeof want, "kubeconfig %s: user \"u\": tokenFile %s is empty",
              path, tok);
     o.kubeconfig = path;
@@ -484,12 +450,12 @@ static void test_errors(void **state)
 
 static void test_empty_file_merges(void **state)
 {
-    fx *f = *state;
+    ts_dir *f = *state;
     char a[512], b[512], env[1100];
-    put(f, "empty", "", a, sizeof a);
-    put(f, "config", BASIC, b, sizeof b);
+    ts_dir_put(f, "empty", "", a, sizeof a);
+    ts_dir_put(f, "config", BASIC, b, sizeof b);
     char ca[512];
-    put(f, "pki/ca.crt", "x", ca, sizeof ca);
+    ts_dir_put(f, "pki/ca.crt", "x", ca, sizeof ca);
     snprintf(env, sizeof env, "%s:%s", a, b);
     setenv("KUBECONFIG", env, 1);
     kube_config_opts o = {0};
@@ -500,11 +466,11 @@ static void test_empty_file_merges(void **state)
 
 static void test_incluster(void **state)
 {
-    fx *f = *state;
+    ts_dir *f = *state;
     char p[512], sa[512];
-    put(f, "sa/token", "sa-token\n", p, sizeof p);
-    put(f, "sa/ca.crt", "-----BEGIN CERTIFICATE-----\n", p, sizeof p);
-    put(f, "sa/namespace", "kube-apps\n", p, sizeof p);
+    ts_dir_put(f, "sa/token", "sa-token\n", p, sizeof p);
+    ts_dir_put(f, "sa/ca.crt", "-----BEGIN CERTIFICATE-----\n", p, sizeof p);
+    ts_dir_put(f, "sa/namespace", "kube-apps\n", p, sizeof p);
     snprintf(sa, sizeof sa, "%s/sa", f->dir);
     kube_config_opts o = {.incluster = KUBE_INCLUSTER_ALWAYS, .sa_dir = sa};
     load_err(&o, "in-cluster config: KUBERNETES_SERVICE_HOST and "

@@ -11,8 +11,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#define _XOPEN_SOURCE_EXTENDED 1
-#include <ftw.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,49 +21,21 @@
 
 #include "kube/kube.h"
 #include "kube/kube_internal.h"
-
-typedef struct fx {
-    char dir[64];
-} fx;
-
-static int rm_one(const char *p, const struct stat *st, int flag,
-                  struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
+#include "support.h"
 
 static int setup(void **state)
 {
-    fx *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/kube_exec_XXXXXX");
-    if (!mkdtemp(f->dir)) {
-        free(f);
+    ts_dir *f = ts_dir_new("kube_exec");
+    if (!f)
         return -1;
-    }
     *state = f;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fx *f = *state;
-    nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    free(f);
+    ts_dir_free(*state);
     return 0;
-}
-
-static void script(const fx *f, const char *name, const char *body, char *path,
-                   size_t pathlen)
-{
-    snprintf(path, pathlen, "%s/%s", f->dir, name);
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fprintf(fp, "#!/bin/sh\n%s", body);
-    fclose(fp);
-    chmod(path, 0755);
 }
 
 static char *slurp(const char *path)
@@ -88,7 +58,7 @@ static const char *cred_v1(const char *token, const char *expiry)
 
 static void test_token_and_exec_info(void **state)
 {
-    fx *f = *state;
+    ts_dir *f = *state;
     char path[256], body[2048];
     /* Records its environment and argv, counts its runs. */
     snprintf(body, sizeof body,
@@ -98,7 +68,7 @@ static void test_token_and_exec_info(void **state)
              "echo run >> %s/runs\n"
              "cat <<'EOF'\n%s\nEOF\n",
              f->dir, f->dir, f->dir, f->dir, cred_v1("tok-1", NULL));
-    script(f, "plugin", body, path, sizeof path);
+    ts_dir_script(f, "plugin", body, path, sizeof path);
     setenv("LW_TEST_INHERITED", "yes", 1);
     setenv("FOO", "overridden-by-env-entry", 1);
     kube_exec_config *e = kube_exec_new(path, "kubeconfig /k: user \"u\"");
@@ -177,7 +147,7 @@ static void test_token_and_exec_info(void **state)
 
 static void test_no_cluster_info(void **state)
 {
-    fx *f = *state;
+    ts_dir *f = *state;
     char path[256], body[1024];
     snprintf(body, sizeof body,
              "printf '%%s' \"$KUBERNETES_EXEC_INFO\" > %s/info\n"
@@ -185,7 +155,7 @@ static void test_no_cluster_info(void **state)
              f->dir,
              "{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\","
              "\"kind\":\"ExecCredential\",\"status\":{\"token\":\"b\"}}");
-    script(f, "plugin", body, path, sizeof path);
+    ts_dir_script(f, "plugin", body, path, sizeof path);
     kube_exec_config *e = kube_exec_new(path, "o");
     char err[512];
     assert_int_equal(kube_exec_set_api_version(
@@ -213,12 +183,12 @@ static void test_no_cluster_info(void **state)
 
 static void test_expiry(void **state)
 {
-    fx *f = *state;
+    ts_dir *f = *state;
     char path[256], body[1024], ts[64];
     time_t now = time(NULL);
     kube_format_time(now + 3600, ts, sizeof ts);
     snprintf(body, sizeof body, "echo '%s'\n", cred_v1("fresh", ts));
-    script(f, "fresh", body, path, sizeof path);
+    ts_dir_script(f, "fresh", body, path, sizeof path);
     kube_exec_config *e = kube_exec_new(path, "o");
     char err[512];
     const kube_exec_cred *cr;
@@ -239,9 +209,9 @@ static void test_expiry(void **state)
 
 static void test_client_cert(void **state)
 {
-    fx *f = *state;
+    ts_dir *f = *state;
     char path[256];
-    script(f, "cert",
+    ts_dir_script(f, "cert",
            "echo '{\"apiVersion\":\"client.authentication.k8s.io/v1\","
            "\"kind\":\"ExecCredential\",\"status\":{"
            "\"clientCertificateData\":\"-----BEGIN CERTIFICATE-----\\\\nX\","
@@ -266,7 +236,7 @@ typedef struct bad_case {
 
 static void test_failures(void **state)
 {
-    fx *f = *state;
+    ts_dir *f = *state;
     static const bad_case cases[] = {
         {"echo 'first line' >&2\necho 'token service: access denied' >&2\n"
          "exit 3\n",
@@ -301,7 +271,7 @@ static void test_failures(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char path[256], want[1024], err[1024] = "";
-        script(f, "bad", cases[i].body, path, sizeof path);
+        ts_dir_script(f, "bad", cases[i].body, path, sizeof path);
         kube_exec_config *e = kube_exec_new(path, "o");
         const kube_exec_cred *cr = (const kube_exec_cred *)1;
         int rc = kube_exec_credential(e, false, time(NULL), &cr, err,
@@ -341,9 +311,9 @@ static void test_missing_command(void **state)
                              "not found");
     kube_exec_free(e);
     /* There but not executable. */
-    fx *f = *state;
+    ts_dir *f = *state;
     char path[256], want[512];
-    script(f, "noexec", "echo hi\n", path, sizeof path);
+    ts_dir_script(f, "noexec", "echo hi\n", path, sizeof path);
     chmod(path, 0644);
     e = kube_exec_new(path, "o");
     assert_int_equal(kube_exec_credential(e, false, time(NULL), &cr, err,
@@ -357,10 +327,10 @@ static void test_missing_command(void **state)
 
 static void test_timeout(void **state)
 {
-    fx *f = *state;
+    ts_dir *f = *state;
     char path[256];
     /* exec: the shell becomes sleep, which holds the pipes. */
-    script(f, "slow", "exec sleep 10\n", path, sizeof path);
+    ts_dir_script(f, "slow", "exec sleep 10\n", path, sizeof path);
     kube_exec_config *e = kube_exec_new(path, "o");
     kube_exec_set_timeout(e, 300);
     char err[1024], want[512];
@@ -401,12 +371,12 @@ static void test_interactive_always(void **state)
 
 static void test_failed_refresh_drops_cache(void **state)
 {
-    fx *f = *state;
+    ts_dir *f = *state;
     char path[256], body[1024], flag[300];
     snprintf(flag, sizeof flag, "%s/fail", f->dir);
     snprintf(body, sizeof body, "[ -e %s ] && exit 1\necho '%s'\n", flag,
              cred_v1("t", NULL));
-    script(f, "flaky", body, path, sizeof path);
+    ts_dir_script(f, "flaky", body, path, sizeof path);
     kube_exec_config *e = kube_exec_new(path, "o");
     char err[512];
     const kube_exec_cred *cr;

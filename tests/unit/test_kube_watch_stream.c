@@ -88,21 +88,32 @@ static void send_list(int fd, const char *rv, const char **names,
     json_decref(l);
 }
 
+/* Counts a list or watch request (returning which one of its kind it is),
+ * keeps the resourceVersion each watch resumed from and, when asked, the
+ * label selector of each list. */
+static int note_request(scen *s, const fake_req *r, bool keep_selector,
+                        bool *watch)
+{
+    char rv[32];
+    fake_query(r->path, "resourceVersion", rv, sizeof rv);
+    pthread_mutex_lock(&s->mu);
+    *watch = strstr(r->path, "watch=1") != NULL;
+    int n = *watch ? ++s->watches : ++s->lists;
+    if (*watch && n <= 16)
+        snprintf(s->watch_rvs[n - 1], sizeof s->watch_rvs[0], "%s", rv);
+    if (!*watch && keep_selector)
+        fake_query(r->path, "labelSelector", s->label_sel,
+                   sizeof s->label_sel);
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
 /* Scenario 1: every fault in order. */
 static int handler1(fake_api *a, const fake_req *r, int fd, void *ud)
 {
     scen *s = ud;
-    char rv[32];
-    fake_query(r->path, "resourceVersion", rv, sizeof rv);
-    pthread_mutex_lock(&s->mu);
-    bool watch = strstr(r->path, "watch=1") != NULL;
-    int n = watch ? ++s->watches : ++s->lists;
-    if (watch && n <= 16)
-        snprintf(s->watch_rvs[n - 1], sizeof s->watch_rvs[0], "%s", rv);
-    if (!watch)
-        fake_query(r->path, "labelSelector", s->label_sel,
-                   sizeof s->label_sel);
-    pthread_mutex_unlock(&s->mu);
+    bool watch;
+    int n = note_request(s, r, true, &watch);
 
     if (!watch) {
         if (n == 1) {
@@ -452,14 +463,8 @@ static void w_event(kube_watch_event_type t, json_t *o, void *ud)
 static int handler4(fake_api *a, const fake_req *r, int fd, void *ud)
 {
     scen *s = ud;
-    char rv[32];
-    fake_query(r->path, "resourceVersion", rv, sizeof rv);
-    pthread_mutex_lock(&s->mu);
-    bool watch = strstr(r->path, "watch=1") != NULL;
-    int n = watch ? ++s->watches : ++s->lists;
-    if (watch && n <= 16)
-        snprintf(s->watch_rvs[n - 1], sizeof s->watch_rvs[0], "%s", rv);
-    pthread_mutex_unlock(&s->mu);
+    bool watch;
+    int n = note_request(s, r, false, &watch);
     if (!watch) {
         const char *names[] = {"a", "b", "c"}, *uids[] = {"1", "2", "3"},
                    *rvs[] = {"7", "8", "9"};

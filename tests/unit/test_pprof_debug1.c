@@ -11,36 +11,18 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "support.h"
 #include "test_pprof_util.h"
-
-static pprof_profile *parse_testdata(const char *name)
-{
-    size_t len;
-    unsigned char *data = tp_read(name, &len);
-    char err[512];
-    pprof_profile *p = pprof_parse_buffer(data, len, name, NULL, err, sizeof(err));
-    if (!p)
-        fprintf(stderr, "%s\n", err);
-    free(data);
-    assert_non_null(p);
-    return p;
-}
 
 static void expect_error(const char *input, const char *want)
 {
-    char err[512];
-    pprof_profile *p = tp_parse_str(input, err, sizeof(err));
-    if (p || !strstr(err, want))
-        fprintf(stderr, "want error containing \"%s\", got \"%s\"\n", want, err);
-    assert_null(p);
-    assert_non_null(strstr(err, want));
-    assert_null(strchr(err, '\n'));
+    ts_expect_parse_error(input, want, NULL);
 }
 
 static void test_go126_profile(void **state)
 {
     (void)state;
-    pprof_profile *p = parse_testdata("go126_debug1.txt");
+    pprof_profile *p = ts_parse_testdata("go126_debug1.txt");
     assert_int_equal(p->format, PPROF_FORMAT_DEBUG1);
     assert_int_equal(p->kind, PPROF_KIND_GOROUTINE);
     assert_int_equal(p->total, 18);
@@ -92,13 +74,13 @@ static void test_go126_profile(void **state)
 static void test_goroutineleak_and_old(void **state)
 {
     (void)state;
-    pprof_profile *p = parse_testdata("go126_leak_debug1.txt");
+    pprof_profile *p = ts_parse_testdata("go126_leak_debug1.txt");
     assert_int_equal(p->kind, PPROF_KIND_GOROUTINELEAK);
     assert_int_equal(p->total, 13);
     assert_int_equal(p->counted, 13);
     pprof_profile_free(p);
 
-    p = parse_testdata("go119_debug1.txt");
+    p = ts_parse_testdata("go119_debug1.txt");
     assert_int_equal(p->total, 18);
     /* Go 1.19 parks WaitGroup.Wait on the plain semaphore and RWMutex
      * on the Mutex one; the callers still tell which. */
@@ -107,7 +89,7 @@ static void test_goroutineleak_and_old(void **state)
     assert_non_null(tp_find(p, "sync.runtime_SemacquireMutex", "sync.Mutex.Lock"));
     pprof_profile_free(p);
 
-    p = parse_testdata("go121_debug1.txt");
+    p = ts_parse_testdata("go121_debug1.txt");
     assert_int_equal(p->total, 18);
     assert_int_equal(p->nbuckets, 18);
     pprof_profile_free(p);
@@ -196,27 +178,7 @@ static void test_truncated(void **state)
 static void test_crlf(void **state)
 {
     (void)state;
-    size_t len;
-    unsigned char *data = tp_read("go126_debug1.txt", &len);
-    unsigned char *crlf = malloc(len * 2);
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (data[i] == '\n')
-            crlf[n++] = '\r';
-        crlf[n++] = data[i];
-    }
-    pprof_profile *a = pprof_parse_buffer(data, len, "x", NULL, NULL, 0);
-    pprof_profile *b = pprof_parse_buffer(crlf, n, "x", NULL, NULL, 0);
-    assert_non_null(a);
-    assert_non_null(b);
-    char *ca = tp_canon(a), *cb = tp_canon(b);
-    assert_string_equal(ca, cb);
-    free(ca);
-    free(cb);
-    pprof_profile_free(a);
-    pprof_profile_free(b);
-    free(crlf);
-    free(data);
+    ts_assert_crlf_same("go126_debug1.txt");
 }
 
 static void test_malformed(void **state)

@@ -10,37 +10,18 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "support.h"
 #include "test_pprof_util.h"
-
-static pprof_profile *parse_testdata(const char *name)
-{
-    size_t len;
-    unsigned char *data = tp_read(name, &len);
-    char err[512];
-    pprof_profile *p = pprof_parse_buffer(data, len, name, NULL, err, sizeof(err));
-    if (!p)
-        fprintf(stderr, "%s\n", err);
-    free(data);
-    assert_non_null(p);
-    return p;
-}
 
 static void expect_error(const char *input, const char *want)
 {
-    char err[512];
-    pprof_profile *p = tp_parse_str(input, err, sizeof(err));
-    if (p || !strstr(err, want))
-        fprintf(stderr, "want error containing \"%s\", got \"%s\"\n", want, err);
-    assert_null(p);
-    assert_non_null(strstr(err, want));
-    assert_null(strchr(err, '\n'));
-    assert_true(strncmp(err, "t.txt: ", 7) == 0);
+    ts_expect_parse_error(input, want, "t.txt: ");
 }
 
 static void test_go126_dump(void **state)
 {
     (void)state;
-    pprof_profile *p = parse_testdata("go126_debug2.txt");
+    pprof_profile *p = ts_parse_testdata("go126_debug2.txt");
     assert_int_equal(p->format, PPROF_FORMAT_DEBUG2);
     assert_int_equal(p->kind, PPROF_KIND_GOROUTINE);
     assert_false(p->truncated);
@@ -105,7 +86,7 @@ static void test_go126_dump(void **state)
 static void test_go121_and_go119_dialects(void **state)
 {
     (void)state;
-    pprof_profile *p = parse_testdata("go121_debug2.txt");
+    pprof_profile *p = ts_parse_testdata("go121_debug2.txt");
     assert_int_equal(p->total, 18);
     const pprof_bucket *b = tp_find(p, "main.main.func3", "chan receive (nil chan)");
     assert_non_null(b);
@@ -117,7 +98,7 @@ static void test_go121_and_go119_dialects(void **state)
     /* Go 1.19: "created by main.main" without "in goroutine N", and a
      * deep stack cut without a marker (100 frames, 3 of them runtime
      * frames the traceback hid). */
-    p = parse_testdata("go119_debug2.txt");
+    p = ts_parse_testdata("go119_debug2.txt");
     assert_int_equal(p->total, 18);
     b = tp_find(p, "main.main.func3", "chan receive (nil chan)");
     assert_non_null(b);
@@ -139,7 +120,7 @@ static void test_minutes(void **state)
     (void)state;
     const char *files[] = {"go126_minutes_debug2.txt", "go119_minutes_debug2.txt"};
     for (int i = 0; i < 2; i++) {
-        pprof_profile *p = parse_testdata(files[i]);
+        pprof_profile *p = ts_parse_testdata(files[i]);
         const pprof_bucket *b = tp_find(p, "main.main.func1", "chan receive");
         assert_non_null(b);
         assert_int_equal(b->count, 3);
@@ -156,7 +137,7 @@ static void test_minutes(void **state)
     }
 
     /* Old "...additional frames elided..." and minutes spread over bins. */
-    pprof_profile *p = parse_testdata("edge_old_elided_debug2.txt");
+    pprof_profile *p = ts_parse_testdata("edge_old_elided_debug2.txt");
     assert_int_equal(p->nbuckets, 1);
     const pprof_bucket *b = &p->buckets[0];
     assert_int_equal(b->count, 2);
@@ -174,7 +155,7 @@ static void test_system_traceback(void **state)
     (void)state;
     /* GOTRACEBACK=system: "gp=0x.. m=N mp=0x.." headers, "fp= sp= pc="
      * tails, runtime frames and runtime.goexit printed. */
-    pprof_profile *p = parse_testdata("go126_system_panic.txt");
+    pprof_profile *p = ts_parse_testdata("go126_system_panic.txt");
     assert_int_equal(p->total, 24);
     assert_false(p->truncated);
     /* Runtime frames are hidden as Go's default traceback hides them, so
@@ -195,7 +176,7 @@ static void test_system_traceback(void **state)
     assert_non_null(b);
     assert_string_equal(b->frames[1].func, "main.main");
     /* Same goroutines as the plain dump of that program. */
-    pprof_profile *q = parse_testdata("go126_debug2.txt");
+    pprof_profile *q = ts_parse_testdata("go126_debug2.txt");
     const pprof_bucket *c = tp_find(q, "internal/poll.runtime_pollWait", "IO wait");
     b = tp_find(p, "internal/poll.runtime_pollWait", "IO wait");
     assert_non_null(b);
@@ -211,7 +192,7 @@ static void test_ancestors_and_labels(void **state)
 {
     (void)state;
     /* GODEBUG=tracebackancestors=2,tracebacklabels=1 */
-    pprof_profile *p = parse_testdata("go126_ancestors_labels_debug2.txt");
+    pprof_profile *p = ts_parse_testdata("go126_ancestors_labels_debug2.txt");
     assert_int_equal(p->total, 18);
     const pprof_bucket *b = tp_find(p, "main.main.func18.1", "chan receive");
     assert_non_null(b);
@@ -234,7 +215,7 @@ static void test_synctest(void **state)
     /* Go 1.25/1.26: "(durable)" and ", synctest bubble N". */
     const char *files[] = {"go126_synctest_debug2.txt", "go125_synctest_debug2.txt"};
     for (int i = 0; i < 2; i++) {
-        pprof_profile *p = parse_testdata(files[i]);
+        pprof_profile *p = ts_parse_testdata(files[i]);
         const pprof_bucket *b = tp_find(p, "example.com/app.TestDump.func1.3", NULL);
         assert_non_null(b);
         assert_string_equal(b->wait_reason, "select");
@@ -259,7 +240,7 @@ static void test_synctest(void **state)
         pprof_profile_free(p);
     }
     /* Go 1.24 (GOEXPERIMENT=synctest): "(synctest)" and "synctest group". */
-    pprof_profile *p = parse_testdata("go124_synctest_debug2.txt");
+    pprof_profile *p = ts_parse_testdata("go124_synctest_debug2.txt");
     const pprof_bucket *b = tp_find(p, "example.com/app.TestDump.func1.1", NULL);
     assert_non_null(b);
     assert_string_equal(b->wait_reason, "chan receive");
@@ -272,7 +253,7 @@ static void test_goroutineleak_marks(void **state)
 {
     (void)state;
     /* goroutineleak?debug=2 is a full dump with "(leaked)" marks. */
-    pprof_profile *p = parse_testdata("go126_leak_debug2.txt");
+    pprof_profile *p = ts_parse_testdata("go126_leak_debug2.txt");
     assert_int_equal(p->total, 18);
     uint64_t leaked = 0;
     for (size_t i = 0; i < p->nbuckets; i++)
@@ -298,7 +279,7 @@ static void test_crash_output(void **state)
     /* SIGQUIT with GOTRACEBACK=crash: "SIGQUIT: quit" preamble, register
      * dumps right after stacks, "-----" separators, and "goroutine 0"
      * system stacks of each M, which are not goroutines. */
-    pprof_profile *p = parse_testdata("go126_sigquit_crash.txt");
+    pprof_profile *p = ts_parse_testdata("go126_sigquit_crash.txt");
     assert_int_equal(p->total, 7);
     assert_non_null(tp_find(p, "main.main.func1", "chan receive"));
     assert_non_null(tp_find(p, "main.spin", "runnable"));
@@ -306,7 +287,7 @@ static void test_crash_output(void **state)
     pprof_profile_free(p);
 
     /* "fatal error: concurrent map writes" */
-    p = parse_testdata("go126_fatal_error.txt");
+    p = ts_parse_testdata("go126_fatal_error.txt");
     assert_int_equal(p->total, 5);
     const pprof_bucket *b = tp_find(p, "main.main.func2", "running");
     assert_non_null(b);
@@ -316,7 +297,7 @@ static void test_crash_output(void **state)
     /* "runtime stack:" sections, "goroutine running on other thread;
      * stack unavailable", "(scan)", cgo "non-Go function" frames, and
      * "exit status 2" right after the last stack. */
-    p = parse_testdata("edge_crash_sections_debug2.txt");
+    p = ts_parse_testdata("edge_crash_sections_debug2.txt");
     assert_int_equal(p->total, 4);
     b = tp_find(p, "panic", "running");
     assert_non_null(b);
@@ -398,27 +379,7 @@ static void test_truncated_everywhere(void **state)
 static void test_crlf_and_bytes(void **state)
 {
     (void)state;
-    size_t len;
-    unsigned char *data = tp_read("go121_debug2.txt", &len);
-    unsigned char *crlf = malloc(len * 2);
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (data[i] == '\n')
-            crlf[n++] = '\r';
-        crlf[n++] = data[i];
-    }
-    pprof_profile *a = pprof_parse_buffer(data, len, "x", NULL, NULL, 0);
-    pprof_profile *b = pprof_parse_buffer(crlf, n, "x", NULL, NULL, 0);
-    assert_non_null(a);
-    assert_non_null(b);
-    char *ca = tp_canon(a), *cb = tp_canon(b);
-    assert_string_equal(ca, cb);
-    free(ca);
-    free(cb);
-    pprof_profile_free(a);
-    pprof_profile_free(b);
-    free(crlf);
-    free(data);
+    ts_assert_crlf_same("go121_debug2.txt");
 
     /* Function names and paths are bytes: invalid UTF-8 passes through. */
     const char *bad =

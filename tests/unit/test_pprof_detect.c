@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "support.h"
 #include "test_pprof_util.h"
 
 static void expect_buf_error(const void *data, size_t len, const char *name,
@@ -20,29 +21,7 @@ static void expect_buf_error(const void *data, size_t len, const char *name,
 {
     char err[512];
     pprof_profile *p = pprof_parse_buffer(data, len, name, lim, err, sizeof(err));
-    if (p || !strstr(err, want))
-        fprintf(stderr, "want error containing \"%s\", got \"%s\"\n", want, err);
-    assert_null(p);
-    assert_non_null(strstr(err, want));
-    assert_null(strchr(err, '\n'));
-}
-
-static unsigned char *gzip_buf(const void *data, size_t len, size_t *out_len)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    assert_int_equal(deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8,
-                                  Z_DEFAULT_STRATEGY), Z_OK);
-    size_t cap = deflateBound(&zs, (uLong)len) + 64;
-    unsigned char *out = malloc(cap);
-    zs.next_in = (Bytef *)(uintptr_t)data;
-    zs.avail_in = (uInt)len;
-    zs.next_out = out;
-    zs.avail_out = (uInt)cap;
-    assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
-    *out_len = zs.total_out;
-    deflateEnd(&zs);
-    return out;
+    ts_assert_refused(p, err, want);
 }
 
 /* Raw deflate of `in` ending with a full flush: a self-contained piece
@@ -188,7 +167,7 @@ static void test_gzip_damage(void **state)
     (void)state;
     size_t len, glen;
     unsigned char *data = tp_read("go126_debug2.txt", &len);
-    unsigned char *gz = gzip_buf(data, len, &glen);
+    unsigned char *gz = ts_gzip(data, len, &glen);
 
     /* Cut short. */
     char want[128];
@@ -217,7 +196,7 @@ static void test_gzip_damage(void **state)
 
     /* gzip in gzip is refused rather than unwrapped forever. */
     size_t g2len;
-    unsigned char *g2 = gzip_buf(gz, glen, &g2len);
+    unsigned char *g2 = ts_gzip(gz, glen, &g2len);
     expect_buf_error(g2, g2len, "gg.gz", NULL, "gg.gz: not a goroutine profile (gzip inside gzip)");
     free(g2);
 
@@ -227,7 +206,7 @@ static void test_gzip_damage(void **state)
         noise[i] = (unsigned char)(i * 37 + 11);
     noise[0] = 0;
     size_t nlen;
-    unsigned char *gn = gzip_buf(noise, sizeof(noise), &nlen);
+    unsigned char *gn = ts_gzip(noise, sizeof(noise), &nlen);
     expect_buf_error(gn, nlen, "n.gz", NULL, "n.gz: not a goroutine profile");
     free(gn);
     free(gz);

@@ -12,6 +12,7 @@
 
 #include <zlib.h>
 
+#include "support.h"
 #include "test_pprof_util.h"
 
 /* ---- a minimal protobuf writer for building test messages ---------- */
@@ -170,23 +171,10 @@ static void w_base(pbw *w, uint64_t chanrecv_line)
 
 /* ---- recorded profiles ------------------------------------------------ */
 
-static pprof_profile *parse_testdata(const char *name)
-{
-    size_t len;
-    unsigned char *data = tp_read(name, &len);
-    char err[512];
-    pprof_profile *p = pprof_parse_buffer(data, len, name, NULL, err, sizeof(err));
-    if (!p)
-        fprintf(stderr, "%s\n", err);
-    free(data);
-    assert_non_null(p);
-    return p;
-}
-
 static void test_go126(void **state)
 {
     (void)state;
-    pprof_profile *p = parse_testdata("go126.pb.gz");
+    pprof_profile *p = ts_parse_testdata("go126.pb.gz");
     assert_int_equal(p->format, PPROF_FORMAT_PROTO);
     assert_int_equal(p->kind, PPROF_KIND_GOROUTINE);
     assert_true(p->gzipped);
@@ -233,7 +221,7 @@ static void test_go119_and_leak(void **state)
     (void)state;
     /* Go 1.19 writes no function start lines; the nil-channel park is
      * still told apart by its distance from chanrecv1's line. */
-    pprof_profile *p = parse_testdata("go119.pb.gz");
+    pprof_profile *p = ts_parse_testdata("go119.pb.gz");
     assert_int_equal(p->total, 18);
     assert_non_null(tp_find(p, "main.main.func3", "chan receive (nil chan)"));
     assert_non_null(tp_find(p, "main.main.func4", "chan send (nil chan)"));
@@ -241,11 +229,11 @@ static void test_go119_and_leak(void **state)
     assert_non_null(tp_find(p, "sync.runtime_Semacquire", "sync.WaitGroup.Wait"));
     pprof_profile_free(p);
 
-    p = parse_testdata("go121.pb.gz");
+    p = ts_parse_testdata("go121.pb.gz");
     assert_non_null(tp_find(p, "main.main.func3", "chan receive (nil chan)"));
     pprof_profile_free(p);
 
-    p = parse_testdata("go126_leak.pb.gz");
+    p = ts_parse_testdata("go126_leak.pb.gz");
     assert_int_equal(p->kind, PPROF_KIND_GOROUTINELEAK);
     assert_int_equal(p->total, 13);
     pprof_profile_free(p);
@@ -275,12 +263,7 @@ static void test_raw_equals_gzipped(void **state)
     assert_true(a->gzipped);
     assert_false(b->gzipped);
     b->gzipped = true;
-    char *ca = tp_canon(a), *cb = tp_canon(b);
-    assert_string_equal(ca, cb);
-    free(ca);
-    free(cb);
-    pprof_profile_free(a);
-    pprof_profile_free(b);
+    ts_assert_same_and_free(a, b);
     free(raw);
     free(gz);
 }

@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "lw/lw_arena.h"
+#include "support.h"
 #include "test_pprof_util.h"
 
 static const char *inputs[] = {
@@ -73,25 +74,6 @@ static void test_chunk_independence(void **state)
     }
 }
 
-static unsigned char *gzip_buf(const unsigned char *data, size_t len,
-                               size_t *out_len)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    assert_int_equal(deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8,
-                                  Z_DEFAULT_STRATEGY), Z_OK);
-    size_t cap = deflateBound(&zs, (uLong)len) + 64;
-    unsigned char *out = malloc(cap);
-    zs.next_in = (Bytef *)(uintptr_t)data;
-    zs.avail_in = (uInt)len;
-    zs.next_out = out;
-    zs.avail_out = (uInt)cap;
-    assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
-    *out_len = zs.total_out;
-    deflateEnd(&zs);
-    return out;
-}
-
 static void test_failure_is_chunk_independent(void **state)
 {
     (void)state;
@@ -127,8 +109,8 @@ static void test_gzipped_text_and_members(void **state)
     unsigned char *data = tp_read("go126_debug2.txt", &len);
     size_t half = len / 2;
     size_t l1, l2;
-    unsigned char *g1 = gzip_buf(data, half, &l1);
-    unsigned char *g2 = gzip_buf(data + half, len - half, &l2);
+    unsigned char *g1 = ts_gzip(data, half, &l1);
+    unsigned char *g2 = ts_gzip(data + half, len - half, &l2);
     unsigned char *both = malloc(l1 + l2);
     memcpy(both, g1, l1);
     memcpy(both + l1, g2, l2);

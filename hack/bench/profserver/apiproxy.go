@@ -157,7 +157,6 @@ func newAPIProxy(kubeconfigPath string, watchCap int) (*apiProxy, error) {
 		},
 		Transport:     tr,
 		FlushInterval: -1, // watches stream
-		ErrorLog:      nil,
 	}
 	if err := p.makeCert(); err != nil {
 		return nil, err

@@ -60,7 +60,6 @@ func newPodServer(pods []*pod) *podServer {
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       90 * time.Second,
-		ErrorLog:          nil,
 	}
 	return s
 }

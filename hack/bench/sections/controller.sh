@@ -34,22 +34,30 @@
 # same profserver address) and the CPU difference.
 #
 # Targets (reported, never asserted): RSS <= 16 MB, < 5% of one core at one
-# cheap sample per pod per minute, no periodic LIST (no pod LIST after the
-# initial sync).  Checks that are not timing (all pods sampled, no LIST
-# repeats, a clean exit) print WRONG when they fail; the exit status stays 0
-# unless a process failed to run (the controller crashed or would not
-# start, the cluster or profserver could not start).
+# cheap sample per pod per minute, no periodic LIST (no LIST of anything
+# after the initial sync).  Checks that are not timing (all pods sampled, no
+# LIST repeats, the lease kept, a clean exit) print WRONG when they fail;
+# the exit status stays 0 unless a process failed to run (the controller
+# crashed or would not start, the cluster or profserver could not start).
 #
-# Environment: BENCH_CTL_PODS (1000), BENCH_CTL_DEPLOYMENTS (10),
-# BENCH_CTL_INTERVAL (60, seconds), BENCH_CTL_STEADY (180, seconds of
-# steady window), BENCH_CTL_PORTFORWARD (1: also measure portforward),
-# BENCH_CTL_WATCH_TIMEOUT (60, seconds; 0 leaves the controller's own),
-# BENCH_CTL_PF_STEADY (75; a window shorter than 1.1 x the interval cannot
-# see every pod, the schedule jitters by 10%), BENCH_CTL_GROW_RATE (15, leaked goroutines per
-# minute in the growing pods), BENCH_CTL_POD_CIDR (127.2.0.0/16, loopback
-# pod IPs of the benchmark's node), BENCH_CTL_DELETE_WAIT (30, seconds to
-# wait for the namespace to go at the end before the node is deleted; the
-# rest of the deletion goes on in the background).
+# Environment:
+#   BENCH_CTL_PODS (1000), BENCH_CTL_DEPLOYMENTS (10)
+#   BENCH_CTL_INTERVAL (60)        seconds, the controller's --interval
+#   BENCH_CTL_STEADY (180)         seconds of steady window (direct)
+#   BENCH_CTL_PORTFORWARD (1)      also measure --transport portforward
+#   BENCH_CTL_PF_STEADY (75)       its window; one shorter than 1.1 x the
+#                                  interval cannot see every pod (the
+#                                  schedule jitters by 10%)
+#   BENCH_CTL_LEADER_ELECT (1)     hold a Lease in the benchmark namespace, as
+#                                  a deployed controller does, so renewals
+#                                  are in the API figures (0: no lease)
+#   BENCH_CTL_WATCH_TIMEOUT (60)   the proxy's cap on watch timeoutSeconds
+#                                  (0: leave the controller's own)
+#   BENCH_CTL_GROW_RATE (15)       leaked goroutines per minute, growing pods
+#   BENCH_CTL_POD_CIDR (127.2.0.0/16)  loopback pod IPs of the benchmark node
+#   BENCH_CTL_DELETE_WAIT (30)     seconds to wait for the namespace to go at
+#                                  the end before the node is deleted; the
+#                                  rest goes on in the background
 #
 # The pods run on a kwok node of their own (tainted, so nothing else lands
 # there): the cluster's kwok-node-0 takes 1000 pods, and filling it would
@@ -69,6 +77,7 @@ BENCH_CTL_GROW_RATE="${BENCH_CTL_GROW_RATE:-15}"
 BENCH_CTL_DELETE_WAIT="${BENCH_CTL_DELETE_WAIT:-30}"
 BENCH_CTL_POD_CIDR="${BENCH_CTL_POD_CIDR:-127.2.0.0/16}"
 BENCH_CTL_WATCH_TIMEOUT="${BENCH_CTL_WATCH_TIMEOUT:-60}"
+BENCH_CTL_LEADER_ELECT="${BENCH_CTL_LEADER_ELECT:-1}"
 
 # 16 MB = 16,000,000 bytes = 15,625 KiB (decimal units, as parse.sh).
 CTL_RSS_TARGET_KB=15625
@@ -396,15 +405,17 @@ ctl_phase() {
   log "controller, --transport $tr: starting (steady window ${steady} s after the first round)"
   : >"$proc"
   t_start="$(ctl_now_ms)"
-  nice -n "$BENCH_NICE" "$LEAKWATCH_BIN" controller --kubeconfig "$CTL_STATE/proxy.kubeconfig" \
-    --namespaces "$CTL_NS" --interval "${BENCH_CTL_INTERVAL}s" --transport "$tr" \
-    --leader-elect=false --metrics-addr 127.0.0.1:0 \
-    --evidence-dir "$CTL_STATE/evidence-$tr" --log-format json --log-level info \
-    >"$log" 2>&1 &
+  local lease=(--leader-elect=false)
+  [ "$BENCH_CTL_LEADER_ELECT" = 1 ] &&
+    lease=(--leader-elect=true --lease-namespace "$CTL_NS" --lease-name leakwatch-bench --identity "bench-$tr")
+  local args=(controller --kubeconfig "$CTL_STATE/proxy.kubeconfig"
+    --namespaces "$CTL_NS" --interval "${BENCH_CTL_INTERVAL}s" --transport "$tr"
+    "${lease[@]}" --metrics-addr 127.0.0.1:0
+    --evidence-dir "$CTL_STATE/evidence-$tr" --log-format json --log-level info)
+  nice -n "$BENCH_NICE" "$LEAKWATCH_BIN" "${args[@]}" >"$log" 2>&1 &
   pid=$!
   CTL_PIDS+=("$pid")
-  echo "$LEAKWATCH_BIN controller --kubeconfig PROXY --namespaces $CTL_NS --interval ${BENCH_CTL_INTERVAL}s --transport $tr --leader-elect=false --metrics-addr 127.0.0.1:0 --evidence-dir DIR --log-format json --log-level info" \
-    >"$dir/command-$tr.txt"
+  echo "${LEAKWATCH_BIN#$ROOT/} ${args[*]}" | sed "s|$CTL_STATE/||g" >"$dir/command-$tr.txt"
 
   local crashed=0 watched=0 deadline
   # Start-up: metrics port, full pod cache, first round over every pod.
@@ -512,6 +523,19 @@ ctl_phase() {
   ctl_summarise "$tr" "$t_start" "$t_sync" "$t_round" "$t0" "$t1" "$p0" "$p1" "$rc" "$why"
 }
 
+# ctl_leadership LOG T_START_MS -> {became_leader_after_s, lost_while_running}
+#   A "stopped leading" before "shutting down" is a lost lease; the one a
+#   graceful stop may log is not.
+ctl_leadership() {
+  jq -s --argjson ts "$2" '
+    def ms: capture("^(?<w>[^.]+)([.](?<f>[0-9]+))?Z$")
+      | ((.w + "Z") | fromdateiso8601) * 1000 + (("0." + (.f // "0")) | tonumber) * 1000;
+    ([ .[] | select(.msg == "shutting down") | .ts | ms ] | first // 1e18) as $stop
+    | {became_leader_after_s: ([ .[] | select(.msg == "became leader") | ((.ts | ms) - $ts) / 1000 ] | first),
+       lost_while_running: ([ .[] | select(.msg == "stopped leading" and (.ts | ms) < $stop) ] | length)}' "$1" 2>/dev/null ||
+    echo '{"became_leader_after_s": null, "lost_while_running": null}'
+}
+
 # ctl_summarise TRANSPORT T_START T_SYNC T_ROUND T0 T1 "P0" "P1" EXIT CUT_SHORT_WHY
 #   Everything measured in one phase, as JSON.
 ctl_summarise() {
@@ -530,6 +554,7 @@ ctl_summarise() {
     --argjson ts "$2" --argjson tsync "$3" --argjson tround "$4" --argjson t0 "$5" --argjson t1 "$6" \
     --argjson tk0 "$tk0" --argjson tk1 "$tk1" --argjson hz "$hz" \
     --argjson hwm "$hwm1" --argjson rss_end "$rss1" --argjson rss "$rss_json" --arg exit "$9" \
+    --arg lease "$BENCH_CTL_LEADER_ELECT" --argjson leader "$(ctl_leadership "$dir/controller-$tr.log" "$2")" \
     --arg cut "${10:-}" --argjson steady_wanted "$([ "$tr" = direct ] && echo "$BENCH_CTL_STEADY" || echo "$BENCH_CTL_PF_STEADY")" \
     --slurpfile m0 "$dir/metrics-$tr-start.json" --slurpfile m1 "$dir/metrics-$tr-end.json" \
     --slurpfile st "$dir/stats-$tr-steady.json" --slurpfile su "$dir/stats-$tr-startup.json" '
@@ -558,6 +583,7 @@ ctl_summarise() {
     | $st[0] as $s
     | {
         transport: $tr, failed: false, exit_status: $exit,
+        leader_elect: ($lease == "1"), leadership: $leader,
         cut_short: (if $cut == "" then null else $cut end), window_wanted_s: $steady_wanted,
         pods: $npods, interval_s: $interval,
         startup: {
@@ -605,9 +631,7 @@ ctl_summarise() {
 
 # ------------------------------------------------------------------ report
 
-ctl_fmt_kb() { fmt_rss "$1"; }
 ctl_pct() { awk -v v="$1" 'BEGIN { if (v == "") print "-"; else printf "%.2f%%\n", v }'; }
-ctl_ms() { awk -v v="$1" 'BEGIN { if (v == "" || v == "null") print "-"; else if (v < 0.001) printf "%.0f us\n", v * 1e6; else printf "%.1f ms\n", v * 1000 }'; }
 
 ctl_report_phase() { # TRANSPORT
   local f="$OUT/controller/phase-$1.json"
@@ -625,11 +649,12 @@ ctl_report_phase() { # TRANSPORT
     (if .cut_short then "    CUT SHORT    \(.cut_short) (wanted \(.window_wanted_s) s)" else empty end),
     "    start-up     pod cache full after \(r(.startup.cache_synced_s)) s; first sample of every pod done after \(r(.startup.first_round_done_s)) s",
     "                 API calls during start-up: \(.startup.api | to_entries | sort_by(-.value) | map("\(.value) \(.key)") | join(", ")) (\(.startup.list_operations) LIST operation(s), \(.startup.api_lists | length) page(s))",
+    (if .leader_elect then "    lease        leader \(if .leadership.became_leader_after_s == null then "never" else "after \(r(.leadership.became_leader_after_s)) s" end); lost it \(.leadership.lost_while_running) time(s) while running" else empty end),
     "    RSS          steady \(mb(.rss.steady_median_kb)) (median of \(.rss.samples) samples, \(mb(.rss.steady_min_kb))..\(mb(.rss.steady_max_kb))); peak \(mb(.rss.peak_hwm_kb)) (VmHWM)",
     "    CPU          \(r(.cpu.seconds)) s in \(.window.seconds | round) s = \(r(.cpu.percent_of_core))% of one core; \(r(.cpu.ms_per_cheap_sample)) ms per cheap sample -> \(r(.cpu.percent_at_1_sample_per_pod_per_minute))% at 1 sample/pod/min",
     "    API/min      controller (leakwatch_api_requests_total, by method): \(.api.by_verb_per_minute | to_entries | map("\(.key) \(r(.value))") | join(", ") | if . == "" then "none (\($apin) requests in the window)" else . end)",
     "                 proxy (by verb and resource): \(.api.proxy_per_minute | to_entries | map("\(.key) \(r(.value))") | join(", ") | if . == "" then "none" else . end)",
-    "                 LISTs in the window: \(.api.lists_in_window | length) (\(.api.pod_lists_in_window) of pods); pod watches (re)started: \(.api.pod_watches_in_window)",
+    "                 LISTs in the window: \(.api.lists_in_window | length) (\(.api.pod_lists_in_window) of pods)\(.api.lists_in_window | map(" " + .path) | join(",")); pod watches (re)started: \(.api.pod_watches_in_window)",
     "    sampling     \(.sampling.cheap_samples) cheap samples (\(.sampling.cheap_samples_ok) ok), \(r(.sampling.captures_per_second)) captures/s, \(r(.sampling.cheap_samples_per_pod_per_minute)) samples per pod per minute",
     "                 every pod sampled \(if .sampling.round_s == null then "- (only \(.sampling.pods_sampled) of \(.pods) pods)" else "within \(r(.sampling.round_s)) s of the window start" end); gap between one pod'"'"'s samples p50 \(r(.sampling.gap_s.p50)) s, max \(r(.sampling.gap_s.max)) s",
     "                 capture latency mean \(ms(.sampling.latency_s.mean)), p50 <= \(ms(.sampling.latency_s.p50)), p99 <= \(ms(.sampling.latency_s.p99)) (histogram bounds); \(r(.sampling.busy_seconds_per_round)) s of capture time per round over all pods",
@@ -642,7 +667,7 @@ ctl_report_targets() {
   if [ ! -f "$f" ] || [ "$(jq -r .failed "$f")" = true ]; then
     ctl_target "RSS <= 16 MB (steady, $BENCH_CTL_PODS pods)" "-" "" "" "phase-direct"
     ctl_target "< 5% of one core at 1 sample/pod/min" "-" "" "" "phase-direct"
-    ctl_target "no periodic LIST" "-" "" "" "phase-direct"
+    ctl_target "no periodic LIST (LISTs after the sync)" "-" "" "" "phase-direct"
     return
   fi
   v="$(jq -r .rss.steady_median_kb "$f")"
@@ -664,8 +689,8 @@ ctl_report_targets() {
   ok="$(awk -v v="$v" -v t="$CTL_CPU_TARGET_PCT" 'BEGIN { if (v == "null") print ""; else print (v < t) ? 1 : 0 }')"
   ctl_target "< 5% of one core (normalised: 1/pod/min)" "$(ctl_pct "$v")" "$r" "$ok" \
     "phase-direct.cpu.percent_at_1_sample_per_pod_per_minute"
-  v="$(jq -r .api.pod_lists_in_window "$f")"
-  ctl_target "no periodic LIST (pod LISTs after the sync)" \
+  v="$(jq -r '.api.lists_in_window | length' "$f")"
+  ctl_target "no periodic LIST (LISTs after the sync)" \
     "$v in $(jq -r '.window.seconds | round' "$f") s, $(jq -r .api.pod_watches_in_window "$f") re-watches" "" \
     "$([ "$v" -eq 0 ] && echo 1 || echo 0)" "phase-direct.api.lists_in_window"
 }
@@ -804,11 +829,15 @@ section_controller() {
     if jq -e '.window.seconds >= 1.1 * .interval_s + 2' "$f" >/dev/null; then
       ctl_check "$tr: every pod sampled in the window" "$(jq -r .sampling.pods_sampled "$f")" "$CTL_NPODS"
     fi
-    ctl_check "$tr: no pod LIST after the sync ($(jq -r .api.pod_watches_in_window "$f") watch restarts)" \
-      "$(jq -r .api.pod_lists_in_window "$f")" 0
+    ctl_check "$tr: no LIST after the sync ($(jq -r .api.pod_watches_in_window "$f") pod watch restarts)" \
+      "$(jq -r '.api.lists_in_window | length' "$f")" 0
     ctl_check "$tr: every cheap sample succeeded" \
       "$(jq -r '.sampling.cheap_samples - .sampling.cheap_samples_ok' "$f") failed" "0 failed"
     ctl_check "$tr: exit status after SIGTERM" "${CTL_EXIT[$tr]:-}" 0
+    if [ "$BENCH_CTL_LEADER_ELECT" = 1 ]; then
+      ctl_check "$tr: leadership never lost while running" \
+        "$(jq -r '.leadership.lost_while_running' "$f") losses" "0 losses"
+    fi
   done
 
   if [ "$ran" -eq 1 ]; then

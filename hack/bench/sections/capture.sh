@@ -1,4 +1,3 @@
-#!/usr/bin/env bash
 # capture: goroutine captures per second and memory per in-flight capture, leakwatch (direct, port-forward) vs kubectl port-forward + curl
 #
 # The runbook's step 2 is `kubectl port-forward` + `curl .../goroutine`.
@@ -24,8 +23,7 @@
 # BENCH_CAP_POD_CIDR) so the cluster's kwok-node-0 and other suites' pods
 # are untouched; it is deleted at the end.
 #
-#   hack/bench/capture.sh            run it (or: hack/bench/run.sh capture
-#                                    once run.sh knows this file)
+#   hack/bench/run.sh capture        run it
 # Environment: BENCH_CAP_SECONDS (6), BENCH_CAP_PODS ("1 10 100"),
 # BENCH_CAP_KIND (goroutine-debug2), BENCH_CAP_POD_CIDR (127.4.0.0/16),
 # BENCH_OUT (hack/bench/out: capture.json goes there).
@@ -129,7 +127,7 @@ cap_setup() {
   CAP_MAX=$max
 
   log "capture: building tests/targets"
-  (cd "$ROOT/tests/targets" && GOWORK=off GOFLAGS=-mod=mod nice go build -o "$CAP_TMP/targets" .) ||
+  (cd "$ROOT/tests/targets" && GOWORK=off GOFLAGS=-mod=readonly nice go build -o "$CAP_TMP/targets" .) ||
     { log "capture: tests/targets did not build"; return 1; }
 
   "$CAP_K" delete node "$CAP_NODE" --ignore-not-found >/dev/null 2>&1
@@ -263,10 +261,3 @@ section_capture() {
   trap "$old_exit" EXIT
 }
 
-# Run directly: the shared helpers, then the section.
-if [ "${BASH_SOURCE[0]}" = "$0" ]; then
-  set -uo pipefail
-  source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
-  section_capture
-  [ "$FAILURES" -eq 0 ]
-fi

@@ -1,0 +1,26 @@
+/*
+ * driver.c — the kubeconfig-to-client setup the e2e drivers share (see
+ * driver.h). Not for: anything the controller or the CLI run.
+ */
+#include <stdio.h>
+
+#include "driver.h"
+
+kube_client *drv_client(const char *prog, const char *kubeconfig)
+{
+    char err[1024];
+    kube_config_opts co = {.kubeconfig = kubeconfig,
+                           .incluster = KUBE_INCLUSTER_NEVER};
+    kube_config *cfg = NULL;
+    if (kube_config_load(&co, &cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return NULL;
+    }
+    kube_client_opts copts;
+    kube_client_opts_default(&copts);
+    kube_client *c = kube_client_new(cfg, &copts, err, sizeof err);
+    kube_config_free(cfg);
+    if (!c)
+        fprintf(stderr, "%s: %s\n", prog, err);
+    return c;
+}

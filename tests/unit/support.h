@@ -1,0 +1,96 @@
+/*
+ * support.h — helpers shared by the unit tests: turning short stack
+ * strings into pprof frames, profiles and analysis snapshots
+ * (support_analysis.c), parsing recorded pprof inputs and checking
+ * refusals (support_pprof.c), and scratch directories for tests that write files
+ * (support_tmpdir.c). Linked into every unit test binary (tests/unit/ files
+ * not named test_*). Not a fixture library: each test still states its own
+ * goroutines and file contents.
+ */
+#ifndef LW_TESTS_UNIT_SUPPORT_H
+#define LW_TESTS_UNIT_SUPPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "analysis/analysis.h"
+#include "pprof/pprof.h"
+
+#define TS_MAX_FRAMES 64
+
+/* A stack written "func@file:line;func;..." innermost first; the frame
+ * strings point into `buf`. */
+typedef struct ts_stack {
+    char buf[2048];
+    pprof_frame f[TS_MAX_FRAMES];
+    uint32_t n;
+} ts_stack;
+
+/* Goroutines sharing one stack (in ts_stack notation). */
+typedef struct ts_gr {
+    const char *stack;
+    const char *reason;
+    uint64_t count;
+    uint64_t minutes;
+    const char *created_by;
+    uint32_t flags;
+    const char *labels;
+} ts_gr;
+
+/* Fails the running test if `text` does not fit. */
+void ts_stack_parse(ts_stack *s, const char *text);
+
+/* A profile of the `n` groups in `g`; the caller frees it. */
+pprof_profile *ts_build(pprof_format fmt, pprof_kind kind, const ts_gr *g,
+                        size_t n);
+
+/* A goroutine snapshot of `g` in table `t`, taken from a profile that is
+ * freed before returning (the table must not point into it). */
+lwa_snapshot *ts_take(lwa_sigtab *t, pprof_format fmt, const ts_gr *g,
+                      size_t n);
+
+/* A scratch directory under /tmp, removed with everything in it by
+ * ts_dir_free. */
+typedef struct ts_dir {
+    char dir[64];
+} ts_dir;
+
+/* NULL when the directory cannot be made; `prefix` names it. */
+ts_dir *ts_dir_new(const char *prefix);
+void ts_dir_free(ts_dir *d);
+
+/* Writes dir/name (making its parent, one level deep) and puts its path in
+ * `path`. Fails the running test if the file cannot be written. */
+void ts_dir_put(const ts_dir *d, const char *name, const char *content,
+                char *path, size_t pathlen);
+
+/* Writes dir/name as an executable "#!/bin/sh" script running `body`. */
+void ts_dir_script(const ts_dir *d, const char *name, const char *body,
+                   char *path, size_t pathlen);
+
+/* The recorded input tests/unit/pprof_testdata/<name>, parsed; fails the
+ * running test (printing the error) if it does not parse. */
+pprof_profile *ts_parse_testdata(const char *name);
+
+/* Asserts that a parse was refused with a one-line error containing
+ * `want`; frees nothing, since there is nothing to free. */
+void ts_assert_refused(const pprof_profile *p, const char *err,
+                       const char *want);
+
+/* Parses `input` (named "t.txt") and asserts the refusal; when `prefix` is
+ * not NULL the error must start with it. */
+void ts_expect_parse_error(const char *input, const char *want,
+                           const char *prefix);
+
+/* Asserts that `a` and `b` print the same canonical text, then frees
+ * both. */
+void ts_assert_same_and_free(pprof_profile *a, pprof_profile *b);
+
+/* Asserts that the recorded input `name` parses to the same profile with
+ * every "\n" turned into "\r\n". */
+void ts_assert_crlf_same(const char *name);
+
+/* `data` gzipped in one member; the caller frees the result. */
+unsigned char *ts_gzip(const void *data, size_t len, size_t *out_len);
+
+#endif
