@@ -51,6 +51,10 @@ DEPS_OK   := $(BUILD)/.deps-ok
 
 all: $(BIN) $(TEST_BIN) $(E2E_BIN)
 
+# Keep test and driver objects: they are intermediates of pattern rules,
+# which make would otherwise delete (and rebuild next time).
+.SECONDARY:
+
 # Installing packages is slow only the first time; the stamp makes later
 # runs skip even the dpkg check.
 deps: $(DEPS_OK)

@@ -451,7 +451,7 @@ static void speak(cnt_containment *c, const cnt_candidate *cand,
     obs_log(c->log, cnt_kind_warning(d->kind) ? OBS_WARN : OBS_INFO,
             "containment decision", "namespace", cand->ns, "pod", cand->pod,
             "decision", cnt_kind_name(d->kind), "message", d->msg, "dry_run",
-            c->cfg.dry_run ? "true" : "false", (char *)NULL);
+            c->cfg.dry_run ? "true" : "false", (char *)OBS_END);
     if (c->m_decisions) {
         const char *v[] = {cnt_kind_name(d->kind)};
         obs_counter_add(c->m_decisions, v, 1);
@@ -520,7 +520,7 @@ void cnt_consider(cnt_containment *c, const cnt_candidate *cand)
     if (lrc < 0) /* the API server validates quantities: odd input only */
         obs_log(c->log, OBS_DEBUG, "containment: memory limit unreadable; "
                 "projecting without it", "namespace", cand->ns, "pod",
-                cand->pod, "error", lerr, (char *)NULL);
+                cand->pod, "error", lerr, (char *)OBS_END);
     cnt_urgency urg;
     cnt_urgency_eval(cfg, cand, lrc > 0 ? &lim : NULL, &urg);
 
@@ -540,7 +540,7 @@ void cnt_consider(cnt_containment *c, const cnt_candidate *cand)
     cnt_wl_ent *w = has_wl ? wl_upsert(c, cand, now) : NULL;
     if (!p || (has_wl && !w)) {
         pthread_mutex_unlock(&c->mu);
-        obs_log(c->log, OBS_ERROR, "containment: out of memory", (char *)NULL);
+        obs_log(c->log, OBS_ERROR, "containment: out of memory", (char *)OBS_END);
         return;
     }
     p->eta_s = urg.eta_s;
@@ -593,7 +593,7 @@ void cnt_consider(cnt_containment *c, const cnt_candidate *cand)
             pthread_mutex_unlock(&c->mu);
             obs_log(c->log, nf ? OBS_INFO : OBS_WARN, "containment: cannot read "
                     "the workload; deciding at the next interval", "namespace",
-                    cand->ns, "pod", cand->pod, "error", err, (char *)NULL);
+                    cand->ns, "pod", cand->pod, "error", err, (char *)OBS_END);
             return;
         }
         fill_counts(c, &f, p, w, now2);
@@ -662,7 +662,7 @@ void cnt_consider(cnt_containment *c, const cnt_candidate *cand)
                 pthread_mutex_unlock(&c->mu);
                 obs_log(c->log, OBS_INFO, "containment: pod gone or replaced "
                         "before its restart", "namespace", cand->ns, "pod",
-                        cand->pod, "result", o.result, "detail", o.api, (char *)NULL);
+                        cand->pod, "result", o.result, "detail", o.api, (char *)OBS_END);
                 return;
             }
             /* f's counts are those before this restart: the message says
@@ -701,5 +701,5 @@ void cnt_consider(cnt_containment *c, const cnt_candidate *cand)
     else
         obs_log(c->log, OBS_DEBUG, "containment decision (unchanged)", "namespace",
                 cand->ns, "pod", cand->pod, "decision", cnt_kind_name(d.kind),
-                "message", d.msg, (char *)NULL);
+                "message", d.msg, (char *)OBS_END);
 }

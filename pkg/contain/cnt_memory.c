@@ -115,7 +115,7 @@ void cnt_refresh_events(cnt_containment *c, const char *ns)
     if (denied) {
         obs_log(c->log, OBS_WARN, "containment: cannot list Events in every "
                 "namespace; budgets count namespace by namespace", "error",
-                err.error, (char *)NULL);
+                err.error, (char *)OBS_END);
         kube_response_free(&err);
         cnt_seen_events_clear(&list);
         rc = cnt_cluster_events(c->kube, ns, since, &list, &err);
@@ -124,7 +124,7 @@ void cnt_refresh_events(cnt_containment *c, const char *ns)
     if (rc < 0)
         obs_log(c->log, OBS_WARN, "containment: cannot list LeakContainment "
                 "Events; counting only this process's restarts", "error",
-                err.error, (char *)NULL);
+                err.error, (char *)OBS_END);
     kube_response_free(&err);
 
     pthread_mutex_lock(&c->mu);

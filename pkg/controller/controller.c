@@ -127,7 +127,7 @@ static bool may_write(ctl_controller *c)
 static void log_kube(const char *msg, void *ud)
 {
     ctl_controller *c = ud;
-    obs_log(c->log, OBS_WARN, msg, NULL);
+    obs_log(c->log, OBS_WARN, msg, OBS_END);
 }
 
 static void observe_request(const char *verb, long code, double seconds, void *ud)
@@ -201,7 +201,7 @@ static bool event_already_recorded(ctl_controller *c, const char *ns,
         }
     } else {
         obs_log(c->log, OBS_WARN, "cannot read existing events", "uid", uid,
-                "error", r.error, NULL);
+                "error", r.error, OBS_END);
     }
     kube_response_free(&r);
     return found;
@@ -383,7 +383,7 @@ static void resolve_owner(ctl_controller *c, pod_view *v)
         v->owner_resolved = true;
     } else {
         obs_log(c->log, OBS_WARN, "cannot resolve owner", "pod", v->name,
-                "namespace", v->ns, "error", err.error, NULL);
+                "namespace", v->ns, "error", err.error, OBS_END);
     }
     kube_response_free(&err);
     json_decref(pod);
@@ -395,7 +395,7 @@ static void report_annotation_error(ctl_controller *c, pod_view *v)
     snprintf(msg, sizeof(msg), "leakwatch cannot capture this pod: %s",
              v->ep.error);
     obs_log(c->log, OBS_WARN, "invalid leakwatch annotation", "namespace", v->ns,
-            "pod", v->name, "error", v->ep.error, NULL);
+            "pod", v->name, "error", v->ep.error, OBS_END);
     if (may_write(c) &&
         !event_already_recorded(c, v->ns, v->uid, REASON_ANNOTATION, 3600))
         record_on_pod(c, v->ns, v->name, v->uid, "Warning", REASON_ANNOTATION, msg);
@@ -430,7 +430,7 @@ static void keep_evidence(ctl_controller *c, const pod_view *v,
         if (ctl_evidence_write(c->evidence, v->ns, v->name, now_s, "suspect",
                                "pb.gz", r.data, r.len, suspect_path, pathlen,
                                err, sizeof(err)) < 0)
-            obs_log(c->log, OBS_WARN, "evidence not written", "error", err, NULL);
+            obs_log(c->log, OBS_WARN, "evidence not written", "error", err, OBS_END);
     } else if (own_last && own_last->raw) {
         ctl_evidence_write(c->evidence, v->ns, v->name, now_s, "suspect",
                            own_last->ext, own_last->raw, own_last->len,
@@ -487,7 +487,7 @@ static void analyse_and_report(ctl_controller *c, pod_view *v, analysis_in *in,
     lwa_diff *d = NULL;
     if (!tab || !p1 || !p2) {
         obs_log(c->log, OBS_WARN, "cannot analyse captures", "pod", v->name,
-                "error", err, NULL);
+                "error", err, OBS_END);
         goto out;
     }
     s1 = lwa_snapshot_take(tab, p1, "first");
@@ -505,7 +505,7 @@ static void analyse_and_report(ctl_controller *c, pod_view *v, analysis_in *in,
     } else if (in->has_peer) {
         obs_log(c->log, OBS_INFO, "baseline peer capture failed; comparing with "
                 "the pod's own first capture", "pod", v->name, "peer",
-                in->peer.name, "error", peer_res.error, NULL);
+                in->peer.name, "error", peer_res.error, OBS_END);
         in->has_peer = false;
     }
     const lwa_snapshot *series[2] = {s1, s2};
@@ -513,7 +513,7 @@ static void analyse_and_report(ctl_controller *c, pod_view *v, analysis_in *in,
     if (!rep)
         goto out;
     obs_log(c->log, OBS_DEBUG, "analysis", "pod", v->name, "verdict",
-            lwa_verdict_name(rep->verdict), "why", rep->why ? rep->why : "", NULL);
+            lwa_verdict_name(rep->verdict), "why", rep->why ? rep->why : "", OBS_END);
     /*
      * Two captures of one process are a weak series on their own, and when
      * every replica leaks alike the fresh peer shows no divergence either.
@@ -606,12 +606,12 @@ static void analyse_and_report(ctl_controller *c, pod_view *v, analysis_in *in,
     ctl_pods_unlock(c->pods);
     obs_log(c->log, OBS_WARN, "goroutine leak", "namespace", v->ns, "pod", v->name,
             "pattern", pattern, "function", func, "message", msg,
-            "dry_run", c->cfg->dry_run ? "true" : "false", NULL);
+            "dry_run", c->cfg->dry_run ? "true" : "false", OBS_END);
     if (!may_write(c))
         goto out;
     if (event_already_recorded(c, v->ns, v->uid, REASON_LEAK, 3600)) {
         obs_log(c->log, OBS_INFO, "finding already recorded by an earlier "
-                "leakwatch; not repeating it", "pod", v->name, NULL);
+                "leakwatch; not repeating it", "pod", v->name, OBS_END);
         goto out;
     }
     record_on_pod(c, v->ns, v->name, v->uid, "Warning", REASON_LEAK, msg);
@@ -641,7 +641,7 @@ static void clear_finding(ctl_controller *c, const pod_view *v, const char *patt
     snprintf(msg, sizeof(msg), "goroutine leak (%s) no longer observed: %s",
              pattern, why);
     obs_log(c->log, OBS_INFO, "finding cleared", "namespace", v->ns, "pod",
-            v->name, "why", why, NULL);
+            v->name, "why", why, OBS_END);
     if (!may_write(c))
         return;
     record_on_pod(c, v->ns, v->name, v->uid, "Normal", REASON_CLEARED, msg);
@@ -745,11 +745,11 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
          * backs off per pod and the metrics count every failure. */
         if (failures == 1 || failures % 20 == 0)
             obs_log(c->log, OBS_WARN, "sample failed", "namespace", v.ns, "pod",
-                    v.name, "error", err, NULL);
+                    v.name, "error", err, OBS_END);
         goto reschedule;
     }
     if (p->failures)
-        obs_log(c->log, OBS_INFO, "sampling recovered", "pod", v.name, NULL);
+        obs_log(c->log, OBS_INFO, "sampling recovered", "pod", v.name, OBS_END);
     p->failures = 0;
     int64_t now_wall = wall_ms();
     /* A count far below the window after a restart the watch has not shown
@@ -789,7 +789,7 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
     obs_gauge_set(c->m_growth, pl, trend.per_minute);
     if (suspect && !was_suspect)
         obs_log(c->log, OBS_INFO, "goroutine growth suspected", "namespace", v.ns,
-                "pod", v.name, NULL);
+                "pod", v.name, OBS_END);
     if (finding && !want_full) {
         char why[128];
         snprintf(why, sizeof(why), "count flat at %" PRId64 " for %ld samples",
@@ -805,7 +805,7 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
     cap_result full;
     if (capture(c, &v, CAP_KIND_GOROUTINE, true, &full) < 0) {
         obs_log(c->log, OBS_WARN, "full capture failed", "pod", v.name, "error",
-                full.error, NULL);
+                full.error, OBS_END);
         cap_result_free(&full);
         goto reschedule;
     }
@@ -956,13 +956,19 @@ static void slim_pod(json_t *pod, void *ud)
     size_t i;
     json_t *item;
     json_array_foreach(json_object_get(spec, "containers"), i, item)
+    {
         keep_only(item, container_keys);
+    }
     json_t *status = json_object_get(pod, "status");
     keep_only(status, status_keys);
     json_array_foreach(json_object_get(status, "containerStatuses"), i, item)
+    {
         keep_only(item, cstatus_keys);
+    }
     json_array_foreach(json_object_get(status, "conditions"), i, item)
+    {
         keep_only(item, cond_keys);
+    }
 }
 
 static void forget_pod_metrics(ctl_controller *c, const ctl_pod *p)
@@ -995,7 +1001,7 @@ static void on_pod_upsert(const json_t *obj, ctl_controller *c)
     }
     if (r == CTL_POD_RESTARTED)
         obs_log(c->log, OBS_INFO, "container restarted; sampling starts over",
-                "namespace", p ? p->ns : "", "pod", p ? p->name : "", NULL);
+                "namespace", p ? p->ns : "", "pod", p ? p->name : "", OBS_END);
 }
 
 static void cb_add(const json_t *obj, void *ud)
@@ -1030,7 +1036,7 @@ static void cb_delete(const json_t *obj, bool final_state_unknown, void *ud)
     if (removed.finding) {
         findings_adjust(c, removed.finding_pattern, -1);
         obs_log(c->log, OBS_INFO, "finding closed: pod deleted", "namespace",
-                removed.ns, "pod", removed.name, NULL);
+                removed.ns, "pod", removed.name, OBS_END);
         if (may_write(c) && removed.owner_resolved) {
             char msg[512];
             snprintf(msg, sizeof(msg), "pod %s deleted; its goroutine leak "
@@ -1070,7 +1076,7 @@ static bool check_ready(void *ud, char *why, size_t whylen)
 static void lease_started(void *ud)
 {
     ctl_controller *c = ud;
-    obs_log(c->log, OBS_INFO, "became leader", "identity", c->identity, NULL);
+    obs_log(c->log, OBS_INFO, "became leader", "identity", c->identity, OBS_END);
     obs_gauge_set(c->m_leader, NULL, 1);
     pthread_mutex_lock(&c->wake_mu);
     pthread_cond_signal(&c->wake_cv);
@@ -1080,7 +1086,7 @@ static void lease_started(void *ud)
 static void lease_stopped(void *ud)
 {
     ctl_controller *c = ud;
-    obs_log(c->log, OBS_INFO, "stopped leading", "identity", c->identity, NULL);
+    obs_log(c->log, OBS_INFO, "stopped leading", "identity", c->identity, OBS_END);
     obs_gauge_set(c->m_leader, NULL, 0);
 }
 
@@ -1088,7 +1094,7 @@ static void lease_new_leader(const char *identity, void *ud)
 {
     ctl_controller *c = ud;
     obs_log(c->log, OBS_INFO, "leader observed", "leader",
-            identity && *identity ? identity : "(none)", NULL);
+            identity && *identity ? identity : "(none)", OBS_END);
 }
 
 /* ---- construction ------------------------------------------------------- */
@@ -1287,7 +1293,7 @@ int ctl_controller_run(ctl_controller *c, volatile sig_atomic_t *stop)
     const ctl_config *cfg = c->cfg;
     for (size_t i = 0; i < c->ncaches; i++)
         if (kube_cache_start(c->caches[i], err, sizeof(err)) < 0) {
-            obs_log(c->log, OBS_ERROR, "cannot start pod watch", "error", err, NULL);
+            obs_log(c->log, OBS_ERROR, "cannot start pod watch", "error", err, OBS_END);
             return -1;
         }
     if (cfg->leader_elect) {
@@ -1302,7 +1308,7 @@ int ctl_controller_run(ctl_controller *c, volatile sig_atomic_t *stop)
                               .log = log_kube, .log_ud = c};
         c->lease = kube_lease_start(c->kube, &lo, err, sizeof(err));
         if (!c->lease) {
-            obs_log(c->log, OBS_ERROR, "cannot start leader election", "error", err, NULL);
+            obs_log(c->log, OBS_ERROR, "cannot start leader election", "error", err, OBS_END);
             return -1;
         }
     }
@@ -1323,7 +1329,7 @@ int ctl_controller_run(ctl_controller *c, volatile sig_atomic_t *stop)
     obs_log(c->log, OBS_INFO, "controller started", "identity", c->identity,
             "interval", interval, "metrics_port", port,
             "dry_run", cfg->dry_run ? "true" : "false", "lease_namespace",
-            c->lease_ns, NULL);
+            c->lease_ns, OBS_END);
 
     size_t cap = 4096;
     char(*due)[64] = malloc(cap * 64);
@@ -1358,7 +1364,7 @@ int ctl_controller_run(ctl_controller *c, volatile sig_atomic_t *stop)
         pthread_mutex_unlock(&c->wake_mu);
     }
     free(due);
-    obs_log(c->log, OBS_INFO, "shutting down", NULL);
+    obs_log(c->log, OBS_INFO, "shutting down", OBS_END);
 
     /* Order matters: stop handing out work and abort captures in flight,
      * join the workers (no half-done decision survives them), send the
@@ -1378,7 +1384,7 @@ int ctl_controller_run(ctl_controller *c, volatile sig_atomic_t *stop)
         kube_lease_stop(c->lease);
         c->lease = NULL;
     }
-    obs_log(c->log, OBS_INFO, "stopped", NULL);
+    obs_log(c->log, OBS_INFO, "stopped", OBS_END);
     return 0;
 }
 

@@ -33,6 +33,10 @@ int obs_level_parse(const char *s, obs_level *out);
 int obs_log_format_parse(const char *s, obs_log_format *out);
 int obs_log_enabled(const obs_logger *l, obs_level level);
 
+/* Ends the key/value list.  A typed null, because a bare NULL may be a
+ * plain 0 where variadic arguments want a pointer. */
+#define OBS_END ((const char *)NULL)
+
 /* NULL logger is allowed and logs nothing. */
 void obs_log(obs_logger *l, obs_level level, const char *msg, ...)
     __attribute__((sentinel));

@@ -173,8 +173,8 @@ static void test_log_levels(void **state)
     assert_int_equal(obs_level_parse("loud", &lv), -1);
     FILE *tmp = tmpfile();
     obs_logger *l = obs_logger_new(fileno(tmp), OBS_INFO, OBS_LOG_JSON);
-    obs_log(l, OBS_DEBUG, "hidden", NULL);
-    obs_log(l, OBS_INFO, "capture failed", "pod", "ns/\"web\"", NULL);
+    obs_log(l, OBS_DEBUG, "hidden", OBS_END);
+    obs_log(l, OBS_INFO, "capture failed", "pod", "ns/\"web\"", OBS_END);
     obs_logger_free(l);
     char line[512] = "";
     rewind(tmp);
