@@ -8,27 +8,21 @@
 
 #include "cli_args.h"
 #include "cli_print.h"
+#include "lw/lw_fmt.h"
 
 const char *cli_fmt_count(char buf[CLI_NUM_LEN], uint64_t v)
 {
-    char digits[24];
-    int n = snprintf(digits, sizeof(digits), "%" PRIu64, v);
-    int out = 0;
-    for (int i = 0; i < n; i++) {
-        if (i && (n - i) % 3 == 0)
-            buf[out++] = ',';
-        buf[out++] = digits[i];
-    }
-    buf[out] = '\0';
+    lw_fmt_grouped_u(v, buf, CLI_NUM_LEN);
     return buf;
 }
 
 const char *cli_fmt_delta(char buf[CLI_NUM_LEN], int64_t v)
 {
-    char tmp[CLI_NUM_LEN];
     uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    snprintf(buf, CLI_NUM_LEN, "%s%s", v > 0 ? "+" : v < 0 ? "-" : "",
-             cli_fmt_count(tmp, mag));
+    size_t k = 0;
+    if (v)
+        buf[k++] = v > 0 ? '+' : '-';
+    lw_fmt_grouped_u(mag, buf + k, CLI_NUM_LEN - k);
     return buf;
 }
 
@@ -37,9 +31,9 @@ const char *cli_fmt_rate(char buf[CLI_NUM_LEN], double v)
     const char *sign = v > 0.05 ? "+" : v < -0.05 ? "-" : "";
     double mag = fabs(v);
     if (mag >= 999.5) {
-        char tmp[CLI_NUM_LEN];
-        snprintf(buf, CLI_NUM_LEN, "%s%s", sign,
-                 cli_fmt_count(tmp, (uint64_t)llround(mag)));
+        size_t k = strlen(sign);
+        memcpy(buf, sign, k);
+        lw_fmt_grouped_u((uint64_t)llround(mag), buf + k, CLI_NUM_LEN - k);
         return buf;
     }
     char num[32];

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EVENTS_PAGE 500
+#define PODS_PAGE 500
 
 void cnt_seen_events_clear(cnt_seen_events *e)
 {
@@ -19,32 +19,14 @@ void cnt_seen_events_clear(cnt_seen_events *e)
     memset(e, 0, sizeof *e);
 }
 
-static int64_t event_time(const json_t *ev)
-{
-    static const char *fields[] = {"lastTimestamp", "eventTime",
-                                   "series.lastObservedTime", "firstTimestamp",
-                                   "metadata.creationTimestamp"};
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-        int64_t t = kube_parse_time(kube_json_str(ev, fields[i]));
-        if (t > 0)
-            return t;
-    }
-    return -1;
-}
-
 bool cnt_seen_event_parse(const json_t *ev, int64_t since_s,
                           cnt_seen_event *out)
 {
     memset(out, 0, sizeof *out);
     const char *reason = kube_json_str(ev, "reason");
-    const char *comp = kube_json_str(ev, "source.component");
-    const char *rcomp = kube_json_str(ev, "reportingComponent");
-    if (!reason || strcmp(reason, CNT_REASON))
+    if (!reason || strcmp(reason, CNT_REASON) || !kube_event_from(ev, CNT_COMPONENT))
         return false;
-    if (!((comp && !strcmp(comp, CNT_COMPONENT)) ||
-          (rcomp && !strcmp(rcomp, CNT_COMPONENT))))
-        return false;
-    out->t_s = event_time(ev);
+    out->t_s = kube_event_time(ev);
     if (out->t_s < since_s)
         return false;
     int64_t first = kube_parse_time(kube_json_str(ev, "firstTimestamp"));
@@ -102,22 +84,12 @@ static int collect(json_t *item, void *ud)
 int cnt_cluster_events(kube_client *kube, const char *ns, int64_t since_s,
                        cnt_seen_events *out, kube_response *err_out)
 {
-    char sel[128], esc[256], path[512];
+    char sel[128];
     snprintf(sel, sizeof sel, "reason=%s,source=%s", CNT_REASON, CNT_COMPONENT);
-    kube_escape(sel, esc, sizeof esc);
-    if (ns && *ns) {
-        char ens[192];
-        kube_escape(ns, ens, sizeof ens);
-        snprintf(path, sizeof path, "/api/v1/namespaces/%s/events?fieldSelector=%s",
-                 ens, esc);
-    } else {
-        snprintf(path, sizeof path, "/api/v1/events?fieldSelector=%s", esc);
-    }
     collect_ctx x = {.out = out, .since_s = since_s};
-    int rc = kube_list(kube, path, EVENTS_PAGE, collect, &x, NULL, 0, err_out);
+    int rc = kube_events_list(kube, ns, sel, CNT_COMPONENT, collect, &x, err_out);
     if (x.oom) {
-        snprintf(err_out->error, sizeof err_out->error, "LIST %s: out of memory",
-                 path);
+        snprintf(err_out->error, sizeof err_out->error, "LIST events: out of memory");
         return -1;
     }
     return rc == 0 ? 0 : -1;
@@ -221,7 +193,7 @@ int cnt_cluster_workload(kube_client *kube, const char *ns, const char *kind,
     snprintf(ppath, plen, "%s%s", path, sel);
     kube_response le;
     pods_ctx x = {.st = st, .pod_uid = pod_uid};
-    rc = kube_list(kube, ppath, EVENTS_PAGE, count_pod, &x, NULL, 0, &le);
+    rc = kube_list(kube, ppath, PODS_PAGE, count_pod, &x, NULL, 0, &le);
     free(ppath);
     if (rc != 0) {
         snprintf(err, errlen, "%s", le.error);

@@ -164,47 +164,35 @@ static void findings_adjust(ctl_controller *c, const char *pattern, int delta)
  * error, so a controller that was restarted (or a new leader) adopts what
  * the previous one wrote instead of writing it again.
  */
+typedef struct recent_event {
+    int64_t now, within_s;
+    bool found;
+} recent_event;
+
+static int is_recent(json_t *ev, void *ud)
+{
+    recent_event *r = ud;
+    int64_t t = kube_event_time(ev);
+    if (t >= 0 && r->now - t > r->within_s)
+        return 0;
+    r->found = true;
+    return 1;
+}
+
 static bool event_already_recorded(ctl_controller *c, const char *ns,
                                    const char *uid, const char *reason,
                                    long within_s)
 {
-    char sel[256], esc[512], path[768];
+    char sel[256];
     snprintf(sel, sizeof(sel), "involvedObject.uid=%s,reason=%s", uid, reason);
-    kube_escape(sel, esc, sizeof(esc));
-    snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events?fieldSelector=%s",
-             ns, esc);
-    kube_response r;
-    memset(&r, 0, sizeof(r));
-    bool found = false;
-    if (kube_get(c->kube, path, &r) == 0) {
-        const json_t *items = json_object_get(r.json, "items");
-        size_t i;
-        const json_t *ev;
-        int64_t now = wall_ms() / 1000;
-        json_array_foreach(items, i, ev)
-        {
-            const char *comp = json_string_value(
-                json_object_get(json_object_get(ev, "source"), "component"));
-            const char *rcomp =
-                json_string_value(json_object_get(ev, "reportingComponent"));
-            if (!((comp && !strcmp(comp, "leakwatch")) ||
-                  (rcomp && !strcmp(rcomp, "leakwatch"))))
-                continue;
-            const char *last = json_string_value(json_object_get(ev, "lastTimestamp"));
-            if (!last)
-                last = json_string_value(json_object_get(ev, "eventTime"));
-            int64_t t = last ? kube_parse_time(last) : -1;
-            if (t < 0 || now - t <= within_s) {
-                found = true;
-                break;
-            }
-        }
-    } else {
+    recent_event r = {.now = wall_ms() / 1000, .within_s = within_s};
+    kube_response err;
+    memset(&err, 0, sizeof(err));
+    if (kube_events_list(c->kube, ns, sel, "leakwatch", is_recent, &r, &err) < 0)
         obs_log(c->log, OBS_WARN, "cannot read existing events", "uid", uid,
-                "error", r.error, OBS_END);
-    }
-    kube_response_free(&r);
-    return found;
+                "error", err.error, OBS_END);
+    kube_response_free(&err);
+    return r.found;
 }
 
 static void record_on_pod(ctl_controller *c, const char *ns, const char *name,
@@ -469,10 +457,8 @@ static pprof_profile *parse_full(const ctl_full *f, const char *name,
  * peer (or, without one, against nothing: the series itself carries the
  * growth).  Raises the finding when the analysis says leak.
  */
-static void analyse_and_report(ctl_controller *c, pod_view *v, analysis_in *in,
-                               unsigned *seed)
+static void analyse_and_report(ctl_controller *c, pod_view *v, analysis_in *in)
 {
-    (void)seed;
     pprof_limits lim;
     pprof_limits_default(&lim);
     char err[512];
@@ -843,7 +829,7 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
     ctl_pods_unlock(c->pods);
     cap_result_free(&full);
     if (analyse) {
-        analyse_and_report(c, &v, &in, seed);
+        analyse_and_report(c, &v, &in);
         offer_containment(c, &v);
     }
     ctl_full_clear(&in.first);

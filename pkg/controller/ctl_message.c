@@ -2,6 +2,7 @@
  * ctl_message.c — Event sentences (see ctl_message.h).
  */
 #include "ctl_message.h"
+#include "lw/lw_fmt.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -11,20 +12,7 @@
 
 void ctl_fmt_count(int64_t v, char *out, size_t outlen)
 {
-    char digits[32];
-    uint64_t mag = v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v;
-    int n = snprintf(digits, sizeof(digits), "%" PRIu64, mag);
-    char buf[48];
-    size_t j = 0;
-    if (v < 0)
-        buf[j++] = '-';
-    for (int i = 0; i < n; i++) {
-        if (i && (n - i) % 3 == 0)
-            buf[j++] = ',';
-        buf[j++] = digits[i];
-    }
-    buf[j] = '\0';
-    snprintf(out, outlen, "%s", buf);
+    lw_fmt_grouped(v, out, outlen);
 }
 
 void ctl_fmt_duration(double minutes, char *out, size_t outlen)

@@ -876,3 +876,58 @@ kube_event_status kube_event_recordf(kube_recorder *r,
     free(msg);
     return st;
 }
+
+/* ---- reading back ------------------------------------------------------ */
+
+int64_t kube_event_time(const json_t *ev)
+{
+    static const char *const fields[] = {"lastTimestamp", "eventTime",
+                                         "series.lastObservedTime", "firstTimestamp",
+                                         "metadata.creationTimestamp"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        int64_t t = kube_parse_time(kube_json_str(ev, fields[i]));
+        if (t > 0)
+            return t;
+    }
+    return -1;
+}
+
+bool kube_event_from(const json_t *ev, const char *component)
+{
+    const char *comp = kube_json_str(ev, "source.component");
+    const char *rcomp = kube_json_str(ev, "reportingComponent");
+    return (comp && !strcmp(comp, component)) || (rcomp && !strcmp(rcomp, component));
+}
+
+typedef struct events_list_ctx {
+    const char *component;
+    kube_event_fn fn;
+    void *ud;
+} events_list_ctx;
+
+static int events_list_item(json_t *ev, void *ud)
+{
+    events_list_ctx *x = ud;
+    if (x->component && !kube_event_from(ev, x->component))
+        return 0;
+    return x->fn(ev, x->ud);
+}
+
+int kube_events_list(kube_client *c, const char *ns, const char *field_selector,
+                     const char *component, kube_event_fn fn, void *ud,
+                     kube_response *err_out)
+{
+    char esc[1024], path[1400];
+    kube_escape(field_selector ? field_selector : "", esc, sizeof esc);
+    if (ns && *ns) {
+        char ens[192];
+        kube_escape(ns, ens, sizeof ens);
+        snprintf(path, sizeof path, "/api/v1/namespaces/%s/events?fieldSelector=%s",
+                 ens, esc);
+    } else {
+        snprintf(path, sizeof path, "/api/v1/events?fieldSelector=%s", esc);
+    }
+    events_list_ctx x = {.component = component, .fn = fn, .ud = ud};
+    int rc = kube_list(c, path, 500, events_list_item, &x, NULL, 0, err_out);
+    return rc < 0 ? -1 : rc;
+}

@@ -112,6 +112,25 @@ kube_event_status kube_event_recordf(kube_recorder *r,
 int kube_recorder_flush(kube_recorder *r, long timeout_ms);
 void kube_recorder_get_stats(kube_recorder *r, kube_recorder_stats *out);
 
+/* ---- reading back what a component recorded --------------------------- */
+
+/* When an Event last happened: lastTimestamp, else eventTime, the series'
+ * lastObservedTime, firstTimestamp, creationTimestamp; unix s or -1. */
+int64_t kube_event_time(const json_t *ev);
+/* The Event was written by `component` (source.component or
+ * reportingComponent). */
+bool kube_event_from(const json_t *ev, const char *component);
+
+/* Lists Events (in ns, or everywhere when ns is NULL or "") matching the
+ * field selector, pages included, and calls fn for each one `component`
+ * wrote (all when component is NULL).  fn returns non-zero to stop; that
+ * value is returned.  0 when the list completed, -1 on an API error
+ * (err_out says why). */
+typedef int (*kube_event_fn)(json_t *ev, void *ud);
+int kube_events_list(kube_client *c, const char *ns, const char *field_selector,
+                     const char *component, kube_event_fn fn, void *ud,
+                     kube_response *err_out);
+
 /* ---- the decision logic, without the network (exposed for tests) ------ */
 
 /* Per-object token bucket (client-go's EventSourceObjectSpamFilter). */
