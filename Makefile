@@ -47,7 +47,7 @@ DEPS_OK   := $(BUILD)/.deps-ok
 
 .PHONY: all deps test test-unit test-e2e test-asan test-valgrind bench fuzz \
         fuzz-smoke lint clean demo demo-down demo-contain fixtures cluster-up \
-        cluster-down
+        cluster-down image install
 
 all: $(BIN) $(TEST_BIN) $(E2E_BIN)
 
@@ -138,6 +138,19 @@ demo-contain:
 
 cluster-up:
 	./hack/cluster.sh up
+
+# The controller image, from the Dockerfile, as
+# $(BUILD)/leakwatch-image-<git describe>.oci.tar (hack/image.sh says how).
+image:
+	BUILD=$(BUILD) ./hack/image.sh build
+
+# The binary and its kubectl plugin name (`kubectl leakwatch ...`): kubectl
+# runs any kubectl-<name> on PATH, and leakwatch needs no wrapper for it.
+PREFIX ?= /usr/local
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/leakwatch
+	ln -sf leakwatch $(DESTDIR)$(PREFIX)/bin/kubectl-leakwatch
 
 cluster-down:
 	./hack/cluster.sh down

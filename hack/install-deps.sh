@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # install-deps.sh — idempotently installs the Debian packages that building,
-# testing, fuzzing, linting and benchmarking leakwatch need.
+# testing, fuzzing, linting, benchmarking and imaging leakwatch need.
 #
 # It is called by the make targets that need it, so `make test` and
 # `make demo` work on a fresh machine.  A stamp file keyed by the package
@@ -13,6 +13,9 @@ PKGS=(
   libcurl4-openssl-dev libjansson-dev libyaml-dev libssl-dev zlib1g-dev
   libmicrohttpd-dev libcmocka-dev
   clang llvm libclang-rt-14-dev cppcheck valgrind time
+  # make image (hack/image.sh) and the image e2e suite: build the Dockerfile
+  # without a Docker engine, unpack and inspect the OCI archive.
+  podman buildah skopeo umoci crun debootstrap
 )
 
 missing=()
