@@ -17,23 +17,41 @@
 #   hack/backends.sh stop  STATEDIR             stop the loop and all processes
 #
 # Pod knobs: label targets.leakwatch.dev/behavior, annotations
-# targets.leakwatch.dev/rate (default 5) and targets.leakwatch.dev/port
-# (default 6060).  Not for: anything outside the local test cluster.
+# targets.leakwatch.dev/rate (default 5), targets.leakwatch.dev/port
+# (default 6060), targets.leakwatch.dev/args (extra flags, e.g.
+# "-metrics=false") and targets.leakwatch.dev/binary (targets or catalog).
+# A failed pod list leaves every backend running.
+# Not for: anything outside the local test cluster.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 KUBECTL=${KUBECTL:-$("$ROOT/hack/tools.sh" path kubectl)}
 
+# Two programs: tests/targets (one behaviour per pattern, minimal) and
+# tests/targets/catalog (services written the way other teams write them,
+# with a realistic background); a pod picks one with
+# targets.leakwatch.dev/binary (default: targets).
 build_targets() { # statedir
   mkdir -p "$1/bin"
   (cd "$ROOT/tests/targets" && go build -trimpath -o "$1/bin/targets.new" . && mv "$1/bin/targets.new" "$1/bin/targets")
+  if [ -f "$ROOT/tests/targets/catalog/go.mod" ]; then
+    (cd "$ROOT/tests/targets/catalog" && go build -trimpath -o "$1/bin/catalog.new" . && mv "$1/bin/catalog.new" "$1/bin/catalog")
+  fi
 }
 
 reconcile() { # namespace statedir
-  local ns=$1 st=$2 line name ip behavior rate port pidf
+  local ns=$1 st=$2 name ip behavior rate port phase args binary pidf listing
   mkdir -p "$st/pods"
   local seen=" "
+  # A failed list (apiserver restarting, a timeout) says nothing about which
+  # pods exist: keep every backend as it is and try again next pass.
+  if ! listing=$("$KUBECTL" get pods -n "$ns" -l targets.leakwatch.dev/behavior \
+      --request-timeout=10s -o \
+      'jsonpath={range .items[*]}{.metadata.name}{"|"}{.status.podIP}{"|"}{.metadata.labels.targets\.leakwatch\.dev/behavior}{"|"}{.metadata.annotations.targets\.leakwatch\.dev/rate}{"|"}{.metadata.annotations.targets\.leakwatch\.dev/port}{"|"}{.status.phase}{"|"}{.metadata.annotations.targets\.leakwatch\.dev/args}{"|"}{.metadata.annotations.targets\.leakwatch\.dev/binary}{"\n"}{end}' 2>&1); then
+    echo "backends: cannot list pods in $ns (keeping backends): $listing" >&2
+    return 1
+  fi
   # '|' not a tab: IFS whitespace would merge the empty fields.
-  while IFS='|' read -r name ip behavior rate port phase; do
+  while IFS='|' read -r name ip behavior rate port phase args binary; do
     [ -n "$name" ] || continue
     [ "$phase" = Running ] && [ -n "$ip" ] || continue
     rate=${rate:-5}; port=${port:-6060}
@@ -42,7 +60,14 @@ reconcile() { # namespace statedir
     if [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then
       continue
     fi
-    "$st/bin/targets" -behavior "$behavior" -listen "$ip:$port" -rate "$rate" \
+    # targets.leakwatch.dev/args: extra flags, split on spaces (e.g.
+    # "-metrics=false" for a pod that serves only net/http/pprof).
+    # shellcheck disable=SC2086
+    case "${binary:-targets}" in
+      targets|catalog) ;;
+      *) echo "backends: $name: unknown targets.leakwatch.dev/binary '$binary'" >&2; continue ;;
+    esac
+    "$st/bin/${binary:-targets}" -behavior "$behavior" -listen "$ip:$port" -rate "$rate" $args \
       >"$st/pods/$name.log" 2>&1 &
     echo $! >"$pidf"
     cat <<YAML | "$KUBECTL" apply -f - >/dev/null
@@ -58,8 +83,7 @@ spec:
         port: $port
         address: "$ip"
 YAML
-  done < <("$KUBECTL" get pods -n "$ns" -l targets.leakwatch.dev/behavior -o \
-    'jsonpath={range .items[*]}{.metadata.name}{"|"}{.status.podIP}{"|"}{.metadata.labels.targets\.leakwatch\.dev/behavior}{"|"}{.metadata.annotations.targets\.leakwatch\.dev/rate}{"|"}{.metadata.annotations.targets\.leakwatch\.dev/port}{"|"}{.status.phase}{"\n"}{end}' 2>/dev/null)
+  done <<<"$listing"
   # Pods that are gone (or no longer running): stop their process.
   for pidf in "$st"/pods/*.pid; do
     [ -f "$pidf" ] || continue

@@ -76,12 +76,16 @@ var requestsTotal atomic.Uint64
 
 func main() {
 	var (
-		name    = flag.String("behavior", "", "behaviour to reproduce (see -list)")
-		listen  = flag.String("listen", "127.0.0.1:6060", "address for pprof, /metrics and /healthz; port 0 picks a free one")
-		rate    = flag.Float64("rate", 20, "synthetic requests per second (0 disables the built-in load)")
-		maxLeak = flag.Int("max-leak", 100000, "stop issuing requests once this many goroutines have been leaked")
-		list    = flag.Bool("list", false, "list behaviours and exit")
-		cfg     config
+		name        = flag.String("behavior", "", "behaviour to reproduce (see -list)")
+		listen      = flag.String("listen", "127.0.0.1:6060", "address for pprof, /metrics and /healthz; port 0 picks a free one")
+		rate        = flag.Float64("rate", 20, "synthetic requests per second (0 disables the built-in load)")
+		maxLeak     = flag.Int("max-leak", 100000, "stop issuing requests once this many goroutines have been leaked")
+		list        = flag.Bool("list", false, "list behaviours and exit")
+		then        = flag.String("then", "", "second behaviour: after -switch-after the load stops for -pause, then drives this one (a leak that stops, then another starts)")
+		switchAfter = flag.Duration("switch-after", time.Minute, "with -then: how long the first behaviour is driven")
+		pause       = flag.Duration("pause", time.Minute, "with -then: time with no load between the two behaviours")
+		metrics     = flag.Bool("metrics", true, "serve /metrics (go_goroutines); false leaves only net/http/pprof, as many services do")
+		cfg         config
 	)
 	flag.IntVar(&cfg.workers, "workers", 8, "steady-pool: number of workers")
 	flag.DurationVar(&cfg.burstEvery, "burst-every", 20*time.Second, "burst: time between bursts")
@@ -119,7 +123,9 @@ func main() {
 		log.Fatalf("start %s: %v", *name, err)
 	}
 
-	http.HandleFunc("/metrics", metricsHandler(*name))
+	if *metrics {
+		http.HandleFunc("/metrics", metricsHandler(*name))
+	}
 	http.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
@@ -127,7 +133,28 @@ func main() {
 	// Recorders read this line to learn the port; stdout is unbuffered.
 	fmt.Printf("listening on %s\n", ln.Addr())
 
-	go drive(t, *rate, b.leaksPerRequest, *maxLeak)
+	if *then == "" {
+		go drive(t, *rate, b.leaksPerRequest, *maxLeak, nil)
+	} else {
+		b2, ok := behaviors[*then]
+		if !ok {
+			log.Fatalf("unknown -then %q (see -list)", *then)
+		}
+		go func() {
+			stop := make(chan struct{})
+			go drive(t, *rate, b.leaksPerRequest, *maxLeak, stop)
+			time.Sleep(*switchAfter)
+			close(stop)
+			log.Printf("%s: load stopped; %s starts in %s", *name, *then, *pause)
+			time.Sleep(*pause)
+			t2, err := b2.start(cfg)
+			if err != nil {
+				log.Fatalf("start %s: %v", *then, err)
+			}
+			requestsTotal.Store(0)
+			drive(t2, *rate, b2.leaksPerRequest, *maxLeak, nil)
+		}()
+	}
 
 	srv := &http.Server{Handler: http.DefaultServeMux, ReadHeaderTimeout: 10 * time.Second}
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -138,7 +165,7 @@ func main() {
 // drive is the built-in load generator. Requests are issued on a fixed
 // schedule rather than as fast as possible so that leak growth is linear in
 // wall-clock time and the recorded series are predictable.
-func drive(t target, rate float64, leaksPerRequest, maxLeak int) {
+func drive(t target, rate float64, leaksPerRequest, maxLeak int, stop <-chan struct{}) {
 	if rate <= 0 {
 		return
 	}
@@ -148,7 +175,12 @@ func drive(t target, rate float64, leaksPerRequest, maxLeak int) {
 	}
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
-	for range ticker.C {
+	for {
+		select {
+		case <-stop:
+			return
+		case <-ticker.C:
+		}
 		seq := requestsTotal.Load()
 		if leaksPerRequest > 0 && int(seq)*leaksPerRequest >= maxLeak {
 			log.Printf("leak cap reached after %d requests (-max-leak %d); load stopped", seq, maxLeak)
