@@ -19,7 +19,9 @@
 # Pod knobs: label targets.leakwatch.dev/behavior, annotations
 # targets.leakwatch.dev/rate (default 5), targets.leakwatch.dev/port
 # (default 6060), targets.leakwatch.dev/args (extra flags, e.g.
-# "-metrics=false") and targets.leakwatch.dev/binary (targets or catalog).
+# "-metrics=false"), targets.leakwatch.dev/env (NAME=VALUE ..., e.g.
+# "GODEBUG=tracebacklabels=1") and targets.leakwatch.dev/binary (targets
+# or catalog).
 # A failed pod list leaves every backend running.
 # Not for: anything outside the local test cluster.
 set -euo pipefail
@@ -39,19 +41,19 @@ build_targets() { # statedir
 }
 
 reconcile() { # namespace statedir
-  local ns=$1 st=$2 name ip behavior rate port phase args binary pidf listing
+  local ns=$1 st=$2 name ip behavior rate port phase args binary envs pidf listing
   mkdir -p "$st/pods"
   local seen=" "
   # A failed list (apiserver restarting, a timeout) says nothing about which
   # pods exist: keep every backend as it is and try again next pass.
   if ! listing=$("$KUBECTL" get pods -n "$ns" -l targets.leakwatch.dev/behavior \
       --request-timeout=10s -o \
-      'jsonpath={range .items[*]}{.metadata.name}{"|"}{.status.podIP}{"|"}{.metadata.labels.targets\.leakwatch\.dev/behavior}{"|"}{.metadata.annotations.targets\.leakwatch\.dev/rate}{"|"}{.metadata.annotations.targets\.leakwatch\.dev/port}{"|"}{.status.phase}{"|"}{.metadata.annotations.targets\.leakwatch\.dev/args}{"|"}{.metadata.annotations.targets\.leakwatch\.dev/binary}{"\n"}{end}' 2>&1); then
+      'jsonpath={range .items[*]}{.metadata.name}{"|"}{.status.podIP}{"|"}{.metadata.labels.targets\.leakwatch\.dev/behavior}{"|"}{.metadata.annotations.targets\.leakwatch\.dev/rate}{"|"}{.metadata.annotations.targets\.leakwatch\.dev/port}{"|"}{.status.phase}{"|"}{.metadata.annotations.targets\.leakwatch\.dev/args}{"|"}{.metadata.annotations.targets\.leakwatch\.dev/binary}{"|"}{.metadata.annotations.targets\.leakwatch\.dev/env}{"\n"}{end}' 2>&1); then
     echo "backends: cannot list pods in $ns (keeping backends): $listing" >&2
     return 1
   fi
   # '|' not a tab: IFS whitespace would merge the empty fields.
-  while IFS='|' read -r name ip behavior rate port phase args binary; do
+  while IFS='|' read -r name ip behavior rate port phase args binary envs; do
     [ -n "$name" ] || continue
     [ "$phase" = Running ] && [ -n "$ip" ] || continue
     rate=${rate:-5}; port=${port:-6060}
@@ -60,14 +62,14 @@ reconcile() { # namespace statedir
     if [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then
       continue
     fi
-    # targets.leakwatch.dev/args: extra flags, split on spaces (e.g.
-    # "-metrics=false" for a pod that serves only net/http/pprof).
-    # shellcheck disable=SC2086
     case "${binary:-targets}" in
       targets|catalog) ;;
       *) echo "backends: $name: unknown targets.leakwatch.dev/binary '$binary'" >&2; continue ;;
     esac
-    "$st/bin/${binary:-targets}" -behavior "$behavior" -listen "$ip:$port" -rate "$rate" $args \
+    # The env and args annotations are split on spaces on purpose (e.g.
+    # "-metrics=false" for a pod that serves only net/http/pprof).
+    # shellcheck disable=SC2086
+    env $envs "$st/bin/${binary:-targets}" -behavior "$behavior" -listen "$ip:$port" -rate "$rate" $args \
       >"$st/pods/$name.log" 2>&1 &
     echo $! >"$pidf"
     cat <<YAML | "$KUBECTL" apply -f - >/dev/null

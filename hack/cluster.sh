@@ -169,6 +169,19 @@ clean_stale_pids() {
   done
 }
 
+# Every component kwokctl started is still running.  The apiserver answering
+# /readyz is not enough: after an apiserver outage the controller-manager and
+# the scheduler exit, and without them Deployments never get pods and
+# namespaces never finish deleting.
+components_alive() {
+  local comp pid
+  clean_stale_pids
+  for comp in etcd kube-apiserver kube-controller-manager kube-scheduler kwok-controller; do
+    pid="$(cat "$KWOK_DIR/pids/$comp.pid" 2>/dev/null)" || return 1
+    kill -0 "$pid" 2>/dev/null || return 1
+  done
+}
+
 # Kills the components listed in kwokctl's pid files (validated first).
 kill_components() {
   local f pid
@@ -400,10 +413,14 @@ cmd_up() {
 
   if cluster_exists; then
     [ -s "$KUBECONFIG_PATH" ] || write_kubeconfig || true
-    if quick_ready; then
+    if quick_ready && components_alive; then
       rm -f "$want"
       echo "export KUBECONFIG=$KUBECONFIG_PATH"
       return 0
+    fi
+    if ! components_alive; then
+      log "a component of cluster '$NAME' is not running; restarting them all"
+      kill_components
     fi
     if ! apiserver_ready; then
       STARTED="$(($(date +%s) - 1))"
@@ -473,7 +490,10 @@ cmd_status() {
   if apiserver_ready; then
     echo "apiserver:  $(kc config view --minify -o 'jsonpath={.clusters[0].cluster.server}') ready"
     kc get nodes -o wide 2>/dev/null | sed 's/^/  /'
-    if node_ready && default_sa_exists; then
+    if ! components_alive; then
+      echo "status:     apiserver up, but a component is not running (\`up\` restarts them)"
+      return 1
+    elif node_ready && default_sa_exists; then
       echo "status:     ready"
       return 0
     fi

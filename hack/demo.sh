@@ -28,7 +28,7 @@ leak_pod() {
 
 up() {
   demo_prepare
-  demo_apply "applying demo workloads: orders (leaks, 3 replicas), catalog (healthy, 2 replicas)" \
+  demo_apply "applying demo workloads: orders (leaks, 3 replicas), results (leaks, serves only pprof, 2 replicas), usage (one tenant leaks), catalog (healthy, 2 replicas)" \
     "$ROOT/hack/demo/workloads.yaml"
   demo_backends
   demo_start_controller "starting the controller (interval $INTERVAL; log: $STATE/controller.log)" 18080
