@@ -158,6 +158,31 @@ const lwa_sig *lwa_sigtab_at(const lwa_sigtab *t, size_t index);
 const lwa_sig *lwa_sigtab_find(const lwa_sigtab *t, uint64_t id);
 const lwa_options *lwa_sigtab_options(const lwa_sigtab *t);
 
+/* Goroutine labels per signature (lwa_labels.c): one count per
+ * (signature, key, value), kept only for signatures that have labels. */
+typedef struct lwa_labels lwa_labels;
+
+typedef struct lwa_label_count {
+    uint32_t sig;           /* signature index                          */
+    const char *key, *value;
+    uint64_t count;
+} lwa_label_count;
+
+lwa_labels *lwa_labels_new(void);
+void lwa_labels_free(lwa_labels *l);
+/* Counts `count` goroutines of signature `sig` under `labels` ("k1=v1,
+ * k2=v2" as pkg/pprof spells them; NULL or "" adds nothing).  -1 when out
+ * of memory. */
+int lwa_labels_add(lwa_labels *l, uint32_t sig, const char *labels,
+                   uint64_t count);
+/* Sorts and merges what was added; lookups need it. */
+void lwa_labels_seal(lwa_labels *l);
+/* The entries of one signature, sorted by key then value; 0 when none. */
+size_t lwa_labels_of(const lwa_labels *l, uint32_t sig,
+                     const lwa_label_count **out);
+/* Entries kept (distinct signature, key, value). */
+size_t lwa_labels_size(const lwa_labels *l);
+
 /* How long the goroutines of one signature had been blocked (debug=2). */
 typedef struct lwa_minutes {
     uint64_t max;
@@ -182,6 +207,12 @@ typedef struct lwa_snapshot {
     uint64_t *leaked;       /* by index: goroutines Go's leak detector
                                marked leaked (a goroutineleak profile, or
                                "(leaked)" in a dump), else NULL          */
+    lwa_labels *labels;     /* goroutines per label pair, sealed; NULL
+                               when no goroutine had labels              */
+    uint64_t *old;          /* by index: goroutines that already existed
+                               at the previous capture (debug=2 parsed
+                               with that capture's highest goroutine id
+                               as cutoff), else NULL                     */
 } lwa_snapshot;
 
 /* Counts `p` into a new snapshot, adding its signatures to `t`.  The
@@ -195,6 +226,8 @@ uint64_t lwa_snapshot_count(const lwa_snapshot *s, size_t index);
 /* NULL when the snapshot has no blocked minutes for that signature. */
 const lwa_minutes *lwa_snapshot_minutes(const lwa_snapshot *s, size_t index);
 uint64_t lwa_snapshot_leaked(const lwa_snapshot *s, size_t index);
+/* 0 when ids are unknown (s->old NULL). */
+uint64_t lwa_snapshot_old(const lwa_snapshot *s, size_t index);
 /* Goroutines counted (total minus ignored, as seen through signatures). */
 uint64_t lwa_snapshot_counted(const lwa_snapshot *s);
 /* Signatures with at least one goroutine in this snapshot. */
@@ -245,6 +278,14 @@ typedef struct lwa_thresholds {
                                  blocked since before it (0.5)             */
     double churn_minutes;     /* window long enough to expect old
                                  goroutines in a real leak (5)             */
+    double churn_persisted;   /* ids: at most this share of the goroutines
+                                 that could have stayed did, at every
+                                 step: churn (0.2)                         */
+    double persist_share;     /* ids: at least this share stayed: the
+                                 goroutines persist (0.9)                  */
+    double sleep_loop_minutes; /* a select whose goroutines persisted this
+                                 long without ever showing blocked minutes
+                                 wakes periodically: sleep-loop (2)        */
 } lwa_thresholds;
 
 void lwa_thresholds_default(lwa_thresholds *th);
@@ -305,8 +346,33 @@ typedef enum lwa_status {
 
 const char *lwa_status_name(lwa_status s);
 
-typedef struct lwa_finding {
+/* A label value a finding's growth is concentrated in (lwa_labels.c). */
+typedef struct lwa_label_share {
+    const char *key, *value; /* owned with the array                    */
+    double share;            /* of the growth of the stacks with the key */
+    int64_t delta;           /* growth of this value                    */
+} lwa_label_share;
+
+/* The label values the growth of stacks `sigs` between `from` and `to`
+ * is concentrated in (from NULL: all of `to` counts as growth).  *out is
+ * one allocation (free(*out)), NULL when nothing is concentrated.  -1
+ * when out of memory. */
+int lwa_labels_share(const lwa_snapshot *from, const lwa_snapshot *to,
+                     const uint32_t *sigs, size_t nsigs,
+                     lwa_label_share **out, size_t *nout);
+
+/* A stack that grows in lockstep with a finding's lead and is tied to it
+ * (lwa_group.c): the same leaked object seen from another goroutine. */
+typedef struct lwa_companion {
     const lwa_sig *sig;
+    lwa_status status;      /* as judged alone                            */
+    uint64_t count;         /* in the last capture                        */
+    int64_t delta;          /* last - first                               */
+    double per_unit;        /* goroutines of this stack per leaked unit   */
+} lwa_companion;
+
+typedef struct lwa_finding {
+    const lwa_sig *sig;     /* the lead: the stack with user code         */
     lwa_status status;
     lwa_growth growth;
     uint64_t count;         /* in the last capture                        */
@@ -321,6 +387,33 @@ typedef struct lwa_finding {
     uint64_t *series;       /* the count in each capture (nsnapshots of
                                them), owned by the report                  */
     const char *why;        /* static phrase: why this status             */
+    lwa_pattern pattern;    /* sig->pattern, unless behaviour over time
+                               says otherwise (a select that keeps its
+                               goroutines yet never ages: sleep-loop)     */
+    /* One leak, several stacks (lwa_group.c).  Without companions
+     * per_unit is 1, group_per_unit 1 and units the delta. */
+    lwa_companion *companions; /* owned by the report, by delta          */
+    size_t ncompanions;
+    double per_unit;        /* the lead's goroutines per leaked unit      */
+    double group_per_unit;  /* all the group's goroutines per unit        */
+    uint64_t units;         /* leaked units over the window               */
+    const char *unit;       /* static: "leaked ClientConn"...; NULL when
+                               the pattern names no object (say "per
+                               stuck <lead function>")                    */
+    /* Label values the growth is concentrated in, most concentrated key
+     * first (lwa_labels.c); owned by the report. */
+    lwa_label_share *labels;
+    size_t nlabels;
+    /* Persistence from goroutine ids (debug=2 parsed with the previous
+     * capture's highest id as cutoff): whether the goroutines stay. */
+    bool has_ids;           /* some step had ids on both sides            */
+    uint64_t old;           /* last capture: goroutines that existed at
+                               the capture before                         */
+    double persisted;       /* of the goroutines that could have stayed
+                               (min of the two counts) over the informative
+                               steps, the share that did: ~1 a leak, ~0
+                               churn; 0 without ids                      */
+    bool churn;             /* ids show (nearly) all new at every step    */
 } lwa_finding;
 
 typedef struct lwa_report {
@@ -349,5 +442,24 @@ lwa_report *lwa_analyze(const lwa_sigtab *t, const lwa_snapshot *const *snaps,
                         size_t n, const lwa_snapshot *baseline,
                         const lwa_thresholds *th);
 void lwa_report_free(lwa_report *r);
+
+/* ------------------------------------------------------------------ */
+/* One finding per leak (lwa_group.c; the rules are written out there).  */
+
+/* Tied: something other than timing says two stacks are one object's
+ * goroutines (a creator on the other's stack, the same creator, one
+ * library's goroutines). */
+bool lwa_group_tied(const lwa_sig *a, const lwa_sig *b);
+/* Lockstep: two count series (n captures) that start growing at the same
+ * capture and rise in the same proportion at every step. */
+bool lwa_group_lockstep(const uint64_t *a, const uint64_t *b, size_t n);
+/* A finding alone: per_unit 1, units its delta, unit from its pattern. */
+void lwa_group_single(lwa_finding *f);
+/* Merges the findings of `r` that are one leak into their lead (listing
+ * the others as companions and the ratio); `rank` orders findings (the
+ * verdict's ranking, best first) and picks the lead among stacks of equal
+ * standing.  -1 when out of memory. */
+int lwa_group_findings(lwa_report *r,
+                       int (*rank)(const void *, const void *));
 
 #endif

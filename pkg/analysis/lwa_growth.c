@@ -41,6 +41,9 @@ void lwa_thresholds_default(lwa_thresholds *th)
     th->far_excess = 50;
     th->held_fraction = 0.50;
     th->churn_minutes = 5.0;
+    th->churn_persisted = 0.20;
+    th->persist_share = 0.90;
+    th->sleep_loop_minutes = 2.0;
 }
 
 const char *lwa_shape_name(lwa_shape s)

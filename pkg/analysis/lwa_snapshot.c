@@ -7,6 +7,9 @@
  * a later capture are past the end of an earlier snapshot's arrays and
  * count 0 there.
  *
+ * Goroutine labels are counted per signature too, for the signatures that
+ * have any (lwa_labels.c).
+ *
  * Not for: what the counts mean (lwa_diff.c, lwa_verdict.c).
  */
 #include <stdlib.h>
@@ -32,6 +35,13 @@ static int ensure(lwa_snapshot *s, size_t need, bool minutes)
             return -1;
         memset(m + s->nstats, 0, (cap - s->nstats) * sizeof(*m));
         s->minutes = m;
+    }
+    if (s->old) {
+        uint64_t *o = realloc(s->old, cap * sizeof(*o));
+        if (!o)
+            return -1;
+        memset(o + s->nstats, 0, (cap - s->nstats) * sizeof(*o));
+        s->old = o;
     }
     if (s->leaked) {
         uint64_t *l = realloc(s->leaked, cap * sizeof(*l));
@@ -90,6 +100,12 @@ lwa_snapshot *lwa_snapshot_take(lwa_sigtab *t, const pprof_profile *p,
         if (ensure(s, (size_t)pl.index + 1, minutes) < 0)
             goto fail;
         s->counts[pl.index] += b->count;
+        if (b->labels && *b->labels) {
+            if (!s->labels && !(s->labels = lwa_labels_new()))
+                goto fail;
+            if (lwa_labels_add(s->labels, pl.index, b->labels, b->count) < 0)
+                goto fail;
+        }
         if (all_leaked || (b->flags & PPROF_BF_LEAKED)) {
             if (!s->leaked) {
                 s->leaked = calloc(s->nstats, sizeof(*s->leaked));
@@ -121,6 +137,8 @@ lwa_snapshot *lwa_snapshot_take(lwa_sigtab *t, const pprof_profile *p,
         if (s->leaked && s->leaked[i] > s->counts[i])
             s->leaked[i] = s->counts[i];
     }
+    if (s->labels)
+        lwa_labels_seal(s->labels);
     return s;
 
 fail:
@@ -136,6 +154,8 @@ void lwa_snapshot_free(lwa_snapshot *s)
     free(s->counts);
     free(s->minutes);
     free(s->leaked);
+    lwa_labels_free(s->labels);
+    free(s->old);
     free(s);
 }
 
@@ -160,6 +180,11 @@ const lwa_minutes *lwa_snapshot_minutes(const lwa_snapshot *s, size_t index)
 uint64_t lwa_snapshot_leaked(const lwa_snapshot *s, size_t index)
 {
     return s->leaked && index < s->nstats ? s->leaked[index] : 0;
+}
+
+uint64_t lwa_snapshot_old(const lwa_snapshot *s, size_t index)
+{
+    return s->old && index < s->nstats ? s->old[index] : 0;
 }
 
 uint64_t lwa_snapshot_counted(const lwa_snapshot *s)

@@ -22,13 +22,23 @@
  *
  * 0. Proof.  Go 1.26's leak detector (GOEXPERIMENT=goroutineleakprofile)
  *    marks goroutines blocked on objects nothing reachable can ever touch.
- *    Such goroutines cannot drain, so min_growth of them in the last
- *    capture is a LEAK whatever the shape; fewer make a SUSPECT.  The
- *    converse does not hold: the detector cannot see goroutines blocked on
- *    objects that stay reachable (a mutex held by a live struct, a sleep
- *    loop), so a series of goroutineleak profiles (which list only proven
- *    leaks, except in debug=2) that shows nothing is inconclusive, never
- *    no-leak.
+ *    Such goroutines cannot drain, so the mark is strong evidence for a
+ *    stack that grows, and decides with fewer captures than the shape
+ *    rules need: min_growth marked in the last capture of a stack that
+ *    grew by min_growth is a LEAK whatever the shape (a STEP or a SPIKE
+ *    included); with one capture, min_growth marked is a LEAK.  Marked
+ *    but not growing is a fixed set stuck once: a SUSPECT when there are
+ *    min_growth of them, nothing when fewer.  Fewer marked on a stack
+ *    that grew make a SUSPECT.  The goroutine running main.main is never
+ *    evidence: a server parked there on `select {}` is marked in every
+ *    capture and never grows.  Asking for the goroutineleak profile
+ *    changes the process: later debug=2 dumps print no blocked minutes
+ *    for marked goroutines, so rule 3 reads their age as unknown, never
+ *    as "under a minute".  The converse does not hold: the detector
+ *    cannot see goroutines blocked on objects that stay reachable (a
+ *    mutex held by a live struct, a sleep loop), so a series of
+ *    goroutineleak profiles (which list only proven leaks, except in
+ *    debug=2) that shows nothing is inconclusive, never no-leak.
  *
  * 1. Size.  A signature must gain at least min_growth (10) goroutines over
  *    the window, and at least min_relative (10%) of what it started with.
@@ -98,11 +108,44 @@
  *    single stack explains it (a leak spread over many small stacks).
  *    Otherwise no-leak.
  *
- * 7. Ranking.  Leaks, then suspects.  Within each: growth over the window
- *    (excess over the peer for one capture), then current count, then how
- *    specific the pattern is (who is blocked: http/gRPC/semaphore; then a
- *    named primitive; then network I/O; then unknown), then the function
- *    name and id so output is stable.
+ * 7. Ranking.  Leaks, then suspects.  Within each: stacks whose
+ *    goroutines are known to stay (rule 8) before those whose stay is
+ *    unknown; then growth over the window (excess over the peer for one
+ *    capture), then current count, then how specific the pattern is (who
+ *    is blocked: http/gRPC/semaphore; then a named primitive; then network
+ *    I/O; then unknown), then the function name and id so output is
+ *    stable.
+ *
+ * 8. Persistence (debug=2 with goroutine ids).  Go numbers goroutines in
+ *    increasing order and a goroutine keeps its number, so a capture
+ *    parsed with the previous capture's highest id as cutoff says, per
+ *    stack, how many goroutines already existed then ("old").  At each
+ *    step where something could have stayed (both counts non-zero), at
+ *    most min(previous, current) can be old.  A stack where fewer than
+ *    churn_persisted (20%) of those stayed at every such step is churn —
+ *    requests in flight, replaced between captures — and is dismissed
+ *    whatever its counts did: a burst caught mid-flight must never be
+ *    reported, nor outrank a stack whose goroutines persist (rule 7).
+ *    With two captures, growth plus the first capture's goroutines still
+ *    there (old >= rule 3's held need) is a LEAK.  Goroutines that stay
+ *    overrule rule 3's churn reading of blocked minutes (a goroutine that
+ *    wakes now and then never ages, yet stays).
+ *
+ * 9. Sleep loops.  A stack in `select` whose goroutines stayed (ids, at
+ *    least persist_share of them at each step) over a run of captures
+ *    spanning sleep_loop_minutes (2) or more, yet never showed a blocked
+ *    minute in any capture and were not marked leaked, wakes up
+ *    periodically: a ticker or timer loop with no exit.  Its pattern is
+ *    sleep-loop (stop the ticker; give the loop a ctx.Done() exit), not
+ *    select.  Without ids (debug=1, protobuf, dumps not chained) the frames'
+ *    pattern stands.
+ *
+ * 10. One finding per leak.  Findings that grow in lockstep and are tied
+ *    (lwa_group.c writes out both tests) are merged into their lead, the
+ *    stack with user code, with the others as companions and the ratio of
+ *    goroutines per leaked unit; the group takes the strongest status of
+ *    its stacks.  Then each finding's growth is split by goroutine label
+ *    (lwa_labels.c says when it counts as concentrated).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -196,6 +239,20 @@ typedef struct judge_ctx {
     double span_minutes;
 } judge_ctx;
 
+/* The goroutine that runs main.main: servers park it for good (select {},
+ * a WaitGroup, a signal channel), and Go's detector marks `select {}`
+ * there leaked in every capture.  It never grows, so it is no evidence. */
+static bool main_goroutine(const lwa_sig *s)
+{
+    for (uint32_t i = s->nframes; i-- > 0;) {
+        const char *fn = s->frames[i].func;
+        if (!fn || lwa_func_is_runtime_internal(fn))
+            continue;
+        return !s->created_by.func && !strcmp(fn, "main.main");
+    }
+    return false;
+}
+
 static void judge(const judge_ctx *cx, lwa_finding *f, const lwa_minutes *last)
 {
     const lwa_thresholds *th = cx->th;
@@ -212,10 +269,26 @@ static void judge(const judge_ctx *cx, lwa_finding *f, const lwa_minutes *last)
     f->status = LWA_STATUS_NONE;
     /* Rule 0: Go's own leak detector proved these goroutines can never be
      * woken (nothing reachable can complete their operation). */
-    if (f->has_leaked && f->leaked >= th->min_growth) {
-        f->status = LWA_STATUS_LEAK;
-        f->why = "Go's leak detector marked them leaked: blocked on "
-                 "objects nothing can reach";
+    bool marked = f->has_leaked && f->leaked && !main_goroutine(f->sig);
+    if (marked && f->leaked >= th->min_growth) {
+        if (cx->n == 1 || f->delta >= (int64_t)th->min_growth) {
+            f->status = LWA_STATUS_LEAK;
+            f->why = cx->n == 1
+                         ? "Go's leak detector marked them leaked: blocked "
+                           "on objects nothing can reach"
+                         : "grew, and Go's leak detector marked them leaked: "
+                           "blocked on objects nothing can reach";
+        } else {
+            f->status = LWA_STATUS_SUSPECT;
+            f->why = "Go's leak detector marked them leaked, but the count "
+                     "does not grow: a fixed set stuck once";
+        }
+        return;
+    }
+    /* Rule 8: goroutine ids say every step brought new goroutines. */
+    if (f->churn) {
+        f->why = "churn: at every step nearly all its goroutines are new "
+                 "(goroutine ids), a burst in flight, not an accumulation";
         return;
     }
     if (cx->n == 1) {
@@ -244,6 +317,10 @@ static void judge(const judge_ctx *cx, lwa_finding *f, const lwa_minutes *last)
             f->status = LWA_STATUS_LEAK;
             f->why = "grew, and the goroutines of the first capture are "
                      "still blocked";
+        } else if (f->has_ids && (double)f->old >= held_need) {
+            f->status = LWA_STATUS_LEAK;
+            f->why = "grew, and the goroutines of the first capture are "
+                     "still there (same goroutine ids)";
         } else if (far) {
             f->status = LWA_STATUS_LEAK;
             f->why = "grew, and is far above the fresh peer";
@@ -254,9 +331,15 @@ static void judge(const judge_ctx *cx, lwa_finding *f, const lwa_minutes *last)
         }
         return;
     }
-    case LWA_SHAPE_GROWING:
-        if (last && cx->has_times && cx->span_minutes >= th->churn_minutes &&
-            parks_for_good(f->sig->pattern) && last->hist[0] == f->count) {
+    case LWA_SHAPE_GROWING: {
+        /* Marked goroutines lose their blocked minutes once the leak
+         * profile was asked for: unknown, not young. */
+        uint64_t young = last ? last->hist[0] : 0;
+        young = young > f->leaked ? young - f->leaked : 0;
+        bool persist = f->has_ids && f->persisted >= th->persist_share;
+        if (last && !persist && cx->has_times &&
+            cx->span_minutes >= th->churn_minutes &&
+            parks_for_good(f->pattern) && young >= f->count) {
             f->status = LWA_STATUS_SUSPECT;
             f->why = "grows, but no goroutine is a minute old: churn, not "
                      "accumulation";
@@ -265,8 +348,11 @@ static void judge(const judge_ctx *cx, lwa_finding *f, const lwa_minutes *last)
         f->status = LWA_STATUS_LEAK;
         f->why = far ? "grew steadily through the end of the window, far "
                        "above the fresh peer"
-                     : "grew steadily through the end of the window";
+                 : persist ? "grew steadily through the end of the window, "
+                             "and its goroutines stay (goroutine ids)"
+                           : "grew steadily through the end of the window";
         return;
+    }
     case LWA_SHAPE_SPIKE:
         f->status = LWA_STATUS_SUSPECT;
         f->why = "jumped in a single step: a burst or a sudden leak; "
@@ -293,12 +379,94 @@ static void judge(const judge_ctx *cx, lwa_finding *f, const lwa_minutes *last)
 
 /* A few goroutines the detector marked: not enough to call a leak, too
  * many to say nothing. */
-static void judge_leaked(lwa_finding *f)
+static void judge_leaked(const judge_ctx *cx, lwa_finding *f)
 {
-    if (f->status == LWA_STATUS_NONE && f->has_leaked && f->leaked) {
+    if (f->status == LWA_STATUS_NONE && f->has_leaked && f->leaked &&
+        cx->n > 1 && f->delta > 0 && !f->churn && !main_goroutine(f->sig)) {
         f->status = LWA_STATUS_SUSPECT;
         f->why = "Go's leak detector marked a few of them leaked";
     }
+}
+
+/* Rule 8's bookkeeping: over the steps where goroutine ids tell (the
+ * capture was parsed with the previous one's highest id as cutoff) and
+ * something could have stayed, how many did. */
+static void persistence(const lwa_snapshot *const *snaps, size_t n, size_t i,
+                        const uint64_t *c, const lwa_thresholds *th,
+                        lwa_finding *f)
+{
+    uint64_t stay = 0, could = 0;
+    size_t steps = 0, churned = 0;
+    for (size_t k = 1; k < n; k++) {
+        if (!snaps[k]->old)
+            continue;
+        uint64_t m = c[k - 1] < c[k] ? c[k - 1] : c[k];
+        if (!m)
+            continue;
+        uint64_t o = lwa_snapshot_old(snaps[k], i);
+        if (o > m)
+            o = m;
+        stay += o;
+        could += m;
+        steps++;
+        churned += (double)o < th->churn_persisted * (double)m;
+    }
+    f->has_ids = steps > 0;
+    f->old = lwa_snapshot_old(snaps[n - 1], i);
+    f->persisted = could ? (double)stay / (double)could : 0;
+    f->churn = steps && churned == steps;
+}
+
+/* A select whose goroutines stayed (ids) for sleep_loop_minutes or more
+ * and never showed blocked minutes: they wake up every so often — a
+ * ticker or timer loop with no exit, not a select blocked for good. */
+static bool sleeps(const lwa_snapshot *const *snaps, size_t n, size_t i,
+                   const uint64_t *c, const lwa_thresholds *th,
+                   const lwa_finding *f)
+{
+    if (f->pattern != LWA_PATTERN_SELECT || f->leaked || !f->has_minutes ||
+        f->minutes_max)
+        return false;
+    /* The run of steps, ending at the last capture, in which the
+     * goroutines stayed. */
+    size_t e = n - 1;
+    while (e > 0) {
+        const lwa_snapshot *s = snaps[e];
+        uint64_t m = c[e - 1] < c[e] ? c[e - 1] : c[e];
+        if (!s->old || !m || !s->has_time || !snaps[e - 1]->has_time ||
+            (double)lwa_snapshot_old(s, i) < th->persist_share * (double)m)
+            break;
+        e--;
+    }
+    if (e == n - 1)
+        return false;
+    double minutes =
+        (double)(snaps[n - 1]->time_ms - snaps[e]->time_ms) / 60000.0;
+    return minutes >= th->sleep_loop_minutes;
+}
+
+/* The label values the growth of a finding (lead and companions) is
+ * concentrated in: over the window, or against the peer for one
+ * capture. */
+static int label_shares(lwa_finding *f, const lwa_snapshot *const *snaps,
+                        size_t n, const lwa_snapshot *baseline)
+{
+    uint32_t stack_sigs[16], *sigs = stack_sigs;
+    size_t m = 1 + f->ncompanions;
+    if (m > sizeof(stack_sigs) / sizeof(stack_sigs[0])) {
+        sigs = malloc(m * sizeof(*sigs));
+        if (!sigs)
+            return -1;
+    }
+    sigs[0] = f->sig->index;
+    for (size_t k = 0; k < f->ncompanions; k++)
+        sigs[k + 1] = f->companions[k].sig->index;
+    const lwa_snapshot *from = n > 1 ? snaps[0] : baseline;
+    int rc = lwa_labels_share(from, snaps[n - 1], sigs, m, &f->labels,
+                              &f->nlabels);
+    if (sigs != stack_sigs)
+        free(sigs);
+    return rc;
 }
 
 static int cmp_findings(const void *pa, const void *pb)
@@ -306,13 +474,18 @@ static int cmp_findings(const void *pa, const void *pb)
     const lwa_finding *a = pa, *b = pb;
     if (a->status != b->status)
         return a->status > b->status ? -1 : 1;
+    /* Goroutines known to stay outrank any whose stay is unknown (churn
+     * known from ids is not a finding at all). */
+    bool pa_ = a->has_ids && !a->churn, pb_ = b->has_ids && !b->churn;
+    if (pa_ != pb_)
+        return pa_ ? -1 : 1;
     /* delta is the growth over the window, or the excess over the peer
      * for a single capture. */
     if (a->delta != b->delta)
         return a->delta > b->delta ? -1 : 1;
     if (a->count != b->count)
         return a->count > b->count ? -1 : 1;
-    int sa = specificity(a->sig->pattern), sb = specificity(b->sig->pattern);
+    int sa = specificity(a->pattern), sb = specificity(b->pattern);
     if (sa != sb)
         return sa > sb ? -1 : 1;
     const char *fa = a->sig->nframes ? a->sig->frames[a->sig->shown].func : 0;
@@ -432,8 +605,12 @@ lwa_report *lwa_analyze(const lwa_sigtab *t, const lwa_snapshot *const *snaps,
             f.held = held_since(lm, r->has_times ? r->span_minutes : 0);
         f.has_leaked = last->leaked != NULL;
         f.leaked = lwa_snapshot_leaked(last, i);
+        f.pattern = sig->pattern;
+        persistence(snaps, n, i, c, th, &f);
+        if (sleeps(snaps, n, i, c, th, &f))
+            f.pattern = LWA_PATTERN_SLEEP_LOOP;
         judge(&cx, &f, last->minutes ? (lm ? lm : &(lwa_minutes){0}) : NULL);
-        judge_leaked(&f);
+        judge_leaked(&cx, &f);
 
         bool keep = f.status != LWA_STATUS_NONE;
         bool dismiss = !keep && n > 1 &&
@@ -453,11 +630,21 @@ lwa_report *lwa_analyze(const lwa_sigtab *t, const lwa_snapshot *const *snaps,
     }
     if (r->nfindings > 1)
         qsort(r->findings, r->nfindings, sizeof(*r->findings), cmp_findings);
+    if (lwa_group_findings(r, cmp_findings) < 0)
+        goto fail;
+    for (size_t k = 0; k < r->nfindings; k++)
+        if (label_shares(&r->findings[k], snaps, n, baseline) < 0)
+            goto fail;
+    /* Companions can lift a lead's status. */
+    if (r->nfindings > 1)
+        qsort(r->findings, r->nfindings, sizeof(*r->findings), cmp_findings);
     if (r->ndismissed > 1)
         qsort(r->dismissed, r->ndismissed, sizeof(*r->dismissed),
               cmp_dismissed);
     while (r->ndismissed > MAX_DISMISSED)
         free(r->dismissed[--r->ndismissed].series);
+    for (size_t k = 0; k < r->ndismissed; k++)
+        lwa_group_single(&r->dismissed[k]);
 
     /* goroutineleak profiles other than debug=2 dumps list only what the
      * detector proved; their silence is not evidence of health. */
@@ -508,8 +695,11 @@ void lwa_report_free(lwa_report *r)
 {
     if (!r)
         return;
-    for (size_t i = 0; i < r->nfindings; i++)
+    for (size_t i = 0; i < r->nfindings; i++) {
         free(r->findings[i].series);
+        free(r->findings[i].companions);
+        free(r->findings[i].labels);
+    }
     for (size_t i = 0; i < r->ndismissed; i++)
         free(r->dismissed[i].series);
     free(r->findings);

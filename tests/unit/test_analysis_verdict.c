@@ -1,8 +1,10 @@
 /*
  * test_analysis_verdict.c — the decision rules of lwa_verdict.c, one by
  * one: sizes that are too small, two captures, ages from debug=2, the
- * fresh peer, churn, Go's leak detector, growth spread thin, ranking, and
- * what a report says when times are unknown.
+ * fresh peer, churn, Go's leak detector (and main.main parked for good),
+ * goroutine ids (a burst in flight never outranks goroutines that stay; a
+ * ticker loop is a sleep loop), growth spread thin, ranking, and what a
+ * report says when times are unknown.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -332,7 +334,8 @@ static void test_leak_detector(void **state)
     assert_int_equal(r->nfindings, 0);
     world_free(&w);
 
-    /* a flat series in which the detector marks a few: a suspect */
+    /* a flat series in which the detector marks a few: stuck once, not
+     * growing, no finding */
     world_init(&w);
     for (int i = 0; i < 4; i++) {
         ts_gr d[] = {{"main.stuck", "chan send", 3, 0, NULL, PPROF_BF_LEAKED, NULL},
@@ -340,8 +343,287 @@ static void test_leak_detector(void **state)
         world_add(&w, PPROF_FORMAT_DEBUG2, d, 2, i * 12);
     }
     r = world_judge(&w);
+    assert_int_equal(r->verdict, LWA_VERDICT_NO_LEAK);
+    assert_int_equal(r->nfindings, 0);
+    world_free(&w);
+
+    /* ... a flat set of a dozen marked: a suspect */
+    world_init(&w);
+    for (int i = 0; i < 4; i++) {
+        ts_gr d[] = {{"main.stuck", "chan send", 12, 0, NULL, PPROF_BF_LEAKED, NULL}};
+        world_add(&w, PPROF_FORMAT_DEBUG2, d, 1, i * 12);
+    }
+    r = world_judge(&w);
     assert_int_equal(r->verdict, LWA_VERDICT_INCONCLUSIVE);
-    assert_int_equal(r->findings[0].leaked, 3);
+    assert_int_equal(r->findings[0].status, LWA_STATUS_SUSPECT);
+    assert_int_equal(r->findings[0].leaked, 12);
+    world_free(&w);
+
+    /* ... a few marked on a stack that grows a little: a suspect */
+    world_init(&w);
+    for (int i = 0; i < 4; i++) {
+        ts_gr d[] = {{"main.stuck", "chan send", 2 + (uint64_t)i, 0, NULL,
+                      PPROF_BF_LEAKED, NULL}};
+        world_add(&w, PPROF_FORMAT_DEBUG2, d, 1, i * 12);
+    }
+    r = world_judge(&w);
+    assert_int_equal(r->findings[0].status, LWA_STATUS_SUSPECT);
+    world_free(&w);
+
+    /* the mark decides with two captures: a step the shape rules call a
+     * suspect is a leak when its goroutines are marked */
+    world_init(&w);
+    ts_gr a[] = {{"main.stuck", "chan send", 20, 0, NULL, PPROF_BF_LEAKED, NULL}};
+    ts_gr b[] = {{"main.stuck", "chan send", 45, 0, NULL, PPROF_BF_LEAKED, NULL}};
+    world_add(&w, PPROF_FORMAT_DEBUG2, a, 1, 0);
+    world_add(&w, PPROF_FORMAT_DEBUG2, b, 1, 12);
+    r = world_judge(&w);
+    assert_int_equal(r->verdict, LWA_VERDICT_LEAK);
+    assert_int_equal(r->findings[0].growth.shape, LWA_SHAPE_STEP);
+    world_free(&w);
+}
+
+/* A server parked in main.main on `select {}` is marked leaked by Go's
+ * detector in every capture; that alone is never a finding. */
+static void test_main_select_forever(void **state)
+{
+    (void)state;
+    const char *main_stack = "main.main";
+    ts_gr g[] = {{main_stack, "select (no cases)", 1, 0, NULL, PPROF_BF_LEAKED,
+                  NULL},
+                 {"main.pool", "chan receive", 8, 0, "main.main", 0, NULL}};
+    /* one capture, with a peer that looks the same */
+    world w;
+    world_init(&w);
+    world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), 0);
+    world_peer(&w, PPROF_FORMAT_DEBUG2, g, N(g));
+    const lwa_report *r = world_judge(&w);
+    assert_int_equal(r->nfindings, 0);
+    assert_int_equal(r->verdict, LWA_VERDICT_NO_LEAK);
+    world_free(&w);
+    /* one capture alone: inconclusive for want of data, but no finding */
+    world_init(&w);
+    world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), 0);
+    r = world_judge(&w);
+    assert_int_equal(r->nfindings, 0);
+    world_free(&w);
+    /* a series */
+    world_init(&w);
+    for (int i = 0; i < 4; i++)
+        world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), i * 12);
+    r = world_judge(&w);
+    assert_int_equal(r->nfindings, 0);
+    assert_int_equal(r->verdict, LWA_VERDICT_NO_LEAK);
+    world_free(&w);
+    /* a goroutineleak profile that lists only it */
+    world_init(&w);
+    world_add_kind(&w, PPROF_FORMAT_DEBUG1, PPROF_KIND_GOROUTINELEAK, g, 1, 0);
+    r = world_judge(&w);
+    assert_int_equal(r->nfindings, 0);
+    world_free(&w);
+}
+
+/* After the leak profile was asked for, debug=2 prints no minutes for
+ * marked goroutines: they are not young. */
+static void test_marked_minutes_unknown(void **state)
+{
+    (void)state;
+    world w;
+    world_init(&w);
+    /* 6 marked (minutes lost) among growing goroutines all shown under a
+     * minute, over ten minutes: churn by minutes alone, but the marked
+     * ones are not young */
+    const uint64_t c[] = {100, 140, 180, 220, 260, 300};
+    for (size_t i = 0; i < N(c); i++) {
+        ts_gr g[] = {{"main.worker;main.serve", "chan receive", c[i] - 6, 0,
+                      NULL, 0, NULL},
+                     {"main.worker;main.serve", "chan receive", 6, 0, NULL,
+                      PPROF_BF_LEAKED, NULL}};
+        world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), (int64_t)i * 120);
+    }
+    const lwa_report *r = world_judge(&w);
+    assert_int_equal(r->verdict, LWA_VERDICT_LEAK);
+    assert_int_equal(r->findings[0].leaked, 6);
+    world_free(&w);
+}
+
+/* Goroutine ids: "old" as the parser would count them with the previous
+ * capture's highest id as cutoff. */
+static void set_old(lwa_snapshot *s, const lwa_sigtab *t, const char *func,
+                    uint64_t old)
+{
+    if (!s->old) {
+        s->old = calloc(s->nstats, sizeof(*s->old));
+        assert_non_null(s->old);
+    }
+    for (size_t i = 0; i < lwa_sigtab_size(t); i++) {
+        const lwa_sig *g = lwa_sigtab_at(t, i);
+        if (!strcmp(g->frames[g->shown].func, func)) {
+            assert_true(i < s->nstats);
+            s->old[i] = old;
+            return;
+        }
+    }
+    fail_msg("no stack %s", func);
+}
+
+static void test_burst_never_outranks_persistent(void **state)
+{
+    (void)state;
+    /* slowRequest: 58 in flight at each capture, all new each time (ids),
+     * and more of them at the end; awaitDone: a slower climb whose
+     * goroutines all stay */
+    world w;
+    world_init(&w);
+    const uint64_t burst[] = {10, 30, 50, 70, 90};
+    const uint64_t rows[] = {5, 20, 35, 50, 65};
+    for (size_t i = 0; i < N(burst); i++) {
+        ts_gr g[] = {
+            {"main.slowRequest", "chan receive", burst[i], 0, "main.burstLoop",
+             0, NULL},
+            {"database/sql.(*Rows).awaitDone", "select", rows[i], 0,
+             "database/sql.(*Rows).initContextClose", 0, NULL},
+        };
+        world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), (int64_t)i * 10);
+        if (i) {
+            set_old(w.s[i], w.t, "main.slowRequest", 1);
+            set_old(w.s[i], w.t, "database/sql.(*Rows).awaitDone", rows[i - 1]);
+        }
+    }
+    const lwa_report *r = world_judge(&w);
+    assert_int_equal(r->verdict, LWA_VERDICT_LEAK);
+    assert_int_equal(r->nfindings, 1);
+    const lwa_finding *f = &r->findings[0];
+    assert_string_equal(f->sig->frames[f->sig->shown].func,
+                        "database/sql.(*Rows).awaitDone");
+    assert_true(f->has_ids);
+    assert_true(f->persisted > 0.99);
+    assert_int_equal(f->old, 50);
+    /* the burst is dismissed as churn, and says so */
+    bool seen = false;
+    for (size_t i = 0; i < r->ndismissed; i++) {
+        const lwa_finding *d = &r->dismissed[i];
+        if (strcmp(d->sig->frames[d->sig->shown].func, "main.slowRequest"))
+            continue;
+        seen = true;
+        assert_true(d->churn);
+        assert_non_null(strstr(d->why, "churn"));
+    }
+    assert_true(seen);
+    world_free(&w);
+
+    /* two captures: a burst of 58 new goroutines vs a stack whose first
+     * goroutines stay: the persistent one leaks, the burst is nothing */
+    world_init(&w);
+    ts_gr a[] = {{"main.slowRequest", "chan receive", 20, 0, NULL, 0, NULL},
+                 {"main.(*replySlot).wait", "sync.Cond.Wait", 20, 0, NULL, 0,
+                  NULL}};
+    ts_gr b[] = {{"main.slowRequest", "chan receive", 78, 0, NULL, 0, NULL},
+                 {"main.(*replySlot).wait", "sync.Cond.Wait", 40, 0, NULL, 0,
+                  NULL}};
+    world_add(&w, PPROF_FORMAT_DEBUG2, a, 2, 0);
+    world_add(&w, PPROF_FORMAT_DEBUG2, b, 2, 10);
+    set_old(w.s[1], w.t, "main.slowRequest", 0);
+    set_old(w.s[1], w.t, "main.(*replySlot).wait", 20);
+    r = world_judge(&w);
+    assert_int_equal(r->verdict, LWA_VERDICT_LEAK);
+    assert_int_equal(r->nfindings, 1);
+    f = &r->findings[0];
+    assert_string_equal(f->sig->frames[f->sig->shown].func,
+                        "main.(*replySlot).wait");
+    assert_int_equal(f->status, LWA_STATUS_LEAK);
+    world_free(&w);
+
+    /* without ids the same captures stay as they were: both suspects, the
+     * larger first (nothing to tell them apart) */
+    world_init(&w);
+    world_add(&w, PPROF_FORMAT_DEBUG2, a, 2, 0);
+    world_add(&w, PPROF_FORMAT_DEBUG2, b, 2, 10);
+    r = world_judge(&w);
+    assert_int_equal(r->nfindings, 2);
+    assert_false(r->findings[0].has_ids);
+    world_free(&w);
+
+    /* ids on one stack only (the other appeared from nothing): the one
+     * known to stay ranks first even though it grew less */
+    world_init(&w);
+    for (int i = 0; i < 4; i++) {
+        uint64_t k = (uint64_t)i;
+        ts_gr g[] = {{"main.fresh", "chan receive", 40 * k, 0, NULL, 0, NULL},
+                     {"main.kept", "chan receive", 20 + 15 * k, 0, NULL, 0,
+                      NULL}};
+        world_add(&w, PPROF_FORMAT_DEBUG2, g, 2, i * 10);
+        if (i)
+            set_old(w.s[i], w.t, "main.kept", 20 + 15 * (k - 1));
+    }
+    r = world_judge(&w);
+    assert_true(r->nfindings >= 1);
+    f = &r->findings[0];
+    assert_string_equal(f->sig->frames[f->sig->shown].func, "main.kept");
+    world_free(&w);
+}
+
+static void test_ticker_loop_is_sleep_loop(void **state)
+{
+    (void)state;
+    /* A time.NewTicker loop per request: [select], goroutines that stay
+     * (ids) over 4 minutes, never a blocked minute: a sleep loop */
+    world w;
+    world_init(&w);
+    const uint64_t c[] = {12, 24, 36, 48, 60};
+    for (size_t i = 0; i < N(c); i++) {
+        ts_gr g[] = {{"main.(*poller).tick", "select", c[i], 0, "main.start", 0,
+                      NULL}};
+        world_add(&w, PPROF_FORMAT_DEBUG2, g, 1, (int64_t)i * 60);
+        if (i)
+            set_old(w.s[i], w.t, "main.(*poller).tick", c[i - 1]);
+    }
+    const lwa_report *r = world_judge(&w);
+    assert_int_equal(r->verdict, LWA_VERDICT_LEAK);
+    assert_int_equal(r->findings[0].pattern, LWA_PATTERN_SLEEP_LOOP);
+    assert_int_equal(r->findings[0].sig->pattern, LWA_PATTERN_SELECT);
+    world_free(&w);
+
+    /* the same select whose goroutines show blocked minutes: parked for
+     * good, a plain select */
+    world_init(&w);
+    for (size_t i = 0; i < N(c); i++) {
+        ts_gr g[] = {{"main.(*poller).tick", "select", c[i] - 12, 1 + i,
+                      "main.start", 0, NULL},
+                     {"main.(*poller).tick", "select", 12, 0, "main.start", 0,
+                      NULL}};
+        world_add(&w, PPROF_FORMAT_DEBUG2, i ? g : g + 1, i ? 2 : 1,
+                  (int64_t)i * 60);
+        if (i)
+            set_old(w.s[i], w.t, "main.(*poller).tick", c[i - 1]);
+    }
+    r = world_judge(&w);
+    assert_int_equal(r->findings[0].pattern, LWA_PATTERN_SELECT);
+    world_free(&w);
+
+    /* stays and never ages, but over one minute only: too short to tell a
+     * ticker from a select the runtime has not aged yet */
+    world_init(&w);
+    for (size_t i = 0; i < 3; i++) {
+        ts_gr g[] = {{"main.(*poller).tick", "select", c[i], 0, "main.start", 0,
+                      NULL}};
+        world_add(&w, PPROF_FORMAT_DEBUG2, g, 1, (int64_t)i * 30);
+        if (i)
+            set_old(w.s[i], w.t, "main.(*poller).tick", c[i - 1]);
+    }
+    r = world_judge(&w);
+    assert_int_equal(r->findings[0].pattern, LWA_PATTERN_SELECT);
+    world_free(&w);
+
+    /* without ids (debug=1 cannot tell who stayed): the frames' pattern */
+    world_init(&w);
+    for (size_t i = 0; i < N(c); i++) {
+        ts_gr g[] = {{"main.(*poller).tick", "select", c[i], 0, "main.start", 0,
+                      NULL}};
+        world_add(&w, PPROF_FORMAT_DEBUG2, g, 1, (int64_t)i * 60);
+    }
+    r = world_judge(&w);
+    assert_int_equal(r->findings[0].pattern, LWA_PATTERN_SELECT);
     world_free(&w);
 }
 
@@ -451,6 +733,10 @@ int main(void)
         cmocka_unit_test(test_one_capture),
         cmocka_unit_test(test_churn_is_not_accumulation),
         cmocka_unit_test(test_leak_detector),
+        cmocka_unit_test(test_main_select_forever),
+        cmocka_unit_test(test_marked_minutes_unknown),
+        cmocka_unit_test(test_burst_never_outranks_persistent),
+        cmocka_unit_test(test_ticker_loop_is_sleep_loop),
         cmocka_unit_test(test_growth_spread_thin),
         cmocka_unit_test(test_ranking),
         cmocka_unit_test(test_unknown_times),
