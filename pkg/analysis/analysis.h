@@ -40,6 +40,8 @@ typedef enum lwa_pattern {
     LWA_PATTERN_HTTP_BODY,  /* "http-body-not-closed" */
     LWA_PATTERN_NETWORK_IO,
     LWA_PATTERN_GRPC_CONN,  /* "grpc-conn-not-closed" */
+    LWA_PATTERN_GRPC_STREAM, /* "grpc-stream-not-cancelled" */
+    LWA_PATTERN_SQL_ROWS,   /* "sql-rows-not-closed" */
     LWA_PATTERN_WAITGROUP,
     LWA_PATTERN_MUTEX,
     LWA_PATTERN_COND,
@@ -79,9 +81,19 @@ bool lwa_func_is_runtime_internal(const char *func);
  * themselves (sync, internal/poll, net's fd layer, bufio, io, time.Sleep):
  * folded away when showing "the innermost user function". */
 bool lwa_func_is_plumbing(const char *func);
-/* Index of the innermost frame that is not plumbing; 0 when every frame
- * is (then the stack is shown as it is). */
+/* The Go standard library: the first path element has no dot
+ * ("net/http.(*conn).serve", "fmt.Fprint"); "main." is not. */
+bool lwa_func_is_stdlib(const char *func);
+/* Index of the frame users are shown first: the innermost one outside the
+ * standard library, the plumbing and the common libraries (grpc-go,
+ * protobuf, golang.org/x) when the stack has one (an SSE handler, not
+ * net/http's writer under it), else outside the standard library and the
+ * plumbing, else the innermost frame that is not plumbing, else the first
+ * one a traceback shows. */
 uint32_t lwa_user_frame(const pprof_frame *frames, uint32_t nframes);
+/* Index of the innermost frame that is not plumbing (nframes when none):
+ * where the blocking machinery of a stack ends. */
+uint32_t lwa_plumbing_end(const pprof_frame *frames, uint32_t nframes);
 
 /* ------------------------------------------------------------------ */
 /* Ignore rules, after go.uber.org/goleak.                              */

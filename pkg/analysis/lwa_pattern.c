@@ -7,6 +7,20 @@
  *      gRPC is the symptom of a body or connection nobody closed, whatever
  *      channel or socket it happens to wait on; an x/sync semaphore waits
  *      in a select but is a semaphore.  These rules win over the reason.
+ *      Two owners leave one goroutine per leaked object whose frames are
+ *      all library code, so the library frame is the whole evidence:
+ *      database/sql's (*Rows).awaitDone / (*Tx).awaitDone (rows or a
+ *      transaction never closed; it only exists while the query's context
+ *      can be cancelled) and grpc-go's per-stream watcher, the closure in
+ *      newClientStreamWithParams (newClientStream before grpc-go 1.32)
+ *      that waits for the stream's or the conn's context (a stream neither
+ *      cancelled nor read to the end).  The stream watcher is told apart
+ *      from the conn's own goroutines (CallbackSerializer, transport reader,
+ *      loopy writer) by that frame, so closing a shared conn is never the
+ *      advice for an abandoned stream.
+ *      An idle keep-alive connection reads (readLoop in IO wait, under
+ *      bufio's Peek): that is not a body left open, which parks readLoop in
+ *      a select waiting for the body's EOF.
  *   2. the wait reason Go printed (debug=2): "chan send", "select (no
  *      cases)", "sync.WaitGroup.Wait"...  "semacquire" (WaitGroup and Mutex
  *      before Go 1.20/1.25, or a raw semaphore) is split by the frames.
@@ -58,6 +72,12 @@ static const struct {
     [LWA_PATTERN_GRPC_CONN] = {"grpc-conn-not-closed", "reuse one "
                                "grpc.ClientConn, or defer conn.Close() for "
                                "each one created"},
+    [LWA_PATTERN_GRPC_STREAM] = {"grpc-stream-not-cancelled", "cancel the "
+                                 "stream's context (defer cancel()) or read "
+                                 "to io.EOF"},
+    [LWA_PATTERN_SQL_ROWS] = {"sql-rows-not-closed", "defer rows.Close() "
+                              "right after the error check; defer "
+                              "tx.Rollback()"},
     [LWA_PATTERN_WAITGROUP] = {"waitgroup", "make every wg.Add path reach "
                                "wg.Done (defer it)"},
     [LWA_PATTERN_MUTEX] = {"mutex", "unlock on every return path (defer "
@@ -140,11 +160,53 @@ static const char *entry_func(const pprof_frame *f, uint32_t n)
     return NULL;
 }
 
+/* grpc-go's per-stream context watcher (see the header comment). */
+static bool is_grpc_stream_watcher(const char *func)
+{
+    return starts(func, "google.golang.org/grpc.newClientStreamWithParams.func") ||
+           starts(func, "google.golang.org/grpc.newClientStream.func");
+}
+
+/* A persistConn.readLoop at f[at] that is reading the socket (an idle
+ * keep-alive connection, or one waiting for a response) rather than
+ * waiting for its body to be consumed. */
+static bool readloop_reading(const pprof_frame *f, uint32_t at,
+                             const char *reason)
+{
+    if (reason && !strncmp(reason, "IO wait", 7))
+        return true;
+    for (uint32_t i = 0; i < at; i++)
+        if (starts(f[i].func, "internal/poll.") ||
+            starts(f[i].func, "bufio.(*Reader).") ||
+            eq(f[i].func, "net/http.(*persistConn).Read") ||
+            eq(f[i].func, "runtime.netpollblock"))
+            return true;
+    return false;
+}
+
 /* Rule 1: who is blocked.  True when a rule decided. */
 static bool classify_owner(const pprof_frame *f, uint32_t n,
-                           const char *created_by, lwa_class *out)
+                           const char *reason, const char *created_by,
+                           lwa_class *out)
 {
+    /* Judged by the function the goroutine was started with: the same
+     * library functions further in are a caller's synchronous work (an
+     * older grpc-go runs its retry closures in newClientStream.funcN). */
+    const char *entry = entry_func(f, n);
+    if (eq(entry, "database/sql.(*Rows).awaitDone") ||
+        eq(entry, "database/sql.(*Tx).awaitDone") ||
+        is_grpc_stream_watcher(entry)) {
+        out->pattern = is_grpc_stream_watcher(entry) ? LWA_PATTERN_GRPC_STREAM
+                                                     : LWA_PATTERN_SQL_ROWS;
+        for (uint32_t i = 0; i < n; i++)
+            if (f[i].func == entry)
+                out->culprit = i;
+        return true;
+    }
     for (uint32_t i = 0; i < n; i++) {
+        if (eq(f[i].func, "net/http.(*persistConn).readLoop") &&
+            readloop_reading(f, i, reason))
+            return false; /* an idle connection: the reason tells */
         if (eq(f[i].func, "net/http.(*persistConn).readLoop") ||
             eq(f[i].func, "net/http.(*persistConn).writeLoop")) {
             out->pattern = LWA_PATTERN_HTTP_BODY;
@@ -176,12 +238,17 @@ static bool classify_owner(const pprof_frame *f, uint32_t n,
         if (eq(f[i].func, "net/http.(*persistConn).roundTrip") ||
             eq(f[i].func, "net/http.(*Transport).roundTrip")) {
             out->pattern = LWA_PATTERN_NETWORK_IO;
-            for (uint32_t j = i; j < n; j++)
+            uint32_t shown = n;
+            for (uint32_t j = i; j < n && shown == n; j++)
+                if (!lwa_func_is_plumbing(f[j].func) &&
+                    !lwa_func_is_stdlib(f[j].func))
+                    shown = j;
+            for (uint32_t j = i; j < n && shown == n; j++)
                 if (!starts(f[j].func, "net/http.") &&
-                    !lwa_func_is_plumbing(f[j].func)) {
-                    out->culprit = j;
-                    break;
-                }
+                    !lwa_func_is_plumbing(f[j].func))
+                    shown = j;
+            if (shown < n)
+                out->culprit = shown;
             return true;
         }
     }
@@ -287,7 +354,7 @@ static bool nil_chan_park(const pprof_frame *f, uint32_t n, uint32_t at,
 static lwa_pattern from_frames(const pprof_frame *f, uint32_t n,
                                const char **reason)
 {
-    uint32_t end = lwa_user_frame(f, n);
+    uint32_t end = lwa_plumbing_end(f, n);
     if (end < n)
         end++;
     lwa_pattern best = LWA_PATTERN_UNKNOWN;
@@ -389,7 +456,7 @@ void lwa_classify(const pprof_frame *frames, uint32_t nframes,
     out->wait_reason = wait_reason;
     out->reason_inferred = wait_reason ? reason_inferred : false;
 
-    if (classify_owner(frames, nframes, created_by, out))
+    if (classify_owner(frames, nframes, wait_reason, created_by, out))
         goto reason_only;
 
     lwa_pattern p;

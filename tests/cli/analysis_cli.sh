@@ -209,6 +209,7 @@ jqok "analyze --json: every DESIGN field in every finding" '
 jqok "analyze --json: patterns from the vocabulary" '
   all(.findings[].pattern; IN("chan-send","chan-receive","nil-channel","select",
     "select-no-cases","http-body-not-closed","network-io","grpc-conn-not-closed",
+    "grpc-stream-not-cancelled","sql-rows-not-closed",
     "waitgroup","mutex","cond","semaphore","sleep-loop","unknown"))'
 jqok "analyze --json: the finding" '.findings[0].frames[0] == "main.(*fetcher).gather.func1" and .findings[0].pattern == "chan-send" and .findings[0].wait_reason == "chan send" and .findings[0].file == "leakwatch.dev/targets/chansend.go" and .findings[0].line == 40 and .findings[0].created_by == "main.(*fetcher).gather" and .findings[0].delta > 50 and .findings[0].per_minute > 30 and (.findings[0].fix | test("ctx.Done"))'
 jqok "analyze --json: counts per capture" '(.findings[0].counts|length) == (.snapshots|length) and .findings[0].counts[-1] == .findings[0].count and .findings[0].counts[-1] - .findings[0].counts[0] == .findings[0].delta'

@@ -7,7 +7,9 @@
  * leading runtime frames hidden) and their protobuf form before the
  * runtime frames are hidden (as the parser sees it), plus a few captures
  * of small programs for the patterns the fixtures do not cover (cond,
- * semaphore, empty select, nil send).
+ * semaphore, empty select, nil send, a database/sql transaction left
+ * open), and the catalog services (tests/targets/catalog: grpc-go 1.71.1,
+ * database/sql with modernc.org/sqlite, an SSE handler).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -121,11 +123,13 @@ static void test_debug2_stacks(void **state)
         {"http writeLoop", "net/http.(*persistConn).writeLoop@net/http/transport.go:2652",
          "select", false, "net/http.(*Transport).dialConn", LWA_PATTERN_HTTP_BODY,
          "net/http.(*persistConn).writeLoop", NULL},
-        {"http readLoop in IO", "internal/poll.runtime_pollWait;internal/poll.(*pollDesc).wait;"
+        /* An idle keep-alive connection reads its socket: not a body left
+         * open (that parks readLoop in a select, above). */
+        {"http readLoop idle", "internal/poll.runtime_pollWait;internal/poll.(*pollDesc).wait;"
          "internal/poll.(*pollDesc).waitRead;internal/poll.(*FD).Read;net.(*netFD).Read;"
          "net.(*conn).Read;net/http.(*persistConn).Read;bufio.(*Reader).fill;"
          "bufio.(*Reader).Peek;net/http.(*persistConn).readLoop",
-         "IO wait", false, "net/http.(*Transport).dialConn", LWA_PATTERN_HTTP_BODY,
+         "IO wait", false, "net/http.(*Transport).dialConn", LWA_PATTERN_NETWORK_IO,
          "net/http.(*persistConn).readLoop", "IO wait"},
         {"http server conn", "internal/poll.runtime_pollWait;internal/poll.(*pollDesc).wait;"
          "internal/poll.(*pollDesc).waitRead;internal/poll.(*FD).Read;net.(*netFD).Read;"
@@ -160,6 +164,57 @@ static void test_debug2_stacks(void **state)
          "select", false, "google.golang.org/grpc/internal/transport.NewServerTransport",
          LWA_PATTERN_GRPC_CONN,
          "google.golang.org/grpc/internal/transport.(*http2Server).keepalive", NULL},
+        /* grpc-go's per-stream watcher: a stream neither cancelled nor
+         * read to io.EOF, on a conn that may well be shared. */
+        {"grpc stream 1.71", "google.golang.org/grpc.newClientStreamWithParams.func4@"
+         "google.golang.org/grpc@v1.71.1/stream.go:395",
+         "select", false, "google.golang.org/grpc.newClientStreamWithParams",
+         LWA_PATTERN_GRPC_STREAM, "google.golang.org/grpc.newClientStreamWithParams.func4",
+         "select"},
+        /* Hand-made from grpc-go 1.30.0's source (not captured): before
+         * 1.32 the watcher is newClientStream's fifth closure, the
+         * "go func()" at stream.go:316. */
+        {"grpc stream 1.30", "google.golang.org/grpc.newClientStream.func5",
+         "select", false, "google.golang.org/grpc.newClientStream",
+         LWA_PATTERN_GRPC_STREAM, "google.golang.org/grpc.newClientStream.func5", NULL},
+        /* Hand-made edge case: the same closures further in are a
+         * caller's synchronous retry work, not the watcher; the user's
+         * frame and the reason decide. */
+        {"grpc stream creation", "google.golang.org/grpc/internal/transport.(*http2Client).NewStream;"
+         "google.golang.org/grpc.(*csAttempt).newStream;"
+         "google.golang.org/grpc.newClientStream.func3;"
+         "google.golang.org/grpc.(*clientStream).withRetry;"
+         "google.golang.org/grpc.newClientStream;"
+         "google.golang.org/grpc.(*ClientConn).NewStream;main.(*quoteWatcher).firstPrice",
+         "select", false, "main.(*quoteWatcher).handle", LWA_PATTERN_SELECT,
+         "main.(*quoteWatcher).firstPrice", NULL},
+        {"sql rows", "database/sql.(*Rows).awaitDone@database/sql/sql.go:3009",
+         "select", false, "database/sql.(*Rows).initContextClose",
+         LWA_PATTERN_SQL_ROWS, "database/sql.(*Rows).awaitDone", "select"},
+        {"sql tx", "database/sql.(*Tx).awaitDone@database/sql/sql.go:2212",
+         "chan receive", false, "database/sql.(*DB).beginDC",
+         LWA_PATTERN_SQL_ROWS, "database/sql.(*Tx).awaitDone", "chan receive"},
+        /* An SSE handler writing to a client that stopped reading: named by
+         * the handler, not by net/http's writer or fmt under it. */
+        {"sse write", "internal/poll.runtime_pollWait;internal/poll.(*pollDesc).wait;"
+         "internal/poll.(*pollDesc).waitWrite;internal/poll.(*FD).Write;"
+         "net.(*netFD).Write;net.(*conn).Write;net/http.checkConnErrorWriter.Write;"
+         "bufio.(*Writer).Flush;net/http.(*chunkWriter).Write;bufio.(*Writer).Flush;"
+         "bufio.(*Writer).Write;net/http.(*response).write;net/http.(*response).Write;"
+         "fmt.Fprint;main.(*newsFeed).serveEvents@leakwatch.dev/catalog/newsfeed.go:51;"
+         "net/http.HandlerFunc.ServeHTTP;net/http.(*ServeMux).ServeHTTP;"
+         "net/http.serverHandler.ServeHTTP;net/http.(*conn).serve",
+         "IO wait", false, "net/http.(*Server).Serve", LWA_PATTERN_NETWORK_IO,
+         "main.(*newsFeed).serveEvents", "IO wait"},
+        {"sse background read", "internal/poll.runtime_pollWait;internal/poll.(*pollDesc).wait;"
+         "internal/poll.(*pollDesc).waitRead;internal/poll.(*FD).Read;net.(*netFD).Read;"
+         "net.(*conn).Read;net/http.(*connReader).backgroundRead@net/http/server.go:702",
+         "IO wait", false, "net/http.(*connReader).startBackgroundRead",
+         LWA_PATTERN_NETWORK_IO, "net/http.(*connReader).backgroundRead", NULL},
+        {"x/sync semaphore catalog", "golang.org/x/sync/semaphore.(*Weighted).Acquire;"
+         "main.(*exportService).export;main.(*exportService).handle",
+         "select", false, "main.drive", LWA_PATTERN_SEMAPHORE,
+         "main.(*exportService).export", NULL},
         /* A user's gRPC handler blocked in its own code is not gRPC's
          * goroutine: the reason decides. */
         {"grpc handler", "main.(*server).Check;"
@@ -240,6 +295,16 @@ static void test_debug1_stacks(void **state)
          "google.golang.org/grpc/internal/grpcsync.(*CallbackSerializer).run", NULL},
         {"semaphore", "golang.org/x/sync/semaphore.(*Weighted).Acquire;main.semAcquire",
          NULL, false, NULL, LWA_PATTERN_SEMAPHORE, "main.semAcquire", NULL},
+        /* database/sql's and grpc-go's watchers need no runtime frame */
+        {"sql rows debug1", "database/sql.(*Rows).awaitDone@database/sql/sql.go:3009",
+         NULL, false, NULL, LWA_PATTERN_SQL_ROWS, "database/sql.(*Rows).awaitDone",
+         NULL},
+        {"sql tx debug1", "database/sql.(*Tx).awaitDone@database/sql/sql.go:2212",
+         NULL, false, NULL, LWA_PATTERN_SQL_ROWS, "database/sql.(*Tx).awaitDone",
+         NULL},
+        {"grpc stream debug1", "google.golang.org/grpc.newClientStreamWithParams.func4",
+         NULL, false, NULL, LWA_PATTERN_GRPC_STREAM,
+         "google.golang.org/grpc.newClientStreamWithParams.func4", NULL},
     };
     run(e, N(e));
 }
@@ -310,7 +375,8 @@ static void test_vocabulary(void **state)
     static const char *const names[] = {
         "unknown", "chan-send", "chan-receive", "nil-channel", "select",
         "select-no-cases", "http-body-not-closed", "network-io",
-        "grpc-conn-not-closed", "waitgroup", "mutex", "cond", "semaphore",
+        "grpc-conn-not-closed", "grpc-stream-not-cancelled",
+        "sql-rows-not-closed", "waitgroup", "mutex", "cond", "semaphore",
         "sleep-loop"};
     assert_int_equal(N(names), LWA_PATTERN_COUNT);
     for (int p = 0; p < LWA_PATTERN_COUNT; p++) {
@@ -326,6 +392,12 @@ static void test_vocabulary(void **state)
     assert_string_equal(lwa_pattern_fix(LWA_PATTERN_CHAN_SEND),
                         "buffer the channel or select on ctx.Done() in the "
                         "sender");
+    assert_string_equal(lwa_pattern_fix(LWA_PATTERN_GRPC_STREAM),
+                        "cancel the stream's context (defer cancel()) or read "
+                        "to io.EOF");
+    assert_string_equal(lwa_pattern_fix(LWA_PATTERN_SQL_ROWS),
+                        "defer rows.Close() right after the error check; "
+                        "defer tx.Rollback()");
 }
 
 static void test_frame_predicates(void **state)
@@ -358,6 +430,29 @@ static void test_frame_predicates(void **state)
     ts_stack_parse(&s, "runtime.gopark;runtime.bgsweep");
     assert_int_equal(lwa_user_frame(s.f, s.n), 0);
     assert_int_equal(lwa_user_frame(NULL, 0), 0);
+
+    assert_true(lwa_func_is_stdlib("net/http.checkConnErrorWriter.Write"));
+    assert_true(lwa_func_is_stdlib("fmt.Fprint"));
+    assert_true(lwa_func_is_stdlib("internal/poll.(*FD).Write"));
+    assert_true(lwa_func_is_stdlib("database/sql.(*Rows).awaitDone"));
+    assert_false(lwa_func_is_stdlib("main.(*newsFeed).serveEvents"));
+    assert_false(lwa_func_is_stdlib("golang.org/x/sync/semaphore.(*Weighted).Acquire"));
+    assert_false(lwa_func_is_stdlib("google.golang.org/grpc.newClientStreamWithParams.func4"));
+    assert_false(lwa_func_is_stdlib("github.com/acme/internal/x.F"));
+    assert_false(lwa_func_is_stdlib(NULL));
+    assert_false(lwa_func_is_stdlib(""));
+    /* the standard library between the blocking call and the user's code
+     * is passed over ... */
+    ts_stack_parse(&s, "internal/poll.(*FD).Write;net.(*conn).Write;"
+              "net/http.checkConnErrorWriter.Write;bufio.(*Writer).Flush;"
+              "fmt.Fprint;main.(*newsFeed).serveEvents;net/http.(*conn).serve");
+    assert_int_equal(lwa_user_frame(s.f, s.n), 5);
+    assert_int_equal(lwa_plumbing_end(s.f, s.n), 2);
+    /* ... and shown when there is nothing else */
+    ts_stack_parse(&s, "runtime.gopark;runtime.selectgo;database/sql.(*Rows).awaitDone");
+    assert_int_equal(lwa_user_frame(s.f, s.n), 2);
+    ts_stack_parse(&s, "runtime.gopark;sync.runtime_notifyListWait");
+    assert_int_equal(lwa_plumbing_end(s.f, s.n), 2);
 }
 
 static void test_empty_stack(void **state)
