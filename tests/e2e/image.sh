@@ -94,6 +94,12 @@ check "the image holds exactly the libraries the binary links ($(wc -w <<<"$need
 check "the binary in the image reports version $VERSION" \
   bash -c "chroot '$RFS' /usr/local/bin/leakwatch version | grep -qF 'leakwatch $VERSION '"
 echo "image: $(du -sh "$RFS" | cut -f1) unpacked, archive $(du -h "$ARCHIVE" | cut -f1)"
+# README's route into a kind node: a docker archive that kind loads.
+check "skopeo turns the archive into a docker archive for kind load" \
+  skopeo copy -q "oci-archive:$ARCHIVE" "docker-archive:$STATE/kind.tar:leakwatch:$VERSION"
+check "... tagged leakwatch:$VERSION" \
+  bash -c "tar -xOf '$STATE/kind.tar' manifest.json | jq -e '.[0].RepoTags == [\"docker.io/library/leakwatch:$VERSION\"]' >/dev/null"
+rm -f "$STATE/kind.tar"
 
 # --- the cluster, the manifests' ServiceAccount and RBAC ------------------------
 eval "$("$ROOT/hack/cluster.sh" up)" || { nok "cluster up"; finish; exit 1; }
