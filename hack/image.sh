@@ -108,6 +108,8 @@ make_base_tar() {
   tar -C "$tmp/rootfs" --numeric-owner -cf "$tmp/base.tar" .
   mv "$tmp/base.tar" "$tar"
   rm -rf "$tmp"
+  # Last week's base is superseded: keep only this one.
+  find "$IMG_CACHE" -maxdepth 1 -name "debian-$SUITE-*.tar" ! -name "$key.tar" -delete
   exec {lockfd}>&-
   log "base rootfs ready in $((SECONDS - start))s ($(du -h "$tar" | cut -f1))"
   echo "$tar"
