@@ -306,6 +306,34 @@ check "no API call failed for the revoked token" \
   bash -c "! grep -iE 'unauthorized|forbidden' '$STATE/controller.log' | grep -E '\"level\":\"(warn|error)\"'"
 check "no 403: the manifests' RBAC covers every call" test "$n403" -eq 0
 
+# --- metrics against DESIGN.md ----------------------------------------------------
+# Every series the containerised controller serves: its metric (histogram
+# suffixes folded) and label names must be a row of DESIGN.md's table.
+metric >"$STATE/metrics.txt"
+doc_metrics() {
+  sed -n '/<!-- metrics:begin -->/,/<!-- metrics:end -->/p' "$ROOT/DESIGN.md" | grep '^| `' |
+    awk -F'|' '{ n = $2; gsub(/[` ]/, "", n); l = $4; gsub(/[` ]/, "", l); print n "|" l }'
+}
+doc_metrics | sort >"$STATE/doc-metrics"
+awk '!/^#/ && NF {
+    s = $1; n = s; sub(/\{.*/, "", n); l = ""
+    if (match(s, /\{.*\}/)) {
+      m = split(substr(s, RSTART + 1, RLENGTH - 2), kv, /",/)
+      for (i = 1; i <= m; i++) { k = kv[i]; sub(/=.*/, "", k); if (k != "le") l = l (l == "" ? "" : ",") k }
+    }
+    print n "|" l }' "$STATE/metrics.txt" | sort -u >"$STATE/served"
+sed -E 's/_(bucket|sum|count)\|/|/' "$STATE/served" | sort -u >"$STATE/served-folded"
+undocumented=$(grep -vxF -f "$STATE/doc-metrics" "$STATE/served-folded" | tr '\n' ' ')
+check "the controller served $(wc -l <"$STATE/served-folded") metric families" \
+  test "$(wc -l <"$STATE/served-folded")" -ge 8
+check "every served metric and its labels are in DESIGN.md${undocumented:+ (not: $undocumented)}" \
+  test -z "$undocumented"
+sed -n '/<!-- patterns:begin -->/,/<!-- patterns:end -->/p' "$ROOT/DESIGN.md" | grep '^| `' |
+  awk -F' \\| ' '{ n = $1; sub(/^\| /, "", n); gsub(/`/, "", n); print n }' | sort >"$STATE/doc-patterns"
+sed -n 's/^leakwatch_findings{pattern="\([^"]*\)"}.*/\1/p' "$STATE/metrics.txt" | sort >"$STATE/served-patterns"
+check "leakwatch_findings has one series per pattern of DESIGN.md" \
+  cmp -s "$STATE/doc-patterns" "$STATE/served-patterns"
+
 # --- graceful stop ------------------------------------------------------------------
 kill -TERM "$CTL_PID"
 check "SIGTERM stops it" wait_until 20 bash -c "! kill -0 $CTL_PID 2>/dev/null"
