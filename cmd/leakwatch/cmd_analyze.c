@@ -45,7 +45,8 @@ static void usage(FILE *out)
             "no-leak or inconclusive, with the growing stacks ranked, each\n"
             "with its pattern and first fix.  A ramp that plateaus and a\n"
             "burst that drains are not leaks; two captures are weak evidence\n"
-            "unless blocked minutes (debug=2) or a fresh peer back them up.\n\n"
+            "unless blocked minutes (debug=2) or a fresh peer back them up.\n"
+            "One SNAPSHOT (or the baseline) may be -, standard input.\n\n"
             "options:\n"
             "  --baseline FILE          a capture of a freshly started peer "
             "of the\n"
@@ -476,20 +477,23 @@ int cmd_analyze(int argc, char **argv)
 
     rc = CLI_EXIT_INPUT;
     lwa_snapshot **snaps = calloc(nfiles, sizeof(*snaps));
+    cli_capture_notes *notes = calloc(nfiles, sizeof(*notes)), bnotes = {0};
     lwa_snapshot *base = NULL;
     lwa_report *r = NULL;
     lwa_sigtab *t = lwa_sigtab_new(&c.opt);
-    if (!snaps || !t) {
+    if (!cli_stdin_once(CMD, (const char *const *)files, nfiles, baseline_file))
+        goto out;
+    if (!snaps || !notes || !t) {
         fprintf(stderr, CMD ": out of memory\n");
         goto out;
     }
     for (size_t k = 0; k < nfiles; k++) {
-        snaps[k] = cli_load_snapshot(CMD, t, files[k], &c.limits);
+        snaps[k] = cli_load_snapshot(CMD, t, files[k], &c.limits, &notes[k]);
         if (!snaps[k])
             goto out;
     }
     if (baseline_file) {
-        base = cli_load_snapshot(CMD, t, baseline_file, &c.limits);
+        base = cli_load_snapshot(CMD, t, baseline_file, &c.limits, &bnotes);
         if (!base)
             goto out;
     }
@@ -502,13 +506,22 @@ int cmd_analyze(int argc, char **argv)
         goto out;
     }
     if (c.json) {
-        rc = cli_json_emit(json_report(r, snaps, base, (size_t)top,
-                                         c.opt.fold_runtime), CMD);
+        json_t *j = json_report(r, snaps, base, (size_t)top, c.opt.fold_runtime);
+        for (size_t k = 0; k < nfiles; k++)
+            j = cli_json_attach_notes(j, "snapshots", k, &notes[k]);
+        if (base)
+            j = cli_json_attach_notes(j, "baseline", 0, &bnotes);
+        rc = cli_json_emit(j, CMD);
     } else {
         text_report(r, snaps, base, (size_t)top);
+        for (size_t k = 0; k < nfiles; k++)
+            cli_print_capture_notes(stdout, files[k], &notes[k]);
+        if (base)
+            cli_print_capture_notes(stdout, baseline_file, &bnotes);
         rc = CLI_EXIT_OK;
     }
 out:
+    free(notes);
     lwa_report_free(r);
     for (size_t k = 0; snaps && k < nfiles; k++)
         lwa_snapshot_free(snaps[k]);

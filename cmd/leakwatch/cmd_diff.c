@@ -24,7 +24,8 @@ static void usage(FILE *out)
             "usage: leakwatch diff [OPTIONS] BASE TARGET\n\n"
             "Per-stack growth from capture BASE to capture TARGET (later in\n"
             "the same pod, or a leaking pod against a healthy peer), largest\n"
-            "growth first.  The captures may be in different formats.\n\n"
+            "growth first.  The captures may be in different formats; -\n"
+            "reads one of them from standard input.\n\n"
             "options:\n"
             "  --top N                  stacks to list (text: default 10;\n"
             "                           JSON: default every stack that "
@@ -199,16 +200,19 @@ int cmd_diff(int argc, char **argv)
 
     rc = CLI_EXIT_INPUT;
     lwa_snapshot *base = NULL, *target = NULL;
+    cli_capture_notes notes[2] = {{0}, {0}};
     lwa_diff *d = NULL;
     lwa_sigtab *t = lwa_sigtab_new(&c.opt);
+    if (!cli_stdin_once(CMD, files, 2, NULL))
+        goto out;
     if (!t) {
         fprintf(stderr, CMD ": out of memory\n");
         goto out;
     }
-    base = cli_load_snapshot(CMD, t, files[0], &c.limits);
+    base = cli_load_snapshot(CMD, t, files[0], &c.limits, &notes[0]);
     if (!base)
         goto out;
-    target = cli_load_snapshot(CMD, t, files[1], &c.limits);
+    target = cli_load_snapshot(CMD, t, files[1], &c.limits, &notes[1]);
     if (!target)
         goto out;
     d = lwa_diff_new(t, base, target);
@@ -217,10 +221,15 @@ int cmd_diff(int argc, char **argv)
         goto out;
     }
     if (c.json) {
-        rc = cli_json_emit(json_report(d, base, target, (size_t)top,
-                                         c.opt.fold_runtime), CMD);
+        json_t *j = json_report(d, base, target, (size_t)top,
+                                c.opt.fold_runtime);
+        j = cli_json_attach_notes(j, "base", 0, &notes[0]);
+        j = cli_json_attach_notes(j, "target", 0, &notes[1]);
+        rc = cli_json_emit(j, CMD);
     } else {
         text_report(d, base, target, (size_t)top);
+        cli_print_capture_notes(stdout, files[0], &notes[0]);
+        cli_print_capture_notes(stdout, files[1], &notes[1]);
         rc = CLI_EXIT_OK;
     }
 out:

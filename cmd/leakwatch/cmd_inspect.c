@@ -27,7 +27,8 @@ static void usage(FILE *out)
             "goroutines and distinct stacks, and the largest stacks with\n"
             "their innermost user function, file:line, wait reason, blocked\n"
             "minutes, creator and likely leak pattern.  FILE is any Go\n"
-            "goroutine profile (debug=1, debug=2, protobuf raw or gzipped).\n\n"
+            "goroutine profile (debug=1, debug=2, protobuf raw or gzipped),\n"
+            "or a crash dump as pasted; - reads standard input.\n\n"
             "options:\n"
             "  --top N                  stacks to list (default 10, 0 for "
             "all)\n%s\n"
@@ -57,6 +58,8 @@ static json_t *json_report(const char *path, const pprof_profile *p,
                            const row *rows, size_t nrows, size_t shown)
 {
     bool fold = lwa_sigtab_options(t)->fold_runtime;
+    cli_capture_notes notes;
+    cli_capture_notes_of(&notes, p);
     json_t *o = json_object();
     json_t *stacks = json_array();
     if (!o || !stacks)
@@ -86,6 +89,7 @@ static json_t *json_report(const char *path, const pprof_profile *p,
         cli_json_set(o, "ignored", json_integer((json_int_t)s->ignored)) &&
         cli_json_set(o, "buckets", json_integer((json_int_t)p->nbuckets)) &&
         cli_json_set(o, "unique_stacks", json_integer((json_int_t)nrows)) &&
+        cli_json_capture_notes(o, &notes) &&
         cli_json_set(o, "time_unix_ms",
                      p->time_unix_nanos > 0
                          ? json_integer(p->time_unix_nanos / 1000000)
@@ -100,6 +104,8 @@ static void text_report(const char *path, const pprof_profile *p,
                         const row *rows, size_t nrows, size_t shown)
 {
     char a[CLI_NUM_LEN], b[CLI_NUM_LEN];
+    cli_capture_notes notes;
+    cli_capture_notes_of(&notes, p);
     printf("%s: %s %s capture%s, %s goroutine%s in %s distinct stack%s",
            path, pprof_format_name(p->format), pprof_kind_name(p->kind),
            p->gzipped ? " (gzip)" : "", cli_fmt_count(a, p->total),
@@ -110,6 +116,7 @@ static void text_report(const char *path, const pprof_profile *p,
     printf("\n");
     if (p->truncated)
         printf("input was cut off: counts are a floor\n");
+    cli_print_capture_notes(stdout, path, &notes);
     int width = 1;
     for (size_t i = 0; i < shown; i++) {
         int w = (int)strlen(cli_fmt_count(a, rows[i].count));

@@ -34,6 +34,8 @@ static inline void fz_limits(pprof_limits *lim)
     lim->max_line_bytes = 4096;
     lim->max_buckets = 2000;
     lim->max_frames = 128;
+    /* Not a limit: makes debug=2 inputs count "old" goroutines too. */
+    lim->goid_cutoff = 40;
 }
 
 static inline void fz_check_profile(const pprof_profile *p,
@@ -53,6 +55,7 @@ static inline void fz_check_profile(const pprof_profile *p,
         for (int k = 0; k < PPROF_MINUTES_BINS; k++)
             h += b->minutes_hist[k];
         FZ_REQUIRE(h == b->count);
+        FZ_REQUIRE(b->old <= b->count);
         FZ_REQUIRE(b->minutes_hist[pprof_minutes_bin(b->minutes_max)] > 0);
         if (b->labels)
             FZ_REQUIRE(b->labels[0] != '\0');
@@ -69,10 +72,14 @@ static inline void fz_check_same(const pprof_profile *a, const pprof_profile *b)
     FZ_REQUIRE(a->format == b->format && a->kind == b->kind);
     FZ_REQUIRE(a->total == b->total && a->counted == b->counted);
     FZ_REQUIRE(a->truncated == b->truncated && a->gzipped == b->gzipped);
+    FZ_REQUIRE(a->skipped_lines == b->skipped_lines &&
+               a->total_short == b->total_short);
+    FZ_REQUIRE(a->has_goids == b->has_goids && a->max_goid == b->max_goid);
     FZ_REQUIRE(a->nbuckets == b->nbuckets);
     for (size_t i = 0; i < a->nbuckets; i++) {
         const pprof_bucket *x = &a->buckets[i], *y = &b->buckets[i];
         FZ_REQUIRE(x->count == y->count && x->nframes == y->nframes);
+        FZ_REQUIRE(x->old == y->old);
         FZ_REQUIRE(x->flags == y->flags);
         FZ_REQUIRE(x->minutes_min == y->minutes_min && x->minutes_max == y->minutes_max);
         FZ_REQUIRE((x->wait_reason == NULL) == (y->wait_reason == NULL));

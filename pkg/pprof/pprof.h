@@ -81,6 +81,13 @@ typedef struct pprof_bucket {
     pprof_frame created_by;    /* .func NULL when unknown (debug=1/proto
                                   give no creator; main has none)          */
     const char *labels;        /* "k1=v1,k2=v2" sorted, or NULL            */
+    /* Goroutines in this bucket whose id is <= pprof_limits.goid_cutoff
+     * (debug=2 only; 0 when the cutoff is off or the format has no ids).
+     * Go hands out ids in increasing order and a goroutine keeps its id
+     * for life, so with the previous capture's max_goid as the cutoff,
+     * "old" goroutines were already there then: a leak keeps its old
+     * goroutines and adds new ones, a burst is all new. */
+    uint64_t old;
 } pprof_bucket;
 
 typedef struct pprof_profile {
@@ -91,6 +98,24 @@ typedef struct pprof_profile {
     uint64_t total;           /* what the process reported ("total N"),
                                  else the sum of bucket counts              */
     uint64_t counted;         /* sum of bucket counts                       */
+    /* debug=1 only: "total N" is smaller than the sum of the records'
+     * counts.  Go never writes that; the file was edited or stitched
+     * together.  total keeps the reported N, counted the records' sum. */
+    bool total_short;
+    /* Lines the parser could not read and skipped, from the first
+     * goroutine header (or debug=1 header) on: runtime diagnostics in a
+     * crash dump ("runtime: g1: unexpected return pc...", hex stack
+     * dumps, "\tstack=[..."), register dumps, stray text, and every line
+     * of a goroutine that could not be read whole (it is left out of the
+     * buckets).  Text before the first header (a panic message, test or
+     * log output) is a preamble, not counted.  0 for protobuf. */
+    uint64_t skipped_lines;
+    /* debug=2 only (has_goids false for debug=1 and protobuf): the
+     * largest goroutine id in the dump, goroutine 0 (an M's system
+     * stack) aside.  Passed as the next parse's goid_cutoff, it splits
+     * each bucket into goroutines that existed then (old) and new ones. */
+    bool has_goids;
+    uint64_t max_goid;
     int64_t time_unix_nanos;  /* protobuf time_nanos; 0 when unknown        */
     size_t nbuckets;
     pprof_bucket *buckets;    /* order: as first seen in the input          */
@@ -104,6 +129,10 @@ typedef struct pprof_limits {
     uint32_t max_line_bytes;         /* one text line (default 1 MiB)        */
     uint64_t max_buckets;            /* unique buckets (default 2,000,000)   */
     uint32_t max_frames;             /* frames per stack (default 4096)      */
+    /* Not a limit: it rides along because every parse entry point takes
+     * this struct.  Goroutines whose id is <= goid_cutoff count as "old"
+     * in pprof_bucket.old (debug=2 only).  0 = off. */
+    uint64_t goid_cutoff;
 } pprof_limits;
 
 void pprof_limits_default(pprof_limits *limits);
@@ -154,6 +183,8 @@ typedef struct pprof_sample {
     pprof_frame created_by;
     const char *labels;
     uint64_t count;
+    uint64_t old;            /* of count, goroutines with id <= cutoff
+                                (pprof_bucket.old); at most count      */
 } pprof_sample;
 
 typedef struct pprof_builder pprof_builder;
@@ -193,6 +224,14 @@ const char *pprof_infer_wait_reason(const pprof_frame *frames,
  *   the full stack, "(nil chan)" included.
  * - A goroutineleak?debug=2 dump is a full goroutine dump (kind
  *   GOROUTINE) whose leaked goroutines carry PPROF_BF_LEAKED.
+ * - Dumps as people paste them read like the dump itself: lines
+ *   indented (markdown, test output) by the indentation of their
+ *   goroutine headers, whitespace-only lines as blank, a goroutine header
+ *   glued to earlier output without a newline, a last line without its
+ *   newline when it completes the goroutine ("created by" and its
+ *   file:line), and a header first seen after any amount of log output.
+ *   What cannot be read is skipped and counted (skipped_lines); a text
+ *   dump in which no goroutine can be read at all is an error.
  * - Samples of zero goroutines add no bucket; NUL bytes in names read '?'.
  * - A zero field in pprof_limits means that limit's default.
  */

@@ -368,7 +368,7 @@ int pp_builder_add_interned(pprof_builder *b, const pprof_frame *frames,
                             uint32_t nframes, const char *wait_reason,
                             uint32_t flags, uint64_t minutes,
                             const pprof_frame *created_by, const char *labels,
-                            uint64_t count)
+                            uint64_t count, uint64_t old)
 {
     if (nframes > b->lim.max_frames)
         return frames_limit(b, nframes);
@@ -377,6 +377,8 @@ int pp_builder_add_interned(pprof_builder *b, const pprof_frame *frames,
     /* "0 @ ..." or a zero-valued sample: no goroutines, no bucket. */
     if (count == 0)
         return 0;
+    if (old > count)
+        old = count;
     pprof_frame nocb = {0};
     const pprof_frame *cb = created_by && created_by->func ? created_by : &nocb;
     uint32_t kflags = flags & ~(uint32_t)PPROF_BF_WAIT_INFERRED;
@@ -397,6 +399,7 @@ int pp_builder_add_interned(pprof_builder *b, const pprof_frame *frames,
             bk->created_by.line == cb->line &&
             frames_equal(bk->frames, frames, nframes)) {
             bk->count += count;
+            bk->old += old;
             b->counted += count;
             /* A reason seen in the input beats the same reason guessed. */
             if (!(flags & PPROF_BF_WAIT_INFERRED))
@@ -432,6 +435,7 @@ int pp_builder_add_interned(pprof_builder *b, const pprof_frame *frames,
     pprof_bucket *bk = &b->buckets[b->nb];
     memset(bk, 0, sizeof(*bk));
     bk->count = count;
+    bk->old = old;
     bk->frames = copy;
     bk->nframes = nframes;
     bk->flags = flags;
@@ -512,7 +516,7 @@ int pprof_builder_add(pprof_builder *b, const pprof_sample *s)
     if (fail)
         return -1;
     return pp_builder_add_interned(b, b->scratch, s->nframes, wait, flags,
-                                   s->minutes, &cb, labels, s->count);
+                                   s->minutes, &cb, labels, s->count, s->old);
 }
 
 pprof_profile *pprof_builder_finish(pprof_builder *b, pprof_format format,

@@ -31,6 +31,36 @@ void pp_text_free(pp_text *t)
     t->nframes = t->cap = 0;
 }
 
+void pp_text_skip(pp_text *t, uint64_t n, uint64_t lineno, const char *why,
+                  const char *line, size_t len)
+{
+    if (!n)
+        return;
+    if (!t->first_skip_why) {
+        t->first_skip_line = lineno;
+        t->first_skip_why = why;
+        t->first_skip_text[0] = '\0';
+        if (line)
+            pp_quote_excerpt(t->first_skip_text, sizeof(t->first_skip_text),
+                             line, len < 60 ? len : 60);
+    }
+    t->skipped += n;
+}
+
+int pp_text_nothing_read(pp_text *t)
+{
+    /* Nothing else could be read, so the first unreadable line is why
+     * the input is refused: it is named the way every parse error is. */
+    if (!t->first_skip_why)
+        return pp_fail(t->err, "no goroutine could be read");
+    if (t->first_skip_text[0])
+        return pp_fail(t->err, "line %" PRIu64 ": %s \"%s\"",
+                       t->first_skip_line, t->first_skip_why,
+                       t->first_skip_text);
+    return pp_fail(t->err, "line %" PRIu64 ": %s", t->first_skip_line,
+                   t->first_skip_why);
+}
+
 int pp_text_builder_error(pp_text *t, uint64_t lineno)
 {
     return pp_fail(t->err, "line %" PRIu64 ": %s", lineno,

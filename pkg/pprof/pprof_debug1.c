@@ -16,6 +16,11 @@
  * frames (pprof_infer.c), and runtime/pprof has already hidden the
  * leading runtime frames that would tell a channel wait from a select.
  *
+ * A profile pasted with indentation reads as itself (the header's
+ * indentation is taken off every line); a line that fits nowhere is
+ * skipped and counted, and a "total N" below the records' sum is
+ * reported (pprof_profile.total_short).
+ *
  * Not for: debug=2 dumps (pprof_debug2.c).
  */
 #include "pprof_internal.h"
@@ -35,6 +40,11 @@ struct pp_debug1 {
     int in_record;
     uint64_t count;
     const char *label_set;
+
+    /* What the header line was indented by (a profile pasted into
+     * markdown or a test log); stripped from every later line. */
+    char indent[32];
+    size_t indent_len;
 };
 
 pp_debug1 *pp_debug1_new(pprof_builder *b, const pprof_limits *lim,
@@ -77,7 +87,7 @@ static int end_record(pp_debug1 *d, uint64_t lineno)
     }
     uint32_t n = pp_frames_normalize(d->t.frames, d->t.nframes);
     if (pp_builder_add_interned(d->t.b, d->t.frames, n, wait, flags, 0, NULL,
-                                d->label_set, d->count) < 0)
+                                d->label_set, d->count, 0) < 0)
         return pp_text_builder_error(&d->t, lineno);
     return 0;
 }
@@ -194,14 +204,32 @@ int pp_debug1_line(void *ctx, const char *line, size_t len, uint64_t lineno)
     if (!d->have_header) {
         /* Tolerate blank lines and indentation before the header (Go
          * writes neither, but editors and shells add them), as format
-         * detection does. */
-        while (len && (*line == ' ' || *line == '\t')) {
-            line++;
-            len--;
-        }
-        if (len == 0)
+         * detection does; the header's indentation is then taken off
+         * every line after it. */
+        size_t w = 0;
+        while (w < len && (line[w] == ' ' || line[w] == '\t'))
+            w++;
+        if (w == len)
             return 0;
-        return parse_header(d, line, len, lineno);
+        if (w <= sizeof(d->indent)) {
+            memcpy(d->indent, line, w);
+            d->indent_len = w;
+        }
+        return parse_header(d, line + w, len - w, lineno);
+    }
+    if (d->indent_len && len >= d->indent_len &&
+        memcmp(line, d->indent, d->indent_len) == 0) {
+        line += d->indent_len;
+        len -= d->indent_len;
+    }
+    if (len && (line[0] == ' ' || line[0] == '\t')) {
+        /* Whitespace-only lines are the blank lines of an indented
+         * paste; anything else indented is not Go's. */
+        size_t w = 0;
+        while (w < len && (line[w] == ' ' || line[w] == '\t'))
+            w++;
+        if (w == len)
+            len = 0;
     }
     if (len == 0) {
         if (d->in_record)
@@ -215,10 +243,11 @@ int pp_debug1_line(void *ctx, const char *line, size_t len, uint64_t lineno)
         return start_record(d, line, len, lineno);
     }
     if (c == '#') {
-        if (!d->in_record)
-            return pp_fail(d->t.err,
-                           "line %" PRIu64 ": frame line outside a record",
-                           lineno);
+        if (!d->in_record) {
+            pp_text_skip(&d->t, 1, lineno, "frame line outside a record", line,
+                         len);
+            return 0;
+        }
         if (len >= 2 && line[1] == '\t')
             return parse_frame(d, line, len, lineno);
         if (PP_STARTS(line, len, "# labels: ")) {
@@ -234,13 +263,18 @@ int pp_debug1_line(void *ctx, const char *line, size_t len, uint64_t lineno)
             return 0;
         }
     }
-    return bad_line(d, "unrecognised line", line, len, lineno);
+    /* One line nobody can read does not make the rest unreadable. */
+    pp_text_skip(&d->t, 1, lineno, "unrecognised line", line, len);
+    return 0;
 }
 
 int pp_debug1_finish(pp_debug1 *d, int ended_mid_line, pprof_kind *kind,
-                     uint64_t *total, int *truncated)
+                     uint64_t *total, int *truncated, int *total_short,
+                     uint64_t *skipped)
 {
     *truncated = ended_mid_line;
+    *total_short = 0;
+    *skipped = d->t.skipped;
     *kind = d->kind;
     if (!d->have_header)
         return pp_fail(d->t.err, "debug=1 profile without its "
@@ -256,6 +290,10 @@ int pp_debug1_finish(pp_debug1 *d, int ended_mid_line, pprof_kind *kind,
     uint64_t counted = pp_builder_counted(d->t.b);
     if (counted < d->total)
         *truncated = 1;
+    /* The reverse is never Go's output: records were added or the total
+     * edited.  The records are what we have, but the caller is told. */
+    if (counted > d->total)
+        *total_short = 1;
     *total = d->total;
     return 0;
 }

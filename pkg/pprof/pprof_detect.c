@@ -7,7 +7,10 @@
  *   "goroutine profile: total "    debug=1
  *   "goroutineleak profile: total "
  *   "goroutine N [" / "goroutine N gp="   debug=2, also after a panic
- *                                  message or SIGQUIT preamble
+ *                                  message or SIGQUIT preamble, indented,
+ *                                  or after 64 KiB or more of other text
+ *                                  (log output; the debug=2 parser then
+ *                                  fails if no header ever comes)
  *   a valid Profile field tag      protobuf
  *
  * Text is tried before protobuf, so a text file that starts with a
@@ -67,7 +70,8 @@ static int texty(const unsigned char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         unsigned char c = p[i];
-        if (c < 0x20 && c != '\n' && c != '\r' && c != '\t')
+        /* ESC: colour codes in CI and terminal logs. */
+        if (c < 0x20 && c != '\n' && c != '\r' && c != '\t' && c != 0x1b)
             return 0;
     }
     return 1;
@@ -103,8 +107,12 @@ static pp_detect detect_text(const unsigned char *data, size_t len, int final,
         const unsigned char *nl = memchr(data + ls, '\n', scan - ls);
         size_t le = nl ? (size_t)(nl - data) : scan;
         /* The header test needs only a line's first bytes, so it comes
-         * before looking at the rest of the line. */
-        if (goroutine_header(data + ls, le - ls) == 1)
+         * before looking at the rest of the line.  Headers may be
+         * indented (a dump pasted into markdown or a test log). */
+        size_t hs = ls;
+        while (hs < le && (data[hs] == ' ' || data[hs] == '\t'))
+            hs++;
+        if (goroutine_header(data + hs, le - hs) == 1)
             return PP_DETECT_DEBUG2;
         if (!texty(data + ls, le - ls))
             return PP_DETECT_NONE; /* binary: protobuf's turn */
@@ -121,6 +129,12 @@ static pp_detect detect_text(const unsigned char *data, size_t len, int final,
         char name[48];
         pp_quote_excerpt(name, sizeof(name), (const char *)p, (size_t)(sp - p));
         snprintf(why, why_len, "a %s profile", name);
+    } else if (len >= DETECT_TEXT_WINDOW) {
+        /* A whole window of text and no header yet: log output before a
+         * dump (`go test -v` prints its timeout dump after every test's
+         * log).  The dump parser skips text until the first goroutine
+         * header, streaming, and fails if none ever comes. */
+        return PP_DETECT_DEBUG2;
     } else {
         /* Printable throughout: not protobuf either, whose lengths and
          * varints put control bytes in the first few bytes. */

@@ -96,12 +96,13 @@ const char *pp_intern(pprof_builder *b, const char *s, size_t len);
  * Adds count goroutines with already-interned strings (every pointer in
  * frames, wait_reason, created_by and labels came from pp_intern on this
  * builder, or is NULL).  wait_reason NULL stays NULL: callers infer first.
+ * old (at most count) is how many of them are "old" (pprof_bucket.old).
  */
 int pp_builder_add_interned(pprof_builder *b, const pprof_frame *frames,
                             uint32_t nframes, const char *wait_reason,
                             uint32_t flags, uint64_t minutes,
                             const pprof_frame *created_by, const char *labels,
-                            uint64_t count);
+                            uint64_t count, uint64_t old);
 
 /* Sum of counts so far (parsers check it against "total N"). */
 uint64_t pp_builder_counted(const pprof_builder *b);
@@ -168,12 +169,16 @@ int pp_lines_feed(pp_lines *l, const char *data, size_t len, pp_line_fn fn,
                   void *ctx);
 /*
  * Ends the stream.  A last line without "\n" is not delivered: Go always
- * ends its output with a newline, so such a line was cut short (a dump
- * truncated at runtime.Stack's buffer size, a dropped connection) and
- * parsing it would read a wrong number or name.  Returns 1 when such a
- * partial line was dropped (whitespace-only tails excepted), else 0.
+ * ends its output with a newline, so such a line may have been cut short
+ * (a dump truncated at runtime.Stack's buffer size, a dropped connection)
+ * and parsing it could read a wrong number or name.  Returns 1 when such
+ * a partial line is left (whitespace-only tails excepted), else 0; the
+ * line itself (without "\r") is in *tail / *tail_len, valid until the next
+ * call on l, for a parser that can tell a whole line from a cut one (a
+ * pasted dump often just lacks its final newline).  *lineno is its number.
  */
-int pp_lines_finish(pp_lines *l);
+int pp_lines_finish(pp_lines *l, const char **tail, size_t *tail_len,
+                    uint64_t *lineno);
 void pp_lines_free(pp_lines *l);
 
 /* ---- labels (pprof_labels.c) --------------------------------------- */
@@ -243,11 +248,27 @@ typedef struct pp_text {
     pp_labels labels;
     pprof_frame *frames;
     uint32_t nframes, cap;
+    /* Lines skipped as unreadable (pprof_profile.skipped_lines), and the
+     * first one's number and why, for the error when nothing was read. */
+    uint64_t skipped;
+    uint64_t first_skip_line;
+    const char *first_skip_why;
+    char first_skip_text[80]; /* quoted excerpt of that line, or ""    */
 } pp_text;
 
 void pp_text_init(pp_text *t, pprof_builder *b, const pprof_limits *lim,
                   pp_err *err);
 void pp_text_free(pp_text *t);
+
+/* Counts n lines as skipped; lineno, why (a string literal) and line
+ * (may be NULL) describe the one at fault. */
+void pp_text_skip(pp_text *t, uint64_t n, uint64_t lineno, const char *why,
+                  const char *line, size_t len);
+
+/* The error for a text input in which no goroutine could be read: the
+ * first skipped line, its reason and an excerpt, as other parse errors
+ * name theirs ("line 3: malformed file:line \"...\""); returns -1. */
+int pp_text_nothing_read(pp_text *t);
 
 /* Reports the builder's error at lineno; returns -1. */
 int pp_text_builder_error(pp_text *t, uint64_t lineno);
@@ -281,16 +302,28 @@ pp_debug1 *pp_debug1_new(pprof_builder *b, const pprof_limits *lim,
                          pp_err *err);
 int pp_debug1_line(void *ctx, const char *line, size_t len, uint64_t lineno);
 /* Ends the input; truncated is set when it stopped mid-record or holds
- * fewer goroutines than its "total N" line says.  *total is that N. */
+ * fewer goroutines than its "total N" line says, total_short when it holds
+ * more.  *total is that N; *skipped the lines skipped. */
 int pp_debug1_finish(pp_debug1 *d, int ended_mid_line, pprof_kind *kind,
-                     uint64_t *total, int *truncated);
+                     uint64_t *total, int *truncated, int *total_short,
+                     uint64_t *skipped);
 void pp_debug1_free(pp_debug1 *d);
 
 typedef struct pp_debug2 pp_debug2;
 pp_debug2 *pp_debug2_new(pprof_builder *b, const pprof_limits *lim,
                          pp_err *err);
 int pp_debug2_line(void *ctx, const char *line, size_t len, uint64_t lineno);
-int pp_debug2_finish(pp_debug2 *d, int ended_mid_line, int *truncated);
+/* Ends the input.  tail/tail_len is a last line that had no newline
+ * (NULL when none): it is read when it visibly completes the dump, else
+ * the dump counts as cut.  Fails when no goroutine could be read. */
+typedef struct pp_debug2_result {
+    int truncated;
+    uint64_t skipped;
+    int has_goids;
+    uint64_t max_goid;
+} pp_debug2_result;
+int pp_debug2_finish(pp_debug2 *d, const char *tail, size_t tail_len,
+                     uint64_t tail_lineno, pp_debug2_result *r);
 void pp_debug2_free(pp_debug2 *d);
 
 /* Decodes a whole profile.proto message into b. */

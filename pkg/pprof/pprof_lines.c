@@ -148,7 +148,8 @@ int pp_lines_feed(pp_lines *l, const char *data, size_t len, pp_line_fn fn,
     return 0;
 }
 
-int pp_lines_finish(pp_lines *l)
+int pp_lines_finish(pp_lines *l, const char **tail, size_t *tail_len,
+                    uint64_t *lineno)
 {
     int partial = 0;
     for (size_t i = 0; i < l->carry_len; i++) {
@@ -158,6 +159,12 @@ int pp_lines_finish(pp_lines *l)
             break;
         }
     }
+    size_t n = l->carry_len;
+    if (n && l->carry[n - 1] == '\r')
+        n--;
+    *tail = partial ? l->carry : NULL;
+    *tail_len = partial ? n : 0;
+    *lineno = l->lineno + 1;
     l->carry_len = 0;
     return partial;
 }

@@ -18,6 +18,7 @@
  */
 #include "pprof_internal.h"
 
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -73,6 +74,7 @@ pprof_parser *pprof_parser_new(const char *name, const pprof_limits *limits)
             p->lim.max_buckets = limits->max_buckets;
         if (limits->max_frames)
             p->lim.max_frames = limits->max_frames;
+        p->lim.goid_cutoff = limits->goid_cutoff;
     }
     p->name = strdup(name ? name : "input");
     p->b = pprof_builder_new(&p->lim);
@@ -272,15 +274,36 @@ int pprof_parser_feed(pprof_parser *p, const void *data, size_t len)
     return raw_route(p, d, len);
 }
 
-static int finish_text(pprof_parser *p, pprof_kind *kind, uint64_t *total,
-                       int *truncated)
+/* What the text parsers report besides the buckets. */
+typedef struct text_result {
+    pprof_kind kind;
+    uint64_t total;
+    int truncated;
+    int total_short;
+    uint64_t skipped;
+    int has_goids;
+    uint64_t max_goid;
+} text_result;
+
+static int finish_text(pprof_parser *p, text_result *r)
 {
-    int partial = pp_lines_finish(&p->lines);
+    const char *tail;
+    size_t tail_len;
+    uint64_t tail_lineno;
+    int partial = pp_lines_finish(&p->lines, &tail, &tail_len, &tail_lineno);
+    memset(r, 0, sizeof(*r));
     if (p->fmt == PP_DETECT_DEBUG1)
-        return pp_debug1_finish(p->d1, partial, kind, total, truncated);
-    *kind = PPROF_KIND_GOROUTINE;
-    *total = 0;
-    return pp_debug2_finish(p->d2, partial, truncated);
+        return pp_debug1_finish(p->d1, partial, &r->kind, &r->total,
+                                &r->truncated, &r->total_short, &r->skipped);
+    r->kind = PPROF_KIND_GOROUTINE;
+    pp_debug2_result d2;
+    if (pp_debug2_finish(p->d2, tail, tail_len, tail_lineno, &d2) < 0)
+        return -1;
+    r->truncated = d2.truncated;
+    r->skipped = d2.skipped;
+    r->has_goids = d2.has_goids != 0;
+    r->max_goid = d2.max_goid;
+    return 0;
 }
 
 pprof_profile *pprof_parser_finish(pprof_parser *p)
@@ -302,15 +325,15 @@ pprof_profile *pprof_parser_finish(pprof_parser *p)
         if (n && dispatch(p, p->det, n) < 0)
             return NULL;
     }
-    pprof_kind kind = PPROF_KIND_GOROUTINE;
-    uint64_t total = 0;
-    int truncated = 0;
+    text_result tr;
+    memset(&tr, 0, sizeof(tr));
+    tr.kind = PPROF_KIND_GOROUTINE;
     int64_t tn = 0;
     pprof_format format;
     if (p->fmt == PP_DETECT_PROTO) {
         format = PPROF_FORMAT_PROTO;
         if (pp_proto_parse(p->b, p->pbuf, p->pbuf_len, p->lim.max_frames,
-                           &p->err, &kind, &tn) < 0)
+                           &p->err, &tr.kind, &tn) < 0)
             return NULL;
         free(p->pbuf);
         p->pbuf = NULL;
@@ -318,17 +341,21 @@ pprof_profile *pprof_parser_finish(pprof_parser *p)
     } else {
         format = p->fmt == PP_DETECT_DEBUG1 ? PPROF_FORMAT_DEBUG1
                                             : PPROF_FORMAT_DEBUG2;
-        if (finish_text(p, &kind, &total, &truncated) < 0)
+        if (finish_text(p, &tr) < 0)
             return NULL;
     }
-    pprof_profile *prof = pprof_builder_finish(p->b, format, kind, total);
+    pprof_profile *prof = pprof_builder_finish(p->b, format, tr.kind, tr.total);
     p->b = NULL;
     if (!prof) {
         pp_fail(&p->err, "out of memory");
         return NULL;
     }
     prof->gzipped = p->gz != NULL;
-    prof->truncated = truncated != 0;
+    prof->truncated = tr.truncated != 0;
+    prof->total_short = tr.total_short != 0;
+    prof->skipped_lines = tr.skipped;
+    prof->has_goids = tr.has_goids != 0;
+    prof->max_goid = tr.max_goid;
     prof->time_unix_nanos = tn;
     return prof;
 }

@@ -763,7 +763,7 @@ static int read_sample(pb *x, pb_cur s, size_t value_index,
     }
     uint32_t n = pp_frames_normalize(x->frames, x->nframes);
     if (pp_builder_add_interned(x->b, x->frames, n, wait, flags, 0, NULL,
-                                labels, (uint64_t)vc.value) < 0)
+                                labels, (uint64_t)vc.value, 0) < 0)
         return builder_error(x);
     return 0;
 }

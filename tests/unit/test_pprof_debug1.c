@@ -193,10 +193,18 @@ static void test_malformed(void **state)
                  "18446744073709551615 @ 0x1\n#\t0x1\ta.a+0x1\tx.go:1\n\n"
                  "1 @ 0x2\n#\t0x2\tb.b+0x1\tx.go:2\n\n",
                  "t.txt: line 7: goroutine count overflows 64 bits");
-    expect_error("goroutine profile: total 1\n#\t0x1\tmain.f+0x1\t/a.go:1\n",
-                 "t.txt: line 2: frame line outside a record");
-    expect_error("goroutine profile: total 1\n1 @ 0x1\nhello\n",
-                 "t.txt: line 3: unrecognised line");
+    /* A frame line outside a record and an unknown line are skipped and
+     * counted: one line does not cost the capture. */
+    char err[256];
+    pprof_profile *p = tp_parse_str("goroutine profile: total 1\n"
+                                    "#\t0x1\tmain.f+0x1\t/a.go:1\n"
+                                    "1 @ 0x1\nhello\n#\t0x1\tmain.f+0x1\t/a.go:1\n\n",
+                                    err, sizeof(err));
+    assert_non_null(p);
+    assert_int_equal(p->skipped_lines, 2);
+    assert_int_equal(p->counted, 1);
+    assert_int_equal(p->buckets[0].nframes, 1);
+    pprof_profile_free(p);
     expect_error("goroutine profile: total 1\n1 0x1\n", "t.txt: line 2: malformed record header");
     expect_error("goroutine profile: total 1\n1x @ 0x1\n", "t.txt: line 2: malformed record count");
     expect_error("goroutine profile: total 1\n1 @ 0x1\n#\t0x1\tmain.f+0x1\t/a.go\n",
