@@ -11,14 +11,14 @@
 #include <unistd.h>
 
 #include "cli_input.h"
+#include "lw/lw_text.h"
 #include "cli_print.h"
 
 /* Messages may quote input bytes; keep them on one printable line. */
 static void print_error(const char *cmd, const char *msg)
 {
     fprintf(stderr, "%s: ", cmd);
-    for (const unsigned char *p = (const unsigned char *)msg; *p; p++)
-        fputc(*p < 0x20 || *p == 0x7f ? ' ' : *p, stderr);
+    lw_text_fputs(msg, stderr);
     fputc('\n', stderr);
 }
 
@@ -72,13 +72,12 @@ pprof_profile *cli_load_profile(const char *cmd, const char *path,
     /* The parser reports these too, but in its own words; the checks here
      * make the common mistakes read the same everywhere. */
     if (stat(path, &st) < 0) {
-        snprintf(err, sizeof(err), "%s: %s", path, strerror(errno));
+        lw_text_pathf(err, sizeof(err), path, "%s", strerror(errno));
         print_error(cmd, err);
         return NULL;
     }
     if (S_ISDIR(st.st_mode)) {
-        snprintf(err, sizeof(err), "%s: is a directory, not a capture",
-                 path);
+        lw_text_pathf(err, sizeof(err), path, "is a directory, not a capture");
         print_error(cmd, err);
         return NULL;
     }
@@ -86,7 +85,7 @@ pprof_profile *cli_load_profile(const char *cmd, const char *path,
     pprof_profile *p = pprof_parse_file(path, limits, err, sizeof(err));
     if (!p) {
         if (!err[0])
-            snprintf(err, sizeof(err), "%s: cannot be parsed", path);
+            lw_text_pathf(err, sizeof(err), path, "cannot be parsed");
         print_error(cmd, err);
     }
     return p;
@@ -111,8 +110,11 @@ lwa_snapshot *cli_load_snapshot(const char *cmd, lwa_sigtab *t,
         cli_capture_notes_of(notes, p);
     lwa_snapshot *s = lwa_snapshot_take(t, p, path);
     pprof_profile_free(p);
-    if (!s)
-        fprintf(stderr, "%s: %s: out of memory\n", cmd, path);
+    if (!s) {
+        char err[512];
+        lw_text_pathf(err, sizeof(err), path, "out of memory");
+        print_error(cmd, err);
+    }
     return s;
 }
 

@@ -9,6 +9,8 @@
 #include "cli_args.h"
 #include "cli_print.h"
 #include "lw/lw_fmt.h"
+#include "lw/lw_text.h"
+#include "lw/lw_utf8.h"
 
 const char *cli_fmt_count(char buf[CLI_NUM_LEN], uint64_t v)
 {
@@ -77,19 +79,25 @@ static const pprof_frame *shown_frame(const lwa_sig *sig)
 
 void cli_print_stack_line(FILE *out, const lwa_sig *sig, uint64_t minutes_max)
 {
+    /* Names, files and wait reasons are input bytes: escaped, so that a
+     * capture cannot drive the terminal or break one line per stack. */
     const pprof_frame *f = shown_frame(sig);
-    fputs(f && f->func ? f->func : "(no frames)", out);
+    lw_text_fputs(f && f->func ? f->func : "(no frames)", out);
     if (f && f->file) {
-        fprintf(out, "  %s", cli_basename(f->file));
+        fputs("  ", out);
+        lw_text_fputs(cli_basename(f->file), out);
         if (f->line)
             fprintf(out, ":%u", f->line);
     }
-    fprintf(out, "  [%s", sig->wait_reason ? sig->wait_reason : "wait unknown");
+    fputs("  [", out);
+    lw_text_fputs(sig->wait_reason ? sig->wait_reason : "wait unknown", out);
     if (minutes_max)
         fprintf(out, ", up to %" PRIu64 " min", minutes_max);
     fputc(']', out);
-    if (sig->created_by.func)
-        fprintf(out, "  created by %s", sig->created_by.func);
+    if (sig->created_by.func) {
+        fputs("  created by ", out);
+        lw_text_fputs(sig->created_by.func, out);
+    }
 }
 
 double cli_round(double v, int decimals)
@@ -129,7 +137,7 @@ static json_t *json_frames(const lwa_sig *sig, bool fold)
          * tracebacks do (runtime.goexit, runtime.main). */
         if (!fn || (fold && i > sig->shown && lwa_func_is_runtime_internal(fn)))
             continue;
-        if (json_array_append_new(frames, json_string(fn)) < 0) {
+        if (json_array_append_new(frames, lw_json_string(fn)) < 0) {
             json_decref(frames);
             return NULL;
         }
@@ -144,11 +152,11 @@ bool cli_json_stack_head(json_t *o, const lwa_sig *sig, bool fold)
                         json_string(lwa_pattern_name(sig->pattern))) &&
            cli_json_set(o, "frames", json_frames(sig, fold)) &&
            cli_json_set(o, "file",
-                        f && f->file ? json_string(f->file) : json_null()) &&
+                        f && f->file ? lw_json_string(f->file) : json_null()) &&
            cli_json_set(o, "line",
                         f && f->line ? json_integer(f->line) : json_null()) &&
            cli_json_set(o, "wait_reason",
-                        sig->wait_reason ? json_string(sig->wait_reason)
+                        sig->wait_reason ? lw_json_string(sig->wait_reason)
                                          : json_null());
 }
 
@@ -158,7 +166,7 @@ bool cli_json_stack_tail(json_t *o, const lwa_sig *sig)
     snprintf(id, sizeof(id), "%016" PRIx64, sig->id);
     return cli_json_set(o, "created_by",
                         sig->created_by.func
-                            ? json_string(sig->created_by.func)
+                            ? lw_json_string(sig->created_by.func)
                             : json_null()) &&
            cli_json_set(o, "fix", json_string(lwa_pattern_fix(sig->pattern))) &&
            cli_json_set(o, "wait_reason_inferred",

@@ -23,6 +23,7 @@
 #include "cli_input.h"
 #include "cli_print.h"
 #include "cmds.h"
+#include "lw/lw_utf8.h"
 
 #define CMD "leakwatch analyze"
 #define MAX_SNAPSHOTS 10000
@@ -225,7 +226,7 @@ static json_t *json_report(const lwa_report *r, lwa_snapshot *const *snaps,
     for (size_t k = 0; k < r->nsnapshots; k++) {
         json_t *f = json_object();
         if (!f || json_array_append_new(files, f) < 0 ||
-            !cli_json_set(f, "file", json_string(snaps[k]->name)) ||
+            !cli_json_set(f, "file", lw_json_string(snaps[k]->name)) ||
             !cli_json_set(f, "format",
                           json_string(pprof_format_name(snaps[k]->format))) ||
             !cli_json_set(f, "total", json_integer((json_int_t)snaps[k]->total)) ||
@@ -236,7 +237,7 @@ static json_t *json_report(const lwa_report *r, lwa_snapshot *const *snaps,
             goto fail;
     }
     if (baseline &&
-        (!cli_json_set(base, "file", json_string(baseline->name)) ||
+        (!cli_json_set(base, "file", lw_json_string(baseline->name)) ||
          !cli_json_set(base, "format",
                        json_string(pprof_format_name(baseline->format))) ||
          !cli_json_set(base, "total",

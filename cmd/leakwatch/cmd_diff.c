@@ -15,6 +15,7 @@
 #include "cli_print.h"
 #include "cli_top.h"
 #include "cmds.h"
+#include "lw/lw_utf8.h"
 
 #define CMD "leakwatch diff"
 
@@ -41,7 +42,7 @@ static json_t *json_side(const lwa_snapshot *s)
     json_t *o = json_object();
     if (!o)
         return NULL;
-    if (!cli_json_set(o, "file", json_string(s->name)) ||
+    if (!cli_json_set(o, "file", lw_json_string(s->name)) ||
         !cli_json_set(o, "format", json_string(pprof_format_name(s->format))) ||
         !cli_json_set(o, "total", json_integer((json_int_t)s->total)) ||
         !cli_json_set(o, "ignored", json_integer((json_int_t)s->ignored)) ||

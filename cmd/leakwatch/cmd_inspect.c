@@ -16,6 +16,8 @@
 #include "cli_print.h"
 #include "cli_top.h"
 #include "cmds.h"
+#include "lw/lw_text.h"
+#include "lw/lw_utf8.h"
 
 #define CMD "leakwatch inspect"
 
@@ -79,7 +81,7 @@ static json_t *json_report(const char *path, const pprof_profile *p,
     }
     uint64_t counted = lwa_snapshot_counted(s);
     bool ok =
-        cli_json_set(o, "file", json_string(path)) &&
+        cli_json_set(o, "file", lw_json_string(path)) &&
         cli_json_set(o, "format", json_string(pprof_format_name(p->format))) &&
         cli_json_set(o, "kind", json_string(pprof_kind_name(p->kind))) &&
         cli_json_set(o, "gzipped", json_boolean(p->gzipped)) &&
@@ -106,8 +108,9 @@ static void text_report(const char *path, const pprof_profile *p,
     char a[CLI_NUM_LEN], b[CLI_NUM_LEN];
     cli_capture_notes notes;
     cli_capture_notes_of(&notes, p);
-    printf("%s: %s %s capture%s, %s goroutine%s in %s distinct stack%s",
-           path, pprof_format_name(p->format), pprof_kind_name(p->kind),
+    lw_text_fputs(path, stdout);
+    printf(": %s %s capture%s, %s goroutine%s in %s distinct stack%s",
+           pprof_format_name(p->format), pprof_kind_name(p->kind),
            p->gzipped ? " (gzip)" : "", cli_fmt_count(a, p->total),
            p->total == 1 ? "" : "s", cli_fmt_count(b, nrows),
            nrows == 1 ? "" : "s");
@@ -189,7 +192,9 @@ int cmd_inspect(int argc, char **argv)
     size_t n = t ? lwa_sigtab_size(t) : 0, nrows = 0;
     rows = calloc(n ? n : 1, sizeof(*rows));
     if (!s || !rows) {
-        fprintf(stderr, CMD ": %s: out of memory\n", file);
+        fputs(CMD ": ", stderr);
+        lw_text_fputs(file, stderr);
+        fputs(": out of memory\n", stderr);
         goto out;
     }
     for (size_t i = 0; i < n; i++) {

@@ -1,8 +1,14 @@
 /*
  * ctl_message.c — Event sentences (see ctl_message.h).
+ *
+ * Frame names, files and wait reasons come from the pod's capture: they
+ * are escaped visibly (lw_text.h) so that no byte of them reaches a
+ * terminal through `kubectl describe`, and an invalid UTF-8 byte cannot
+ * make the API server refuse the Event.
  */
 #include "ctl_message.h"
 #include "lw/lw_fmt.h"
+#include "lw/lw_text.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -65,6 +71,14 @@ static void sb_printf(sbuf *b, const char *fmt, ...)
         b->len = b->cap - 1;
 }
 
+/* Input bytes, escaped; cut (whole characters only) when out of room. */
+static void sb_escaped(sbuf *b, const char *s)
+{
+    if (b->len + 1 >= b->cap)
+        return;
+    b->len += lw_text_escape(s, strlen(s), b->p + b->len, b->cap - b->len);
+}
+
 void ctl_format_finding(const ctl_finding_msg *m, char *out, size_t outlen)
 {
     sbuf b = {out, 0, outlen};
@@ -100,9 +114,13 @@ void ctl_format_finding(const ctl_finding_msg *m, char *out, size_t outlen)
         char fl[160] = "?";
         if (fr)
             ctl_fmt_fileline(fr->file, fr->line, fl, sizeof(fl));
-        sb_printf(&b, ": %s %s", fr && fr->func ? fr->func : "(unknown)", fl);
+        sb_printf(&b, ": ");
+        sb_escaped(&b, fr && fr->func ? fr->func : "(unknown)");
+        sb_printf(&b, " ");
+        sb_escaped(&b, fl);
         if (s->wait_reason || f->has_minutes) {
-            sb_printf(&b, " [%s", s->wait_reason ? s->wait_reason : "blocked");
+            sb_printf(&b, " [");
+            sb_escaped(&b, s->wait_reason ? s->wait_reason : "blocked");
             if (f->has_minutes && f->minutes_max)
                 sb_printf(&b, ", %" PRIu64 " min", f->minutes_max);
             sb_printf(&b, "]");
@@ -117,8 +135,10 @@ void ctl_format_finding(const ctl_finding_msg *m, char *out, size_t outlen)
             sb_printf(&b, ", %s in baseline", bl);
         }
         sb_printf(&b, ")");
-        if (s->created_by.func)
-            sb_printf(&b, ", created by %s", s->created_by.func);
+        if (s->created_by.func) {
+            sb_printf(&b, ", created by ");
+            sb_escaped(&b, s->created_by.func);
+        }
         sb_printf(&b, "; pattern %s: %s", lwa_pattern_name(s->pattern),
                   lwa_pattern_fix(s->pattern));
     }

@@ -12,6 +12,7 @@
 #include "kube/kube_events.h"
 
 #include "lw/lw_hash.h"
+#include "lw/lw_utf8.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -788,8 +789,22 @@ kube_event_status kube_event_record(kube_recorder *r,
                   ref ? nz(ref->name) : "");
         return KUBE_EVENT_INVALID;
     }
-    int64_t now = wall_us();
+    /* The API server takes UTF-8 only, and jansson would refuse to build
+     * the body: a message quoting a capture's bytes (a frame name with a
+     * Latin-1 byte) gets U+FFFD for each stray byte, so its Event is still
+     * written.  Repaired before the cut, which then keeps it valid. */
+    char *repaired = NULL;
     size_t mlen = strlen(message);
+    if (!lw_utf8_valid(message, mlen)) {
+        repaired = lw_utf8_repair(message, mlen);
+        if (!repaired) {
+            rlogf(r, "out of memory queueing an Event");
+            return KUBE_EVENT_QUEUE_FULL;
+        }
+        message = repaired;
+        mlen = strlen(message);
+    }
+    int64_t now = wall_us();
     bool cut = mlen > r->max_msg;
     if (cut)
         mlen = utf8_cut(message, mlen, r->max_msg - 3);
@@ -804,6 +819,7 @@ kube_event_status kube_event_record(kube_recorder *r,
                                           ref, now)) {
         r->st.dropped_spam++;
         pthread_mutex_unlock(&r->mu);
+        free(repaired);
         return KUBE_EVENT_SPAM;
     }
     if (r->queued >= r->queue_max) {
@@ -812,12 +828,14 @@ kube_event_status kube_event_record(kube_recorder *r,
         pthread_mutex_unlock(&r->mu);
         if (first)
             rlogf(r, "event queue full (%zu); dropping events", r->queue_max);
+        free(repaired);
         return KUBE_EVENT_QUEUE_FULL;
     }
     pthread_mutex_unlock(&r->mu);
 
     qitem *it = malloc(need);
     if (!it) {
+        free(repaired);
         rlogf(r, "out of memory queueing an Event");
         return KUBE_EVENT_QUEUE_FULL;
     }
@@ -839,6 +857,7 @@ kube_event_status kube_event_record(kube_recorder *r,
     if (cut)
         memcpy(m + mlen, "...", 4);
     it->message = m;
+    free(repaired);
 
     pthread_mutex_lock(&r->mu);
     if (r->stop) {

@@ -1,6 +1,9 @@
 /*
  * obs_log.c — the structured logger behind obs_log.h.  JSON lines are built
- * with jansson so any byte in a value is escaped correctly.
+ * with jansson so any byte in a value is escaped correctly; bytes that are
+ * not UTF-8 (a pod's frame names, a file's name) become U+FFFD first
+ * (lw_utf8.h), since jansson refuses them and the field would vanish.
+ * Text lines escape controls visibly (lw_text.h): one entry, one line.
  */
 #include "obs_log.h"
 
@@ -12,6 +15,9 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "lw/lw_text.h"
+#include "lw/lw_utf8.h"
 
 struct obs_logger {
     int fd;
@@ -100,11 +106,11 @@ void obs_log(obs_logger *l, obs_level level, const char *msg, ...)
         json_t *o = json_object();
         json_object_set_new(o, "ts", json_string(ts));
         json_object_set_new(o, "level", json_string(level_names[level]));
-        json_object_set_new(o, "msg", json_string(msg ? msg : ""));
+        json_object_set_new(o, "msg", lw_json_string(msg ? msg : ""));
         const char *k;
         while ((k = va_arg(ap, const char *))) {
             const char *v = va_arg(ap, const char *);
-            json_object_set_new(o, k, v ? json_string(v) : json_null());
+            json_object_set_new(o, k, v ? lw_json_string(v) : json_null());
         }
         char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
         json_decref(o);
@@ -115,23 +121,26 @@ void obs_log(obs_logger *l, obs_level level, const char *msg, ...)
             free(line);
         }
     } else {
+        /* Two bytes stay free for the newline and the terminator. */
         char buf[4096];
-        int n = snprintf(buf, sizeof(buf), "%s %-5s %s", ts,
-                         level_names[level], msg ? msg : "");
+        const size_t cap = sizeof(buf) - 1;
+        int w = snprintf(buf, cap, "%s %-5s ", ts, level_names[level]);
+        size_t n = w < 0 ? 0 : (size_t)w;
+        n += lw_text_escape(msg ? msg : "", strlen(msg ? msg : ""), buf + n,
+                            cap - n);
         const char *k;
-        while (n >= 0 && (size_t)n < sizeof(buf) - 2 &&
-               (k = va_arg(ap, const char *))) {
+        while (n + 1 < cap && (k = va_arg(ap, const char *))) {
             const char *v = va_arg(ap, const char *);
             int q = v && strpbrk(v, " \"=") != NULL;
-            n += snprintf(buf + n, sizeof(buf) - (size_t)n, q ? " %s=\"%s\"" : " %s=%s",
-                          k, v ? v : "null");
+            w = snprintf(buf + n, cap - n, " %s=%s", k, q ? "\"" : "");
+            n = w < 0 || (size_t)w >= cap - n ? cap - 1 : n + (size_t)w;
+            n += lw_text_escape(v ? v : "null", strlen(v ? v : "null"),
+                                buf + n, cap - n);
+            if (q && n + 1 < cap)
+                buf[n++] = '"';
         }
-        if (n < 0)
-            n = 0;
-        if ((size_t)n > sizeof(buf) - 2)
-            n = (int)sizeof(buf) - 2;
         buf[n++] = '\n';
-        write_all(l->fd, buf, (size_t)n);
+        write_all(l->fd, buf, n);
     }
     va_end(ap);
 }

@@ -456,13 +456,17 @@ static int parse_status(pp_debug2 *d, const char *st, size_t n,
         const char *se = q ? q : end;
         size_t sn = (size_t)(se - p);
         if (sn > 8 && memcmp(se - 8, " minutes", 8) == 0) {
+            /* Saturated, not rejected: Go prints an int64 here (and no
+             * real wait reaches 2^63 minutes), so a larger figure is a
+             * damaged or forged line, and one such goroutine must not
+             * cost the rest of the capture.  Everything from 2^63 up,
+             * beyond 64 bits included, becomes INT64_MAX: minutes stay
+             * non-negative wherever they are signed, as in JSON. */
             uint64_t m;
             int rc = pp_parse_u64(p, sn - 8, &m);
-            if (rc == -2)
-                return pp_fail(d->t.err,
-                               "line %" PRIu64 ": minutes overflow 64 bits",
-                               lineno);
-            if (rc == 0)
+            if (rc == -2 || (rc == 0 && m > (uint64_t)INT64_MAX))
+                d->minutes = (uint64_t)INT64_MAX;
+            else if (rc == 0)
                 d->minutes = m;
         } else if (sn == 16 && memcmp(p, "locked to thread", 16) == 0) {
             d->flags |= PPROF_BF_LOCKED;

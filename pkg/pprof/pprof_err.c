@@ -3,13 +3,17 @@
  *
  * Messages name the input first ("dump.txt: line 812: ..."), never span
  * lines, and never echo raw input bytes that could break a log line or a
- * terminal: excerpts of the input are escaped.
+ * terminal: excerpts of the input and the name are escaped (lw_text.h).
+ * A name too long for the message is shortened in its middle; the reason
+ * is kept whole.
  *
  * Not for: deciding what is an error (each parser does).
  */
 #include "pprof_internal.h"
 
 #include <stdio.h>
+
+#include "lw/lw_text.h"
 
 int pp_fail(pp_err *e, const char *fmt, ...)
 {
@@ -18,17 +22,14 @@ int pp_fail(pp_err *e, const char *fmt, ...)
     char what[PP_ERR_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof(what), fmt, ap);
+    if (vsnprintf(what, sizeof(what), fmt, ap) < 0)
+        snprintf(what, sizeof(what), "error");
     va_end(ap);
-    /* Long names or details are cut, never the one-line shape. */
-    int n = snprintf(e->msg, sizeof(e->msg), "%s: %s",
-                     e->name ? e->name : "input", what);
-    if (n < 0)
-        snprintf(e->msg, sizeof(e->msg), "input: error");
-    /* Whatever went into the message, it stays one line. */
-    for (char *c = e->msg; *c; c++)
-        if (*c == '\n' || *c == '\r')
-            *c = ' ';
+    /* The name may be a path of any length and any bytes: it is escaped
+     * and, when long, shortened in its middle, so that the reason after it
+     * is never cut and the message stays one printable line. */
+    lw_text_pathf(e->msg, sizeof(e->msg), e->name ? e->name : "input", "%s",
+                  what);
     e->set = 1;
     return -1;
 }

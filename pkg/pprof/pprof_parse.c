@@ -18,6 +18,8 @@
  */
 #include "pprof_internal.h"
 
+#include "lw/lw_text.h"
+
 
 #include <errno.h>
 #include <fcntl.h>
@@ -394,7 +396,7 @@ pprof_profile *pprof_parse_file(const char *path, const pprof_limits *limits,
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         if (err && errlen)
-            snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+            lw_text_pathf(err, errlen, path, "cannot open: %s", strerror(errno));
         return NULL;
     }
     pprof_parser *p = pprof_parser_new(path, limits);
@@ -410,7 +412,8 @@ pprof_profile *pprof_parse_file(const char *path, const pprof_limits *limits,
             if (errno == EINTR)
                 continue;
             if (err && errlen)
-                snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
+                lw_text_pathf(err, errlen, path, "read error: %s",
+                              strerror(errno));
             goto out;
         }
         if (n == 0)
