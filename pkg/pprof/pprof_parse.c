@@ -20,7 +20,6 @@
 
 #include "lw/lw_text.h"
 
-
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
