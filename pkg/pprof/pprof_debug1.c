@@ -18,7 +18,8 @@
  *
  * A profile pasted with indentation reads as itself (the header's
  * indentation is taken off every line); a line that fits nowhere is
- * skipped and counted, and a "total N" below the records' sum is
+ * skipped and counted, a record that cannot be read whole is left out
+ * (its lines counted), and a "total N" below the records' sum is
  * reported (pprof_profile.total_short).
  *
  * Not for: debug=2 dumps (pprof_debug2.c).
@@ -40,6 +41,9 @@ struct pp_debug1 {
     int in_record;
     uint64_t count;
     const char *label_set;
+    uint64_t rec_first_line; /* the record's "N @ ..." line            */
+    uint64_t rec_skipped;    /* t.skipped when it started              */
+    int broken;              /* skipping the rest of an unreadable one */
 
     /* What the header line was indented by (a profile pasted into
      * markdown or a test log); stripped from every later line. */
@@ -71,6 +75,25 @@ static int bad_line(pp_debug1 *d, const char *what, const char *line,
     char ex[80];
     pp_quote_excerpt(ex, sizeof(ex), line, len < 60 ? len : 60);
     return pp_fail(d->t.err, "line %" PRIu64 ": %s: \"%s\"", lineno, what, ex);
+}
+
+/*
+ * A record that cannot be read whole is left out rather than added with a
+ * wrong stack or count: its lines so far, and the rest of it up to the
+ * next blank line or record (d->broken), count as skipped.
+ */
+static int drop_record(pp_debug1 *d, const char *why, const char *line,
+                       size_t len, uint64_t lineno)
+{
+    uint64_t n = 1;
+    if (d->in_record) {
+        d->t.skipped = d->rec_skipped;
+        n = lineno - d->rec_first_line + 1;
+    }
+    pp_text_skip(&d->t, n, lineno, why, line, len);
+    d->in_record = 0;
+    d->broken = 1;
+    return 0;
 }
 
 static int end_record(pp_debug1 *d, uint64_t lineno)
@@ -119,17 +142,18 @@ static int parse_header(pp_debug1 *d, const char *line, size_t len,
 static int start_record(pp_debug1 *d, const char *line, size_t len,
                         uint64_t lineno)
 {
+    d->in_record = 1;
+    d->rec_first_line = lineno;
+    d->rec_skipped = d->t.skipped;
     const char *at = memchr(line, ' ', len);
     if (!at || (size_t)(line + len - at) < 2 || at[1] != '@')
-        return bad_line(d, "malformed record header", line, len, lineno);
+        return drop_record(d, "malformed record header", line, len, lineno);
     uint64_t n;
     int rc = pp_parse_u64(line, (size_t)(at - line), &n);
     if (rc == -2)
-        return pp_fail(d->t.err, "line %" PRIu64 ": count overflows 64 bits",
-                       lineno);
+        return drop_record(d, "count overflows 64 bits", line, len, lineno);
     if (rc < 0)
-        return bad_line(d, "malformed record count", line, len, lineno);
-    d->in_record = 1;
+        return drop_record(d, "malformed record count", line, len, lineno);
     d->count = n;
     d->t.nframes = 0;
     d->label_set = NULL;
@@ -163,7 +187,7 @@ static int parse_frame(pp_debug1 *d, const char *line, size_t len,
         /* No symbol: the address is all there is, and it still tells
          * this stack from others in the same process. */
         if (addrlen == 0)
-            return bad_line(d, "empty frame line", line, len, lineno);
+            return drop_record(d, "empty frame line", line, len, lineno);
         const char *fn = pp_intern(d->t.b, addr, addrlen);
         if (!fn)
             return pp_text_builder_error(&d->t, lineno);
@@ -189,7 +213,7 @@ static int parse_frame(pp_debug1 *d, const char *line, size_t len,
     if (!colon || colon == fs || name_end == name ||
         pp_parse_u64(colon + 1, (size_t)(end - colon - 1), &ln) < 0 ||
         ln > UINT32_MAX)
-        return bad_line(d, "malformed frame line", line, len, lineno);
+        return drop_record(d, "malformed frame line", line, len, lineno);
     const char *fn = pp_intern(d->t.b, name, (size_t)(name_end - name));
     const char *file = fn ? pp_intern(d->t.b, fs, (size_t)(colon - fs)) : NULL;
     if (!fn || !file)
@@ -232,11 +256,18 @@ int pp_debug1_line(void *ctx, const char *line, size_t len, uint64_t lineno)
             len = 0;
     }
     if (len == 0) {
+        d->broken = 0;
         if (d->in_record)
             return end_record(d, lineno);
         return 0;
     }
     char c = line[0];
+    if (d->broken && !(c >= '0' && c <= '9')) {
+        pp_text_skip(&d->t, 1, lineno, "line of an unreadable record", line,
+                     len);
+        return 0;
+    }
+    d->broken = 0;
     if (c >= '0' && c <= '9') {
         if (d->in_record && end_record(d, lineno) < 0)
             return -1;
@@ -257,9 +288,10 @@ int pp_debug1_line(void *ctx, const char *line, size_t len, uint64_t lineno)
                                      &d->label_set, &why);
             if (rc == -2)
                 return pp_text_builder_error(&d->t, lineno);
-            if (rc < 0)
-                return pp_fail(d->t.err, "line %" PRIu64 ": labels: %s",
-                               lineno, why);
+            if (rc < 0) {
+                (void)why;
+                return drop_record(d, "malformed labels", line, len, lineno);
+            }
             return 0;
         }
     }
@@ -288,6 +320,11 @@ int pp_debug1_finish(pp_debug1 *d, int ended_mid_line, pprof_kind *kind,
             return -1;
     }
     uint64_t counted = pp_builder_counted(d->t.b);
+    *skipped = d->t.skipped;
+    /* Records there were, and none could be read: refused, naming the
+     * first bad line, as a dump with no readable goroutine is. */
+    if (counted == 0 && d->t.first_skip_why && !*truncated)
+        return pp_text_nothing_read(&d->t);
     if (counted < d->total)
         *truncated = 1;
     /* The reverse is never Go's output: records were added or the total

@@ -212,9 +212,20 @@ static void test_malformed(void **state)
     expect_error("goroutine profile: total 1\n1 @ 0x1\n#\t0x1\tmain.f+0x1\t/a.go:x\n",
                  "t.txt: line 3: malformed frame line");
     expect_error("goroutine profile: total 1\n1 @ 0x1\n# labels: {\"a\":}\n",
-                 "t.txt: line 3: labels: bad quoted label value");
+                 "t.txt: line 3: malformed labels");
     expect_error("goroutine profile: total 1\n1 @ 0x1\n# labels: {\"a\":\"\\q\"}\n",
-                 "t.txt: line 3: labels: bad quoted label value");
+                 "t.txt: line 3: malformed labels");
+    /* A record that cannot be read whole is left out and its lines
+     * counted; the others are read. */
+    p = tp_parse_str("goroutine profile: total 3\n"
+                     "1 @ 0x1\n#\t0x1\tmain.f+0x1\t/a.go\n#\t0x2\tmain.g+0x1\t/a.go:2\n\n"
+                     "2 @ 0x3\n#\t0x3\tmain.h+0x1\t/a.go:3\n\n",
+                     err, sizeof(err));
+    assert_non_null(p);
+    assert_int_equal(p->counted, 2);
+    assert_int_equal(p->skipped_lines, 3);
+    assert_true(p->truncated); /* fewer than "total 3" */
+    pprof_profile_free(p);
     expect_error("goroutine profile: total x\n", "t.txt: line 1: malformed total");
 }
 
