@@ -232,6 +232,13 @@ typedef struct lwa_snapshot {
  * of memory. */
 lwa_snapshot *lwa_snapshot_take(lwa_sigtab *t, const pprof_profile *p,
                                 const char *name);
+/* The same for a debug=2 dump parsed with pprof_limits.goid_cutoff =
+ * `cutoff` (the previous capture's max_goid): also keeps, per signature,
+ * the goroutines that already existed then (pprof_bucket.old).  Not when
+ * cutoff is 0, the dump has no ids, or its ids went below the cutoff (the
+ * process restarted). */
+lwa_snapshot *lwa_snapshot_take_after(lwa_sigtab *t, const pprof_profile *p,
+                                      const char *name, uint64_t cutoff);
 void lwa_snapshot_free(lwa_snapshot *s);
 void lwa_snapshot_set_time(lwa_snapshot *s, int64_t unix_ms);
 uint64_t lwa_snapshot_count(const lwa_snapshot *s, size_t index);

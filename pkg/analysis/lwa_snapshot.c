@@ -8,7 +8,9 @@
  * count 0 there.
  *
  * Goroutine labels are counted per signature too, for the signatures that
- * have any (lwa_labels.c).
+ * have any (lwa_labels.c), and so are the goroutines that already existed
+ * at the previous capture when the dump was parsed with that capture's
+ * highest goroutine id as cutoff (debug=2 only).
  *
  * Not for: what the counts mean (lwa_diff.c, lwa_verdict.c).
  */
@@ -57,6 +59,12 @@ static int ensure(lwa_snapshot *s, size_t need, bool minutes)
 lwa_snapshot *lwa_snapshot_take(lwa_sigtab *t, const pprof_profile *p,
                                 const char *name)
 {
+    return lwa_snapshot_take_after(t, p, name, 0);
+}
+
+lwa_snapshot *lwa_snapshot_take_after(lwa_sigtab *t, const pprof_profile *p,
+                                      const char *name, uint64_t cutoff)
+{
     lwa_snapshot *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
@@ -88,6 +96,14 @@ lwa_snapshot *lwa_snapshot_take(lwa_sigtab *t, const pprof_profile *p,
             goto fail;
     }
 
+    /* Ids that went below the cutoff: the process restarted, and every
+     * goroutine would read as old. */
+    if (cutoff && p->has_goids && p->max_goid >= cutoff) {
+        s->old = calloc(s->nstats, sizeof(*s->old));
+        if (!s->old)
+            goto fail;
+    }
+
     for (size_t i = 0; i < p->nbuckets; i++) {
         const pprof_bucket *b = &p->buckets[i];
         lwa_placed pl;
@@ -100,6 +116,8 @@ lwa_snapshot *lwa_snapshot_take(lwa_sigtab *t, const pprof_profile *p,
         if (ensure(s, (size_t)pl.index + 1, minutes) < 0)
             goto fail;
         s->counts[pl.index] += b->count;
+        if (s->old)
+            s->old[pl.index] += b->old < b->count ? b->old : b->count;
         if (b->labels && *b->labels) {
             if (!s->labels && !(s->labels = lwa_labels_new()))
                 goto fail;
@@ -136,6 +154,8 @@ lwa_snapshot *lwa_snapshot_take(lwa_sigtab *t, const pprof_profile *p,
         s->ignored += moved;
         if (s->leaked && s->leaked[i] > s->counts[i])
             s->leaked[i] = s->counts[i];
+        if (s->old && s->old[i] > s->counts[i])
+            s->old[i] = s->counts[i];
     }
     if (s->labels)
         lwa_labels_seal(s->labels);

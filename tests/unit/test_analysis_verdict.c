@@ -563,6 +563,56 @@ static void test_burst_never_outranks_persistent(void **state)
     world_free(&w);
 }
 
+/* The parser's "old" counts reach the snapshot when the dump was parsed
+ * with the previous capture's highest id as cutoff, and not when the ids
+ * went below it (a restarted process). */
+static void test_snapshot_keeps_old(void **state)
+{
+    (void)state;
+    lwa_sigtab *t = lwa_sigtab_new(NULL);
+    assert_non_null(t);
+    pprof_limits lim;
+    pprof_limits_default(&lim);
+    pprof_builder *b = pprof_builder_new(&lim);
+    ts_stack st;
+    ts_stack_parse(&st, "main.kept");
+    pprof_sample kept = {st.f, st.n, 0, "chan receive", 0, {NULL, NULL, 0},
+                         NULL, 30, 20};
+    assert_int_equal(pprof_builder_add(b, &kept), 0);
+    ts_stack st2;
+    ts_stack_parse(&st2, "main.fresh");
+    pprof_sample fresh = {st2.f, st2.n, 0, "chan receive", 0, {NULL, NULL, 0},
+                          NULL, 12, 0};
+    assert_int_equal(pprof_builder_add(b, &fresh), 0);
+    pprof_profile *p =
+        pprof_builder_finish(b, PPROF_FORMAT_DEBUG2, PPROF_KIND_GOROUTINE, 0);
+    assert_non_null(p);
+    p->has_goids = true;
+    p->max_goid = 900;
+
+    lwa_snapshot *s = lwa_snapshot_take_after(t, p, "chained", 700);
+    assert_non_null(s->old);
+    assert_int_equal(lwa_snapshot_old(s, 0), 20);
+    assert_int_equal(lwa_snapshot_old(s, 1), 0);
+    assert_int_equal(lwa_snapshot_count(s, 1), 12);
+    lwa_snapshot_free(s);
+    /* no cutoff: ids not used */
+    s = lwa_snapshot_take_after(t, p, "alone", 0);
+    assert_null(s->old);
+    lwa_snapshot_free(s);
+    /* the ids went backwards: another process */
+    s = lwa_snapshot_take_after(t, p, "restarted", 5000);
+    assert_null(s->old);
+    lwa_snapshot_free(s);
+    /* a format without ids */
+    p->has_goids = false;
+    s = lwa_snapshot_take_after(t, p, "debug1", 700);
+    assert_null(s->old);
+    lwa_snapshot_free(s);
+    pprof_profile_free(p);
+    lwa_sigtab_free(t);
+}
+
 static void test_ticker_loop_is_sleep_loop(void **state)
 {
     (void)state;
@@ -737,6 +787,7 @@ int main(void)
         cmocka_unit_test(test_marked_minutes_unknown),
         cmocka_unit_test(test_burst_never_outranks_persistent),
         cmocka_unit_test(test_ticker_loop_is_sleep_loop),
+        cmocka_unit_test(test_snapshot_keeps_old),
         cmocka_unit_test(test_growth_spread_thin),
         cmocka_unit_test(test_ranking),
         cmocka_unit_test(test_unknown_times),
