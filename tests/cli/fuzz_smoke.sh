@@ -7,7 +7,7 @@
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 if [ -n "$LW_WRAP" ]; then
-  echo "skipped: the fuzz targets run with their own sanitizers, not under \$LW_WRAP"
+  skip "parser fuzzers: they run with their own sanitizers, not under \$LW_WRAP"
   finish
   exit $?
 fi

@@ -1,18 +1,29 @@
 # tests/cli/lib.sh — tiny assertion helpers shared by the shell suites
 # (tests/cli and tests/e2e).  Source it; call `finish` last.  It prints the
-# "N passed, N failed" line tests/run.sh adds up.
+# "N passed, N failed, N skipped" line tests/run.sh adds up.
+#
+# A check that cannot run is never silent: `skip` counts it.  When what is
+# missing is an input that belongs to the repository or the build (a
+# fixture, a binary), use `skip_missing`: under CI=true that is a failure,
+# because there the input must exist.
 # Not for: anything that needs a cluster (see tests/e2e/lib.sh for that).
 LW_ROOT=${LW_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 LW_BIN=${LW_BIN:-$LW_ROOT/build/leakwatch}
 LW_WRAP=${LW_WRAP:-}
-_pass=0; _fail=0
+_pass=0; _fail=0; _skip=0
 
 ok()   { _pass=$((_pass + 1)); echo "ok   - $*"; }
 nok()  { _fail=$((_fail + 1)); echo "FAIL - $*"; }
+skip() { _skip=$((_skip + 1)); echo "skip - $*"; }
+# in_ci: CI=true (or 1), as CI services set it.
+in_ci() { [ "${CI:-}" = true ] || [ "${CI:-}" = 1 ]; }
+skip_missing() { # description of the check whose input is missing
+  if in_ci; then nok "$* (input missing, and CI=true)"; else skip "$* (input missing)"; fi
+}
 check() { # description, then a command that must succeed
   local d=$1; shift
   if "$@"; then ok "$d"; else nok "$d"; fi
 }
 # lw ARGS... : runs leakwatch (under $LW_WRAP when set)
 lw() { $LW_WRAP "$LW_BIN" "$@"; }
-finish() { echo "$_pass passed, $_fail failed"; [ "$_fail" -eq 0 ]; }
+finish() { echo "$_pass passed, $_fail failed, $_skip skipped"; [ "$_fail" -eq 0 ]; }
