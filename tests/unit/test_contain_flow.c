@@ -13,7 +13,8 @@
  *   - dry-run asks the server with dryRun=All and says "would evict";
  *   - rollout mode patches restartedAt with a strategic merge patch;
  *   - bare pods, missing evidence, not opted in: no restart, one Event;
- *   - many threads at once still restart one pod.
+ *   - many threads at once restart at most one pod, and the next quiet
+ *     intervals exactly one.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -868,6 +869,7 @@ static void test_refusals(void **state)
 typedef struct thread_arg {
     env *e;
     cnt_containment *c;
+    pthread_barrier_t *go;
     int id;
 } thread_arg;
 
@@ -875,11 +877,24 @@ static void *hammer(void *p)
 {
     thread_arg *t = p;
     static const char *pods[] = {"orders-a", "orders-b", "orders-c"};
+    pthread_barrier_wait(t->go);
     for (int i = 0; i < 6; i++)
         consider(t->e, t->c, pods[(i + t->id) % 3], 300 + t->id);
     return NULL;
 }
 
+/* Any number of threads deciding at once restart at most one pod, and
+ * a leak is not left alone because they collided.
+ *
+ * A thread that finds the workload busy returns and waits for its next
+ * interval (contain.h), and a thread that gets the workload may find
+ * another replica steeper and wait for it.  So whether the hammering
+ * itself ends in the restart depends on the schedule: when the steepest
+ * pod's last calls all land while another thread holds the workload, no
+ * thread is left to restart it.  That is the design, not a fault; what
+ * must hold under every schedule is "never two", and that the next
+ * intervals, taken one call per pod as the controller does, restart
+ * exactly one. */
 static void test_threads_restart_one_pod(void **state)
 {
     env *e = *state;
@@ -887,14 +902,30 @@ static void test_threads_restart_one_pod(void **state)
     cnt_containment *c = new_containment(e, &cfg);
     pthread_t th[6];
     thread_arg args[6];
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, 6);
     for (int i = 0; i < 6; i++) {
-        args[i] = (thread_arg){.e = e, .c = c, .id = i};
-        pthread_create(&th[i], NULL, hammer, &args[i]);
+        args[i] = (thread_arg){.e = e, .c = c, .go = &go, .id = i};
+        assert_int_equal(pthread_create(&th[i], NULL, hammer, &args[i]), 0);
     }
     for (int i = 0; i < 6; i++)
         pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&go);
+    flush(e);
+    int during = evictions(e);
+    assert_true(during <= 1);
+
+    /* Two quiet intervals at one rate for all: the first levels the rates
+     * the threads left behind, the second lets the first in rank order
+     * (orders-a, by name on a tie) go, unless one went already. */
+    static const char *pods[] = {"orders-a", "orders-b", "orders-c"};
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < 3; i++)
+            consider(e, c, pods[i], 300);
     flush(e);
     assert_int_equal(evictions(e), 1);
+    if (during == 0)
+        assert_string_equal(e->k.evicted[0], "orders-a");
     cnt_free(c);
 }
 
