@@ -24,7 +24,7 @@ func startDashboardHub(opts *options) (service, error) {
 	if err != nil {
 		return nil, err
 	}
-	target := 150
+	target := 100
 	if target > opts.maxConns {
 		target = opts.maxConns
 	}
