@@ -103,12 +103,25 @@ lwa_snapshot *cli_load_snapshot(const char *cmd, lwa_sigtab *t,
                                 const char *path, const pprof_limits *limits,
                                 cli_capture_notes *notes)
 {
-    pprof_profile *p = cli_load_profile(cmd, path, limits);
+    return cli_load_snapshot_chained(cmd, t, path, limits, notes, NULL);
+}
+
+lwa_snapshot *cli_load_snapshot_chained(const char *cmd, lwa_sigtab *t,
+                                        const char *path,
+                                        const pprof_limits *limits,
+                                        cli_capture_notes *notes,
+                                        uint64_t *goid_chain)
+{
+    pprof_limits lim = *limits;
+    lim.goid_cutoff = goid_chain ? *goid_chain : 0;
+    pprof_profile *p = cli_load_profile(cmd, path, &lim);
     if (!p)
         return NULL;
     if (notes)
         cli_capture_notes_of(notes, p);
-    lwa_snapshot *s = lwa_snapshot_take(t, p, path);
+    lwa_snapshot *s = lwa_snapshot_take_after(t, p, path, lim.goid_cutoff);
+    if (goid_chain)
+        *goid_chain = p->has_goids ? p->max_goid : 0;
     pprof_profile_free(p);
     if (!s) {
         char err[512];

@@ -44,6 +44,17 @@ lwa_snapshot *cli_load_snapshot(const char *cmd, lwa_sigtab *t,
                                 const char *path, const pprof_limits *limits,
                                 cli_capture_notes *notes);
 
+/* The same for captures of one process in order: *goid_chain (the
+ * previous capture's highest goroutine id, 0 for none) is the parse's
+ * goid_cutoff, so the snapshot knows which goroutines already existed
+ * then (debug=2); on return it holds this capture's highest id (0 when the
+ * format has none). */
+lwa_snapshot *cli_load_snapshot_chained(const char *cmd, lwa_sigtab *t,
+                                        const char *path,
+                                        const pprof_limits *limits,
+                                        cli_capture_notes *notes,
+                                        uint64_t *goid_chain);
+
 /* Standard input can be read once: false, after saying so, when "-" is
  * more than once among paths[0..n) and extra (which may be NULL). */
 bool cli_stdin_once(const char *cmd, const char *const *paths, size_t n,

@@ -23,6 +23,7 @@
 #include "cli_input.h"
 #include "cli_print.h"
 #include "cmds.h"
+#include "lw/lw_text.h"
 #include "lw/lw_utf8.h"
 
 #define CMD "leakwatch analyze"
@@ -152,6 +153,56 @@ static json_t *json_series(const lwa_report *r, const lwa_finding *f)
     return a;
 }
 
+/* {"tenant": {"acme": 0.98}}: the label values the growth is
+ * concentrated in (lwa_labels.c says when). */
+static json_t *json_labels(const lwa_finding *f)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; o && i < f->nlabels; i++) {
+        const lwa_label_share *l = &f->labels[i];
+        json_t *k = json_object_get(o, l->key);
+        if (!k && (!(k = json_object()) || json_object_set_new(o, l->key, k) < 0))
+            goto fail;
+        if (!cli_json_set(k, l->value, json_real(cli_round(l->share, 2))))
+            goto fail;
+    }
+    return o;
+fail:
+    json_decref(o);
+    return NULL;
+}
+
+/* The stacks that are the same leak as the lead (lwa_group.c). */
+static json_t *json_companions(const lwa_finding *f)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < f->ncompanions; i++) {
+        const lwa_companion *c = &f->companions[i];
+        const pprof_frame *fr =
+            c->sig->nframes ? &c->sig->frames[c->sig->shown] : NULL;
+        json_t *o = json_object();
+        if (!o || json_array_append_new(a, o) < 0 ||
+            !cli_json_set(o, "function", fr && fr->func
+                                             ? lw_json_string(fr->func)
+                                             : json_null()) ||
+            !cli_json_set(o, "wait_reason",
+                          c->sig->wait_reason
+                              ? lw_json_string(c->sig->wait_reason)
+                              : json_null()) ||
+            !cli_json_set(o, "created_by",
+                          c->sig->created_by.func
+                              ? lw_json_string(c->sig->created_by.func)
+                              : json_null()) ||
+            !cli_json_set(o, "count", json_integer((json_int_t)c->count)) ||
+            !cli_json_set(o, "delta", json_integer((json_int_t)c->delta)) ||
+            !cli_json_set(o, "per_unit", json_real(cli_round(c->per_unit, 1)))) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
 static json_t *json_finding(const lwa_report *r, const lwa_finding *f,
                             bool fold)
 {
@@ -184,7 +235,26 @@ static json_t *json_finding(const lwa_report *r, const lwa_finding *f,
                                     : json_null()) &&
         cli_json_set(o, "leaked",
                      f->has_leaked ? json_integer((json_int_t)f->leaked)
-                                   : json_null());
+                                   : json_null()) &&
+        cli_json_set(o, "labels", json_labels(f)) &&
+        cli_json_set(o, "companions", json_companions(f)) &&
+        cli_json_set(o, "per_unit", json_real(cli_round(f->per_unit, 1))) &&
+        cli_json_set(o, "goroutines_per_unit",
+                     json_real(cli_round(f->group_per_unit, 1))) &&
+        cli_json_set(o, "units", json_integer((json_int_t)f->units)) &&
+        cli_json_set(o, "unit", f->unit ? json_string(f->unit) : json_null()) &&
+        cli_json_set(o, "old",
+                     f->has_ids ? json_integer((json_int_t)f->old)
+                                : json_null()) &&
+        cli_json_set(o, "persisted",
+                     f->has_ids ? json_real(cli_round(f->persisted, 3))
+                                : json_null());
+    /* Behaviour over time can name the pattern better than the frames
+     * (a select that keeps its goroutines but never ages is a sleep
+     * loop): the finding's pattern and its fix replace the stack's. */
+    if (ok && f->pattern != f->sig->pattern)
+        ok = cli_json_set(o, "pattern", json_string(lwa_pattern_name(f->pattern))) &&
+             cli_json_set(o, "fix", json_string(lwa_pattern_fix(f->pattern)));
     if (!ok) {
         json_decref(o);
         return NULL;
@@ -299,6 +369,33 @@ static void print_headline(const lwa_report *r, const lwa_snapshot *baseline)
     printf("\n");
 }
 
+/* ", 98% tenant=acme" */
+static void print_labels(const lwa_finding *f)
+{
+    for (size_t i = 0; i < f->nlabels; i++) {
+        printf(", %.0f%% ", f->labels[i].share * 100.0);
+        lw_text_fputs(f->labels[i].key, stdout);
+        putchar('=');
+        lw_text_fputs(f->labels[i].value, stdout);
+    }
+}
+
+/* "8 goroutines per leaked ClientConn" */
+static void print_ratio(const lwa_finding *f)
+{
+    double v = f->group_per_unit;
+    printf(fabs(v - round(v)) < 0.05 ? "%.0f goroutines per "
+                                     : "%.1f goroutines per ", v);
+    if (f->unit) {
+        printf("%s", f->unit);
+    } else {
+        const pprof_frame *fr =
+            f->sig->nframes ? &f->sig->frames[f->sig->shown] : NULL;
+        printf("stuck ");
+        lw_text_fputs(fr && fr->func ? fr->func : "(no frames)", stdout);
+    }
+}
+
 /* The top finding, in full. */
 static void print_finding(const lwa_report *r, const lwa_finding *f)
 {
@@ -315,13 +412,25 @@ static void print_finding(const lwa_report *r, const lwa_finding *f)
     }
     if (f->has_baseline)
         printf(" vs %s in the fresh peer", cli_fmt_count(a, f->baseline));
+    print_labels(f);
     if (f->why)
         printf(": %s", f->why);
-    printf("\n  pattern %s", lwa_pattern_name(f->sig->pattern));
-    if (f->sig->pattern == LWA_PATTERN_UNKNOWN && !f->sig->wait_reason)
+    printf("\n  pattern %s", lwa_pattern_name(f->pattern));
+    if (f->pattern == LWA_PATTERN_UNKNOWN && !f->sig->wait_reason)
         printf(" (nothing captured says what it waits on: debug=1 hides "
                "it, debug=2 or protobuf would tell)");
-    printf(" — fix: %s\n", lwa_pattern_fix(f->sig->pattern));
+    printf(" — fix: %s\n", lwa_pattern_fix(f->pattern));
+    if (!f->ncompanions)
+        return;
+    printf("  one leak on %zu stacks: ", f->ncompanions + 1);
+    print_ratio(f);
+    printf(" (%.0f on this stack); with it:\n", f->per_unit);
+    for (size_t i = 0; i < f->ncompanions; i++) {
+        const lwa_companion *c = &f->companions[i];
+        printf("    %s  %.0f/unit  ", cli_fmt_delta(a, c->delta), c->per_unit);
+        cli_print_stack_line(stdout, c->sig, 0);
+        printf("\n");
+    }
 }
 
 /* Further findings, one line each. */
@@ -339,7 +448,15 @@ static void print_brief(const lwa_report *r, const lwa_finding *f)
     }
     printf("  ");
     cli_print_stack_line(stdout, f->sig, f->minutes_max);
-    printf("  %s\n", lwa_pattern_name(f->sig->pattern));
+    printf("  %s", lwa_pattern_name(f->pattern));
+    if (f->ncompanions) {
+        printf(" (+%zu companion stack%s, ", f->ncompanions,
+               f->ncompanions > 1 ? "s" : "");
+        print_ratio(f);
+        printf(")");
+    }
+    print_labels(f);
+    printf("\n");
 }
 
 static void text_report(const lwa_report *r, lwa_snapshot *const *snaps,
@@ -488,8 +605,12 @@ int cmd_analyze(int argc, char **argv)
         fprintf(stderr, CMD ": out of memory\n");
         goto out;
     }
+    uint64_t goid_chain = 0;
     for (size_t k = 0; k < nfiles; k++) {
-        snaps[k] = cli_load_snapshot(CMD, t, files[k], &c.limits, &notes[k]);
+        /* each file with the previous one's highest goroutine id as
+         * cutoff: who stayed (not for the baseline, another process) */
+        snaps[k] = cli_load_snapshot_chained(CMD, t, files[k], &c.limits,
+                                             &notes[k], &goid_chain);
         if (!snaps[k])
             goto out;
     }
