@@ -160,10 +160,18 @@ static json_t *json_labels(const lwa_finding *f)
     json_t *o = json_object();
     for (size_t i = 0; o && i < f->nlabels; i++) {
         const lwa_label_share *l = &f->labels[i];
-        json_t *k = json_object_get(o, l->key);
-        if (!k && (!(k = json_object()) || json_object_set_new(o, l->key, k) < 0))
-            goto fail;
-        if (!cli_json_set(k, l->value, json_real(cli_round(l->share, 2))))
+        /* Label names and values are any bytes a program set; JSON keys
+         * must be UTF-8 (jansson refuses others): repaired as lw_utf8.h
+         * says, before the lookup, so that equal keys still meet. */
+        char *key = lw_utf8_repair(l->key, strlen(l->key));
+        char *val = lw_utf8_repair(l->value, strlen(l->value));
+        json_t *k = key ? json_object_get(o, key) : NULL;
+        bool ok = key && val &&
+                  (k || ((k = json_object()) && json_object_set_new(o, key, k) == 0)) &&
+                  cli_json_set(k, val, json_real(cli_round(l->share, 2)));
+        free(key);
+        free(val);
+        if (!ok)
             goto fail;
     }
     return o;

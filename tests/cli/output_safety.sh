@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # output_safety.sh — any byte in, safe output out, for the offline
 # commands:
-#   - bytes that are not UTF-8 (a Latin-1 path in a frame, a file name)
-#     never break --json: inspect, diff and analyze exit 0 with valid JSON,
+#   - bytes that are not UTF-8 (a Latin-1 path in a frame, a file name, a
+#     goroutine label) never break --json: inspect, diff and analyze exit 0 with valid JSON,
 #     the bad byte as U+FFFD, and the verdict kept;
 #   - control bytes (ESC/OSC/CSI, BEL, CR, LF, C1) in frames, files, wait
 #     reasons and file names are escaped visibly (\x1b) in text output and
@@ -67,6 +67,21 @@ jqok "diff --json: valid JSON, both sides named" \
 run inspect --json "${BAD[4]}"
 jqok "inspect --json: the file name repaired too" \
   '(.file | endswith("05\ufffd\u001b[2J.debug2.txt")) and .total > 0'
+
+# Goroutine labels hold any bytes a program set (debug=2 prints them
+# %q-quoted, so "\xe9" comes back as that byte): the recorded series with
+# such a label on its leaking goroutines, added by sed.
+mkdir -p "$TMP/lab"
+for f in "$CS"/0?.debug2.txt; do
+  sed -e 's/^\(goroutine [0-9]* \[chan send\)\(, [0-9]* minutes\)\{0,1\}\]:/\1\2 labels:{"ten\\xe9nt": "ac\\xe9me"}]:/' \
+    "$f" >"$TMP/lab/$(basename "$f")"
+done
+run analyze --json --interval 60 "$TMP"/lab/0?.debug2.txt
+jqok "analyze --json: a label with a stray byte keeps the report" \
+  '.verdict == "leak" and .findings[0].labels["ten\ufffdnt"]["ac\ufffdme"] > 0.9'
+run analyze --interval 60 "$TMP"/lab/0?.debug2.txt
+clean "$TMP/out" && has "$TMP/out" 'ten\xe9nt=ac\xe9me' && ok "analyze text: the label escaped" ||
+  nok "analyze text, label: $(head -c 400 "$TMP/out" | cat -v)"
 
 # --- control bytes in text ----------------------------------------------------
 run analyze --interval 60 "${BAD[@]}"
