@@ -16,6 +16,7 @@
 #include "cmds.h"
 #include "kube/kube.h"
 #include "kube/kube_pods.h"
+#include "lw/lw_utf8.h"
 
 typedef struct scan_opts {
     const char *ns, *kubeconfig, *context, *selector;
@@ -299,7 +300,7 @@ static json_t *pod_json(const scan_set *s, const scan_pod *p, int64_t now)
         json_object_set_new(o, "error", json_null());
     } else {
         json_object_set_new(o, "endpoint", json_null());
-        json_object_set_new(o, "error", json_string(p->ep.error));
+        json_object_set_new(o, "error", lw_json_string(p->ep.error));
     }
     json_object_set_new(o, "containment",
                         json_string(p->ep.containment_restart ? "restart"

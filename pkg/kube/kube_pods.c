@@ -10,6 +10,7 @@
  * Not for: talking to the API server, owners and peers.
  */
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 
 #include "kube/kube.h"
 #include "kube/kube_pods.h"
+#include "lw/lw_text.h"
 
 #define A_SCRAPE "leakwatch.dev/scrape"
 #define A_PORT "leakwatch.dev/port"
@@ -39,23 +41,36 @@ static const char *annotation(const json_t *pod, const char *key)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-/* Annotation values go into one-line messages: quote them safely. */
+/* Annotation values go into one-line messages (scan output, JSON, Events):
+ * shown as lw_text.h has it (controls, bytes that are not UTF-8, C1 and
+ * bidi controls escaped visibly), plus the quote and the backslash as
+ * \x22 and \x5c since the value is quoted; cut at a whole character, marked "...". */
 static void shown(const char *v, char *out, size_t outlen)
 {
-    size_t o = 0;
-    for (const char *p = v; *p && o + 5 < outlen; p++) {
-        unsigned char ch = (unsigned char)*p;
-        if (ch < 0x20 || ch == 0x7f || ch == '"' || ch == '\\') {
-            o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", ch);
-        } else {
-            out[o++] = (char)ch;
+    size_t o = 0, n = strlen(v), i = 0;
+    size_t room = outlen - 4; /* "..." and the terminator stay free */
+    bool cut = false;
+    while (i < n && !cut) {
+        size_t seg = strcspn(v + i, "\"\\");
+        if (seg) {
+            size_t want = lw_text_escaped_len(v + i, seg);
+            size_t got = lw_text_escape(v + i, seg, out + o, room - o + 1);
+            o += got;
+            i += seg;
+            cut = got < want;
+        }
+        if (!cut && i < n) { /* a quote or a backslash */
+            cut = o + 4 > room;
+            if (!cut) {
+                snprintf(out + o, 5, "\\x%02x", (unsigned char)v[i]);
+                o += 4;
+                i++;
+            }
         }
     }
-    if (*v && o + 5 >= outlen && o + 3 < outlen) {
-        /* mark truncation */
-        out[o++] = '.';
-        out[o++] = '.';
-        out[o++] = '.';
+    if (cut) {
+        memcpy(out + o, "...", 3);
+        o += 3;
     }
     out[o] = '\0';
 }

@@ -3,7 +3,8 @@
  * UTF-8 still make valid JSON (CLI reports, JSON logs, Event bodies), and
  * control bytes never reach a terminal or break a line (text reports,
  * error messages, Event sentences, text logs); long paths in error
- * messages give way to the reason.
+ * messages give way to the reason; pod annotation values quoted into
+ * errors are cut at whole characters.
  *
  * The inputs are small hand-made strings, each for one edge of UTF-8 or
  * of the escaping; no capture here poses as a real one.
@@ -22,6 +23,7 @@
 
 #include "controller/ctl_message.h"
 #include "kube/kube_events.h"
+#include "kube/kube_pods.h"
 #include "lw/lw_text.h"
 #include "lw/lw_utf8.h"
 #include "obs/obs_log.h"
@@ -367,6 +369,47 @@ static void test_event_with_invalid_utf8_is_written(void **state)
     json_decref(s.last);
 }
 
+/* ---- annotation values in messages ------------------------------------------- */
+
+static json_t *pod_with_scheme(const char *scheme)
+{
+    return json_pack("{s:{s:s,s:s,s:s,s:{s:s,s:s}},s:{s:[{s:s,s:[{s:s,s:i}]}]}}",
+                     "metadata", "name", "web-1", "namespace", "shop", "uid", "u1",
+                     "annotations", "leakwatch.dev/scrape", "true",
+                     "leakwatch.dev/scheme", scheme, "spec", "containers", "name",
+                     "app", "ports", "name", "http", "containerPort", 8080);
+}
+
+/* An annotation value (UTF-8, as the API server keeps it) is quoted into
+ * the pod's error: cut at a whole character however long, C1 and bidi
+ * controls shown, so scan's JSON keeps its "error" and nothing reaches
+ * a terminal. */
+static void test_annotation_value_shown(void **state)
+{
+    (void)state;
+    for (int shift = 0; shift < 3; shift++) {
+        /* 0-2 ASCII bytes ahead move the cut inside "é" and out again. */
+        char v[400] = "";
+        for (int i = 0; i < shift; i++)
+            strcat(v, "x");
+        for (int i = 0; i < 150; i++)
+            strcat(v, "\xC3\xA9");
+        json_t *p = pod_with_scheme(v);
+        assert_non_null(p);
+        kube_pod_endpoint ep;
+        assert_int_equal(kube_pod_endpoint_resolve(p, &ep), -1);
+        assert_true(terminal_safe(ep.error));
+        assert_non_null(strstr(ep.error, "...\" is not http or https"));
+        json_decref(p);
+    }
+    json_t *p = pod_with_scheme("a\xC2\x9B" "b\xE2\x80\xAE" "c\"d");
+    kube_pod_endpoint ep;
+    assert_int_equal(kube_pod_endpoint_resolve(p, &ep), -1);
+    assert_string_equal(ep.error, "leakwatch.dev/scheme: \"a\\u009bb\\u202ec\\x22d\" "
+                                  "is not http or https");
+    json_decref(p);
+}
+
 /* ---- logs ------------------------------------------------------------------ */
 
 static char *read_all(int fd)
@@ -425,6 +468,7 @@ int main(void)
         cmocka_unit_test(test_parse_errors_keep_the_reason),
         cmocka_unit_test(test_finding_message_escapes),
         cmocka_unit_test(test_event_with_invalid_utf8_is_written),
+        cmocka_unit_test(test_annotation_value_shown),
         cmocka_unit_test(test_logs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
