@@ -26,16 +26,30 @@ leak_pod() {
     -o 'jsonpath={.items[0].involvedObject.name}' 2>/dev/null || true
 }
 
+# A workload's GoroutineLeak message, if any.
+workload_leak() { # deployment
+  "$KUBECTL" -n "$NS" get events --field-selector "reason=GoroutineLeak,involvedObject.kind=Deployment,involvedObject.name=$1" \
+    -o 'jsonpath={.items[0].message}' 2>/dev/null || true
+}
+
 up() {
   demo_prepare
   demo_apply "applying demo workloads: orders (leaks, 3 replicas), results (leaks, serves only pprof, 2 replicas), usage (one tenant leaks), catalog (healthy, 2 replicas)" \
     "$ROOT/hack/demo/workloads.yaml"
   demo_backends
   demo_start_controller "starting the controller (interval $INTERVAL; log: $STATE/controller.log)" 18080
-  demo_wait "waiting for the GoroutineLeak finding" leak_pod "no finding"
+  demo_wait "waiting for the GoroutineLeak finding (a finding needs two minutes of captures)" leak_pod "no finding"
   local pod=$DEMO_FOUND
   say "kubectl describe pod $pod -n $NS"
   "$KUBECTL" describe pod "$pod" -n "$NS"
+  demo_wait "waiting for the finding on results, which serves only net/http/pprof" \
+    "workload_leak results" "no finding on the pprof-only workload"
+  say "kubectl describe deployment results -n $NS"
+  "$KUBECTL" describe deployment results -n "$NS" | sed -n '/^Events:/,$p'
+  demo_wait "waiting for the finding on usage, whose leaking goroutines are labelled by tenant" \
+    "workload_leak usage" "no finding on the labelled workload"
+  say "kubectl describe deployment usage -n $NS"
+  "$KUBECTL" describe deployment usage -n "$NS" | sed -n '/^Events:/,$p'
   cat <<MSG
 
 Look further:

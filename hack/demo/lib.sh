@@ -67,7 +67,9 @@ demo_wait() {
   local probe=$2 missing=$3 deadline=$((SECONDS + 300))
   DEMO_FOUND=""
   while [ $SECONDS -lt $deadline ]; do
-    DEMO_FOUND=$("$probe")
+    # The probe is a function name and its arguments: split on purpose.
+    # shellcheck disable=SC2086
+    DEMO_FOUND=$($probe)
     [ -n "$DEMO_FOUND" ] && break
     kill -0 "$(cat "$STATE/controller.pid")" 2>/dev/null || {
       tail -n 20 "$STATE/controller.log" >&2; echo "$DEMO: the controller exited" >&2; exit 1; }

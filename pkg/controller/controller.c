@@ -17,8 +17,10 @@
 #include "analysis/analysis.h"
 #include "capture/capture.h"
 #include "contain/contain.h"
+#include "controller/ctl_episode.h"
 #include "controller/ctl_evidence.h"
 #include "controller/ctl_message.h"
+#include "controller/ctl_open.h"
 #include "controller/ctl_pods.h"
 #include "controller/ctl_window.h"
 #include "kube/kube.h"
@@ -26,6 +28,7 @@
 #include "kube/kube_events.h"
 #include "kube/kube_lease.h"
 #include "kube/kube_pods.h"
+#include "lw/lw_text.h"
 #include "obs/obs_http.h"
 #include "obs/obs_metrics.h"
 
@@ -67,6 +70,15 @@ struct ctl_controller {
         *m_capture_seconds, *m_api, *m_leader, *m_pods, *m_events;
     pthread_mutex_t findings_mu;
     long findings_by_pattern[LWA_PATTERN_COUNT];
+    /* Findings an earlier leakwatch left open, read once per leadership. */
+    ctl_open *open;
+    atomic_bool open_loaded;
+    /* Workload stories this process has written and not yet closed
+     * ("owner-uid func"): two replicas found at once must not both write
+     * one, and an Event just queued is not in the API's answer yet. */
+    pthread_mutex_t stories_mu;
+    char **stories;
+    size_t nstories;
 
     /* Work queue of pod uids. */
     pthread_mutex_t qmu;
@@ -195,6 +207,84 @@ static bool event_already_recorded(ctl_controller *c, const char *ns,
     return r.found;
 }
 
+/*
+ * Is a finding on this object open in the cluster?  leakwatch's
+ * GoroutineLeak / GoroutineLeakCleared Events on the object are the
+ * record: the newest of them decides.  A finding is one episode of one
+ * stack, and an object can carry findings on several stacks, so asked
+ * about a function only the Events about that stack count: an earlier
+ * finding adopts a new one only while it is open and names the same
+ * function; after a clear, or for another stack, the new finding is news
+ * and is written.  Asked before writing a finding, and (about no stack in
+ * particular) before writing a clear: never clear what was never written.
+ */
+typedef enum leak_record {
+    LEAK_RECORD_NONE = 0,  /* nothing open (none, or the newest cleared)    */
+    LEAK_RECORD_SAME,      /* open on the function asked about              */
+    LEAK_RECORD_OTHER,     /* open (asked about no function in particular)  */
+} leak_record;
+
+typedef struct leak_scan {
+    const char *func;
+    int64_t newest;
+    leak_record state;
+} leak_scan;
+
+/* Clears name the stacks they close ("goroutine leak (cond) on F1, F2 no
+ * longer observed"); one that names none (a finding adopted without its
+ * stacks) closes every stack of the object. */
+static bool clear_closes(const char *msg, const char *func)
+{
+    return !msg || !strstr(msg, ") on ") || strstr(msg, func);
+}
+
+static int scan_leak_event(json_t *ev, void *ud)
+{
+    leak_scan *ls = ud;
+    const char *reason = json_string_value(json_object_get(ev, "reason"));
+    if (!reason)
+        return 0;
+    bool leak = !strcmp(reason, REASON_LEAK);
+    if (!leak && strcmp(reason, REASON_CLEARED))
+        return 0;
+    const char *msg = json_string_value(json_object_get(ev, "message"));
+    /* Asked about one stack: only the Events about it count (an object
+     * can carry findings on several stacks at once). */
+    if (ls->func && ls->func[0] &&
+        (leak ? !(msg && strstr(msg, ls->func)) : !clear_closes(msg, ls->func)))
+        return 0;
+    int64_t t = kube_event_time(ev);
+    /* The newer Event decides; on a tie a clear wins. */
+    if (t < ls->newest || (t == ls->newest && leak))
+        return 0;
+    ls->newest = t;
+    ls->state = !leak ? LEAK_RECORD_NONE
+                      : ls->func && ls->func[0] ? LEAK_RECORD_SAME : LEAK_RECORD_OTHER;
+    return 0;
+}
+
+static leak_record leak_recorded(ctl_controller *c, const char *ns,
+                                 const char *uid, const char *func)
+{
+    char sel[128];
+    snprintf(sel, sizeof(sel), "involvedObject.uid=%s", uid);
+    /* Messages carry function names escaped (ctl_message.c): compare the
+     * escaped form. */
+    char esc[1024] = "";
+    if (func)
+        lw_text_escape(func, strlen(func), esc, sizeof(esc));
+    leak_scan ls = {.func = func ? esc : NULL, .newest = -1,
+                    .state = LEAK_RECORD_NONE};
+    kube_response err;
+    memset(&err, 0, sizeof(err));
+    if (kube_events_list(c->kube, ns, sel, "leakwatch", scan_leak_event, &ls,
+                         &err) < 0)
+        obs_log(c->log, OBS_WARN, "cannot read existing events", "uid", uid,
+                "error", err.error, OBS_END);
+    kube_response_free(&err);
+    return ls.state;
+}
+
 static void record_on_pod(ctl_controller *c, const char *ns, const char *name,
                           const char *uid, const char *type, const char *reason,
                           const char *msg)
@@ -228,7 +318,6 @@ typedef struct pod_view {
     int64_t start_s;
     kube_owner owner;
     char annotation_error[512];
-    unsigned full_count;
 } pod_view;
 
 static void view_of(const ctl_pod *p, pod_view *v)
@@ -251,7 +340,6 @@ static void view_of(const ctl_pod *p, pod_view *v)
     v->finding = p->finding;
     v->suspect = p->win.suspect;
     v->start_s = p->start_s;
-    v->full_count = p->full_count;
 }
 
 static void target_of(const pod_view *v, cap_target *t)
@@ -278,16 +366,25 @@ static void count_capture(ctl_controller *c, const cap_result *r)
     }
 }
 
-static int capture(ctl_controller *c, const pod_view *v, cap_kind kind,
-                   bool keep, cap_result *res)
+/* keep: the raw bytes in res->data; parse: res->profile (and the count
+ * from it).  A debug=1 cheap sample parses without keeping: its "total"
+ * line is the only goroutine count a pprof-only pod serves. */
+static int capture_as(ctl_controller *c, const pod_view *v, cap_kind kind,
+                      bool keep, bool parse, cap_result *res)
 {
     cap_target t;
     target_of(v, &t);
-    cap_request req = {.kind = kind, .to_memory = keep, .parse = keep,
+    cap_request req = {.kind = kind, .to_memory = keep, .parse = parse,
                        .sched = c->sched, .cancel = &c->cancel_captures};
     int rc = cap_capture(c->cap, &t, &req, res);
     count_capture(c, res);
     return rc;
+}
+
+static int capture(ctl_controller *c, const pod_view *v, cap_kind kind,
+                   bool keep, cap_result *res)
+{
+    return capture_as(c, v, kind, keep, keep, res);
 }
 
 /* Cheap sample: go_goroutines from /metrics, or the debug=1 total when the
@@ -313,7 +410,7 @@ static int cheap_sample(ctl_controller *c, pod_view *v, int64_t *count,
         cap_result_free(&r);
         v->metrics_absent = true;
     }
-    int rc = capture(c, v, CAP_KIND_GOROUTINE_DEBUG1, false, &r);
+    int rc = capture_as(c, v, CAP_KIND_GOROUTINE_DEBUG1, false, true, &r);
     if (rc == 0 && r.goroutines >= 0) {
         *count = r.goroutines;
         cap_result_free(&r);
@@ -389,24 +486,13 @@ static void report_annotation_error(ctl_controller *c, pod_view *v)
         record_on_pod(c, v->ns, v->name, v->uid, "Warning", REASON_ANNOTATION, msg);
 }
 
-static void store_full(ctl_full *f, cap_result *r)
-{
-    ctl_full_clear(f);
-    f->raw = r->data;
-    f->len = r->len;
-    r->data = NULL;
-    r->len = 0;
-    f->t_ms = wall_ms();
-    snprintf(f->ext, sizeof(f->ext), "%s", cap_kind_ext(r->kind));
-}
-
 /* Evidence: protobuf captures of the suspect and its baseline (what `go
  * tool pprof -diff_base` opens), taken right now; when the protobuf
- * endpoint fails, the full capture we already hold is kept instead. */
+ * endpoint fails, the episode's own captures are kept instead. */
 static void keep_evidence(ctl_controller *c, const pod_view *v,
-                          const pod_view *peer, const ctl_full *own_first,
-                          const ctl_full *own_last, char *suspect_path,
-                          char *baseline_path, size_t pathlen)
+                          const pod_view *peer, const ctl_episode *ep,
+                          char *suspect_path, char *baseline_path,
+                          size_t pathlen)
 {
     suspect_path[0] = baseline_path[0] = '\0';
     if (!c->evidence)
@@ -414,12 +500,14 @@ static void keep_evidence(ctl_controller *c, const pod_view *v,
     int64_t now_s = wall_ms() / 1000;
     char err[256];
     cap_result r;
+    const ctl_full *own_first = ctl_episode_first(ep);
+    const ctl_full *own_last = ctl_episode_last(ep);
     if (capture(c, v, CAP_KIND_GOROUTINE_PROTO, true, &r) == 0) {
         if (ctl_evidence_write(c->evidence, v->ns, v->name, now_s, "suspect",
                                "pb.gz", r.data, r.len, suspect_path, pathlen,
                                err, sizeof(err)) < 0)
             obs_log(c->log, OBS_WARN, "evidence not written", "error", err, OBS_END);
-    } else if (own_last && own_last->raw) {
+    } else if (own_last->raw) {
         ctl_evidence_write(c->evidence, v->ns, v->name, now_s, "suspect",
                            own_last->ext, own_last->raw, own_last->len,
                            suspect_path, pathlen, err, sizeof(err));
@@ -431,7 +519,7 @@ static void keep_evidence(ctl_controller *c, const pod_view *v,
                                "baseline", "pb.gz", r.data, r.len,
                                baseline_path, pathlen, err, sizeof(err));
         cap_result_free(&r);
-    } else if (own_first && own_first->raw) {
+    } else if (own_first->raw) {
         ctl_evidence_write(c->evidence, v->ns, v->name, own_first->t_ms / 1000,
                            "baseline", own_first->ext, own_first->raw,
                            own_first->len, baseline_path, pathlen, err,
@@ -439,117 +527,272 @@ static void keep_evidence(ctl_controller *c, const pod_view *v,
     }
 }
 
-typedef struct analysis_in {
-    ctl_full first, last;   /* copies owned here */
+/* What a worker holds while it judges one pod's episode. */
+typedef struct episode_job {
+    ctl_episode *ep;       /* taken out of the registry                    */
+    unsigned gen;          /* the pod's episode generation when taken      */
     pod_view peer;
     bool has_peer;
-    ctl_trend trend;
-} analysis_in;
+    ctl_trend trend;       /* the cheap window's, at this sample           */
+} episode_job;
 
-static pprof_profile *parse_full(const ctl_full *f, const char *name,
-                                 const pprof_limits *lim, char *err, size_t errlen)
+/*
+ * How much of an episode a finding needs.  Two captures cannot tell a burst
+ * caught in flight from a leak that has just begun (ctl_episode.h), hence
+ * three at least.  They are taken at least CTL_EPISODE_SPACING_MS apart
+ * (half the span when --finding-min-span is shorter), longer than the slow
+ * requests a healthy service has in flight, so a goroutine present at two
+ * consecutive captures has outlived them.  And the episode must span
+ * --finding-min-span (2 minutes): a service ramping up to its steady state
+ * (connections arriving after a deploy, a pool warming) grows exactly like
+ * a leak until it levels off, and only time shows the difference; two
+ * minutes is also how long Go takes to print how many minutes a goroutine
+ * has been blocked (the forced GC runs every two).  Against leaks that run
+ * for hours before an OOM kill, two minutes cost nothing.
+ */
+#define CTL_EPISODE_MIN 3
+#define CTL_EPISODE_SPACING_MS 15000
+
+static int64_t episode_min_span_ms(const ctl_controller *c)
 {
-    return pprof_parse_buffer(f->raw, f->len, name, lim, err, errlen);
+    return (int64_t)(c->cfg->finding_min_span_s * 1000.0);
+}
+
+static int64_t episode_spacing_ms(const ctl_controller *c)
+{
+    int64_t half = episode_min_span_ms(c) / 2;
+    return half < CTL_EPISODE_SPACING_MS ? half : CTL_EPISODE_SPACING_MS;
 }
 
 /*
- * Analyse this episode's first and last full captures against the fresh
- * peer (or, without one, against nothing: the series itself carries the
- * growth).  Raises the finding when the analysis says leak.
+ * The stack a finding names: the analysis' strongest LEAK over the episode.
+ * A SUSPECT is never reported — the next interval captures again.  The
+ * thresholds are the analysis' own but for the relative-growth test, which
+ * the controller waives: the cheap window has already shown the process
+ * growing steadily, and in a pod that has leaked for hours the leaking
+ * stack is large next to what it gains in a few intervals.  Size, a
+ * sustained shape through the end of the series and persistence still
+ * apply, so a burst in flight (new goroutines at every capture) or a jump
+ * in one step is not called.
  */
-static void analyse_and_report(ctl_controller *c, pod_view *v, analysis_in *in)
+/* Independent leaking stacks reported from one pod's episode. */
+#define CTL_MAX_LEAKS 3
+
+/* The function a finding names: the frame users are shown first. */
+static const char *finding_func(const lwa_finding *f)
 {
-    pprof_limits lim;
-    pprof_limits_default(&lim);
-    char err[512];
-    lwa_sigtab *tab = lwa_sigtab_new(&c->aopt);
-    pprof_profile *p1 = parse_full(&in->first, "first capture", &lim, err, sizeof(err));
-    pprof_profile *p2 = p1 ? parse_full(&in->last, "last capture", &lim, err, sizeof(err)) : NULL;
-    lwa_snapshot *s1 = NULL, *s2 = NULL, *sb = NULL;
-    pprof_profile *pb = NULL;
+    const lwa_sig *sig = f->sig;
+    const char *func = sig->nframes ? sig->frames[sig->shown].func : NULL;
+    return func ? func : "";
+}
+
+/*
+ * The controller reports only stacks whose goroutines are known to stay
+ * when ids tell: a leaked goroutine never leaves, so (nearly) every one of
+ * them at a capture is still there at the next.  Requests that pile up for
+ * a while behind a slow dependency stay for a step or two, then drain;
+ * they are not called on a partial stay.
+ */
+#define CTL_MIN_PERSISTED 0.8
+
+static bool reportable(const lwa_finding *f)
+{
+    return f->status == LWA_STATUS_LEAK && f->sig &&
+           (!f->has_ids || f->persisted >= CTL_MIN_PERSISTED);
+}
+
+static const lwa_finding *leading_leak(const lwa_report *rep)
+{
+    if (rep->verdict != LWA_VERDICT_LEAK)
+        return NULL;
+    for (size_t i = 0; i < rep->nfindings; i++)
+        if (reportable(&rep->findings[i]))
+            return &rep->findings[i];
+    return NULL;
+}
+
+/* Is `func` one of the newline-separated functions in `list`? */
+static bool names_func(const char *list, const char *func)
+{
+    size_t n = strlen(func);
+    for (const char *l = list; n && *l;) {
+        const char *end = strchr(l, '\n');
+        size_t len = end ? (size_t)(end - l) : strlen(l);
+        if (len == n && !memcmp(l, func, n))
+            return true;
+        if (!end)
+            break;
+        l = end + 1;
+    }
+    return false;
+}
+
+/* Calls fn for each newline-separated function of `list` (a copy). */
+static void each_func(const char *list, void (*fn)(const char *func, void *ud),
+                      void *ud)
+{
+    char copy[sizeof(((ctl_pod *)0)->finding_func)];
+    snprintf(copy, sizeof(copy), "%s", list);
+    char *save = NULL;
+    for (char *f = strtok_r(copy, "\n", &save); f; f = strtok_r(NULL, "\n", &save))
+        fn(f, ud);
+}
+
+/* The replicas of one workload as the registry has them now: how many
+ * there are, which carry a finding on `func`, which are still growing. */
+typedef struct replica_tally {
+    const char *owner_uid;
+    const char *func;          /* NULL: any finding                        */
+    const char *except_uid;    /* not counted among those with a finding   */
+    size_t replicas, leaking, growing;
+    char pods[600];            /* "orders-a +338.6/min, orders-b +12.0/min" */
+} replica_tally;
+
+static int tally_replica(ctl_pod *p, void *ud)
+{
+    replica_tally *t = ud;
+    if (!p->owner_resolved || strcmp(p->owner.uid, t->owner_uid) || p->terminating)
+        return 0;
+    t->replicas++;
+    if (t->except_uid && !strcmp(p->uid, t->except_uid))
+        return 0;
+    if (p->finding && (!t->func || names_func(p->finding_func, t->func))) {
+        t->leaking++;
+        size_t len = strlen(t->pods);
+        if (len < sizeof(t->pods) - 1)
+            snprintf(t->pods + len, sizeof(t->pods) - len, "%s%s %+.1f/min",
+                     len ? ", " : "", p->name, p->trend.per_minute);
+    } else if (p->win.suspect) {
+        t->growing++;
+    }
+    return 0;
+}
+
+static void tally_replicas(ctl_controller *c, replica_tally *t)
+{
+    ctl_pods_lock(c->pods);
+    ctl_pods_foreach(c->pods, tally_replica, t);
+    ctl_pods_unlock(c->pods);
+}
+
+/*
+ * One story per workload: the first replica found leaking on a stack
+ * writes the workload's Event, summing up its replicas; a later replica on
+ * the same stack does not write again while that Event is open.
+ */
+/* Claims the story (owner, func) for this process: false when it is
+ * already claimed.  release drops the claim (the story ended). */
+static bool story_claim(ctl_controller *c, const char *owner_uid,
+                        const char *func, bool release)
+{
+    char key[1100];
+    snprintf(key, sizeof(key), "%s %s", owner_uid, func);
+    bool claimed = false;
+    pthread_mutex_lock(&c->stories_mu);
+    for (size_t i = 0; i < c->nstories; i++) {
+        if (strcmp(c->stories[i], key))
+            continue;
+        if (release) {
+            free(c->stories[i]);
+            c->stories[i] = c->stories[--c->nstories];
+        }
+        pthread_mutex_unlock(&c->stories_mu);
+        return false;
+    }
+    if (!release) {
+        char **grown = realloc(c->stories, (c->nstories + 1) * sizeof(*grown));
+        char *dup = grown ? strdup(key) : NULL;
+        if (grown)
+            c->stories = grown;
+        if (dup) {
+            c->stories[c->nstories++] = dup;
+            claimed = true;
+        }
+    }
+    pthread_mutex_unlock(&c->stories_mu);
+    return claimed;
+}
+
+static void report_workload(ctl_controller *c, const pod_view *v,
+                            const char *func, const char *pod_msg)
+{
+    if (!v->owner_resolved || !v->owner.uid[0])
+        return;
+    if (!story_claim(c, v->owner.uid, func, false))
+        return;
+    if (leak_recorded(c, v->ns, v->owner.uid, func) == LEAK_RECORD_SAME)
+        return;
+    replica_tally t = {.owner_uid = v->owner.uid, .func = func};
+    tally_replicas(c, &t);
+    char wmsg[4800];
+    ctl_format_workload(t.leaking, t.replicas, t.growing, t.pods, v->name,
+                        pod_msg, wmsg, sizeof(wmsg));
+    record_on_owner(c, v->ns, &v->owner, "Warning", REASON_LEAK, wmsg);
+}
+
+/*
+ * Judge the episode (three captures or more) against the fresh peer, and
+ * raise the finding when the analysis names a leaking stack.
+ */
+static void analyse_and_report(ctl_controller *c, pod_view *v, episode_job *job)
+{
+    lwa_snapshot *sb = NULL;
     cap_result peer_res;
     memset(&peer_res, 0, sizeof(peer_res));
     lwa_report *rep = NULL;
-    lwa_diff *d = NULL;
-    if (!tab || !p1 || !p2) {
-        obs_log(c->log, OBS_WARN, "cannot analyse captures", "pod", v->name,
-                "error", err, OBS_END);
-        goto out;
-    }
-    s1 = lwa_snapshot_take(tab, p1, "first");
-    s2 = lwa_snapshot_take(tab, p2, "last");
-    if (!s1 || !s2)
-        goto out;
-    lwa_snapshot_set_time(s1, in->first.t_ms);
-    lwa_snapshot_set_time(s2, in->last.t_ms);
-    if (in->has_peer &&
-        capture(c, &in->peer, CAP_KIND_GOROUTINE, true, &peer_res) == 0 &&
+    /* A count that fell over the window is never a leak, whatever one
+     * stack did in the captures. */
+    if (job->trend.last <= job->trend.first)
+        return;
+    if (job->has_peer &&
+        capture(c, &job->peer, CAP_KIND_GOROUTINE, true, &peer_res) == 0 &&
         peer_res.profile) {
-        pb = peer_res.profile;
-        peer_res.profile = NULL;
-        sb = lwa_snapshot_take(tab, pb, in->peer.name);
-    } else if (in->has_peer) {
-        obs_log(c->log, OBS_INFO, "baseline peer capture failed; comparing with "
-                "the pod's own first capture", "pod", v->name, "peer",
-                in->peer.name, "error", peer_res.error, OBS_END);
-        in->has_peer = false;
+        sb = ctl_episode_baseline(job->ep, peer_res.profile, job->peer.name);
+    } else if (job->has_peer) {
+        obs_log(c->log, OBS_INFO, "baseline peer capture failed; judging the "
+                "pod's own captures", "pod", v->name, "peer", job->peer.name,
+                "error", peer_res.error, OBS_END);
+        job->has_peer = false;
     }
-    const lwa_snapshot *series[2] = {s1, s2};
-    rep = lwa_analyze(tab, series, 2, sb, &c->ath);
+    lwa_thresholds th = c->ath;
+    th.min_relative = 0;
+    rep = ctl_episode_analyze(job->ep, sb, &th);
     if (!rep)
         goto out;
     obs_log(c->log, OBS_DEBUG, "analysis", "pod", v->name, "verdict",
             lwa_verdict_name(rep->verdict), "why", rep->why ? rep->why : "", OBS_END);
-    /*
-     * Two captures of one process are a weak series on their own, and when
-     * every replica leaks alike the fresh peer shows no divergence either.
-     * But the cheap window has already shown sustained growth still going
-     * on (that is why we are here), so the captures only need to say which
-     * stack carries it: the diff's top row, when it holds most of the
-     * growth between the two captures.
-     */
-    lwa_finding attributed;
-    const lwa_finding *top = NULL;
-    if (rep->verdict == LWA_VERDICT_LEAK && rep->nfindings) {
-        top = &rep->findings[0];
-    } else {
-        d = lwa_diff_new(tab, s1, s2);
-        const lwa_diff_row *row = NULL;
-        for (size_t i = 0; d && i < d->nrows && !row; i++)
-            if (!d->rows[i].sig->ignored_by)
-                row = &d->rows[i];
-        if (!row || row->delta <= 0 || d->total_delta <= 0 ||
-            (double)row->delta < 0.5 * (double)d->total_delta ||
-            (uint64_t)row->delta < c->ath.min_growth)
-            goto out;
-        memset(&attributed, 0, sizeof(attributed));
-        attributed.sig = row->sig;
-        attributed.status = LWA_STATUS_LEAK;
-        attributed.count = row->target;
-        attributed.delta = row->delta;
-        attributed.has_baseline = sb != NULL;
-        attributed.baseline = sb ? lwa_snapshot_count(sb, row->sig->index) : 0;
-        const lwa_minutes *mins = lwa_snapshot_minutes(s2, row->sig->index);
-        attributed.has_minutes = mins != NULL;
-        attributed.minutes_max = mins ? mins->max : 0;
-        attributed.why = "the pod's count grew steadily and this stack carried most of it";
-        top = &attributed;
+    const lwa_finding *top = leading_leak(rep);
+    if (!top || rep->total_last <= rep->total_first)
+        goto out;
+    /* Independent leaks of one process are findings of their own (stacks
+     * that grow in lockstep are already one finding, with companions). */
+    const lwa_finding *leaks[CTL_MAX_LEAKS];
+    size_t nleaks = 0;
+    for (size_t i = 0; i < rep->nfindings && nleaks < CTL_MAX_LEAKS; i++)
+        if (reportable(&rep->findings[i]))
+            leaks[nleaks++] = &rep->findings[i];
+    const char *pattern = lwa_pattern_name(top->pattern);
+    char funcs[sizeof(((ctl_pod *)0)->finding_func)] = "";
+    for (size_t i = 0; i < nleaks; i++) {
+        const char *f = finding_func(leaks[i]);
+        size_t len = strlen(funcs);
+        if (len + strlen(f) + 2 < sizeof(funcs))
+            snprintf(funcs + len, sizeof(funcs) - len, "%s%s", len ? "\n" : "", f);
     }
-    const lwa_sig *sig = top->sig;
-    const char *pattern = lwa_pattern_name(sig->pattern);
-    const char *func = sig->nframes ? sig->frames[sig->shown].func : "";
 
     /* Re-check under the lock: the window must still say growing (a burst
      * that drained since the first capture is not a leak), and the pod
      * must still be there. */
     ctl_pods_lock(c->pods);
     ctl_pod *p = ctl_pods_get(c->pods, v->uid);
-    bool still = p && (p->win.suspect || p->diverged) && !p->finding;
+    bool still = p && !p->finding &&
+                 (p->win.suspect || p->diverged ||
+                  (!p->trend.flat && p->trend.last > p->trend.first));
     if (still) {
         p->finding = true;
         p->finding_ms = wall_ms();
         snprintf(p->finding_pattern, sizeof(p->finding_pattern), "%s", pattern);
-        snprintf(p->finding_func, sizeof(p->finding_func), "%s", func ? func : "");
+        snprintf(p->finding_func, sizeof(p->finding_func), "%s", funcs);
     }
     bool diverged = p && p->diverged;
     ctl_pods_unlock(c->pods);
@@ -558,81 +801,143 @@ static void analyse_and_report(ctl_controller *c, pod_view *v, analysis_in *in)
     findings_adjust(c, pattern, +1);
 
     char suspect_path[1024], baseline_path[1024];
-    keep_evidence(c, v, in->has_peer ? &in->peer : NULL, &in->first, &in->last,
+    keep_evidence(c, v, job->has_peer ? &job->peer : NULL, job->ep,
                   suspect_path, baseline_path, sizeof(suspect_path));
 
     ctl_finding_msg m = {
-        .growth = (int64_t)in->trend.last - (int64_t)in->trend.first,
-        .span_minutes = (double)in->trend.span_ms / 60000.0,
-        .per_minute = in->trend.per_minute,
-        .peer_name = in->has_peer ? in->peer.name : NULL,
-        .peer_age_minutes = in->has_peer && in->peer.start_s > 0
-                                ? (double)(wall_ms() / 1000 - in->peer.start_s) / 60.0
+        .growth = (int64_t)job->trend.last - (int64_t)job->trend.first,
+        .span_minutes = (double)job->trend.span_ms / 60000.0,
+        .per_minute = job->trend.per_minute,
+        .peer_name = job->has_peer ? job->peer.name : NULL,
+        .peer_age_minutes = job->has_peer && job->peer.start_s > 0
+                                ? (double)(wall_ms() / 1000 - job->peer.start_s) / 60.0
                                 : 0,
         .pod_age_minutes = v->start_s > 0
                                ? (double)(wall_ms() / 1000 - v->start_s) / 60.0
                                : 0,
         .peer_count = sb ? (int64_t)sb->total : -1,
-        .top = top,
         .suspect_path = suspect_path[0] ? suspect_path : NULL,
         .baseline_path = baseline_path[0] ? baseline_path : NULL,
         .diverged = diverged,
     };
-    char msg[4096];
-    ctl_format_finding(&m, msg, sizeof(msg));
-    ctl_pods_lock(c->pods);
-    if ((p = ctl_pods_get(c->pods, v->uid))) {
-        /* The summary containment quotes: the Event's sentence, cut. */
-        size_t n = strnlen(msg, sizeof(p->finding_summary) - 1);
-        memcpy(p->finding_summary, msg, n);
-        p->finding_summary[n] = '\0';
-        snprintf(p->evidence_suspect, sizeof(p->evidence_suspect), "%s", suspect_path);
-        snprintf(p->evidence_baseline, sizeof(p->evidence_baseline), "%s", baseline_path);
+    for (size_t i = 0; i < nleaks; i++) {
+        const char *func = finding_func(leaks[i]);
+        char msg[4096];
+        m.top = leaks[i];
+        ctl_format_finding(&m, msg, sizeof(msg));
+        if (i == 0) {
+            ctl_pods_lock(c->pods);
+            if ((p = ctl_pods_get(c->pods, v->uid))) {
+                /* The summary containment quotes: the Event's sentence, cut. */
+                size_t n = strnlen(msg, sizeof(p->finding_summary) - 1);
+                memcpy(p->finding_summary, msg, n);
+                p->finding_summary[n] = '\0';
+                snprintf(p->evidence_suspect, sizeof(p->evidence_suspect), "%s", suspect_path);
+                snprintf(p->evidence_baseline, sizeof(p->evidence_baseline), "%s", baseline_path);
+            }
+            ctl_pods_unlock(c->pods);
+        }
+        obs_log(c->log, OBS_WARN, "goroutine leak", "namespace", v->ns, "pod",
+                v->name, "pattern", lwa_pattern_name(leaks[i]->pattern),
+                "function", func, "message", msg, "dry_run",
+                c->cfg->dry_run ? "true" : "false", OBS_END);
+        if (!may_write(c))
+            continue;
+        if (leak_recorded(c, v->ns, v->uid, func) == LEAK_RECORD_SAME) {
+            obs_log(c->log, OBS_INFO, "finding already recorded by an earlier "
+                    "leakwatch; adopting it", "pod", v->name, "function", func,
+                    OBS_END);
+        } else {
+            record_on_pod(c, v->ns, v->name, v->uid, "Warning", REASON_LEAK, msg);
+            const char *ev[] = {REASON_LEAK};
+            obs_counter_add(c->m_events, ev, 1);
+        }
+        report_workload(c, v, func, msg);
     }
-    ctl_pods_unlock(c->pods);
-    obs_log(c->log, OBS_WARN, "goroutine leak", "namespace", v->ns, "pod", v->name,
-            "pattern", pattern, "function", func, "message", msg,
-            "dry_run", c->cfg->dry_run ? "true" : "false", OBS_END);
-    if (!may_write(c))
-        goto out;
-    if (event_already_recorded(c, v->ns, v->uid, REASON_LEAK, 3600)) {
-        obs_log(c->log, OBS_INFO, "finding already recorded by an earlier "
-                "leakwatch; not repeating it", "pod", v->name, OBS_END);
-        goto out;
-    }
-    record_on_pod(c, v->ns, v->name, v->uid, "Warning", REASON_LEAK, msg);
-    char wmsg[4400];
-    snprintf(wmsg, sizeof(wmsg), "pod %s: %s", v->name, msg);
-    record_on_owner(c, v->ns, &v->owner, "Warning", REASON_LEAK, wmsg);
-    const char *ev[] = {REASON_LEAK};
-    obs_counter_add(c->m_events, ev, 1);
 out:
-    lwa_diff_free(d);
     lwa_report_free(rep);
-    lwa_snapshot_free(s1);
-    lwa_snapshot_free(s2);
     lwa_snapshot_free(sb);
-    pprof_profile_free(p1);
-    pprof_profile_free(p2);
-    pprof_profile_free(pb);
     cap_result_free(&peer_res);
-    lwa_sigtab_free(tab);
 }
 
-static void clear_finding(ctl_controller *c, const pod_view *v, const char *pattern,
+/* "goroutine leak (cond) on main.f no longer observed in any replica: …":
+ * the stack it closes, escaped as the finding named it (scan_leak_event). */
+static void format_workload_clear(const char *pattern, const char *func,
+                                  const char *why, char *out, size_t outlen)
+{
+    char esc[1024];
+    lw_text_escape(func, strlen(func), esc, sizeof(esc));
+    snprintf(out, outlen, "goroutine leak (%.31s) on %s no longer observed "
+             "in any replica: %.300s", pattern, esc, why);
+}
+
+/* The workload's story ends when no replica leaks on that stack any more
+ * (the last one cleared, or was deleted). */
+static void clear_workload(ctl_controller *c, const char *ns,
+                           const kube_owner *owner, const char *pod_uid,
+                           const char *func, const char *pattern,
+                           const char *why)
+{
+    if (!owner->uid[0] || !may_write(c))
+        return;
+    replica_tally t = {.owner_uid = owner->uid, .func = func,
+                       .except_uid = pod_uid};
+    tally_replicas(c, &t);
+    if (t.leaking)
+        return;
+    story_claim(c, owner->uid, func, true);
+    if (leak_recorded(c, ns, owner->uid, func) != LEAK_RECORD_SAME)
+        return;
+    char msg[1600];
+    format_workload_clear(pattern, func, why, msg, sizeof(msg));
+    record_on_owner(c, ns, owner, "Normal", REASON_CLEARED, msg);
+}
+
+typedef struct clear_ctx {
+    ctl_controller *c;
+    const char *ns;
+    const kube_owner *owner;
+    const char *pod_uid, *pattern, *why;
+} clear_ctx;
+
+static void clear_one_workload(const char *func, void *ud)
+{
+    clear_ctx *cx = ud;
+    clear_workload(cx->c, cx->ns, cx->owner, cx->pod_uid, func, cx->pattern,
+                   cx->why);
+}
+
+static void clear_finding(ctl_controller *c, const pod_view *v,
+                          const char *pattern, const char *funcs,
                           const char *why)
 {
     findings_adjust(c, pattern, -1);
-    char msg[512];
-    snprintf(msg, sizeof(msg), "goroutine leak (%s) no longer observed: %s",
-             pattern, why);
+    char msg[1600], on[800] = "";
+    if (funcs[0]) {
+        /* "main.a, main.b": the stacks this clear closes (scan_leak_event). */
+        size_t k = 0;
+        for (const char *f = funcs; *f && k < sizeof(on) - 3; f++)
+            on[k++] = *f == '\n' ? ',' : *f;
+        on[k] = '\0';
+    }
+    char esc_on[1200] = "";
+    lw_text_escape(on, strlen(on), esc_on, sizeof(esc_on));
+    snprintf(msg, sizeof(msg), "goroutine leak (%s)%s%s no longer observed: %s",
+             pattern, on[0] ? " on " : "", esc_on, why);
     obs_log(c->log, OBS_INFO, "finding cleared", "namespace", v->ns, "pod",
             v->name, "why", why, OBS_END);
     if (!may_write(c))
         return;
-    record_on_pod(c, v->ns, v->name, v->uid, "Normal", REASON_CLEARED, msg);
-    const char *ev[] = {REASON_CLEARED};
-    obs_counter_add(c->m_events, ev, 1);
+    /* Never clear what was never written: only an open finding clears. */
+    if (leak_recorded(c, v->ns, v->uid, NULL) != LEAK_RECORD_NONE) {
+        record_on_pod(c, v->ns, v->name, v->uid, "Normal", REASON_CLEARED, msg);
+        const char *ev[] = {REASON_CLEARED};
+        obs_counter_add(c->m_events, ev, 1);
+    }
+    if (!v->owner_resolved)
+        return;
+    clear_ctx cx = {c, v->ns, &v->owner, v->uid, pattern, why};
+    each_func(funcs, clear_one_workload, &cx);
 }
 
 /*
@@ -737,6 +1042,17 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
     if (p->failures)
         obs_log(c->log, OBS_INFO, "sampling recovered", "pod", v.name, OBS_END);
     p->failures = 0;
+    char open_pattern[32];
+    bool adopted = !p->finding &&
+                   ctl_open_take(c->open, uid, open_pattern, sizeof(open_pattern));
+    if (adopted) {
+        /* In force since before this leadership: no new episode; it clears
+         * (and says so) like any other once the count is flat. */
+        p->finding = true;
+        snprintf(p->finding_pattern, sizeof(p->finding_pattern), "%s",
+                 open_pattern[0] ? open_pattern : "unknown");
+        p->finding_func[0] = '\0';
+    }
     int64_t now_wall = wall_ms();
     /* A count far below the window after a restart the watch has not shown
      * yet: a new process.  Start over rather than call it a drain. */
@@ -755,85 +1071,123 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
      * small service does not trip it. */
     p->diverged = median >= 0 && my_rate > 3 * median + 1 &&
                   (double)count > median * age_min + (double)c->cfg->min_delta;
-    bool want_full = suspect || p->diverged;
+    /* An episode outlives a lapse of suspicion: with a bursty background a
+     * leak's window does not read as a clean climb at every sample, and the
+     * episode needs two minutes of captures.  It ends when the window is
+     * flat, when the count fell, or after twice the span a finding needs. */
+    bool keep_episode =
+        p->episode && !p->finding && !p->trend.flat &&
+        p->trend.last > p->trend.first &&
+        now_wall - ctl_episode_first(p->episode)->t_ms < 2 * episode_min_span_ms(c);
+    bool want_full = suspect || p->diverged || keep_episode;
     ctl_trend trend = p->trend;
     bool finding = p->finding;
-    char finding_pattern[32];
+    char finding_pattern[32], finding_funcs[sizeof(p->finding_func)];
     snprintf(finding_pattern, sizeof(finding_pattern), "%s", p->finding_pattern);
-    if (!want_full) {
-        ctl_full_clear(&p->first_full);
-        ctl_full_clear(&p->last_full);
-        p->full_count = 0;
-    }
-    if (finding && !suspect && !p->diverged) {
+    snprintf(finding_funcs, sizeof(finding_funcs), "%s", p->finding_func);
+    if (!want_full)
+        ctl_pod_end_episode(p);
+    /* A finding clears only when the window is flat or falling as a whole
+     * (ctl_window.h): a window that merely stopped looking like a clean
+     * climb keeps the finding, and keeps it out of a new episode. */
+    bool clear = finding && !want_full && trend.flat;
+    if (clear) {
         p->finding = false;
         p->finding_pattern[0] = '\0';
+        p->finding_func[0] = '\0';
     }
     ctl_pods_unlock(c->pods);
 
+    if (adopted) {
+        findings_adjust(c, finding_pattern, +1);
+        obs_log(c->log, OBS_INFO, "finding left open by an earlier leakwatch; "
+                "adopting it", "namespace", v.ns, "pod", v.name, "pattern",
+                finding_pattern, OBS_END);
+    }
     obs_gauge_set(c->m_goroutines, pl, (double)count);
     obs_gauge_set(c->m_growth, pl, trend.per_minute);
     if (suspect && !was_suspect)
         obs_log(c->log, OBS_INFO, "goroutine growth suspected", "namespace", v.ns,
                 "pod", v.name, OBS_END);
-    if (finding && !want_full) {
-        char why[128];
-        snprintf(why, sizeof(why), "count flat at %" PRId64 " for %ld samples",
-                 count, c->cfg->clear_after);
-        clear_finding(c, &v, finding_pattern, why);
+    if (clear) {
+        char why[160];
+        snprintf(why, sizeof(why), "count flat over the last %u samples "
+                 "(%" PRIu64 " -> %" PRIu64 ", %+.1f/min)", trend.n,
+                 trend.first, trend.last, trend.per_minute);
+        clear_finding(c, &v, finding_pattern, finding_funcs, why);
     }
     if (finding && want_full)
         offer_containment(c, &v);
     if (!want_full || finding)
         goto reschedule;
 
-    /* Suspect: a full capture this interval. */
+    /* Suspect: a full capture this interval, added to the episode, unless
+     * the last one is too recent to say anything new. */
+    ctl_pods_lock(c->pods);
+    p = ctl_pods_get(c->pods, uid);
+    bool too_soon = p && p->episode && ctl_episode_captures(p->episode) &&
+                    wall_ms() - ctl_episode_last(p->episode)->t_ms <
+                        episode_spacing_ms(c);
+    ctl_pods_unlock(c->pods);
+    if (!p)
+        return;
+    if (too_soon)
+        goto reschedule;
     cap_result full;
-    if (capture(c, &v, CAP_KIND_GOROUTINE, true, &full) < 0) {
+    if (capture_as(c, &v, CAP_KIND_GOROUTINE, true, false, &full) < 0) {
         obs_log(c->log, OBS_WARN, "full capture failed", "pod", v.name, "error",
                 full.error, OBS_END);
         cap_result_free(&full);
         goto reschedule;
     }
-    analysis_in in;
-    memset(&in, 0, sizeof(in));
+    episode_job job;
+    memset(&job, 0, sizeof(job));
     ctl_pods_lock(c->pods);
     p = ctl_pods_get(c->pods, uid);
-    bool analyse = false;
     if (p) {
-        if (!p->first_full.raw)
-            store_full(&p->first_full, &full);
-        else
-            store_full(&p->last_full, &full);
-        p->full_count++;
-        if (p->first_full.raw && p->last_full.raw) {
-            analyse = true;
-            in.first = p->first_full;
-            in.first.raw = malloc(p->first_full.len ? p->first_full.len : 1);
-            in.last = p->last_full;
-            in.last.raw = malloc(p->last_full.len ? p->last_full.len : 1);
-            if (!in.first.raw || !in.last.raw) {
-                analyse = false;
-            } else {
-                memcpy(in.first.raw, p->first_full.raw, p->first_full.len);
-                memcpy(in.last.raw, p->last_full.raw, p->last_full.len);
-            }
-            in.trend = p->trend;
-            ctl_pod *peer = ctl_pods_fresh_peer(c->pods, p);
-            if (peer) {
-                view_of(peer, &in.peer);
-                in.has_peer = true;
-            }
+        job.ep = p->episode;
+        p->episode = NULL;
+        job.gen = p->episode_gen;
+        job.trend = p->trend;
+        ctl_pod *peer = ctl_pods_fresh_peer(c->pods, p);
+        if (peer) {
+            view_of(peer, &job.peer);
+            job.has_peer = true;
         }
     }
     ctl_pods_unlock(c->pods);
+    if (!p) {
+        cap_result_free(&full);
+        return;
+    }
+    if (!job.ep)
+        job.ep = ctl_episode_new(&c->aopt);
+    char perr[512];
+    if (!job.ep) {
+        obs_log(c->log, OBS_WARN, "out of memory for the episode", "pod", v.name,
+                OBS_END);
+    } else if (ctl_episode_add(job.ep, full.data, full.len, cap_kind_ext(full.kind),
+                               wall_ms(), v.name, perr, sizeof(perr)) < 0) {
+        obs_log(c->log, OBS_WARN, "cannot analyse capture", "pod", v.name,
+                "error", perr, OBS_END);
+    }
+    if (job.ep)
+        full.data = NULL; /* the episode owns it now */
     cap_result_free(&full);
-    if (analyse) {
-        analyse_and_report(c, &v, &in);
+    if (ctl_episode_captures(job.ep) >= CTL_EPISODE_MIN &&
+        ctl_episode_last(job.ep)->t_ms - ctl_episode_first(job.ep)->t_ms >=
+            episode_min_span_ms(c)) {
+        analyse_and_report(c, &v, &job);
         offer_containment(c, &v);
     }
-    ctl_full_clear(&in.first);
-    ctl_full_clear(&in.last);
+    ctl_pods_lock(c->pods);
+    p = ctl_pods_get(c->pods, uid);
+    if (p && p->episode_gen == job.gen && !p->episode && !p->finding) {
+        p->episode = job.ep;
+        job.ep = NULL;
+    }
+    ctl_pods_unlock(c->pods);
+    ctl_episode_free(job.ep);
 
 reschedule:
     ctl_pods_lock(c->pods);
@@ -1001,6 +1355,27 @@ static void cb_update(const json_t *old_obj, const json_t *new_obj, void *ud)
     on_pod_upsert(new_obj, ud);
 }
 
+typedef struct deleted_ctx {
+    ctl_controller *c;
+    const ctl_pod *removed;
+} deleted_ctx;
+
+static void clear_deleted_one(const char *func, void *ud)
+{
+    deleted_ctx *dx = ud;
+    const ctl_pod *r = dx->removed;
+    replica_tally t = {.owner_uid = r->owner.uid, .func = func,
+                       .except_uid = r->uid};
+    tally_replicas(dx->c, &t);
+    if (t.leaking)
+        return;
+    story_claim(dx->c, r->owner.uid, func, true);
+    char why[320], msg[1600];
+    snprintf(why, sizeof(why), "pod %.253s deleted", r->name);
+    format_workload_clear(r->finding_pattern, func, why, msg, sizeof(msg));
+    record_on_owner(dx->c, r->ns, &r->owner, "Normal", REASON_CLEARED, msg);
+}
+
 static void cb_delete(const json_t *obj, bool final_state_unknown, void *ud)
 {
     ctl_controller *c = ud;
@@ -1023,12 +1398,12 @@ static void cb_delete(const json_t *obj, bool final_state_unknown, void *ud)
         findings_adjust(c, removed.finding_pattern, -1);
         obs_log(c->log, OBS_INFO, "finding closed: pod deleted", "namespace",
                 removed.ns, "pod", removed.name, OBS_END);
-        if (may_write(c) && removed.owner_resolved) {
-            char msg[512];
-            snprintf(msg, sizeof(msg), "pod %s deleted; its goroutine leak "
-                     "finding (%s) is closed", removed.name, removed.finding_pattern);
-            record_on_owner(c, removed.ns, &removed.owner, "Normal",
-                            REASON_CLEARED, msg);
+        /* The workload's story ends with its last leaking replica.  This
+         * runs on the watch's thread, so it asks the registry, not the API:
+         * the workload Event was written when this replica's finding was. */
+        if (may_write(c) && removed.owner_resolved && removed.owner.uid[0]) {
+            deleted_ctx dx = {c, &removed};
+            each_func(removed.finding_func, clear_deleted_one, &dx);
         }
     }
     ctl_pod_release(&removed);
@@ -1059,6 +1434,43 @@ static bool check_ready(void *ud, char *why, size_t whylen)
     return true;
 }
 
+static int note_open(json_t *ev, void *ud)
+{
+    ctl_controller *c = ud;
+    const char *uid = json_string_value(
+        json_object_get(json_object_get(ev, "involvedObject"), "uid"));
+    const char *reason = json_string_value(json_object_get(ev, "reason"));
+    const char *msg = json_string_value(json_object_get(ev, "message"));
+    if (ctl_open_note(c->open, uid, reason, kube_event_time(ev), msg) < 0)
+        return 1;
+    return 0;
+}
+
+/* Read the findings an earlier leakwatch left open (ctl_open.h): one LIST
+ * of leakwatch's Pod Events per watched namespace. */
+static void load_open_findings(ctl_controller *c)
+{
+    ctl_open_reset(c->open);
+    const char *list = c->cfg->namespaces ? c->cfg->namespaces : "";
+    char copy[4096];
+    snprintf(copy, sizeof(copy), "%s", list);
+    char *save = NULL, *ns = strtok_r(copy, ",", &save);
+    do {
+        kube_response err;
+        memset(&err, 0, sizeof(err));
+        if (kube_events_list(c->kube, ns ? ns : "", "involvedObject.kind=Pod",
+                             "leakwatch", note_open, c, &err) < 0)
+            obs_log(c->log, OBS_WARN, "cannot read earlier findings; a finding "
+                    "left open before this leadership will not be cleared",
+                    "namespace", ns ? ns : "", "error", err.error, OBS_END);
+        kube_response_free(&err);
+    } while (ns && (ns = strtok_r(NULL, ",", &save)));
+    char n[32];
+    snprintf(n, sizeof(n), "%zu", ctl_open_count(c->open));
+    obs_log(c->log, OBS_INFO, "findings left open by an earlier leakwatch",
+            "count", n, OBS_END);
+}
+
 static void lease_started(void *ud)
 {
     ctl_controller *c = ud;
@@ -1071,6 +1483,7 @@ static void lease_started(void *ud)
 
 static void lease_stopped(void *ud)
 {
+    atomic_store(&((ctl_controller *)ud)->open_loaded, false);
     ctl_controller *c = ud;
     obs_log(c->log, OBS_INFO, "stopped leading", "identity", c->identity, OBS_END);
     obs_gauge_set(c->m_leader, NULL, 0);
@@ -1136,6 +1549,12 @@ ctl_controller *ctl_controller_new(const ctl_config *cfg, obs_logger *log,
     pthread_mutex_init(&c->wake_mu, NULL);
     pthread_cond_init(&c->wake_cv, NULL);
     pthread_mutex_init(&c->findings_mu, NULL);
+    pthread_mutex_init(&c->stories_mu, NULL);
+    c->open = ctl_open_new();
+    if (!c->open) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     atomic_store(&c->heartbeat_ms, mono_ms());
     c->queue = calloc(CTL_QUEUE_MAX, 64);
     c->pods = ctl_pods_new();
@@ -1324,6 +1743,10 @@ int ctl_controller_run(ctl_controller *c, volatile sig_atomic_t *stop)
     while (!*stop) {
         int64_t now = mono_ms();
         atomic_store(&c->heartbeat_ms, now);
+        if (leading(c) && !atomic_load(&c->open_loaded)) {
+            load_open_findings(c);
+            atomic_store(&c->open_loaded, true);
+        }
         if (leading(c)) {
             sched_ctx s = {.c = c, .now = now, .due = due, .cap = cap};
             ctl_pods_lock(c->pods);
@@ -1409,5 +1832,10 @@ void ctl_controller_free(ctl_controller *c)
     pthread_mutex_destroy(&c->wake_mu);
     pthread_cond_destroy(&c->wake_cv);
     pthread_mutex_destroy(&c->findings_mu);
+    ctl_open_free(c->open);
+    for (size_t i = 0; i < c->nstories; i++)
+        free(c->stories[i]);
+    free(c->stories);
+    pthread_mutex_destroy(&c->stories_mu);
     free(c);
 }

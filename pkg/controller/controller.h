@@ -21,14 +21,19 @@
  *     raise-after consecutive evaluations (ctl_window.h), or when its
  *     count, normalised by age, is far above its peers';
  *   - while suspect, each interval takes a full capture (debug=2, or
- *     protobuf on huge processes);
- *   - a FINDING needs two full captures of this episode whose analysis
- *     (pkg/analysis, with the freshest ready peer as baseline) says leak,
- *     while the window still says growing.  A burst that drains fails the
- *     window test before the second capture; a ramp that plateaus fails
- *     the analysis' growth-at-the-end test;
- *   - a finding CLEARS when the window has been flat for clear-after
- *     evaluations, or the pod is gone.
+ *     protobuf on huge processes), at least 15 s after the last, into the
+ *     pod's episode (ctl_episode.h);
+ *   - a FINDING needs three captures or more spanning two minutes whose
+ *     analysis (pkg/analysis, with the freshest ready peer as baseline)
+ *     calls a stack a LEAK — growing through the end, goroutines that
+ *     persist — while the window still says growing and its count did not
+ *     fall.  Independent leaking stacks are findings of their own.  The
+ *     pod's Event is written unless the pod's newest leakwatch Event is the
+ *     same stack still open; the workload's once per stack while open;
+ *   - a finding CLEARS when the window is flat as a whole (ctl_window.h),
+ *     or the pod is gone, and only if it is open in the cluster;
+ *   - findings an earlier leakwatch left open are read back from its
+ *     Events at the start of each leadership (ctl_open.h).
  *
  * Not for: restarting pods (pkg/contain) — the controller only hands it
  * findings.

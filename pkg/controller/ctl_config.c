@@ -34,6 +34,7 @@ static const opt_def options[] = {
     O("min-relative", OPT_DOUBLE, min_relative, "relative growth over the window (0.02 = 2%)"),
     O("raise-after", OPT_LONG, raise_after, "consecutive growing evaluations before suspecting"),
     O("clear-after", OPT_LONG, clear_after, "consecutive flat evaluations before clearing"),
+    O("finding-min-span", OPT_DURATION, finding_min_span_s, "a suspect pod's full captures (3 or more) must span this before a finding: a ramp to steady state levels off within it"),
     O("transport", OPT_STR, transport, "auto | direct | portforward | proxy"),
     O("dry-run", OPT_BOOL, dry_run, "decide and log; write no GoroutineLeak Events and change nothing (containment says \"dry-run: would ...\")"),
     O("leader-elect", OPT_BOOL, leader_elect, "use a Lease so only one replica acts"),
@@ -87,6 +88,7 @@ void ctl_config_defaults(ctl_config *c)
     c->min_relative = 0.02;
     c->raise_after = 2;
     c->clear_after = 3;
+    c->finding_min_span_s = 120;
     c->transport = xstrdup("auto");
     c->leader_elect = true;
     c->lease_name = xstrdup("leakwatch");

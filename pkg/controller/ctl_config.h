@@ -27,6 +27,8 @@ typedef struct ctl_config {
     double min_relative;
     long raise_after;      /* hysteresis: evaluations to raise / clear    */
     long clear_after;
+    double finding_min_span_s; /* a suspect pod's full captures must span
+                                  this before a finding                   */
     char *transport;       /* auto | direct | portforward | proxy         */
     bool dry_run;
     bool leader_elect;

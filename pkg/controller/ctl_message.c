@@ -139,12 +139,58 @@ void ctl_format_finding(const ctl_finding_msg *m, char *out, size_t outlen)
             sb_printf(&b, ", created by ");
             sb_escaped(&b, s->created_by.func);
         }
-        sb_printf(&b, "; pattern %s: %s", lwa_pattern_name(s->pattern),
-                  lwa_pattern_fix(s->pattern));
+        if (f->ncompanions) {
+            /* One leak seen from several goroutines: say what one leaked
+             * object costs, so nobody chases the companions separately. */
+            sb_printf(&b, "; one leak on %zu stacks, %.0f goroutines per ",
+                      f->ncompanions + 1, f->group_per_unit);
+            if (f->unit) {
+                sb_printf(&b, "%s", f->unit);
+            } else {
+                sb_printf(&b, "stuck ");
+                sb_escaped(&b, fr && fr->func ? fr->func : "goroutine");
+            }
+            size_t shown = f->ncompanions < 4 ? f->ncompanions : 4;
+            for (size_t i = 0; i < shown; i++) {
+                const lwa_sig *cs = f->companions[i].sig;
+                const char *cf = cs && cs->nframes ? cs->frames[cs->shown].func : NULL;
+                sb_printf(&b, "%s", i ? ", " : " (with ");
+                sb_escaped(&b, cf ? cf : "?");
+                sb_printf(&b, " x%.0f", f->companions[i].per_unit);
+            }
+            if (f->ncompanions > shown)
+                sb_printf(&b, ", %zu more", f->ncompanions - shown);
+            sb_printf(&b, ")");
+        }
+        /* The tenant (route, job...) the growth is concentrated in. */
+        for (size_t i = 0; i < f->nlabels && i < 2; i++) {
+            sb_printf(&b, "%s%.0f%% ", i ? ", " : "; ", 100.0 * f->labels[i].share);
+            sb_escaped(&b, f->labels[i].key);
+            sb_printf(&b, "=");
+            sb_escaped(&b, f->labels[i].value);
+        }
+        sb_printf(&b, "; pattern %s: %s", lwa_pattern_name(f->pattern),
+                  lwa_pattern_fix(f->pattern));
     }
     if (m->suspect_path && m->baseline_path)
         sb_printf(&b, ". Evidence: go tool pprof -diff_base %s %s",
                   m->baseline_path, m->suspect_path);
     else if (m->suspect_path)
         sb_printf(&b, ". Evidence: %s", m->suspect_path);
+}
+
+void ctl_format_workload(size_t leaking, size_t replicas, size_t growing,
+                         const char *pods, const char *first_pod,
+                         const char *pod_msg, char *out, size_t outlen)
+{
+    sbuf b = {out, 0, outlen};
+    if (!outlen)
+        return;
+    out[0] = '\0';
+    sb_printf(&b, "%zu of %zu replica%s leak%s on this stack (%s)", leaking,
+              replicas, replicas == 1 ? "" : "s", leaking == 1 ? "s" : "",
+              pods && pods[0] ? pods : first_pod);
+    if (growing)
+        sb_printf(&b, ", %zu more growing", growing);
+    sb_printf(&b, "; pod %s: %s", first_pod, pod_msg);
 }

@@ -41,4 +41,12 @@ void ctl_fmt_fileline(const char *file, uint32_t line, char *out, size_t outlen)
 
 void ctl_format_finding(const ctl_finding_msg *m, char *out, size_t outlen);
 
+/* The workload's Event: one story for its replicas, e.g. "2 of 3 replicas
+ * leak on this stack (orders-a +338.6/min, orders-b +12.0/min), 1 more
+ * growing; pod orders-a: <that pod's finding>".  `pods` lists the leaking
+ * replicas; `first_pod` is the one whose finding wrote this. */
+void ctl_format_workload(size_t leaking, size_t replicas, size_t growing,
+                         const char *pods, const char *first_pod,
+                         const char *pod_msg, char *out, size_t outlen);
+
 #endif

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "controller/ctl_episode.h"
 #include "lw/lw_hash.h"
 
 struct ctl_pods {
@@ -35,10 +36,16 @@ void ctl_full_clear(ctl_full *f)
     memset(f, 0, sizeof(*f));
 }
 
+void ctl_pod_end_episode(ctl_pod *p)
+{
+    ctl_episode_free(p->episode);
+    p->episode = NULL;
+    p->episode_gen++;
+}
+
 void ctl_pod_release(ctl_pod *p)
 {
-    ctl_full_clear(&p->first_full);
-    ctl_full_clear(&p->last_full);
+    ctl_pod_end_episode(p);
 }
 
 void ctl_pods_free(ctl_pods *r)
@@ -223,9 +230,7 @@ ctl_upsert_result ctl_pods_upsert(ctl_pods *r, const json_t *pod, ctl_pod **out,
     if (res == CTL_POD_UPDATED && restarts != p->restarts) {
         /* A new process: the old one's growth says nothing about it. */
         ctl_window_reset(&p->win);
-        ctl_full_clear(&p->first_full);
-        ctl_full_clear(&p->last_full);
-        p->full_count = 0;
+        ctl_pod_end_episode(p);
         p->last_count = -1;
         res = CTL_POD_RESTARTED;
     }

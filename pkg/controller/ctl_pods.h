@@ -64,16 +64,20 @@ typedef struct ctl_pod {
     int failures;         /* consecutive failed samples                  */
     bool diverged;        /* stands out from its peers (age-normalised)  */
 
-    /* Suspicion episode: full captures since the window turned suspect. */
-    ctl_full first_full;
-    ctl_full last_full;
-    unsigned full_count;
+    /* Suspicion episode: full captures since the window turned suspect
+     * (ctl_episode.h).  NULL while a worker holds it or none is open;
+     * episode_gen moves on whenever the episode is discarded, so a worker
+     * never puts back an episode of a process that has since restarted. */
+    struct ctl_episode *episode;
+    unsigned episode_gen;
 
     /* Finding in force. */
     bool finding;
     int64_t finding_ms;
     char finding_pattern[32];
-    char finding_func[256];
+    /* The leaking stacks' functions, one per line (independent leaks of
+     * one process are separate findings; the first is the strongest). */
+    char finding_func[768];
     char finding_summary[1024];  /* the Event sentence                   */
     char evidence_suspect[1024]; /* evidence files of the finding        */
     char evidence_baseline[1024];
@@ -121,5 +125,8 @@ double ctl_pods_peer_rate_median(ctl_pods *r, const ctl_pod *p, int64_t now_s);
 void ctl_full_clear(ctl_full *f);
 /* Frees the owned parts of a removed copy. */
 void ctl_pod_release(ctl_pod *p);
+/* Ends the pod's episode (if one is attached) and moves the generation on.
+ * Caller holds the lock. */
+void ctl_pod_end_episode(ctl_pod *p);
 
 #endif

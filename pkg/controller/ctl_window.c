@@ -3,6 +3,7 @@
  */
 #include "ctl_window.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,6 +85,15 @@ static double theil_sen(const ctl_window *w, unsigned from, unsigned n)
     return k % 2 ? slopes[k / 2] : (slopes[k / 2 - 1] + slopes[k / 2]) / 2;
 }
 
+static double median_count(const ctl_window *w, unsigned from, unsigned n)
+{
+    double v[CTL_WINDOW_MAX];
+    for (unsigned i = 0; i < n; i++)
+        v[i] = (double)at(w, from + i)->count;
+    qsort(v, n, sizeof(double), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 void ctl_window_trend(const ctl_window *w, const ctl_thresholds *th,
                       ctl_trend *out)
 {
@@ -127,6 +137,18 @@ void ctl_window_trend(const ctl_window *w, const ctl_thresholds *th,
 
     if (n < (th->min_samples ? th->min_samples : 3))
         return;
+    /* Level: the robust slope is within half of min_per_minute either way.
+     * Not "adds up to little over the window": with a short interval the
+     * window is short, and a leak of 18 a minute adds up to little in 45 s
+     * yet is no less a leak. */
+    out->flat = fabs(out->per_minute) < 0.5 * th->min_per_minute;
+    /* ...and the newest sample sits at the window's typical level: a
+     * count that just dropped (a new process) or jumped is not level yet,
+     * whatever the median of the pairwise slopes says. */
+    double med = median_count(w, from, n);
+    double tol = fmax((double)th->min_delta, 0.1 * med);
+    if (fabs((double)last->count - med) > tol)
+        out->flat = false;
     uint64_t delta = out->last > out->first ? out->last - out->first : 0;
     double rel = out->first ? (double)delta / (double)out->first : (delta ? 1e9 : 0);
     out->growing = out->per_minute >= th->min_per_minute &&

@@ -52,6 +52,14 @@ typedef struct ctl_trend {
     int64_t span_ms;
     double monotonic;      /* fraction of non-decreasing steps              */
     bool still_rising;     /* growth present in the last part of the window */
+    /* The window as a whole is level: enough samples, a robust slope
+     * within half of min_per_minute either way, and the newest sample at
+     * the window's typical level.  Suspicion ends after clear_after
+     * evaluations that are not a clean climb (cheap: it only stops full
+     * captures); a FINDING clears only on a flat window, so one that still
+     * rises raggedly, or that fell (a restart the watch has not reported
+     * yet), keeps it. */
+    bool flat;
     unsigned n;
 } ctl_trend;
 

@@ -211,7 +211,7 @@ disown $!
 start_ctl() { # name, extra flags...; sets PID (not in a subshell: cleanup needs PIDS)
   local name=$1; shift
   "$LW_BIN" controller --kubeconfig "$SA_KUBECONFIG" --namespaces "$NS" \
-    --interval 3s --containment --lease-namespace leakwatch-system --lease-name "$LEASE" \
+    --interval 3s --finding-min-span 10s --containment --lease-namespace leakwatch-system --lease-name "$LEASE" \
     --lease-duration 6s --renew-deadline 4s --retry-period 1s --identity "$name" \
     --evidence-dir "$STATE/evidence" --metrics-addr 127.0.0.1:0 \
     --log-format json --log-level debug "$@" >"$STATE/$name.log" 2>&1 &

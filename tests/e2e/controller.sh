@@ -138,7 +138,7 @@ check "healthy deployment rolls out" k -n "$NS" rollout status deploy/catalog --
 
 start_controller() { # identity logfile; sets LAST_PID (no subshell: we wait on it)
   "$LW_BIN" controller --kubeconfig "$SA_KUBECONFIG" --namespaces "$NS" \
-    --interval 3s --lease-namespace leakwatch-system --lease-name leakwatch-e2e \
+    --interval 3s --finding-min-span 20s --lease-namespace leakwatch-system --lease-name leakwatch-e2e \
     --identity "$1" --lease-duration 6s --renew-deadline 4s --retry-period 1s \
     --evidence-dir "$STATE/evidence-$1" --metrics-addr 127.0.0.1:0 \
     --log-format json --log-level debug >"$2" 2>&1 &
@@ -199,7 +199,9 @@ echo "takeover after $((SECONDS - t0)) s"
 # existing Events instead of writing them again.
 sleep 30
 SLOG=$STATE/b.log; [ "$STANDBY" = ctl-a ] && SLOG=$STATE/a.log
-check "the new leader keeps working (samples the pods)" grep -q '"msg":"goroutine leak"' "$SLOG"
+# It reads back the findings the old leader left open instead of judging
+# those pods again.
+check "the new leader adopts the open findings" grep -q '"msg":"finding left open by an earlier leakwatch; adopting it"' "$SLOG"
 for p in $leaky_pods; do
   n=$(events_for "$p" GoroutineLeak | wc -l)
   check "$p: still exactly one GoroutineLeak Event after failover (got $n)" test "$n" -eq 1

@@ -146,7 +146,8 @@ static void test_message_reads_like_an_answer(void **state)
                    .created_by = {"main.(*fetcher).gather", NULL, 0}};
     lwa_finding f = {.sig = &sig, .status = LWA_STATUS_LEAK, .count = 3790,
                      .has_baseline = true, .baseline = 12, .delta = 3778,
-                     .has_minutes = true, .minutes_max = 3};
+                     .has_minutes = true, .minutes_max = 3,
+                     .pattern = LWA_PATTERN_CHAN_SEND};
     ctl_finding_msg m = {.growth = 3812, .span_minutes = 4, .per_minute = 15.9,
                          .peer_name = "web-7d9f-x2k", .peer_age_minutes = 2,
                          .pod_age_minutes = 30,
@@ -172,6 +173,37 @@ static void test_message_reads_like_an_answer(void **state)
     char tiny[16];
     ctl_format_finding(&m, tiny, sizeof(tiny));
     assert_int_equal(strlen(tiny), sizeof(tiny) - 1);
+
+    /* The pattern the analysis settled on wins over the stack's own (a
+     * select that never ages is a sleep loop). */
+    f.pattern = LWA_PATTERN_SLEEP_LOOP;
+    ctl_format_finding(&m, out, sizeof(out));
+    assert_non_null(strstr(out, "pattern sleep-loop: "));
+    f.pattern = LWA_PATTERN_CHAN_SEND;
+
+    /* One leak on several stacks, and the tenant that carries it. */
+    pprof_frame cframes[] = {{"google.golang.org/grpc/internal/transport.(*http2Client).reader", NULL, 0}};
+    lwa_sig csig = {.nframes = 1, .frames = cframes};
+    lwa_companion comp = {.sig = &csig, .count = 3790, .delta = 3778, .per_unit = 1};
+    lwa_label_share share = {.key = "tenant", .value = "acme", .share = 0.98, .delta = 3700};
+    f.companions = &comp;
+    f.ncompanions = 1;
+    f.group_per_unit = 2;
+    f.unit = "leaked ClientConn";
+    f.labels = &share;
+    f.nlabels = 1;
+    ctl_format_finding(&m, out, sizeof(out));
+    assert_non_null(strstr(out, "; one leak on 2 stacks, 2 goroutines per leaked ClientConn "
+                                "(with google.golang.org/grpc/internal/transport.(*http2Client).reader x1)"));
+    assert_non_null(strstr(out, "; 98% tenant=acme; pattern chan-send: "));
+
+    /* The workload's story sums up its replicas. */
+    char w[4096];
+    ctl_format_workload(2, 3, 1, "a +1.0/min, b +2.0/min", "a", "MSG", w, sizeof(w));
+    assert_string_equal(w, "2 of 3 replicas leak on this stack (a +1.0/min, b +2.0/min), "
+                           "1 more growing; pod a: MSG");
+    ctl_format_workload(1, 1, 0, "", "a", "MSG", w, sizeof(w));
+    assert_string_equal(w, "1 of 1 replica leaks on this stack (a); pod a: MSG");
 
     char d[32];
     ctl_fmt_duration(72, d, sizeof(d));

@@ -145,6 +145,69 @@ static void test_out_of_order_and_reset(void **state)
     assert_int_equal(ctl_window_last(&w)->count, 199);
 }
 
+/* A leak whose climb turns ragged (samples that dip, steps of unequal
+ * size) is not "flat": a finding must not clear while the count still
+ * rises across the window, even when suspicion lapses. */
+static void test_ragged_growth_is_not_flat(void **state)
+{
+    (void)state;
+    ctl_thresholds th;
+    ctl_thresholds_default(&th);
+    ctl_window w;
+    ctl_window_init(&w);
+    const uint64_t c[] = {700, 720, 745, 770, 790, 812, 836, 829, 859, 842,
+                          866, 851, 880, 861, 893, 874, 905};
+    bool final;
+    int first = feed(&w, &th, c, 17, &final);
+    assert_true(first >= 0);
+    ctl_trend t;
+    ctl_window_trend(&w, &th, &t);
+    assert_false(t.flat);
+}
+
+/* A count that drops (a process restart the watch has not reported yet)
+ * is not level either; a window of level samples after it is. */
+/* A short window (a short interval) does not make a slow climb level:
+ * +18 a minute over 45 s adds up to little, yet it is a leak. */
+static void test_slow_climb_in_a_short_window_is_not_flat(void **state)
+{
+    (void)state;
+    ctl_thresholds th;
+    ctl_thresholds_default(&th);
+    ctl_window w;
+    ctl_window_init(&w);
+    const uint64_t c[] = {578, 580, 579, 583, 585, 584, 588, 589, 590, 592};
+    for (int i = 0; i < 10; i++)
+        ctl_window_add(&w, (int64_t)i * 5000, c[i]);
+    ctl_trend t;
+    ctl_window_trend(&w, &th, &t);
+    assert_true(t.per_minute > 10);
+    assert_false(t.flat);
+}
+
+static void test_drop_is_not_flat_until_the_window_is_level(void **state)
+{
+    (void)state;
+    ctl_thresholds th;
+    ctl_thresholds_default(&th);
+    ctl_window w;
+    ctl_window_init(&w);
+    const uint64_t c[] = {100, 150, 200, 250, 300, 350, 400, 30, 31, 30};
+    bool final;
+    feed(&w, &th, c, 10, &final);
+    ctl_trend t;
+    ctl_window_trend(&w, &th, &t);
+    assert_false(t.flat);
+    const uint64_t level[] = {30, 31, 30, 30, 31, 30, 30, 31, 30, 30, 31, 33};
+    for (int i = 0; i < 12; i++) {
+        ctl_window_add(&w, (int64_t)(10 + i) * INTERVAL_MS, level[i]);
+        ctl_window_evaluate(&w, &th, NULL);
+    }
+    assert_false(w.suspect);
+    ctl_window_trend(&w, &th, &t);
+    assert_true(t.flat);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -154,6 +217,9 @@ int main(void)
         cmocka_unit_test(test_one_noisy_sample_neither_raises_nor_clears),
         cmocka_unit_test(test_small_numbers_are_not_leaks),
         cmocka_unit_test(test_out_of_order_and_reset),
+        cmocka_unit_test(test_ragged_growth_is_not_flat),
+        cmocka_unit_test(test_drop_is_not_flat_until_the_window_is_level),
+        cmocka_unit_test(test_slow_climb_in_a_short_window_is_not_flat),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
