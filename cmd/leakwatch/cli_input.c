@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "cli_input.h"
-#include "lw/lw_text.h"
 #include "cli_print.h"
+#include "lw/lw_text.h"
 
 /* Messages may quote input bytes; keep them on one printable line. */
 static void print_error(const char *cmd, const char *msg)
