@@ -50,6 +50,8 @@ static int cmp_uid(const void *a, const void *b)
 
 static open_entry *find(ctl_open *o, const char *uid)
 {
+    if (!o->n)
+        return NULL; /* qsort and bsearch want a real array */
     if (!o->sorted) {
         qsort(o->e, o->n, sizeof(*o->e), cmp_uid);
         o->sorted = true;
@@ -114,7 +116,7 @@ int ctl_open_note(ctl_open *o, const char *uid, const char *reason, int64_t t,
 bool ctl_open_take(ctl_open *o, const char *uid, char *pattern, size_t len)
 {
     pthread_mutex_lock(&o->mu);
-    open_entry *e = o->n ? find(o, uid) : NULL;
+    open_entry *e = find(o, uid);
     bool open = e && e->open;
     if (open && pattern && len)
         snprintf(pattern, len, "%s", e->pattern);

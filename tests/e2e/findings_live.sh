@@ -102,8 +102,10 @@ start_controller "$LOG"
 workload_leak_events() { # deployment -> messages of its GoroutineLeak Events
   lw_event_messages "$(uid_of "deploy/$1")" GoroutineLeak
 }
+# grep reads to the end (no -q): with pipefail, a reader that stops early
+# makes kubectl die of SIGPIPE and the check fail at random.
 leak_named() { # deployment pattern
-  workload_leak_events "$1" | grep -q "pattern $2:"
+  workload_leak_events "$1" | grep "pattern $2:" >/dev/null
 }
 all_leaks_named() {
   local l name behavior args patterns p
@@ -143,8 +145,8 @@ done
 # --- a leak that stops, clears, and starts again on another stack --------
 PHASES_UID=$(uid_of deploy/phases)
 phases_pod() { k -n "$E2E_NS" get pods -l app=phases -o 'jsonpath={.items[0].metadata.uid}'; }
-phases_reported() { lw_event_messages "$PHASES_UID" GoroutineLeak | grep -q "pattern $1:"; }
-phases_cleared() { lw_event_messages "$(phases_pod)" GoroutineLeakCleared | grep -q .; }
+phases_reported() { lw_event_messages "$PHASES_UID" GoroutineLeak | grep "pattern $1:" >/dev/null; }
+phases_cleared() { lw_event_messages "$(phases_pod)" GoroutineLeakCleared | grep . >/dev/null; }
 check "phases: the first leak (chan-send) is reported" wait_until 300 phases_reported chan-send
 check "phases: it clears once the count is flat" wait_until 300 phases_cleared
 check "phases: the new leak on another stack (select) is reported again" \
