@@ -22,7 +22,11 @@
  *       the other's stack, and the other has user code (net/http's
  *       backgroundRead beside the handler it serves);
  *     - both lie wholly inside one third-party module other than main
- *       (grpc's goroutines; a library's goroutines belong to its objects).
+ *       (grpc's goroutines; a library's goroutines belong to its objects);
+ *     - the growth of both is concentrated in the same label value
+ *       (lwa_labels.c; goroutines inherit their creator's labels, so the
+ *       goroutines one request leaves behind share them).  The findings'
+ *       `labels` must hold each stack's own shares when grouping runs.
  *   Timing alone never groups: two independent leaks started together at
  *   steady rates are in lockstep too.  The known blind spot is two
  *   independent leaks inside one third-party module that start at the same
@@ -217,6 +221,23 @@ static const char *unit_of(lwa_pattern p)
     }
 }
 
+/* Both stacks' growth is concentrated in the same label value (goroutines
+ * inherit their creator's labels, so one request's goroutines share
+ * them). */
+static bool same_label(const lwa_finding *a, const lwa_finding *b)
+{
+    for (size_t i = 0; i < a->nlabels; i++) {
+        if (a->labels[i].share < 0.6)
+            continue;
+        for (size_t j = 0; j < b->nlabels; j++)
+            if (b->labels[j].share >= 0.6 &&
+                !strcmp(a->labels[i].key, b->labels[j].key) &&
+                !strcmp(a->labels[i].value, b->labels[j].value))
+                return true;
+    }
+    return false;
+}
+
 static size_t find_root(size_t *parent, size_t i)
 {
     while (parent[i] != i) {
@@ -304,7 +325,7 @@ int lwa_group_findings(lwa_report *r,
             if (find_root(parent, i) == find_root(parent, j))
                 continue;
             if (lwa_group_lockstep(a->series, b->series, n) &&
-                lwa_group_tied(a->sig, b->sig))
+                (lwa_group_tied(a->sig, b->sig) || same_label(a, b)))
                 parent[find_root(parent, j)] = find_root(parent, i);
         }
     }

@@ -630,11 +630,22 @@ lwa_report *lwa_analyze(const lwa_sigtab *t, const lwa_snapshot *const *snaps,
     }
     if (r->nfindings > 1)
         qsort(r->findings, r->nfindings, sizeof(*r->findings), cmp_findings);
-    if (lwa_group_findings(r, cmp_findings) < 0)
-        goto fail;
+    /* Each stack's own label shares tie stacks; then the group's. */
     for (size_t k = 0; k < r->nfindings; k++)
         if (label_shares(&r->findings[k], snaps, n, baseline) < 0)
             goto fail;
+    if (lwa_group_findings(r, cmp_findings) < 0)
+        goto fail;
+    for (size_t k = 0; k < r->nfindings; k++) {
+        lwa_finding *f = &r->findings[k];
+        if (!f->ncompanions)
+            continue;
+        free(f->labels);
+        f->labels = NULL;
+        f->nlabels = 0;
+        if (label_shares(f, snaps, n, baseline) < 0)
+            goto fail;
+    }
     /* Companions can lift a lead's status. */
     if (r->nfindings > 1)
         qsort(r->findings, r->nfindings, sizeof(*r->findings), cmp_findings);

@@ -401,6 +401,40 @@ static void test_labels_follow_the_group(void **state)
     world_free(&w);
 }
 
+static void test_label_ties(void **state)
+{
+    (void)state;
+    /* Two main stacks, nothing in their frames ties them, but both grow
+     * only under job=nightly-7 (the goroutines one job leaves behind
+     * inherit its labels): one leak.  With different jobs: two. */
+    for (int same = 1; same >= 0; same--) {
+        world w;
+        world_init(&w);
+        for (int i = 0; i < 5; i++) {
+            uint64_t k = (uint64_t)i;
+            ts_gr g[] = {
+                {"main.(*exporter).push", "chan send", 10 * k, 0, "main.runJob",
+                 0, "job=nightly-7"},
+                {"main.(*exporter).push", "chan send", 3, 0, "main.runJob", 0,
+                 "job=nightly-6"},
+                {"main.(*progress).report", "select", 10 * k, 0,
+                 "main.startReporter", 0, same ? "job=nightly-7" : "job=nightly-8"},
+            };
+            world_add(&w, PPROF_FORMAT_DEBUG1, g, N(g), i * 12);
+        }
+        const lwa_report *r = world_judge(&w);
+        assert_int_equal(r->nfindings, same ? 1 : 2);
+        if (same) {
+            assert_int_equal(r->findings[0].ncompanions, 1);
+            /* the group's share: both stacks' growth is nightly-7's */
+            assert_int_equal(r->findings[0].nlabels, 1);
+            assert_string_equal(r->findings[0].labels[0].value, "nightly-7");
+            assert_true(r->findings[0].labels[0].share > 0.99);
+        }
+        world_free(&w);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -411,6 +445,7 @@ int main(void)
         cmocka_unit_test(test_label_split),
         cmocka_unit_test(test_leaking_tenant),
         cmocka_unit_test(test_labels_follow_the_group),
+        cmocka_unit_test(test_label_ties),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
