@@ -195,19 +195,21 @@ static uint64_t held_since(const lwa_minutes *m, double span_minutes)
     return held;
 }
 
-/* Rule 3, one capture: young and old goroutines side by side. */
-static bool age_spread(const lwa_minutes *m, uint64_t count)
+/* Rule 3, one capture: young and old goroutines side by side.  Marked
+ * goroutines print no minutes: unknown, not young. */
+static bool age_spread(const lwa_minutes *m, uint64_t count, uint64_t marked)
 {
     if (!m || !count)
         return false;
-    int bins = 0;
+    uint64_t young = m->hist[0] > marked ? m->hist[0] - marked : 0;
+    int bins = young != 0;
     uint64_t old = 0;
-    for (int k = 0; k < PPROF_MINUTES_BINS; k++) {
+    for (int k = 1; k < PPROF_MINUTES_BINS; k++) {
         bins += m->hist[k] != 0;
         if (k >= 2)
             old += m->hist[k];
     }
-    return m->hist[0] > 0 && bins >= 3 && (double)old >= 0.25 * (double)count;
+    return young > 0 && bins >= 3 && (double)old >= 0.25 * (double)count;
 }
 
 static bool parks_for_good(lwa_pattern p)
@@ -297,7 +299,7 @@ static void judge(const judge_ctx *cx, lwa_finding *f, const lwa_minutes *last)
                 f->status = LWA_STATUS_SUSPECT;
                 f->why = "one capture: cannot tell growth from a steady state";
             }
-        } else if (far && age_spread(last, f->count)) {
+        } else if (far && age_spread(last, f->count, f->leaked)) {
             f->status = LWA_STATUS_LEAK;
             f->why = "far above the fresh peer, blocked from minutes ago "
                      "to now";

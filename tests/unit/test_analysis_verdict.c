@@ -445,6 +445,22 @@ static void test_marked_minutes_unknown(void **state)
     assert_int_equal(r->verdict, LWA_VERDICT_LEAK);
     assert_int_equal(r->findings[0].leaked, 6);
     world_free(&w);
+
+    /* one capture against a peer: old goroutines from 3 and 12 minutes
+     * ago, and 5 marked ones without minutes — no young goroutine shows
+     * an accumulation still under way, so no age spread: a suspect */
+    world_init(&w);
+    ts_gr one[] = {{"main.worker;main.serve", "chan send", 100, 3, NULL, 0, NULL},
+                   {"main.worker;main.serve", "chan send", 100, 12, NULL, 0, NULL},
+                   {"main.worker;main.serve", "chan send", 5, 0, NULL,
+                    PPROF_BF_LEAKED, NULL}};
+    ts_gr peer[] = {{"main.worker;main.serve", "chan send", 10, 0, NULL, 0, NULL}};
+    world_add(&w, PPROF_FORMAT_DEBUG2, one, N(one), 0);
+    world_peer(&w, PPROF_FORMAT_DEBUG2, peer, N(peer));
+    r = world_judge(&w);
+    assert_int_equal(r->verdict, LWA_VERDICT_INCONCLUSIVE);
+    assert_int_equal(r->findings[0].status, LWA_STATUS_SUSPECT);
+    world_free(&w);
 }
 
 /* Goroutine ids: "old" as the parser would count them with the previous
