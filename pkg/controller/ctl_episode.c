@@ -114,18 +114,23 @@ int ctl_episode_add(ctl_episode *e, unsigned char *raw, size_t len,
     char name[400];
     snprintf(name, sizeof(name), "pod %.250s capture %zu", pod ? pod : "?",
              e->n + 1);
-    pprof_profile *p = parse(raw, len, name, e->last_max_goid, err, errlen);
+    uint64_t cutoff = e->last_max_goid;
+    pprof_profile *p = parse(raw, len, name, cutoff, err, errlen);
     /* Ids that went backwards belong to a new process the watch has not
      * reported yet: the previous capture's cutoff means nothing to it. */
-    if (p && e->last_max_goid && (!p->has_goids || p->max_goid < e->last_max_goid)) {
+    if (p && cutoff && (!p->has_goids || p->max_goid < cutoff)) {
         pprof_profile_free(p);
+        cutoff = 0;
         p = parse(raw, len, name, 0, err, errlen);
     }
     if (!p) {
         free(raw);
         return -1;
     }
-    lwa_snapshot *s = lwa_snapshot_take(e->tab, p, name);
+    /* With the cutoff, the snapshot keeps per stack the goroutines that
+     * already existed at the previous capture: what tells a leak (they
+     * stay) from a burst in flight (always new). */
+    lwa_snapshot *s = lwa_snapshot_take_after(e->tab, p, name, cutoff);
     uint64_t max_goid = p->has_goids ? p->max_goid : 0;
     pprof_profile_free(p);
     if (!s) {
