@@ -788,8 +788,13 @@ static void analyse_and_report(ctl_controller *c, pod_view *v, episode_job *job)
     bool still = p && !p->finding &&
                  (p->win.suspect || p->diverged ||
                   (!p->trend.flat && p->trend.last > p->trend.first));
+    bool was_adopted = still && p->adopted;
+    char adopted_pattern[32] = "";
+    if (was_adopted)
+        snprintf(adopted_pattern, sizeof(adopted_pattern), "%s", p->finding_pattern);
     if (still) {
         p->finding = true;
+        p->adopted = false;
         p->finding_ms = wall_ms();
         snprintf(p->finding_pattern, sizeof(p->finding_pattern), "%s", pattern);
         snprintf(p->finding_func, sizeof(p->finding_func), "%s", funcs);
@@ -798,6 +803,8 @@ static void analyse_and_report(ctl_controller *c, pod_view *v, episode_job *job)
     ctl_pods_unlock(c->pods);
     if (!still)
         goto out;
+    if (was_adopted)
+        findings_adjust(c, adopted_pattern, -1);
     findings_adjust(c, pattern, +1);
 
     char suspect_path[1024], baseline_path[1024];
@@ -1043,12 +1050,14 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
         obs_log(c->log, OBS_INFO, "sampling recovered", "pod", v.name, OBS_END);
     p->failures = 0;
     char open_pattern[32];
-    bool adopted = !p->finding &&
+    bool adopted = !p->finding && !p->adopted &&
                    ctl_open_take(c->open, uid, open_pattern, sizeof(open_pattern));
     if (adopted) {
-        /* In force since before this leadership: no new episode; it clears
-         * (and says so) like any other once the count is flat. */
-        p->finding = true;
+        /* Open since before this leadership.  It clears (and says so) like
+         * any finding once the count is flat.  While the pod still grows a
+         * new episode re-establishes it, Event adopted rather than
+         * repeated, with the evidence and figures containment needs. */
+        p->adopted = true;
         snprintf(p->finding_pattern, sizeof(p->finding_pattern), "%s",
                  open_pattern[0] ? open_pattern : "unknown");
         p->finding_func[0] = '\0';
@@ -1090,9 +1099,10 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
     /* A finding clears only when the window is flat or falling as a whole
      * (ctl_window.h): a window that merely stopped looking like a clean
      * climb keeps the finding, and keeps it out of a new episode. */
-    bool clear = finding && !want_full && trend.flat;
+    bool clear = (finding || p->adopted) && !want_full && trend.flat;
     if (clear) {
         p->finding = false;
+        p->adopted = false;
         p->finding_pattern[0] = '\0';
         p->finding_func[0] = '\0';
     }
@@ -1334,7 +1344,7 @@ static void on_pod_upsert(const json_t *obj, ctl_controller *c)
     obs_gauge_set(c->m_pods, NULL, (double)n);
     if (r == CTL_POD_REMOVED) {
         forget_pod_metrics(c, &removed);
-        if (removed.finding)
+        if (removed.finding || removed.adopted)
             findings_adjust(c, removed.finding_pattern, -1);
         cap_capturer_forget(c->cap, removed.uid);
         ctl_pod_release(&removed);
@@ -1394,7 +1404,7 @@ static void cb_delete(const json_t *obj, bool final_state_unknown, void *ud)
         return;
     forget_pod_metrics(c, &removed);
     cap_capturer_forget(c->cap, removed.uid);
-    if (removed.finding) {
+    if (removed.finding || removed.adopted) {
         findings_adjust(c, removed.finding_pattern, -1);
         obs_log(c->log, OBS_INFO, "finding closed: pod deleted", "namespace",
                 removed.ns, "pod", removed.name, OBS_END);

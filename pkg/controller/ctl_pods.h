@@ -73,6 +73,9 @@ typedef struct ctl_pod {
 
     /* Finding in force. */
     bool finding;
+    bool adopted;         /* open in the cluster from an earlier leakwatch,
+                             not yet re-established by this one (ctl_open.h):
+                             clears like a finding, captures like a suspect */
     int64_t finding_ms;
     char finding_pattern[32];
     /* The leaking stacks' functions, one per line (independent leaks of
