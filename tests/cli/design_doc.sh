@@ -16,7 +16,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$ROOT/tests/cli/lib.sh"
 DOC=$ROOT/DESIGN.md
 FIX=$ROOT/tests/fixtures
-TMP=$(mktemp -d /tmp/lw-design-doc.XXXXXX)
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/lw-design-doc.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 
 check "DESIGN.md exists" test -s "$DOC"

@@ -29,7 +29,7 @@ SYS=leakwatch-system
 SA=leakwatch
 LEASE=leakwatch-e2e-image
 POD_NAME=leakwatch-image-0
-STATE=$(mktemp -d /tmp/lw-e2e-image.XXXXXX)
+STATE=$(mktemp -d "${TMPDIR:-/tmp}/lw-e2e-image.XXXXXX")
 CTL_PID=""
 
 cleanup() {
