@@ -14,16 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_require.h"
 #include "pprof/pprof.h"
-
-#define FZ_REQUIRE(c)                                                      \
-    do {                                                                   \
-        if (!(c)) {                                                        \
-            fprintf(stderr, "invariant failed: %s (%s:%d)\n", #c,          \
-                    __FILE__, __LINE__);                                   \
-            abort();                                                       \
-        }                                                                  \
-    } while (0)
 
 /* Small limits so that the limit paths are reached and inputs stay fast. */
 static inline void fz_limits(pprof_limits *lim)
@@ -127,7 +119,7 @@ static inline void fz_run(const uint8_t *data, size_t size)
     fz_limits(&lim);
     int f1, f2;
     pprof_profile *a = fz_parse(data, size, 0, &lim, &f1);
-    size_t step = size ? 1 + data[size - 1] % 61 : 1;
+    size_t step = fz_step(data, size);
     pprof_profile *b = fz_parse(data, size, step, &lim, &f2);
     FZ_REQUIRE(f1 == f2);
     if (a) {

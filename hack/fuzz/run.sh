@@ -1,18 +1,27 @@
 #!/usr/bin/env bash
 # hack/fuzz/run.sh SECONDS — builds every libFuzzer target in hack/fuzz
-# and runs each for SECONDS, one after another.
+# and runs each for SECONDS, one after another (one core).
 #
 # A target hack/fuzz/fuzz_<area>_<name>.c is compiled with clang
 # (-fsanitize=fuzzer,address,undefined) together with the sources of
-# pkg/<area>/ and pkg/lw/, directly, not through the Makefile's library,
-# so a broken file elsewhere in the tree cannot stop fuzzing.  Seeds come
-# from hack/fuzz/corpus/<target>/ (small, committed); the working corpus
-# grows in hack/fuzz/corpus-run/<target>/ (ignored by git) and is kept
-# between runs.  Crashing inputs are written next to it as
-# hack/fuzz/corpus-run/<target>-crash-*.
+# pkg/<area>/, of every pkg/ folder those include (followed transitively),
+# and of pkg/lw/ — directly, not through the Makefile's library, so a broken
+# file elsewhere in the tree cannot stop fuzzing.  A binary newer than all
+# of its sources is reused.
 #
-# Prints the executions per target; exits non-zero if any target found a
-# crash, a leak or a timeout, or did not build.
+# Inputs of a target T:
+#   hack/fuzz/corpus/T/   seeds, small and committed (where they come from:
+#                         hack/fuzz/README.md).  Files named regress-* are
+#                         inputs that once crashed; libFuzzer replays every
+#                         seed before mutating, so each run re-checks them.
+#   hack/fuzz/dict/T.dict the target's dictionary (libFuzzer -dict=).
+# The working corpus grows in hack/fuzz/corpus-run/T/ (ignored by git) and
+# is kept between runs.  Crashing inputs are written next to it as
+# hack/fuzz/corpus-run/T-crash-* (or -leak-, -timeout-, -oom-).
+#
+# Prints per target: executions, executions per second, edges covered and
+# crashes; exits non-zero if any target found a crash, a leak or a timeout,
+# or did not build.
 # Environment: FUZZ_TARGETS (space-separated names, default all),
 # FUZZ_MAX_LEN (default 65536), CLANG (default clang).
 set -uo pipefail
@@ -37,6 +46,24 @@ PKGS="libcurl jansson yaml-0.1 openssl zlib libmicrohttpd"
 PKG_CFLAGS=$(pkg-config --cflags $PKGS 2>/dev/null || true)
 PKG_LIBS=$(pkg-config --libs $PKGS 2>/dev/null || echo "-lz")
 
+# The pkg/ folders an area needs: itself, lw, and whatever its files
+# include, followed until nothing new appears.
+areas_for() {
+  local todo=("$1" lw) seen=" " a inc
+  while [ ${#todo[@]} -gt 0 ]; do
+    a=${todo[0]}
+    todo=("${todo[@]:1}")
+    case "$seen" in *" $a "*) continue ;; esac
+    [ -d "pkg/$a" ] || continue
+    seen="$seen$a "
+    for inc in $(grep -ho '#include "[a-z]*/' pkg/"$a"/*.[ch] 2>/dev/null |
+                 sed 's/#include "//; s/\///' | sort -u); do
+      todo+=("$inc")
+    done
+  done
+  echo "$seen"
+}
+
 targets=()
 if [ -n "${FUZZ_TARGETS:-}" ]; then
   read -r -a targets <<<"$FUZZ_TARGETS"
@@ -56,16 +83,33 @@ for t in "${targets[@]}"; do
   src="hack/fuzz/$t.c"
   area=${t#fuzz_}
   area=${area%%_*}
-  srcs=(pkg/lw/*.c)
-  [ -d "pkg/$area" ] && srcs+=(pkg/"$area"/*.c)
-  echo "== $t: building"
-  # shellcheck disable=SC2086
-  if ! "$CLANG" -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
-      -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-      -Ipkg $PKG_CFLAGS -o "$OUT/$t" "$src" "${srcs[@]}" $PKG_LIBS -lm; then
-    failed+=("$t (build)")
-    summary+=("$t: build failed")
+  srcs=() dirs=()
+  for a in $(areas_for "$area"); do
+    srcs+=(pkg/"$a"/*.c)
+    dirs+=("pkg/$a")
+  done
+  dict="hack/fuzz/dict/$t.dict"
+  if [ ! -f "$src" ] || [ ! -f "$dict" ]; then
+    failed+=("$t (missing $src or $dict)")
+    summary+=("$t: not run: every target needs its source and a dictionary")
     continue
+  fi
+  bin="$OUT/$t"
+  stale=1
+  if [ -x "$bin" ] && [ -z "$(find "$src" hack/fuzz/*.h "${dirs[@]}" \
+        -name '*.[ch]' -newer "$bin" 2>/dev/null | head -n 1)" ]; then
+    stale=0
+  fi
+  if [ $stale -eq 1 ]; then
+    echo "== $t: building"
+    # shellcheck disable=SC2086
+    if ! "$CLANG" -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
+        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+        -Ipkg $PKG_CFLAGS -o "$bin" "$src" "${srcs[@]}" $PKG_LIBS -lpthread -lm; then
+      failed+=("$t (build)")
+      summary+=("$t: build failed")
+      continue
+    fi
   fi
   corpus="$RUN/$t"
   mkdir -p "$corpus"
@@ -73,20 +117,24 @@ for t in "${targets[@]}"; do
     cp -n hack/fuzz/corpus/"$t"/* "$corpus"/ 2>/dev/null || true
   fi
   log="$OUT/$t.log"
+  before=$(find "$RUN" -maxdepth 1 -name "$t-*" -type f | wc -l)
   echo "== $t: fuzzing for ${SECONDS_PER_TARGET}s (log $log)"
-  nice "./$OUT/$t" "$corpus" -max_total_time="$SECONDS_PER_TARGET" \
+  nice "./$bin" "$corpus" -dict="$dict" -max_total_time="$SECONDS_PER_TARGET" \
     -max_len="$MAX_LEN" -timeout=20 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$RUN/$t-" >"$log" 2>&1
   rc=$?
   execs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -n 1)
-  cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -n 1)
+  rate=$(grep -oE 'stat::average_exec_per_sec: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -n 1)
+  cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -n 1 | grep -oE '[0-9]+')
+  crashes=$(( $(find "$RUN" -maxdepth 1 -name "$t-*" -type f | wc -l) - before ))
   files=$(find "$corpus" -type f | wc -l)
+  line="$t: ${execs:-?} execs, ${rate:-?} exec/s, ${cov:-?} edges, $crashes crashes, corpus $files files"
   if [ $rc -ne 0 ]; then
     failed+=("$t")
-    summary+=("$t: FAILED (exit $rc) after ${execs:-?} executions, see $log")
+    summary+=("$line: FAILED (exit $rc), see $log")
     grep -E 'ERROR|invariant failed|SUMMARY|Test unit written' "$log" | head -n 8
   else
-    summary+=("$t: ${execs:-?} executions, ${cov:-cov: ?}, corpus $files files")
+    summary+=("$line")
   fi
 done
 

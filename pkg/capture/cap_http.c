@@ -143,8 +143,11 @@ static int header_line(cap_http_parser *p, const char *l, size_t len)
     copy_trimmed(value, sizeof value, colon + 1, len - nlen - 1);
     if (nlen == 14 && !strncasecmp(l, "Content-Length", 14)) {
         uint64_t v;
+        /* The value goes into the message only as an excerpt: it may hold
+         * tabs and other control bytes that must not reach a log line. */
         if (parse_u64_dec(value, &v))
-            return http_fail(p, "bad Content-Length \"%s\"", value);
+            return http_fail(p, "bad Content-Length \"%s\"",
+                             excerpt(value, strlen(value), ex, sizeof ex));
         if (p->have_length && v != p->content_length)
             return http_fail(p, "conflicting Content-Length headers%s", "");
         p->have_length = true;
@@ -153,7 +156,8 @@ static int header_line(cap_http_parser *p, const char *l, size_t len)
         if (token_list_has(value, "chunked")) {
             p->chunked = true;
         } else if (strcasecmp(value, "identity") != 0) {
-            return http_fail(p, "unsupported Transfer-Encoding \"%s\"", value);
+            return http_fail(p, "unsupported Transfer-Encoding \"%s\"",
+                             excerpt(value, strlen(value), ex, sizeof ex));
         }
     } else if (nlen == 12 && !strncasecmp(l, "Content-Type", 12)) {
         copy_trimmed(p->content_type, sizeof p->content_type, value,

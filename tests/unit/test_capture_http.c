@@ -237,6 +237,28 @@ static void test_garbage(void **state)
                    "3\r\nabcX\r\n", "CRLF");
     expect_garbage("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                    "fffffffffffffffffff\r\n", "overflows");
+    /* Header values are quoted in errors without their control bytes (a
+     * tab inside the value once reached the message, and from there logs
+     * and Events). */
+    {
+        static const char *const bad[] = {
+            "HTTP/1.1 200 OK\r\nContent-Length: 22 \t3\r\n",
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: gz\x1b[31m\tip\r\n",
+        };
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            cap_http_parser p;
+            body b;
+            assert_int_equal(parse(&p, &b, bad[i], 0, 0), -1);
+            for (const char *c = p.error; *c; c++)
+                if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                    fail_msg("control byte 0x%02x in \"%s\"",
+                             (unsigned char)*c, p.error);
+        }
+        cap_http_parser p;
+        body b;
+        assert_int_equal(parse(&p, &b, bad[0], 0, 0), -1);
+        assert_string_equal(p.error, "bad Content-Length \"22 ?3\"");
+    }
     /* A NUL inside the head. */
     {
         static const char nul[] = "HTTP/1.1 200 OK\r\nA: b\0c\r\n\r\n";
