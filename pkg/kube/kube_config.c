@@ -28,8 +28,14 @@
 
 #include "kube/kube.h"
 #include "kube/kube_internal.h"
+#include "lw/lw_text.h"
 
 #define KUBECONFIG_MAX_BYTES (16u << 20)
+/* YAML aliases let a small file describe a huge tree (each level of
+ * anchors can multiply the one below); an exec extension is converted to
+ * JSON node by node, so it gets a node budget rather than unbounded time
+ * and memory. */
+#define EXEC_EXTENSION_MAX_NODES 10000
 #define DEFAULT_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 
 typedef struct kc_file {
@@ -100,28 +106,39 @@ static const char *scalar(const yaml_node_t *n)
 
 /* ---- errors ------------------------------------------------------------ */
 
+/* Names, values and paths come from the file: a quoted YAML scalar can
+ * hold "\n" or ESC, which must not break the one-line message or reach
+ * the terminal, so the whole message is escaped as lw_text.h has it. */
+static void set_err(char *err, size_t errlen, const char *msg)
+{
+    if (errlen)
+        lw_text_escape(msg, strlen(msg), err, errlen);
+}
+
 __attribute__((format(printf, 3, 4))) static int
 fail_file(kc *k, const char *path, const char *fmt, ...)
 {
-    char msg[512];
+    char msg[512], all[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    snprintf(k->err, k->errlen, "kubeconfig %s: %s", path, msg);
+    snprintf(all, sizeof all, "kubeconfig %s: %s", path, msg);
+    set_err(k->err, k->errlen, all);
     return -1;
 }
 
 __attribute__((format(printf, 4, 5))) static int
 fail_ent(kc *k, const kc_entry *e, int kind, const char *fmt, ...)
 {
-    char msg[512];
+    char msg[512], all[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    snprintf(k->err, k->errlen, "kubeconfig %s: %s \"%s\": %s", e->file->path,
+    snprintf(all, sizeof all, "kubeconfig %s: %s \"%s\": %s", e->file->path,
              kind_item[kind], e->name, msg);
+    set_err(k->err, k->errlen, all);
     return -1;
 }
 
@@ -231,10 +248,13 @@ static int check_readable(kc *k, const kc_entry *e, int kind, const char *key,
     return 0;
 }
 
-/* Plain scalars typed the way YAML would (the exec plugin sees JSON). */
-static json_t *yaml_to_json(yaml_document_t *doc, yaml_node_t *n, int depth)
+/* Plain scalars typed the way YAML would (the exec plugin sees JSON).
+ * *left counts down the nodes still allowed; below 0 the result is cut
+ * short and the caller refuses it. */
+static json_t *yaml_to_json(yaml_document_t *doc, yaml_node_t *n, int depth,
+                            long *left)
 {
-    if (!n || depth > 64)
+    if (!n || depth > 64 || --*left < 0)
         return json_null();
     switch (n->type) {
     case YAML_SCALAR_NODE: {
@@ -257,22 +277,22 @@ static json_t *yaml_to_json(yaml_document_t *doc, yaml_node_t *n, int depth)
     case YAML_SEQUENCE_NODE: {
         json_t *a = json_array();
         for (yaml_node_item_t *it = n->data.sequence.items.start;
-             a && it < n->data.sequence.items.top; it++)
+             a && it < n->data.sequence.items.top && *left >= 0; it++)
             json_array_append_new(
                 a, yaml_to_json(doc, yaml_document_get_node(doc, *it),
-                                depth + 1));
+                                depth + 1, left));
         return a;
     }
     case YAML_MAPPING_NODE: {
         json_t *o = json_object();
         for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
-             o && p < n->data.mapping.pairs.top; p++) {
+             o && p < n->data.mapping.pairs.top && *left >= 0; p++) {
             const char *key = scalar(yaml_document_get_node(doc, p->key));
             if (key)
                 json_object_set_new(
                     o, key,
                     yaml_to_json(doc, yaml_document_get_node(doc, p->value),
-                                 depth + 1));
+                                 depth + 1, left));
         }
         return o;
     }
@@ -527,8 +547,19 @@ static int build_cluster(kc *k, const kc_entry *e, kube_config *cfg,
             yaml_node_t *x = yaml_document_get_node(&e->file->doc, *it);
             const char *nm = scalar(map_get(&e->file->doc, x, "name"));
             if (nm && !strcmp(nm, "client.authentication.k8s.io/exec")) {
+                long left = EXEC_EXTENSION_MAX_NODES;
                 *exec_ext = yaml_to_json(
-                    &e->file->doc, map_get(&e->file->doc, x, "extension"), 0);
+                    &e->file->doc, map_get(&e->file->doc, x, "extension"), 0,
+                    &left);
+                if (left < 0) {
+                    json_decref(*exec_ext);
+                    *exec_ext = NULL;
+                    return fail_ent(k, e, K_CLUSTER,
+                                    "extensions: %s: more than %d nodes "
+                                    "(aliases expanding?)",
+                                    "client.authentication.k8s.io/exec",
+                                    EXEC_EXTENSION_MAX_NODES);
+                }
                 break;
             }
         }

@@ -9,6 +9,7 @@
  * Not for: object storage or diffing (kube_cache.c).
  */
 #include "kube/kube_watch.h"
+#include "lw/lw_text.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -178,13 +179,13 @@ kube_watch_line_kind kube_watch_parse_line(const char *line, size_t len,
     memset(ev, 0, sizeof *ev);
     json_error_t je;
     json_t *root = json_loadb(line, len, 0, &je);
+    kube_watch_line_kind kind = KUBE_WLINE_INVALID;
     if (!root) {
         snprintf(err, errlen,
                  "invalid JSON in a %zu-byte watch line at byte %d: %s", len,
                  je.position, je.text);
-        return KUBE_WLINE_INVALID;
+        goto out;
     }
-    kube_watch_line_kind kind = KUBE_WLINE_INVALID;
     if (!json_is_object(root)) {
         snprintf(err, errlen, "watch line is JSON but not an object");
         goto out;
@@ -237,6 +238,14 @@ kube_watch_line_kind kube_watch_parse_line(const char *line, size_t len,
     kind = KUBE_WLINE_EVENT;
 out:
     json_decref(root);
+    /* The reason quotes the line (jansson's error names the bad token, a
+     * Status carries the server's message, the type is the server's): its
+     * control bytes must not break the log line or reach a terminal. */
+    if (kind != KUBE_WLINE_EVENT && errlen) {
+        char raw[1024];
+        snprintf(raw, sizeof raw, "%s", err);
+        lw_text_escape(raw, strlen(raw), err, errlen);
+    }
     return kind;
 }
 

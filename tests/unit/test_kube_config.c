@@ -448,6 +448,73 @@ static void test_errors(void **state)
     load_err(&o, want);
 }
 
+/* Found by fuzzing: names and values from the file reached the message
+ * raw, so a quoted "\n" or ESC broke the one line or drove the terminal. */
+static void test_error_escapes_file_bytes(void **state)
+{
+    ts_dir *f = *state;
+    char path[512], want[1024];
+    ts_dir_put(f, "cfg-ctl", "current-context: \"a\\nb\\x1b[31m\"\n", path,
+               sizeof path);
+    kube_config_opts o = {.kubeconfig = path};
+    snprintf(want, sizeof want,
+             "kubeconfig %s: context \"a\\x0ab\\x1b[31m\" not found", path);
+    load_err(&o, want);
+    ts_dir_put(f, "cfg-ctl2",
+               "current-context: k\ncontexts: [{name: k, context: {cluster: "
+               "\"c\\r\\x07\"}}]\n", path, sizeof path);
+    snprintf(want, sizeof want,
+             "kubeconfig %s: context \"k\": cluster \"c\\x0d\\x07\" not found",
+             path);
+    load_err(&o, want);
+}
+
+/* Found by fuzzing: anchors and aliases in the exec extension expanded
+ * into 10^9 nodes (gigabytes, minutes).  Now refused at a node budget. */
+static void test_exec_extension_alias_bomb(void **state)
+{
+    ts_dir *f = *state;
+    char yaml[4096], path[512], want[1024];
+    size_t o = (size_t)snprintf(yaml, sizeof yaml,
+        "current-context: k\n"
+        "contexts: [{name: k, context: {cluster: c}}]\n"
+        "clusters:\n"
+        "- name: c\n"
+        "  cluster:\n"
+        "    server: https://h\n"
+        "    extensions:\n"
+        "    - name: client.authentication.k8s.io/exec\n"
+        "      extension:\n"
+        "        l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for (int i = 1; i < 9; i++)
+        o += (size_t)snprintf(yaml + o, sizeof yaml - o,
+                              "        l%d: &l%d [*l%d, *l%d, *l%d, *l%d, *l%d, "
+                              "*l%d, *l%d, *l%d, *l%d, *l%d]\n",
+                              i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1,
+                              i - 1, i - 1, i - 1, i - 1);
+    ts_dir_put(f, "cfg-bomb", yaml, path, sizeof path);
+    kube_config_opts opts = {.kubeconfig = path};
+    snprintf(want, sizeof want,
+             "kubeconfig %s: cluster \"c\": extensions: "
+             "client.authentication.k8s.io/exec: more than 10000 nodes "
+             "(aliases expanding?)", path);
+    load_err(&opts, want);
+    /* Aliases that stay small are still followed. */
+    ts_dir_put(f, "cfg-alias",
+               "current-context: k\n"
+               "contexts: [{name: k, context: {cluster: c}}]\n"
+               "clusters:\n"
+               "- name: c\n"
+               "  cluster:\n"
+               "    server: https://h\n"
+               "    extensions:\n"
+               "    - name: client.authentication.k8s.io/exec\n"
+               "      extension: {a: &a [1, 2], b: *a}\n",
+               path, sizeof path);
+    kube_config *c = load_ok(&opts);
+    kube_config_free(c);
+}
+
 static void test_empty_file_merges(void **state)
 {
     ts_dir *f = *state;
@@ -531,6 +598,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_home_default, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exec_entry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_escapes_file_bytes, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_exec_extension_alias_bomb, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_empty_file_merges, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_incluster, setup, teardown),

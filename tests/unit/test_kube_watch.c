@@ -298,6 +298,32 @@ static void test_parse_invalid(void **state)
                      KUBE_WLINE_INVALID);
 }
 
+/* Found by fuzzing: the reason quoted the line raw (jansson names the bad
+ * token, a Status has the server's message, the type is the server's), so
+ * control bytes reached the log line.  Now they are escaped. */
+static void test_parse_reason_escaped(void **state)
+{
+    (void)state;
+    kube_watch_event ev;
+    char err[256];
+    static const char bad_token[] = "{\"a\": \x01}";
+    assert_int_equal(kube_watch_parse_line(bad_token, sizeof bad_token - 1,
+                                           &ev, err, sizeof err),
+                     KUBE_WLINE_INVALID);
+    assert_non_null(strstr(err, "\\x01"));
+    assert_int_equal(parse("{\"type\":\"X\\u001b[2J\\n\",\"object\":{}}", &ev,
+                           err, sizeof err),
+                     KUBE_WLINE_INVALID);
+    assert_string_equal(err, "watch event has unknown type \"X\\x1b[2J\\x0a\"");
+    assert_int_equal(parse("{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\","
+                           "\"code\":500,\"reason\":\"InternalError\","
+                           "\"message\":\"a\\r\\nb\"}}", &ev, err, sizeof err),
+                     KUBE_WLINE_ERROR);
+    assert_string_equal(err, "watch ERROR 500 InternalError: a\\x0d\\x0ab");
+    for (const char *c = err; *c; c++)
+        assert_true((unsigned char)*c >= 0x20);
+}
+
 /* ---- backoff ----------------------------------------------------------- */
 
 static void test_backoff(void **state)
@@ -564,6 +590,7 @@ int main(void)
         cmocka_unit_test(test_parse_events),
         cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_parse_invalid),
+        cmocka_unit_test(test_parse_reason_escaped),
         cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_cache_relist_diff),
         cmocka_unit_test(test_cache_cluster_scoped_and_opts),

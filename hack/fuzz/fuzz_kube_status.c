@@ -1,0 +1,106 @@
+/*
+ * fuzz_kube_status.c — libFuzzer target for the decoders of what the API
+ * server answers: a Status error body turned into a sentence and a reason
+ * (kube/kube.h's kube_status_decode), and the watch stream, framed into
+ * lines (kube_line_framer) and each line decoded (kube_watch_parse_line).
+ * The first input byte picks the HTTP status the body came with; the rest
+ * is the body, which is also fed as a watch stream.
+ *
+ * Asserts: every message and reason is one printable line, watch events
+ * carry a terminated resourceVersion, and the stream framed in pieces
+ * gives the same lines and events as framed whole.  Built and run by
+ * hack/fuzz/run.sh.
+ */
+#include "fuzz_rec.h"
+#include "kube/kube.h"
+#include "kube/kube_watch.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const long codes[] = {0,   200, 400, 401, 403, 404, 405, 409, 410,
+                             418, 422, 429, 500, 502, 503, 504, 520};
+
+/* What each framed line decoded to, appended to a log for comparison. */
+static int on_line(const char *line, size_t len, void *ud)
+{
+    fz_rec *r = ud;
+    FZ_REQUIRE(line[len] == '\0');
+    FZ_REQUIRE(len > 0 && memchr(line, '\n', len) == NULL);
+    kube_watch_event ev;
+    char err[256];
+    err[0] = '\0';
+    kube_watch_line_kind k = kube_watch_parse_line(line, len, &ev, err,
+                                                   sizeof err);
+    fz_rec_byte(r, (uint8_t)k);
+    if (k == KUBE_WLINE_EVENT) {
+        FZ_REQUIRE(ev.object != NULL);
+        size_t n = strnlen(ev.resource_version, sizeof ev.resource_version);
+        FZ_REQUIRE(n > 0 && n < sizeof ev.resource_version);
+        fz_rec_byte(r, (uint8_t)ev.type);
+        fz_rec_add(r, ev.resource_version, n);
+        FZ_REQUIRE(kube_watch_event_type_name(ev.type) != NULL);
+    } else {
+        FZ_REQUIRE(ev.object == NULL);
+        FZ_REQUIRE(err[0] != '\0');
+        fz_check_message(err, sizeof err);
+        fz_rec_add(r, err, strlen(err));
+    }
+    kube_watch_event_clear(&ev);
+    return 0;
+}
+
+/* Frames data in pieces of step bytes (0: whole), then ends the stream. */
+static int frame(fz_rec *r, const uint8_t *data, size_t size, size_t step)
+{
+    kube_line_framer *f = kube_line_framer_new(4096);
+    FZ_REQUIRE(f != NULL);
+    char err[200] = "";
+    if (!step)
+        step = size ? size : 1;
+    int rc = 0;
+    for (size_t off = 0; off < size && rc == 0; off += step)
+        rc = kube_line_framer_feed(f, (const char *)data + off,
+                                   size - off < step ? size - off : step,
+                                   on_line, r, err, sizeof err);
+    FZ_REQUIRE(rc == 0 || rc == -1);
+    if (rc == -1) {
+        FZ_REQUIRE(err[0] != '\0');
+        fz_check_message(err, sizeof err);
+    } else {
+        FZ_REQUIRE(kube_line_framer_pending(f) <= 4096);
+    }
+    kube_line_framer_free(f);
+    return rc;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size == 0)
+        return 0;
+    long code = codes[data[0] % (sizeof codes / sizeof codes[0])];
+    const char *body = (const char *)data + 1;
+    size_t n = size - 1;
+
+    json_t *status = json_loadb(body, n, 0, NULL);
+    char err[300], reason[64];
+    memset(err, 0x55, sizeof err);
+    memset(reason, 0x55, sizeof reason);
+    kube_status_decode(code, status, body, n, err, sizeof err, reason,
+                       sizeof reason);
+    FZ_REQUIRE(err[0] != '\0');
+    fz_check_message(err, sizeof err);
+    fz_check_message(reason, sizeof reason);
+    json_decref(status);
+
+    fz_rec a = {0}, b = {0};
+    int ra = frame(&a, data + 1, n, 0);
+    int rb = frame(&b, data + 1, n, fz_step(data, size));
+    FZ_REQUIRE(ra == rb);
+    if (ra == 0)
+        FZ_REQUIRE(fz_rec_same(&a, &b));
+    else
+        FZ_REQUIRE(fz_rec_prefix(&a, &b));
+    fz_rec_free(&a);
+    fz_rec_free(&b);
+    return 0;
+}
