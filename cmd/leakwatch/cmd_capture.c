@@ -27,6 +27,7 @@
 #include "cli_args.h"
 #include "cmds.h"
 #include "kube/kube.h"
+#include "kube/kube_objects.h"
 #include "kube/kube_pods.h"
 
 #define CMD "leakwatch capture"
@@ -486,25 +487,13 @@ typedef struct uid_set {
     const char *owner_uid;
 } uid_set;
 
-static const char *controller_uid(const json_t *obj)
-{
-    size_t i;
-    json_t *r;
-    json_array_foreach(json_object_get(json_object_get(obj, "metadata"),
-                                       "ownerReferences"), i, r) {
-        if (json_is_true(json_object_get(r, "controller")))
-            return json_string_value(json_object_get(r, "uid"));
-    }
-    return NULL;
-}
-
 static int collect_rs(json_t *rs, void *ud)
 {
     uid_set *s = ud;
-    const char *cu = controller_uid(rs);
-    const char *uid = json_string_value(
-        json_object_get(json_object_get(rs, "metadata"), "uid"));
-    if (!cu || !uid || strcmp(cu, s->owner_uid))
+    kube_owner ctrl;
+    const char *uid = kube_json_str(rs, "metadata.uid");
+    if (!kube_controller_ref(rs, &ctrl) || !uid ||
+        strcmp(ctrl.uid, s->owner_uid))
         return 0;
     if (s->n == s->cap) {
         size_t nc = s->cap ? s->cap * 2 : 8;
@@ -527,12 +516,13 @@ typedef struct pod_list {
 static int collect_pod(json_t *pod, void *ud)
 {
     pod_list *l = ud;
-    const char *cu = controller_uid(pod);
+    kube_pod kp;
+    kube_pod_parse(pod, &kp);
     bool ours = false;
-    for (size_t i = 0; cu && i < l->rs->n; i++)
-        if (!strcmp(cu, l->rs->uids[i]))
+    for (size_t i = 0; kp.has_controller && i < l->rs->n; i++)
+        if (!strcmp(kp.controller.uid, l->rs->uids[i]))
             ours = true;
-    if (!ours || !kube_pod_ready(pod) || kube_pod_terminating(pod))
+    if (!ours || !kube_serving(kp.ready, kp.terminating, kp.finished))
         return 0;
     if (l->n == l->cap) {
         size_t nc = l->cap ? l->cap * 2 : 8;
@@ -650,11 +640,9 @@ static int capture_deployment(cap_cli *o, const char *name)
             fprintf(stderr, CMD ": %s\n", err);
             goto out;
         }
-        /* The youngest ready pod is the fresh peer (ties: by name, so the
-         * choice is stable). */
-        if (jobs[i].pt.start > jobs[fresh].pt.start ||
-            (jobs[i].pt.start == jobs[fresh].pt.start &&
-             strcmp(jobs[i].pt.name, jobs[fresh].pt.name) < 0))
+        /* Every pod here is serving: the freshest is the peer. */
+        if (kube_fresher(jobs[i].pt.start, jobs[i].pt.name,
+                         jobs[fresh].pt.start, jobs[fresh].pt.name))
             fresh = i;
     }
     for (size_t i = 0; i < pl.n; i++)

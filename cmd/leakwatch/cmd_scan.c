@@ -16,6 +16,7 @@
 #include "cmds.h"
 #include "kube/kube.h"
 #include "kube/kube_pods.h"
+#include "kube/kube_objects.h"
 #include "lw/lw_utf8.h"
 
 typedef struct scan_opts {
@@ -168,18 +169,6 @@ static int cmp_pod(const void *a, const void *b)
     return c ? c : strcmp(x->name, y->name);
 }
 
-static const json_t *controller_ref(const json_t *pod)
-{
-    size_t i;
-    const json_t *ref;
-    json_array_foreach(kube_json_get(pod, "metadata.ownerReferences"), i, ref)
-    {
-        if (json_is_true(json_object_get(ref, "controller")))
-            return ref;
-    }
-    return NULL;
-}
-
 /* Owners for every pod; ReplicaSet lookups memoised.  An RS we may not
  * read leaves the RS as the workload, with one warning. */
 static void resolve_owners(kube_client *c, scan_set *s)
@@ -189,10 +178,10 @@ static void resolve_owners(kube_client *c, scan_set *s)
     bool warned = false;
     for (size_t i = 0; i < s->n; i++) {
         scan_pod *p = &s->pods[i];
-        const json_t *ref = controller_ref(p->pod);
-        const char *kind = ref ? kube_json_str(ref, "kind") : NULL;
-        const char *rs = ref ? kube_json_str(ref, "name") : NULL;
-        bool is_rs = kind && rs && !strcmp(kind, "ReplicaSet");
+        kube_owner ref;
+        kube_controller_ref(p->pod, &ref);
+        const char *rs = ref.name;
+        bool is_rs = rs[0] && !strcmp(ref.kind, "ReplicaSet");
         size_t m;
         for (m = 0; is_rs && m < nmemo; m++)
             if (!strcmp(memo[m].ns, p->ns) && !strcmp(memo[m].rs, rs))
@@ -207,7 +196,7 @@ static void resolve_owners(kube_client *c, scan_set *s)
                 fprintf(stderr,
                         "leakwatch scan: warning: cannot read ReplicaSet "
                         "%s/%s (%s); its pods are grouped by ReplicaSet\n",
-                        p->ns, rs ? rs : "", r.error);
+                        p->ns, rs, r.error);
             warned = true;
             kube_response_free(&r);
             /* kube_resolve_owner left the direct controller in owner. */

@@ -5,6 +5,7 @@
  */
 #include "contain/cnt_cluster.h"
 
+#include "kube/kube_objects.h"
 #include "kube/kube_pods.h"
 
 #include <stdio.h>
@@ -109,22 +110,14 @@ static const char *resource_of(const char *kind)
 /* Is pod one of the workload's own (not a stray pod matching the selector)? */
 static bool owned_by(const json_t *pod, const cnt_workload_state *st)
 {
-    const json_t *refs = kube_json_get(pod, "metadata.ownerReferences");
-    size_t i;
-    const json_t *ref;
-    json_array_foreach(refs, i, ref)
-    {
-        if (!json_is_true(json_object_get(ref, "controller")))
-            continue;
-        const char *kind = json_string_value(json_object_get(ref, "kind"));
-        const char *uid = json_string_value(json_object_get(ref, "uid"));
-        /* A Deployment's pods belong to its ReplicaSets; the selector
-         * already narrowed them to this Deployment's. */
-        if (!strcmp(st->kind, "Deployment"))
-            return kind && !strcmp(kind, "ReplicaSet");
-        return uid && !strcmp(uid, st->uid);
-    }
-    return false;
+    kube_owner ref;
+    if (!kube_controller_ref(pod, &ref))
+        return false;
+    /* A Deployment's pods belong to its ReplicaSets; the selector
+     * already narrowed them to this Deployment's. */
+    if (!strcmp(st->kind, "Deployment"))
+        return !strcmp(ref.kind, "ReplicaSet");
+    return ref.uid[0] && !strcmp(ref.uid, st->uid);
 }
 
 typedef struct pods_ctx {

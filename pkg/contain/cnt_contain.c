@@ -32,6 +32,7 @@
 #include "contain/cnt_internal.h"
 #include "contain/cnt_plan.h"
 #include "kube/kube_evict.h"
+#include "kube/kube_objects.h"
 
 /* Backoff after a refused or failed restart: doubling, within these. */
 #define BACKOFF_MIN_S 30.0
@@ -240,19 +241,6 @@ static void prune(cnt_containment *c, int64_t now)
 }
 
 /* ---- facts ------------------------------------------------------------------ */
-
-static bool has_controller_ref(const json_t *pod)
-{
-    const json_t *refs = kube_json_get(pod, "metadata.ownerReferences");
-    size_t i;
-    const json_t *r;
-    json_array_foreach(refs, i, r)
-    {
-        if (json_is_true(json_object_get(r, "controller")))
-            return true;
-    }
-    return false;
-}
 
 static bool check_file(const char *what, const char *path, char *out,
                        size_t outlen)
@@ -529,7 +517,9 @@ void cnt_consider(cnt_containment *c, const cnt_candidate *cand)
     f.cfg = cfg;
     f.cand = cand;
     f.urg = &urg;
-    f.has_controller = cand->pod_obj ? has_controller_ref(cand->pod_obj) : has_wl;
+    kube_owner ctrl;
+    f.has_controller = cand->pod_obj ? kube_controller_ref(cand->pod_obj, &ctrl)
+                                     : has_wl;
     check_evidence(cand, &f);
     bool eligible = cfg->enabled && cand->opted_in && has_wl && f.has_controller &&
                     urg.urgent && f.evidence_ok && supported_kind(okind, cfg->rollout);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "controller/ctl_episode.h"
+#include "kube/kube_objects.h"
 #include "lw/lw_hash.h"
 
 struct ctl_pods {
@@ -125,37 +126,6 @@ static void copy_str(char *dst, size_t dlen, const char *src)
     snprintf(dst, dlen, "%s", src ? src : "");
 }
 
-static const char *jstr(const json_t *o, const char *k1, const char *k2)
-{
-    const json_t *v = json_object_get(o, k1);
-    if (k2)
-        v = json_object_get(v, k2);
-    return json_is_string(v) ? json_string_value(v) : "";
-}
-
-static void controller_ref(const json_t *pod, ctl_pod *p)
-{
-    p->rs_uid[0] = p->rs_kind[0] = p->rs_name[0] = '\0';
-    const json_t *refs = json_object_get(json_object_get(pod, "metadata"), "ownerReferences");
-    size_t i;
-    const json_t *ref;
-    json_array_foreach(refs, i, ref)
-    {
-        if (json_is_true(json_object_get(ref, "controller"))) {
-            copy_str(p->rs_uid, sizeof(p->rs_uid), jstr(ref, "uid", NULL));
-            copy_str(p->rs_kind, sizeof(p->rs_kind), jstr(ref, "kind", NULL));
-            copy_str(p->rs_name, sizeof(p->rs_name), jstr(ref, "name", NULL));
-            return;
-        }
-    }
-}
-
-static bool finished(const json_t *pod)
-{
-    const char *phase = kube_pod_phase(pod);
-    return !strcmp(phase, "Succeeded") || !strcmp(phase, "Failed");
-}
-
 bool ctl_pods_remove(ctl_pods *r, const char *uid, ctl_pod *removed_copy)
 {
     long pos = find_pos(r, uid);
@@ -176,14 +146,14 @@ ctl_upsert_result ctl_pods_upsert(ctl_pods *r, const json_t *pod, ctl_pod **out,
                                   ctl_pod *removed_copy)
 {
     *out = NULL;
-    const json_t *meta = json_object_get(pod, "metadata");
-    const char *uid = jstr(meta, "uid", NULL);
+    /* One parse of the object: every fact below comes from it. */
+    kube_pod kp;
+    kube_pod_parse(pod, &kp);
+    const char *uid = kp.uid;
     if (!*uid)
         return CTL_POD_IGNORED;
-    kube_pod_endpoint ep;
-    int st = kube_pod_endpoint_resolve(pod, &ep);
     ctl_pod *p = ctl_pods_get(r, uid);
-    if (st == 0 || finished(pod)) {
+    if (kp.ep_state == 0 || kp.finished) {
         if (p && ctl_pods_remove(r, uid, removed_copy))
             return CTL_POD_REMOVED;
         return CTL_POD_IGNORED;
@@ -207,7 +177,7 @@ ctl_upsert_result ctl_pods_upsert(ctl_pods *r, const json_t *pod, ctl_pod **out,
         copy_str(p->uid, sizeof(p->uid), uid);
         ctl_window_init(&p->win);
         p->last_count = -1;
-        p->restarts = kube_pod_restarts(pod);
+        p->restarts = kp.restarts;
         r->pods[r->n] = p;
         size_t s = slot_for(r, uid);
         while (r->index[s] >= 0)
@@ -216,17 +186,19 @@ ctl_upsert_result ctl_pods_upsert(ctl_pods *r, const json_t *pod, ctl_pod **out,
         r->n++;
         res = CTL_POD_ADDED;
     }
-    copy_str(p->ns, sizeof(p->ns), jstr(meta, "namespace", NULL));
-    copy_str(p->name, sizeof(p->name), jstr(meta, "name", NULL));
-    copy_str(p->node, sizeof(p->node), kube_pod_node(pod));
-    copy_str(p->ip, sizeof(p->ip), kube_pod_ip(pod));
-    controller_ref(pod, p);
-    p->ep = ep;
-    p->ep_state = st;
-    p->ready = kube_pod_ready(pod);
-    p->terminating = kube_pod_terminating(pod);
-    p->start_s = kube_pod_start_time(pod);
-    int restarts = kube_pod_restarts(pod);
+    copy_str(p->ns, sizeof(p->ns), kp.ns);
+    copy_str(p->name, sizeof(p->name), kp.name);
+    copy_str(p->node, sizeof(p->node), kp.node);
+    copy_str(p->ip, sizeof(p->ip), kp.ip);
+    copy_str(p->rs_uid, sizeof(p->rs_uid), kp.controller.uid);
+    copy_str(p->rs_kind, sizeof(p->rs_kind), kp.controller.kind);
+    copy_str(p->rs_name, sizeof(p->rs_name), kp.controller.name);
+    p->ep = kp.ep;
+    p->ep_state = kp.ep_state;
+    p->ready = kp.ready;
+    p->terminating = kp.terminating;
+    p->start_s = kp.start_s;
+    int restarts = kp.restarts;
     if (res == CTL_POD_UPDATED && restarts != p->restarts) {
         /* A new process: the old one's growth says nothing about it. */
         ctl_window_reset(&p->win);
@@ -260,9 +232,11 @@ ctl_pod *ctl_pods_fresh_peer(ctl_pods *r, const ctl_pod *p)
     ctl_pod *best = NULL;
     for (size_t i = 0; i < r->n; i++) {
         ctl_pod *q = r->pods[i];
-        if (!same_group(p, q) || !q->ready || q->terminating || q->ep_state != 1)
+        /* Finished pods never enter the registry (ctl_pods_upsert). */
+        if (!same_group(p, q) || q->ep_state != 1 ||
+            !kube_serving(q->ready, q->terminating, false))
             continue;
-        if (!best || q->start_s > best->start_s)
+        if (!best || kube_fresher(q->start_s, q->name, best->start_s, best->name))
             best = q;
     }
     return best;

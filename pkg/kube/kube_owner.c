@@ -11,33 +11,7 @@
 #include <string.h>
 
 #include "kube/kube.h"
-
-/* The ownerReference with controller: true, or NULL. */
-static const json_t *controller_ref(const json_t *obj)
-{
-    const json_t *refs = kube_json_get(obj, "metadata.ownerReferences");
-    size_t i;
-    const json_t *ref;
-    json_array_foreach(refs, i, ref)
-    {
-        if (json_is_true(json_object_get(ref, "controller")))
-            return ref;
-    }
-    return NULL;
-}
-
-static void fill(kube_owner *out, const json_t *ref)
-{
-    snprintf(out->kind, sizeof out->kind, "%s",
-             kube_json_str(ref, "kind") ? kube_json_str(ref, "kind") : "");
-    snprintf(out->name, sizeof out->name, "%s",
-             kube_json_str(ref, "name") ? kube_json_str(ref, "name") : "");
-    snprintf(out->uid, sizeof out->uid, "%s",
-             kube_json_str(ref, "uid") ? kube_json_str(ref, "uid") : "");
-    snprintf(out->api_version, sizeof out->api_version, "%s",
-             kube_json_str(ref, "apiVersion") ? kube_json_str(ref, "apiVersion")
-                                              : "");
-}
+#include "kube/kube_objects.h"
 
 int kube_resolve_owner(kube_client *c, const json_t *pod, kube_owner *out,
                        kube_response *err_out)
@@ -45,8 +19,7 @@ int kube_resolve_owner(kube_client *c, const json_t *pod, kube_owner *out,
     memset(out, 0, sizeof *out);
     if (err_out)
         memset(err_out, 0, sizeof *err_out);
-    const json_t *ref = controller_ref(pod);
-    if (!ref) {
+    if (!kube_controller_ref(pod, out)) {
         const char *name = kube_json_str(pod, "metadata.name");
         const char *uid = kube_json_str(pod, "metadata.uid");
         snprintf(out->name, sizeof out->name, "%s", name ? name : "");
@@ -54,7 +27,6 @@ int kube_resolve_owner(kube_client *c, const json_t *pod, kube_owner *out,
         snprintf(out->api_version, sizeof out->api_version, "v1");
         return 0;
     }
-    fill(out, ref);
     const char *api = out->api_version;
     if (strcmp(out->kind, "ReplicaSet") != 0 ||
         (strcmp(api, "apps/v1") != 0 && strcmp(api, "extensions/v1beta1") != 0))
@@ -80,9 +52,9 @@ int kube_resolve_owner(kube_client *c, const json_t *pod, kube_owner *out,
     }
     /* A Deployment (or a rollout controller such as Argo's Rollout) spans
      * revisions: its pods are peers even across ReplicaSets. */
-    const json_t *rsref = controller_ref(r.json);
-    if (rsref && kube_json_str(rsref, "kind") && kube_json_str(rsref, "name"))
-        fill(out, rsref);
+    kube_owner rsref;
+    if (kube_controller_ref(r.json, &rsref) && rsref.kind[0] && rsref.name[0])
+        *out = rsref;
     kube_response_free(&r);
     return 0;
 }
