@@ -55,7 +55,7 @@ reconcile() { # namespace statedir
   # '|' not a tab: IFS whitespace would merge the empty fields.
   while IFS='|' read -r name ip behavior rate port phase args binary envs; do
     [ -n "$name" ] || continue
-    [ "$phase" = Running ] && [ -n "$ip" ] || continue
+    if [ "$phase" != Running ] || [ -z "$ip" ]; then continue; fi
     rate=${rate:-5}; port=${port:-6060}
     seen+="$name "
     pidf="$st/pods/$name.pid"

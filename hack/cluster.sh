@@ -449,7 +449,8 @@ cmd_up() {
 cmd_down() {
   KWOKCTL=""
   if "$ROOT/hack/tools.sh" versions >/dev/null 2>&1; then
-    local d="$CACHE/bin/kwok-$("$ROOT/hack/tools.sh" versions | awk '$1 == "kwok" { print $2 }')"
+    local d
+    d="$CACHE/bin/kwok-$("$ROOT/hack/tools.sh" versions | awk '$1 == "kwok" { print $2 }')"
     [ -x "$d/kwokctl" ] && KWOKCTL="$d/kwokctl"
   fi
   mkdir -p "$CACHE/clusters"

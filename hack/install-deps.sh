@@ -12,7 +12,7 @@ PKGS=(
   build-essential pkg-config git curl ca-certificates jq procps psmisc iproute2
   libcurl4-openssl-dev libjansson-dev libyaml-dev libssl-dev zlib1g-dev
   libmicrohttpd-dev libcmocka-dev
-  clang llvm libclang-rt-14-dev cppcheck valgrind time
+  clang llvm libclang-rt-14-dev cppcheck shellcheck valgrind time
   # make image (hack/image.sh) and the image e2e suite: build the Dockerfile
   # without a Docker engine, unpack and inspect the OCI archive.
   podman buildah skopeo umoci crun debootstrap

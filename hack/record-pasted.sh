@@ -182,4 +182,4 @@ if [[ -d $STAGE/leakmarks-go1.26 ]]; then
   rm -rf "$OUT/leakmarks-go1.26"
   cp -r "$STAGE/leakmarks-go1.26" "$OUT/"
 fi
-log "done: $(ls "$OUT" | wc -l) entries in $OUT"
+log "done: $(find "$OUT" -mindepth 1 -maxdepth 1 -printf . | wc -c) entries in $OUT"

@@ -18,7 +18,7 @@
 # Not for: building (make does that) or starting the cluster (e2e suites
 # bring it up themselves through hack/cluster.sh).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 BUILD=build
 ONLY=unit,cli,e2e
@@ -38,6 +38,7 @@ export LW_ROOT="$PWD"
 export CMOCKA_MESSAGE_OUTPUT=stdout
 WRAP=()
 if [ "$VALGRIND" = 1 ]; then
+  # shellcheck disable=SC2054  # the comma is valgrind's own list separator
   WRAP=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect)
   export LW_WRAP="${WRAP[*]}"
 fi

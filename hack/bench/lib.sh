@@ -9,9 +9,11 @@
 #
 # Not for: deciding what to measure (sections), or building leakwatch
 # (make does that before `make bench` calls run.sh).
+# shellcheck shell=bash  # sourced, never run on its own
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$BENCH_DIR/../.." && pwd)"
+# shellcheck disable=SC2034  # used by the sections run.sh sources
 CACHE="${LEAKWATCH_CACHE:-$HOME/.cache/leakwatch}/bench"
 OUT="${BENCH_OUT:-$BENCH_DIR/out}"
 LEAKWATCH_BIN="${LEAKWATCH_BIN:-$ROOT/${BUILD:-build}/leakwatch}"
@@ -43,6 +45,7 @@ find_go() {
   fi
   # The bench modules are standalone: no go.work, no caller GOFLAGS.
   export GOWORK=off GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
+  # shellcheck disable=SC2034  # used by the sections run.sh sources
   GO_VERSION="$("$GO" env GOVERSION)"
 }
 

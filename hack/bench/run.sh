@@ -33,6 +33,7 @@ source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 SECTIONS=()
 for f in "$BENCH_DIR"/sections/*.sh; do
   [ -e "$f" ] || continue
+  # shellcheck source=/dev/null  # each section is checked on its own
   source "$f"
   SECTIONS+=("$(basename "$f" .sh)")
 done

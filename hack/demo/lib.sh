@@ -6,6 +6,7 @@
 # NS (its namespace), INTERVAL (the controller's) and DEMO (its name, for
 # messages) before sourcing.  Not for: what a demo shows once its wait is
 # over (each script says that itself).
+# shellcheck shell=bash  # sourced, never run on its own
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }
 

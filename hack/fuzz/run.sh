@@ -25,7 +25,7 @@
 # Environment: FUZZ_TARGETS (space-separated names, default all),
 # FUZZ_MAX_LEN (default 65536), CLANG (default clang).
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 
 SECONDS_PER_TARGET=${1:-60}
 if ! [[ "$SECONDS_PER_TARGET" =~ ^[0-9]+$ ]] || [ "$SECONDS_PER_TARGET" -lt 1 ]; then
@@ -42,9 +42,9 @@ OUT=build/fuzz
 RUN=hack/fuzz/corpus-run
 mkdir -p "$OUT" "$RUN"
 
-PKGS="libcurl jansson yaml-0.1 openssl zlib libmicrohttpd"
-PKG_CFLAGS=$(pkg-config --cflags $PKGS 2>/dev/null || true)
-PKG_LIBS=$(pkg-config --libs $PKGS 2>/dev/null || echo "-lz")
+PKGS=(libcurl jansson yaml-0.1 openssl zlib libmicrohttpd)
+PKG_CFLAGS=$(pkg-config --cflags "${PKGS[@]}" 2>/dev/null || true)
+PKG_LIBS=$(pkg-config --libs "${PKGS[@]}" 2>/dev/null || echo "-lz")
 
 # The pkg/ folders an area needs: itself, lw, and whatever its files
 # include, followed until nothing new appears.

@@ -48,7 +48,7 @@ for c in inspect diff analyze; do
   expect "$c --help exits 0" 0
   contains "$c --help prints usage on stdout" "usage: leakwatch $c"
   contains "$c --help lists --json" "--json"
-  [ -z "$ERR" ] && ok "$c --help is quiet on stderr" || nok "$c --help wrote stderr"
+  if [ -z "$ERR" ]; then ok "$c --help is quiet on stderr"; else nok "$c --help wrote stderr"; fi
   run $c -h
   expect "$c -h exits 0" 0
   run $c --no-such-option x

@@ -52,7 +52,7 @@ if [ -n "${LW_WRAP:-}" ]; then
   newest=$(printf '%s\n' "${dirs[@]}" | sed 's#/[^/]*$##; s#-[^/]*$##' | sort -V | tail -n 1)
   mapfile -t dirs < <(printf '%s\n' "${dirs[@]}" | grep -F "$newest")
 fi
-[ ${#dirs[@]} -gt 0 ] && ok "found ${#dirs[@]} fixtures" || nok "no fixtures under $ROOT"
+if [ ${#dirs[@]} -gt 0 ]; then ok "found ${#dirs[@]} fixtures"; else nok "no fixtures under $ROOT"; fi
 
 for d in "${dirs[@]}"; do
   m=$d/MANIFEST.json
@@ -90,8 +90,11 @@ for d in "${dirs[@]}"; do
       fi
       got=$(jq -r .verdict "$TMP/out.json")
       if [ "$proof_empty" = 1 ]; then
-        [ "$got" = inconclusive ] && ok "$label: empty leak profile is inconclusive" ||
+        if [ "$got" = inconclusive ]; then
+          ok "$label: empty leak profile is inconclusive"
+        else
           nok "$label: empty leak profile gave $got"
+        fi
         continue
       fi
       if [ "$got" != "$want" ]; then
@@ -150,10 +153,11 @@ for d in "${dirs[@]}"; do
     # inspect reads every capture of the series
     bad=0
     for f in "${files[@]}" "$peer"; do
-      lw inspect --json "$f" >"$TMP/in.json" 2>"$TMP/err" && jq -e '.total >= 0' "$TMP/in.json" >/dev/null || {
+      if ! lw inspect --json "$f" >"$TMP/in.json" 2>"$TMP/err" ||
+         ! jq -e '.total >= 0' "$TMP/in.json" >/dev/null; then
         bad=1
         nok "$name $key: inspect $(basename "$f"): $(head -c 200 "$TMP/err")"
-      }
+      fi
     done
     [ $bad = 0 ] && ok "$name $key: inspect reads all $((${#files[@]} + 1)) captures"
   done

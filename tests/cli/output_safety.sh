@@ -80,8 +80,11 @@ run analyze --json --interval 60 "$TMP"/lab/0?.debug2.txt
 jqok "analyze --json: a label with a stray byte keeps the report" \
   '.verdict == "leak" and .findings[0].labels["ten\ufffdnt"]["ac\ufffdme"] > 0.9'
 run analyze --interval 60 "$TMP"/lab/0?.debug2.txt
-clean "$TMP/out" && has "$TMP/out" 'ten\xe9nt=ac\xe9me' && ok "analyze text: the label escaped" ||
+if clean "$TMP/out" && has "$TMP/out" 'ten\xe9nt=ac\xe9me'; then
+  ok "analyze text: the label escaped"
+else
   nok "analyze text, label: $(head -c 400 "$TMP/out" | cat -v)"
+fi
 
 # --- control bytes in text ----------------------------------------------------
 run analyze --interval 60 "${BAD[@]}"
@@ -92,8 +95,11 @@ else
   nok "analyze text: raw bytes or escapes missing: $(head -c 400 "$TMP/out" | cat -v)"
 fi
 run diff "${BAD[0]}" "${BAD[4]}"
-clean "$TMP/out" && has "$TMP/out" 'g\xe9ther' && ok "diff text: escaped" ||
+if clean "$TMP/out" && has "$TMP/out" 'g\xe9ther'; then
+  ok "diff text: escaped"
+else
   nok "diff text: $(head -c 400 "$TMP/out" | cat -v)"
+fi
 run inspect "${BAD[4]}"
 if clean "$TMP/out" && has "$TMP/out" '05\xe9\x1b[2J.debug2.txt: debug=2'; then
   ok "inspect text: the file name escaped in the headline"
@@ -104,7 +110,7 @@ fi
 # Hand-made: CR, LF-free but CR/OSC/BEL/C1 laden names, two stacks; each
 # stack must stay on its own line.
 {
-  printf 'goroutine 1 [chan send%s]:\n' "$ESC[5m"
+  printf 'goroutine 1 [chan send%s]:\n' "${ESC}[5m"
   printf 'main.a%s\rOVERWRITE%s]0;title%s()\n\t/src/a.go:1 +0x1\n' "$ESC" "$ESC" "$BEL"
   printf 'created by main.sp\xc2\x9bwn in goroutine 1\n\t/src/m.go:2 +0x1\n\n'
   printf 'goroutine 2 [chan send]:\nmain.b()\n\t/src/b%s.go:1 +0x1\n\n' "$CR"
@@ -127,8 +133,8 @@ if [ "$RC" = 2 ] && clean "$TMP/err" && has "$TMP/err" 'no\x1b]0;t\x07such.txt: 
 else
   nok "error message: $(cat -v "$TMP/err")"
 fi
-printf 'goroutine 1 [running:\n' >"$TMP/bad$ESC[2Jhdr.txt"
-run inspect "$TMP/bad$ESC[2Jhdr.txt"
+printf 'goroutine 1 [running:\n' >"$TMP/bad${ESC}[2Jhdr.txt"
+run inspect "$TMP/bad${ESC}[2Jhdr.txt"
 if [ "$RC" = 2 ] && clean "$TMP/err" && has "$TMP/err" 'bad\x1b[2Jhdr.txt: line 1: malformed goroutine header'; then
   ok "parse error: the file name escaped"
 else

@@ -81,7 +81,7 @@ run inspect --json --no-builtin-ignores "$P/badpc.txt"
 jqok "badpc: the $diag lines of diagnostic and hex dump skipped" ".skipped_lines == $diag and $diag > 10"
 run inspect "$P/badpc.txt"
 n=$(printf '%s\n' "$OUT" | grep -c "^note: .*badpc.txt: $diag lines could not be read and were skipped$")
-[ "$n" = 1 ] && ok "badpc: one note line in text" || nok "badpc: $n note lines: ${OUT:0:400}"
+if [ "$n" = 1 ]; then ok "badpc: one note line in text"; else nok "badpc: $n note lines: ${OUT:0:400}"; fi
 run inspect --json --no-builtin-ignores "$P/frame-sp-handmade.txt"
 jqok "frame.sp (hand-made): stray tab lines do not reject the file" '.counted == 3 and .skipped_lines == 2'
 run inspect --json --no-builtin-ignores "$P/sigquit-crash.txt"
@@ -93,7 +93,7 @@ case $OUT in *note:*) nok "clean dump has a note: $OUT" ;; *) ok "clean dump: no
 
 # ---- more than 64 KiB of go test output before the dump ----
 first=$(grep -bm1 -E '^goroutine [0-9]+ ' "$P/gotest-timeout.txt" | cut -d: -f1)
-((first > 65536)) && ok "gotest-timeout: first header at byte $first" || nok "gotest-timeout: first header at byte $first"
+if ((first > 65536)); then ok "gotest-timeout: first header at byte $first"; else nok "gotest-timeout: first header at byte $first"; fi
 head -c "$first" "$P/gotest-timeout.txt" >"$TMP/log-only.txt"
 run inspect "$TMP/log-only.txt"
 if [ "$RC" = 2 ] && [[ $ERR == *"not a goroutine profile (no goroutine header in"* ]]; then
@@ -116,7 +116,7 @@ run inspect --json --no-builtin-ignores "$P/badpc.txt"
 want=$(printf '%s' "$OUT" | jq -c 'del(.file)')
 run_stdin "$P/badpc.txt" inspect --json --no-builtin-ignores -
 got=$(printf '%s' "$OUT" | jq -c 'del(.file)')
-[ "$RC" = 0 ] && [ "$got" = "$want" ] && ok "inspect -: same as the file" || nok "inspect -: exit $RC $ERR"
+if [ "$RC" = 0 ] && [ "$got" = "$want" ]; then ok "inspect -: same as the file"; else nok "inspect -: exit $RC $ERR"; fi
 run_stdin "$FIX/chan-send/02.pb.gz" inspect --json -
 jqok "inspect -: gzipped protobuf from a pipe" '.format == "protobuf" and .gzipped == true and .skipped_lines == 0'
 run_stdin "$FIX/chan-send/05.debug2.txt" diff --json "$FIX/chan-send/01.debug2.txt" -
@@ -131,13 +131,13 @@ jqok "analyze with -: a verdict, skipped_lines per snapshot" \
 run_stdin "$P/debug1-total-short.txt" analyze --json --baseline - "$FIX/steady-pool/01.debug1.txt"
 jqok "analyze --baseline -: notes on the baseline" '.baseline.total_short == true and .snapshots[0].total_short == false'
 run diff "$P/badpc.txt" - </dev/null
-[ "$RC" = 2 ] && [[ $ERR == *"stdin: not a goroutine profile (empty input)"* ]] && ok "empty stdin: one clear error" || nok "empty stdin: exit $RC $ERR"
+if [ "$RC" = 2 ] && [[ $ERR == *"stdin: not a goroutine profile (empty input)"* ]]; then ok "empty stdin: one clear error"; else nok "empty stdin: exit $RC $ERR"; fi
 run diff - - </dev/null
-[ "$RC" = 2 ] && [[ $ERR == *"standard input (-) can be read only once"* ]] && ok "diff - -: refused" || nok "diff - -: exit $RC $ERR"
+if [ "$RC" = 2 ] && [[ $ERR == *"standard input (-) can be read only once"* ]]; then ok "diff - -: refused"; else nok "diff - -: exit $RC $ERR"; fi
 run analyze --baseline - - </dev/null
-[ "$RC" = 2 ] && [[ $ERR == *"standard input (-) can be read only once"* ]] && ok "analyze --baseline - -: refused" || nok "analyze - twice: exit $RC $ERR"
+if [ "$RC" = 2 ] && [[ $ERR == *"standard input (-) can be read only once"* ]]; then ok "analyze --baseline - -: refused"; else nok "analyze - twice: exit $RC $ERR"; fi
 run_stdin "$P/badpc.txt" diff "$P/panic-system.txt" -
 n=$(printf '%s\n' "$OUT" | grep -c '^note: -: [0-9]* lines could not be read and were skipped$')
-[ "$n" = 1 ] && ok "diff text: one note for the capture that skipped lines" || nok "diff text notes: $n: ${OUT:0:400}"
+if [ "$n" = 1 ]; then ok "diff text: one note for the capture that skipped lines"; else nok "diff text notes: $n: ${OUT:0:400}"; fi
 
 finish

@@ -35,8 +35,11 @@ EOF
 env -u CI bash "$TMP/suite.sh" >"$TMP/o" 2>&1
 expect_line "lib.sh: skips counted in the closing line" "$TMP/o" \
   "1 passed, 0 failed, 2 skipped" 0 $?
-grep -q '^skip - fixture x (input missing)$' "$TMP/o" &&
-  ok "lib.sh: a skip says why" || nok "lib.sh: no reason shown: $(cat "$TMP/o")"
+if grep '^skip - fixture x (input missing)$' "$TMP/o" >/dev/null; then
+  ok "lib.sh: a skip says why"
+else
+  nok "lib.sh: no reason shown: $(cat "$TMP/o")"
+fi
 CI=true bash "$TMP/suite.sh" >"$TMP/o" 2>&1
 expect_line "lib.sh: CI=true turns a missing input into a failure" "$TMP/o" \
   "1 passed, 1 failed, 1 skipped" 1 $?
@@ -59,8 +62,11 @@ if [ -x "$cons" ]; then
   else
     nok "run.sh: skip lost: exit $rc, '$got'"
   fi
-  grep -q 'skipped: tests/fixtures missing' "$TMP/o" &&
-    ok "run.sh: the skip's reason is shown" || nok "run.sh: no reason: $(cat "$TMP/o")"
+  if grep 'skipped: tests/fixtures missing' "$TMP/o" >/dev/null; then
+    ok "run.sh: the skip's reason is shown"
+  else
+    nok "run.sh: no reason: $(cat "$TMP/o")"
+  fi
   CI=true "$LW_ROOT/tests/run.sh" --build "$TMP/b" --only unit >"$TMP/o" 2>&1
   rc=$?
   got=$(last_line "$TMP/o")
@@ -82,7 +88,7 @@ expect_line "run.sh: no unit binaries under CI=true is a failure" "$TMP/o" \
   "0 passed, 1 failed, 0 skipped" 1 $?
 
 # --- fuzz_smoke.sh under a wrapper ----------------------------------------------------
-LW_WRAP=env bash "$LW_ROOT/tests/cli/fuzz_smoke.sh" >"$TMP/o" 2>&1
+LW_WRAP="env" bash "$LW_ROOT/tests/cli/fuzz_smoke.sh" >"$TMP/o" 2>&1
 expect_line "fuzz_smoke.sh under a wrapper: a counted skip" "$TMP/o" \
   "0 passed, 0 failed, 1 skipped" 0 $?
 

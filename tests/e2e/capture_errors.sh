@@ -242,8 +242,8 @@ check "unknown transport: usage error (exit 1)" bash -c "[ $rc = 1 ] && grep -q 
 # ------------------------------------------------- leaks, under valgrind
 # (Skipped for a sanitizer build: ASan already checks that one, and the two
 # cannot run together.)
-if command -v valgrind >/dev/null 2>&1 && ! ldd "$LW_BIN" 2>/dev/null | grep -q libasan; then
-  VG=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect)
+if valgrind_usable "$LW_BIN"; then
+  VG=("${LW_VALGRIND[@]}")
   for args in "pod/deaf --kind goroutine-debug1 --transport portforward" \
               "pod/bad --transport portforward --kind goroutine-debug2 --path /forever/debug/pprof --max-bytes 256K" \
               "pod/bad --transport portforward --kind goroutine-proto --path /bomb/debug/pprof --analyze --max-decompressed 4M" \

@@ -128,8 +128,7 @@ EOF
 # match with a body the process served.  Static bodies match every time.
 same_bytes() {
   local d=$1 url=$2; shift 2
-  local i
-  for i in 1 2 3 4 5 6 7 8; do
+  for _ in 1 2 3 4 5 6 7 8; do
     curl -sf "$url" -o "$TMP/want1"
     if lwc "$@" -o "$TMP/got" 2>"$TMP/err" >/dev/null &&
        curl -sf "$url" -o "$TMP/want2" &&
@@ -144,8 +143,8 @@ same_bytes() {
 # (leakwatch diff says nothing changed), and the format detected matches.
 same_stacks() {
   local d=$1 url=$2 fmt=$3; shift 3
-  local i j
-  for i in 1 2 3; do
+  local j
+  for _ in 1 2 3; do
     if lwc "$@" -o "$TMP/got" 2>"$TMP/err" >/dev/null && curl -sf "$url" -o "$TMP/want" &&
        j="$(lw diff --json "$TMP/want" "$TMP/got" 2>>"$TMP/err")" &&
        [ "$(jq -r '[.total_delta, .grew, .shrank, .appeared, .vanished] | map(tostring) | join(" ")' <<<"$j")" = "0 0 0 0 0" ] &&
@@ -244,7 +243,7 @@ fi
 
 # Output forms.
 same=no
-for i in 1 2 3 4 5 6 7 8; do
+for _ in 1 2 3 4 5 6 7 8; do
   curl -sf "$URL/goroutine?debug=1" -o "$TMP/want1"
   lwc pod/steady --kind goroutine-debug1 -o - 2>/dev/null >"$TMP/stdout"
   curl -sf "$URL/goroutine?debug=1" -o "$TMP/want2"
@@ -254,7 +253,7 @@ check "-o - writes the raw capture (and only it) to stdout" test "$same" = yes
 mkdir -p "$TMP/dir"
 path="$(cd "$TMP/dir" && lwc pod/steady --kind goroutine-debug1 2>/dev/null)"
 if [[ "$path" =~ ^steady-goroutine-debug1-[0-9]{8}T[0-9]{6}Z\.txt$ ]] && [ -s "$TMP/dir/$path" ] &&
-   [ "$(ls -A "$TMP/dir" | wc -l)" = 1 ]; then
+   [ "$(entries "$TMP/dir")" = 1 ]; then
   ok "default file name <pod>-<kind>-<time>.<ext>, path printed, nothing else left"
 else
   nok "default file name (got '$path')"; ls -la "$TMP/dir"
@@ -349,7 +348,7 @@ OIP="$(pod_ip "$OLD")"
 poll 20 bash -c "curl -sf 'http://$OIP:$PORT/metrics' | grep -q '^targets_requests_total 100$'"
 mkdir -p "$TMP/dep"
 lwc deployment/web -o "$TMP/dep" >"$TMP/dep.out" 2>"$TMP/dep.err"; rc=$?
-if [ "$rc" = 0 ] && [ "$(ls "$TMP/dep" | wc -l)" = 2 ] &&
+if [ "$rc" = 0 ] && [ "$(entries "$TMP/dep")" = 2 ] &&
    grep -q "^== $OLD (age [0-9smh]*) vs fresh peer $NEW (age [0-9smh]*) ==$" "$TMP/dep.out" &&
    grep -q "fetcher).gather.func1" "$TMP/dep.out" &&
    grep -Eq '\+200\b' "$TMP/dep.out" &&

@@ -141,7 +141,8 @@ check "the token is the manifests' ServiceAccount" bash -c \
 SAV=$STATE/serviceaccount
 mkdir -p "$SAV"
 sa_write() { # token
-  local d="..$(date +%Y_%m_%d_%H_%M_%S.%N)"
+  local d
+  d="..$(date +%Y_%m_%d_%H_%M_%S.%N)"
   mkdir "$SAV/$d"
   printf '%s' "$1" >"$SAV/$d/token"
   cp "$STATE/ca.crt" "$SAV/$d/ca.crt"

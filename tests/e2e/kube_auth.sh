@@ -92,7 +92,7 @@ EOF
 
 expect_out "client certificate (admin kubeconfig) authenticates" \
   "ok user=kwok-admin" probe --kubeconfig "$ADMIN_KC" whoami
-check "leakwatch scan -A exits 0" quiet $LW_WRAP "$LW_BIN" scan -A --kubeconfig "$ADMIN_KC"
+check "leakwatch scan -A exits 0" quiet lw scan -A --kubeconfig "$ADMIN_KC"
 
 kubeconfig token "    token: $TOKEN"
 expect_out "inline token authenticates as the ServiceAccount" \
@@ -162,8 +162,8 @@ expect_out "merged KUBECONFIG: first file's current-context wins" \
   "ok user=kwok-admin" env KUBECONFIG="$ADMIN_KC:$TMP/missing.kc:$TMP/sa.kc" "$PROBE" whoami
 expect_out "merged KUBECONFIG: --context picks the second file's context" \
   "ok user=$SA_USER ns=$NS" env KUBECONFIG="$ADMIN_KC:$TMP/sa.kc" "$PROBE" --context sa whoami
-check "merged KUBECONFIG: leakwatch scan --context sa exits 0" \
-  quiet env KUBECONFIG="$ADMIN_KC:$TMP/sa.kc" $LW_WRAP "$LW_BIN" scan --context sa
+KUBECONFIG="$ADMIN_KC:$TMP/sa.kc" check "merged KUBECONFIG: leakwatch scan --context sa exits 0" \
+  quiet lw scan --context sa
 expect_out "--kubeconfig overrides KUBECONFIG" \
   "ok user=$SA_USER" env KUBECONFIG="$ADMIN_KC" "$PROBE" --kubeconfig "$TMP/sa.kc" whoami
 
@@ -284,9 +284,8 @@ expect_out "big LIST with the default cap in one request" \
 # ------------------------------------------------------------------ valgrind
 
 # (Skipped for sanitizer builds: ASan and valgrind do not mix.)
-if command -v valgrind >/dev/null 2>&1 && [ -z "$LW_WRAP" ] &&
-   ! ldd "$PROBE" "$LW_BIN" 2>/dev/null | grep libasan >/dev/null; then
-  VG=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect)
+if [ -z "$LW_WRAP" ] && valgrind_usable "$PROBE" "$LW_BIN"; then
+  VG=("${LW_VALGRIND[@]}")
   expect_out "valgrind: exec plugin + whoami is clean" "ok user=$SA_USER" \
     "${VG[@]}" "$PROBE" --kubeconfig "$TMP/exec.kc" whoami
   expect_out "valgrind: paged LIST is clean" "ok items=24" \

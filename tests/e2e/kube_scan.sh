@@ -142,7 +142,7 @@ check "grafana: Grafana annotations resolved (port_name, profile path)" \
 check "broken: listed with the annotation error and no endpoint" \
   pod broken '.endpoint == null and .error == "leakwatch.dev/scheme: \"ftp\" is not http or https"'
 
-web=($(k -n "$NS" get pods -l app=web -o jsonpath='{.items[*].metadata.name}'))
+read -r -a web <<<"$(k -n "$NS" get pods -l app=web -o jsonpath='{.items[*].metadata.name}')"
 check "the Deployment has 2 pods" test "${#web[@]}" -eq 2
 check "web pod 1: workload Deployment/web, peer is web pod 2" \
   pod "${web[0]}" ".workload == {\"kind\": \"Deployment\", \"name\": \"web\"} and .peers == [\"${web[1]}\"]"

@@ -90,11 +90,7 @@ k create namespace "$NS" >/dev/null
 check "namespace $NS created" q k get namespace "$NS"
 
 VG=()
-# Valgrind cannot run an ASan build (make SAN=1); those check themselves.
-if command -v valgrind >/dev/null 2>&1 && ! grep -qa __asan_init "$DRIVER"; then
-  VG=(valgrind -q --error-exitcode=99 --leak-check=full
-      --errors-for-leak-kinds=definite,indirect --log-file="$TMP/valgrind.log")
-fi
+if valgrind_usable "$DRIVER"; then VG=("${LW_VALGRIND[@]}" --log-file="$TMP/valgrind.log"); fi
 
 # A: this namespace, by label.  B: all namespaces, same label.
 "${VG[@]}" "$DRIVER" --kubeconfig "$KUBECONFIG" --namespace "$NS" \

@@ -104,11 +104,7 @@ done
 check "5 pods created" [ "$(k -n "$NS" get pods -o name | grep -c .)" = 5 ]
 
 VG=()
-# Valgrind cannot run an ASan build (make SAN=1); those check themselves.
-if command -v valgrind >/dev/null 2>&1 && ! grep -qa __asan_init "$DRIVER"; then
-  VG=(valgrind -q --error-exitcode=99 --leak-check=full
-      --errors-for-leak-kinds=definite,indirect --log-file="$TMP/valgrind.log")
-fi
+if valgrind_usable "$DRIVER"; then VG=("${LW_VALGRIND[@]}" --log-file="$TMP/valgrind.log"); fi
 "${VG[@]}" "$DRIVER" --kubeconfig "$KUBECONFIG" --namespace "$NS" \
   --timeout-seconds 300 >"$TMP/a.out" 2>"$TMP/a.err" &
 A=$!; PIDS+=("$A")

@@ -82,11 +82,7 @@ check "pods target and flood exist" q k -n "$NS" get pod target flood
 UID_TARGET="$(k -n "$NS" get pod target -o 'jsonpath={.metadata.uid}')"
 
 VG=()
-# Valgrind cannot run an ASan build (make SAN=1); those check themselves.
-if command -v valgrind >/dev/null 2>&1 && ! grep -qa __asan_init "$DRIVER"; then
-  VG=(valgrind -q --error-exitcode=99 --leak-check=full
-      --errors-for-leak-kinds=definite,indirect --log-file="$TMP/valgrind.log")
-fi
+if valgrind_usable "$DRIVER"; then VG=("${LW_VALGRIND[@]}" --log-file="$TMP/valgrind.log"); fi
 mkfifo "$TMP/in" "$TMP/in2"
 "${VG[@]}" "$DRIVER" --kubeconfig "$KUBECONFIG" --instance e2e-recorder \
   <"$TMP/in" >"$TMP/out" 2>"$TMP/err" &

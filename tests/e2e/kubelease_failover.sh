@@ -101,11 +101,7 @@ check "the Lease names b" [ "$(lease_field holderIdentity)" = b ]
 check "leaseTransitions is 1" [ "$(lease_field leaseTransitions)" = 1 ]
 
 VG=()
-# Valgrind cannot run an ASan build (make SAN=1); those check themselves.
-if command -v valgrind >/dev/null 2>&1 && ! grep -qa __asan_init "$DRIVER"; then
-  VG=(valgrind -q --error-exitcode=99 --leak-check=full
-      --errors-for-leak-kinds=definite,indirect --log-file="$TMP/valgrind.log")
-fi
+if valgrind_usable "$DRIVER"; then VG=("${LW_VALGRIND[@]}" --log-file="$TMP/valgrind.log"); fi
 candidate c "${VG[@]}"; C=$CPID
 check "c sees b as the leader" wait_line "$TMP/c.out" '^[0-9]+ LEADER b$' 60
 

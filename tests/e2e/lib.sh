@@ -11,6 +11,7 @@
 #   lw_event_messages OBJ_UID REASON   messages leakwatch wrote on that object
 #
 # Not for: assertions (tests/cli/lib.sh) or anything a single suite needs.
+# shellcheck shell=bash  # sourced, never run on its own
 
 E2E_PIDS=()
 

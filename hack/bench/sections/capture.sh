@@ -30,6 +30,7 @@
 # Needs: the local cluster (started if it is not running), Go, curl, jq,
 # build/leakwatch and build/e2e/capture_bench (make).
 # Not for: correctness (tests/e2e/capture_*.sh).
+# shellcheck shell=bash  # sourced, never run on its own
 
 BENCH_CAP_SECONDS="${BENCH_CAP_SECONDS:-6}"
 BENCH_CAP_PODS="${BENCH_CAP_PODS:-1 10 100}"
@@ -124,7 +125,6 @@ cap_setup() {
   CAP_PIDS=()
   local max=0 n
   for n in $BENCH_CAP_PODS; do [ "$n" -gt "$max" ] && max=$n; done
-  CAP_MAX=$max
 
   log "capture: building tests/targets"
   (cd "$ROOT/tests/targets" && GOWORK=off GOFLAGS=-mod=readonly nice go build -o "$CAP_TMP/targets" .) ||
@@ -210,6 +210,7 @@ YAML
 }
 
 section_capture() {
+  # shellcheck disable=SC2034  # read by lib.sh's result records
   SECTION=capture
   bench_begin capture
   local drv="$ROOT/${BUILD:-build}/e2e/capture_bench"
@@ -242,7 +243,7 @@ section_capture() {
                  --argjson m "${mem[$tr]:-0}" --arg raw "$line" \
                  '{pods: $n, transport: $t, captures_per_s: $r, p50_ms: $p, per_inflight_kb: $m, driver: $raw}')")
     done
-    local k c s p m
+    local c s p m
     read -r c s p m < <(cap_kubectl_round "$n")
     rate[kubectl]="$(awk -v c="$c" -v s="$s" 'BEGIN { if (s > 0) printf "%.1f", c / s; else print 0 }')"
     p50[kubectl]="$p"; mem[kubectl]="$m"
@@ -258,6 +259,7 @@ section_capture() {
   printf '%s\n' "${rows[@]}" | jq -s --arg kind "$BENCH_CAP_KIND" --argjson secs "$BENCH_CAP_SECONDS" \
     '{section: "capture", kind: $kind, seconds_per_round: $secs, rows: .}' >"$OUT/capture.json"
   cap_cleanup
+  # shellcheck disable=SC2064  # restores the caller's trap, saved as text
   trap "$old_exit" EXIT
 }
 

@@ -66,6 +66,7 @@
 # Needs: the local cluster (hack/cluster.sh up, started here if it is not
 # running), Go (to build profserver), jq, curl.
 # Not for: parse speed (parse.sh), or correctness (tests/e2e/controller.sh).
+# shellcheck shell=bash  # sourced, never run on its own
 
 BENCH_CTL_PODS="${BENCH_CTL_PODS:-1000}"
 BENCH_CTL_DEPLOYMENTS="${BENCH_CTL_DEPLOYMENTS:-10}"
@@ -171,7 +172,7 @@ ctl_target() { # NAME MEASURED_TEXT RATIO OK(1/0/"") FROM
 
 ctl_profserver_key() {
   (
-    cd "$BENCH_DIR/profserver"
+    cd "$BENCH_DIR/profserver" || exit
     find . -type f \( -name '*.go' -o -name go.mod \) | sort |
       while read -r f; do echo "== $f"; cat "$f"; done
     echo "$GO_VERSION"
@@ -415,7 +416,7 @@ ctl_phase() {
   nice -n "$BENCH_NICE" "$LEAKWATCH_BIN" "${args[@]}" >"$log" 2>&1 &
   pid=$!
   CTL_PIDS+=("$pid")
-  echo "${LEAKWATCH_BIN#$ROOT/} ${args[*]}" | sed "s|$CTL_STATE/||g" >"$dir/command-$tr.txt"
+  echo "${LEAKWATCH_BIN#"$ROOT"/} ${args[*]}" | sed "s|$CTL_STATE/||g" >"$dir/command-$tr.txt"
 
   local crashed=0 watched=0 deadline
   # Start-up: metrics port, full pod cache, first round over every pod.
@@ -540,8 +541,8 @@ ctl_leadership() {
 #   Everything measured in one phase, as JSON.
 ctl_summarise() {
   local tr="$1" dir="$OUT/controller"
-  local rss0 hwm0 tk0 rss1 hwm1 tk1 hz
-  read -r rss0 hwm0 tk0 <<<"$7"
+  local tk0 rss1 hwm1 tk1 hz
+  read -r _ _ tk0 <<<"$7"
   read -r rss1 hwm1 tk1 <<<"$8"
   hz="$(getconf CLK_TCK)"
   # RSS over the steady window (rows with t in [T0, T1]).
@@ -738,6 +739,7 @@ ctl_write_json() {
 # -------------------------------------------------------------------- main
 
 section_controller() {
+  # shellcheck disable=SC2034  # read by lib.sh's result records
   SECTION=controller
   bench_begin controller
   [ -x "$LEAKWATCH_BIN" ] || die "$LEAKWATCH_BIN not found: run make first"
@@ -825,7 +827,7 @@ section_controller() {
   local tr f
   for tr in direct portforward; do
     f="$OUT/controller/phase-$tr.json"
-    [ -f "$f" ] && [ "$(jq -r .failed "$f")" = false ] || continue
+    if [ ! -f "$f" ] || [ "$(jq -r .failed "$f")" != false ]; then continue; fi
     if jq -e '.window.seconds >= 1.1 * .interval_s + 2' "$f" >/dev/null; then
       ctl_check "$tr: every pod sampled in the window" "$(jq -r .sampling.pods_sampled "$f")" "$CTL_NPODS"
     fi
@@ -860,9 +862,12 @@ section_controller() {
   log "cleaning up (namespace $CTL_NS, profserver, controller)"
   ctl_cleanup
   trap - INT TERM
-  [ -n "$old_int" ] && trap "$old_int" INT
-  [ -n "$old_term" ] && trap "$old_term" TERM
-  if [ -n "$old_exit" ]; then trap "$old_exit" EXIT; else trap - EXIT; fi
+  # shellcheck disable=SC2064  # restores the caller's traps, saved as text
+  {
+    [ -n "$old_int" ] && trap "$old_int" INT
+    [ -n "$old_term" ] && trap "$old_term" TERM
+    if [ -n "$old_exit" ]; then trap "$old_exit" EXIT; else trap - EXIT; fi
+  }
   echo
-  echo "wrote ${OUT#$ROOT/}/controller.json"
+  echo "wrote ${OUT#"$ROOT"/}/controller.json"
 }

@@ -32,6 +32,7 @@
 # dumps carry ", 1 minutes"), PANICPARSE_VERSION.
 #
 # Not for: capture or controller throughput (their own sections).
+# shellcheck shell=bash  # sourced, never run on its own
 
 PANICPARSE_VERSION="${PANICPARSE_VERSION:-v2.5.0}"
 BENCH_SIZES="${BENCH_SIZES:-100k 1m}"
@@ -54,9 +55,10 @@ size_label() { # 100k -> 100k, 1m -> 1M
 
 gen_key() { # content hash of the generator, the toolchain and its parameters
   (
-    cd "$BENCH_DIR/gen"
+    cd "$BENCH_DIR/gen" || exit
     find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) | sort |
       while read -r f; do echo "== $f"; cat "$f"; done
+    # shellcheck disable=SC2153  # GO_VERSION is set by lib.sh's find_go
     echo "$GO_VERSION base=$BENCH_GEN_BASE age=$BENCH_GEN_AGE"
   ) | sha256sum | cut -c1-12
 }
@@ -300,11 +302,13 @@ compare() {
 # Panicparse has no diff; its reference for a diff is both parses.
 combine_pp() { # size -> records "diff-SIZE-debug2-panicparse"
   local size="$1" a="inspect-$1-debug2-panicparse" b="base-$1-debug2-panicparse"
-  result_ok "$a" && result_ok "$b" || {
+  if ! result_ok "$a" || ! result_ok "$b"; then
     skip "diff-$size-debug2-panicparse" "panicparse base + target" "a parse was not measured"
     return
-  }
-  jq -cs --arg id "diff-$size-debug2-panicparse" \
+  fi
+  # Read in full before the record is appended to the same file.
+  local rec
+  rec=$(jq -cs --arg id "diff-$size-debug2-panicparse" \
     '(map(select(.id == $a or .id == $b))) as $r |
      {id: $id, "label": "panicparse base + target", failed: false, combined_from: [$a, $b],
       command: ($r | map(.command) | join(" ; ")),
@@ -314,7 +318,8 @@ combine_pp() { # size -> records "diff-SIZE-debug2-panicparse"
       peak_rss_kb: ($r | map(.peak_rss_kb) | max),
       user_s: ($r | map(.user_s) | add), sys_s: ($r | map(.sys_s) | add)} |
      .mb_per_s = (.input_bytes / .wall_s / 1e6)' \
-    --arg a "$a" --arg b "$b" "$RESULTS" >>"$RESULTS"
+    --arg a "$a" --arg b "$b" "$RESULTS") || return
+  printf '%s\n' "$rec" >>"$RESULTS"
 }
 
 TARGETS=()
@@ -397,6 +402,7 @@ prepare_parse() {
 }
 
 section_parse() {
+  # shellcheck disable=SC2034  # read by lib.sh's result records
   SECTION=parse
   bench_begin parse
   [ -x "$LEAKWATCH_BIN" ] || die "$LEAKWATCH_BIN not found: run make first"
@@ -444,5 +450,5 @@ section_parse() {
   report_targets
   write_json
   echo
-  echo "wrote ${OUT#$ROOT/}/parse.json"
+  echo "wrote ${OUT#"$ROOT"/}/parse.json"
 }
