@@ -123,9 +123,10 @@ fixtures:
 	./hack/record-fixtures.sh
 
 # Every shell script under hack/ and tests/ (.shellcheckrc holds the
-# settings), then the C sources.
+# settings), the include layering of pkg/ (DESIGN.md), then the C sources.
 lint: deps
 	shellcheck $$(find hack tests -name '*.sh' | sort)
+	./hack/check-layers.sh
 	cppcheck --quiet --error-exitcode=1 --inline-suppr \
 	  --enable=warning,performance,portability --std=c11 \
 	  --suppress=missingIncludeSystem -Ipkg pkg cmd tests/unit hack/fuzz
