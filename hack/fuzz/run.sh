@@ -56,10 +56,10 @@ areas_for() {
     case "$seen" in *" $a "*) continue ;; esac
     [ -d "pkg/$a" ] || continue
     seen="$seen$a "
-    for inc in $(grep -ho '#include "[a-z]*/' pkg/"$a"/*.[ch] 2>/dev/null |
-                 sed 's/#include "//; s/\///' | sort -u); do
+    while read -r inc; do
       todo+=("$inc")
-    done
+    done < <(grep -ho '#include "[a-z]*/' pkg/"$a"/*.[ch] 2>/dev/null |
+             sed 's/#include "//; s/\///' | sort -u)
   done
   echo "$seen"
 }
