@@ -2,13 +2,12 @@
  * cli_args.c — option parsing and the shared options of the offline
  * commands.  See cli_args.h.
  */
-#include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli_args.h"
+#include "lw/lw_units.h"
 
 void cli_parser_init(cli_parser *p, const char *cmd, int argc, char **argv)
 {
@@ -105,15 +104,16 @@ const char cli_common_help[] =
     "  --no-builtin-ignores     also count the capture's own goroutine,\n"
     "                           signal loops, runtime workers, the testing\n"
     "                           harness and one net/http accept loop\n"
-    "  --max-input BYTES        refuse inputs larger than this (K/M/G\n"
-    "                           suffixes; default 4G)\n"
+    "  --max-input BYTES        refuse inputs larger than this (default 4Gi)\n"
     "  --max-decompressed BYTES refuse gzip inputs that inflate beyond this\n"
-    "                           (default 256M)\n"
-    "  --max-line BYTES         refuse text lines longer than this (1M)\n"
+    "                           (default 256Mi)\n"
+    "  --max-line BYTES         refuse text lines longer than this (1Mi)\n"
     "  --max-buckets N          refuse captures with more distinct stacks\n"
     "                           (default 2000000)\n"
     "  --max-frames N           refuse stacks deeper than this (4096)\n"
-    "  -h, --help               this help\n";
+    "  -h, --help               this help\n"
+    "sizes are " LW_SIZE_GRAMMAR ",\n"
+    "as in Kubernetes: 64M is 64,000,000 bytes, 64Mi is 67,108,864\n";
 
 void cli_common_init(cli_common *c)
 {
@@ -123,61 +123,33 @@ void cli_common_init(cli_common *c)
     lwa_options_default(&c->opt);
 }
 
-bool cli_parse_uint(const char *s, uint64_t max, uint64_t *out)
+bool cli_size(const char *cmd, const char *opt, const char *v, uint64_t *out)
 {
-    if (!s || !*s || *s == '-' || *s == '+')
-        return false;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end || v > max)
-        return false;
-    *out = v;
-    return true;
+    const char *why = lw_size_parse(v, out);
+    if (why)
+        fprintf(stderr, "%s: %s: '%s' is not a size: %s (" LW_SIZE_GRAMMAR
+                ")\n", cmd, opt, v, why);
+    return !why;
 }
 
-bool cli_parse_bytes(const char *s, uint64_t *out)
+bool cli_duration(const char *cmd, const char *opt, const char *v,
+                  double *seconds)
 {
-    if (!s || !*s || *s == '-' || *s == '+')
-        return false;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s)
-        return false;
-    unsigned shift = 0;
-    if (*end) {
-        switch (*end) {
-        case 'k': case 'K': shift = 10; break;
-        case 'm': case 'M': shift = 20; break;
-        case 'g': case 'G': shift = 30; break;
-        default: return false;
-        }
-        end++;
-        if (*end == 'i' || *end == 'I')
-            end++;
-        if (*end == 'b' || *end == 'B')
-            end++;
-        if (*end)
-            return false;
-    }
-    if (v > (UINT64_MAX >> shift))
-        return false;
-    *out = (uint64_t)v << shift;
-    return *out > 0;
+    const char *why = lw_duration_parse(v, seconds);
+    if (why)
+        fprintf(stderr, "%s: %s: '%s' is not a duration: %s ("
+                LW_DURATION_GRAMMAR ")\n", cmd, opt, v, why);
+    return !why;
 }
 
-bool cli_parse_seconds(const char *s, double *out)
+bool cli_count(const char *cmd, const char *opt, const char *v, uint64_t max,
+               uint64_t *out)
 {
-    if (!s || !*s)
-        return false;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || *end || !isfinite(v) || v < 0)
-        return false;
-    *out = v;
-    return true;
+    const char *why = lw_count_parse(v, max, out);
+    if (why)
+        fprintf(stderr, "%s: %s: '%s' is not a count: %s\n", cmd, opt, v,
+                why);
+    return !why;
 }
 
 int cli_common_option(cli_common *c, const char *cmd, int id,
@@ -202,11 +174,12 @@ int cli_common_option(cli_common *c, const char *cmd, int id,
     case CLI_OPT_MAX_INPUT:
     case CLI_OPT_MAX_DECOMPRESSED: {
         uint64_t v;
-        if (!cli_parse_bytes(value, &v)) {
-            fprintf(stderr, "%s: %s: '%s' is not a size in bytes\n", cmd,
-                    id == CLI_OPT_MAX_INPUT ? "--max-input"
-                                            : "--max-decompressed",
-                    value);
+        const char *name = id == CLI_OPT_MAX_INPUT ? "--max-input"
+                                                   : "--max-decompressed";
+        if (!cli_size(cmd, name, value, &v))
+            return CLI_EXIT_USAGE;
+        if (!v) {
+            fprintf(stderr, "%s: %s: must be more than 0\n", cmd, name);
             return CLI_EXIT_USAGE;
         }
         if (id == CLI_OPT_MAX_INPUT)
@@ -222,11 +195,14 @@ int cli_common_option(cli_common *c, const char *cmd, int id,
                            : id == CLI_OPT_MAX_BUCKETS ? "--max-buckets"
                                                        : "--max-frames";
         uint64_t v;
-        bool ok = id == CLI_OPT_MAX_LINE ? cli_parse_bytes(value, &v)
-                                         : cli_parse_uint(value, UINT32_MAX, &v);
-        if (!ok || v == 0 || (id != CLI_OPT_MAX_BUCKETS && v > UINT32_MAX)) {
-            fprintf(stderr, "%s: %s: '%s' is not a valid limit\n", cmd, name,
-                    value);
+        bool ok = id == CLI_OPT_MAX_LINE
+                      ? cli_size(cmd, name, value, &v)
+                      : cli_count(cmd, name, value, UINT32_MAX, &v);
+        if (!ok)
+            return CLI_EXIT_USAGE;
+        if (v == 0 || v > UINT32_MAX) {
+            fprintf(stderr, "%s: %s: '%s' is out of range 1..%u\n", cmd, name,
+                    value, UINT32_MAX);
             return CLI_EXIT_USAGE;
         }
         if (id == CLI_OPT_MAX_LINE)

@@ -98,11 +98,12 @@ int cli_common_option(cli_common *c, const char *cmd, int id,
 int cli_common_finish(cli_common *c, const char *cmd);
 void cli_common_free(cli_common *c);
 
-/* "1048576", "64K", "256M", "4G" (binary units).  False when invalid. */
-bool cli_parse_bytes(const char *s, uint64_t *out);
-/* A non-negative integer; false when invalid or out of range. */
-bool cli_parse_uint(const char *s, uint64_t max, uint64_t *out);
-/* A finite non-negative number of seconds. */
-bool cli_parse_seconds(const char *s, double *out);
+/* An option's value in the grammar of lw_units.h.  False after printing
+ * "CMD: OPT: 'VALUE' is not a size: why (the grammar)". */
+bool cli_size(const char *cmd, const char *opt, const char *v, uint64_t *out);
+bool cli_duration(const char *cmd, const char *opt, const char *v,
+                  double *seconds);
+bool cli_count(const char *cmd, const char *opt, const char *v, uint64_t max,
+               uint64_t *out);
 
 #endif

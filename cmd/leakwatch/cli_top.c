@@ -14,9 +14,6 @@ const cli_opt cli_top_opts[] = {
 
 int cli_top_parse(const char *cmd, const char *v, uint64_t *top)
 {
-    if (!cli_parse_uint(v, SIZE_MAX, top)) {
-        fprintf(stderr, "%s: --top: '%s' is not a count\n", cmd, v);
-        return CLI_EXIT_USAGE;
-    }
-    return CLI_EXIT_OK;
+    return cli_count(cmd, "--top", v, SIZE_MAX, top) ? CLI_EXIT_OK
+                                                     : CLI_EXIT_USAGE;
 }

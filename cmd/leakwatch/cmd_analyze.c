@@ -544,19 +544,18 @@ int cmd_analyze(int argc, char **argv)
         } else if (id == OPT_BASELINE) {
             baseline_file = v;
         } else if (id == OPT_INTERVAL) {
-            if (!cli_parse_seconds(v, &interval) || interval <= 0) {
-                fprintf(stderr, CMD ": --interval: '%s' is not a positive "
-                                    "number of seconds\n", v);
+            if (!cli_duration(CMD, "--interval", v, &interval))
+                goto usage_out;
+            if (interval <= 0) {
+                fprintf(stderr, CMD ": --interval: must be more than 0\n");
                 goto usage_out;
             }
             interval_set = true;
         } else if (id == OPT_TIMES) {
             times_arg = v;
         } else if (id == OPT_TOP) {
-            if (!cli_parse_uint(v, SIZE_MAX, &top)) {
-                fprintf(stderr, CMD ": --top: '%s' is not a count\n", v);
+            if (!cli_count(CMD, "--top", v, SIZE_MAX, &top))
                 goto usage_out;
-            }
             top_set = true;
         } else if (cli_common_option(&c, CMD, id, v) != CLI_EXIT_OK) {
             goto usage_out;

@@ -29,6 +29,7 @@
 #include "kube/kube.h"
 #include "kube/kube_objects.h"
 #include "kube/kube_pods.h"
+#include "lw/lw_units.h"
 
 #define CMD "leakwatch capture"
 
@@ -99,14 +100,17 @@ static void usage(FILE *out)
         "  --json                 with --analyze: inspect's JSON\n"
         "  --top N                stacks to show with --analyze or in\n"
         "                         comparisons (default 10)\n"
-        "  --timeout S            whole capture, seconds (default 60)\n"
-        "  --max-bytes N          largest body accepted (K/M/G; default 256M)\n"
+        "  --timeout D            whole capture: 30s, 2m, or plain seconds\n"
+        "                         (default 60s)\n"
+        "  --max-bytes N          largest body accepted (default 256Mi)\n"
         "  --max-decompressed N   with --analyze: largest inflated profile\n"
-        "                         (default 256M; checked while capturing)\n"
+        "                         (default 256Mi; checked while capturing)\n"
         "  --kubeconfig F         kubeconfig file (default: $KUBECONFIG,\n"
         "                         ~/.kube/config, in-cluster)\n"
         "  --context C            kubeconfig context\n"
         "  -h, --help             this help\n\n"
+        "sizes are " LW_SIZE_GRAMMAR ",\n"
+        "as in Kubernetes: 64M is 64,000,000 bytes, 64Mi is 67,108,864\n\n"
         "exit status: 0 captured, 1 usage error, 2 the capture failed (one\n"
         "line naming the pod, the transport and why)\n");
 }
@@ -792,10 +796,12 @@ static int parse_args(cap_cli *o, int argc, char **argv, const char **what)
             o->json = true;
             break;
         case CLI_OPT_MAX_DECOMPRESSED:
-            if (!cli_parse_bytes(v, &o->max_decompressed) ||
-                !o->max_decompressed) {
-                fprintf(stderr, CMD ": --max-decompressed: '%s' is not a "
-                        "size\n", v);
+            if (!cli_size(CMD, "--max-decompressed", v,
+                          &o->max_decompressed))
+                return CLI_EXIT_USAGE;
+            if (!o->max_decompressed) {
+                fprintf(stderr, CMD ": --max-decompressed: must be more "
+                        "than 0\n");
                 return CLI_EXIT_USAGE;
             }
             o->max_decompressed_arg = v;
@@ -845,24 +851,25 @@ static int parse_args(cap_cli *o, int argc, char **argv, const char **what)
         case OPT_CONTEXT: o->context = v; break;
         case OPT_ANALYZE: o->analyze = true; break;
         case OPT_TIMEOUT:
-            if (!cli_parse_seconds(v, &o->timeout_s) || o->timeout_s <= 0 ||
-                o->timeout_s > 86400) {
-                fprintf(stderr, CMD ": --timeout: '%s' is not a number of "
-                        "seconds\n", v);
+            if (!cli_duration(CMD, "--timeout", v, &o->timeout_s))
+                return CLI_EXIT_USAGE;
+            if (o->timeout_s <= 0 || o->timeout_s > 86400) {
+                fprintf(stderr, CMD ": --timeout: '%s' is out of range "
+                        "(more than 0, at most 24h)\n", v);
                 return CLI_EXIT_USAGE;
             }
             break;
         case OPT_MAX_BYTES:
-            if (!cli_parse_bytes(v, &o->max_bytes) || o->max_bytes == 0) {
-                fprintf(stderr, CMD ": --max-bytes: '%s' is not a size\n", v);
+            if (!cli_size(CMD, "--max-bytes", v, &o->max_bytes))
+                return CLI_EXIT_USAGE;
+            if (!o->max_bytes) {
+                fprintf(stderr, CMD ": --max-bytes: must be more than 0\n");
                 return CLI_EXIT_USAGE;
             }
             break;
         case OPT_TOP:
-            if (!cli_parse_uint(v, 1000000, &u)) {
-                fprintf(stderr, CMD ": --top: '%s' is not a count\n", v);
+            if (!cli_count(CMD, "--top", v, 1000000, &u))
                 return CLI_EXIT_USAGE;
-            }
             o->top = v;
             break;
         default:

@@ -32,10 +32,6 @@
 
 /* ---- units -------------------------------------------------------------- */
 
-/* A Kubernetes resource quantity ("256Mi", "1G", "1.5Gi", "129e6", "64k")
- * in bytes, rounded up.  false for anything else (negative, hex, "inf",
- * trailing junk, overflow). */
-bool cnt_parse_quantity(const char *s, int64_t *bytes);
 /* 268435456 -> "256Mi", 1610612736 -> "1.5Gi", 1000000 -> "1M"... */
 void cnt_format_quantity(int64_t bytes, char *out, size_t outlen);
 /* 8192 -> "8 KiB", 1536 -> "1.5 KiB", 300 -> "300 B". */

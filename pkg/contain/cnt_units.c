@@ -1,10 +1,10 @@
 /*
  * cnt_units.c — the units containment speaks: Kubernetes memory
- * quantities (parsed by hand: the grammar is small and no C library knows
- * it), sizes and durations for Event messages, and the memory limit of the
- * container a leak will eventually OOM-kill.
+ * quantities, sizes and durations written for Event messages, and the
+ * memory limit of the container a leak will eventually OOM-kill.
  *
- * Not for: deciding anything (cnt_urgency.c, cnt_decide.c).
+ * Not for: parsing quantities (lw_units.h, the grammar every option shares)
+ * or deciding anything (cnt_urgency.c, cnt_decide.c).
  */
 #include "contain/cnt_plan.h"
 
@@ -15,94 +15,9 @@
 
 #include "kube/kube.h"
 #include "kube/kube_pods.h"
+#include "lw/lw_units.h"
 
 /* ---- quantities --------------------------------------------------------- */
-
-typedef struct suffix {
-    const char *s;
-    long double mult;
-} suffix;
-
-static const suffix suffixes[] = {
-    {"Ki", 1024.0L},
-    {"Mi", 1048576.0L},
-    {"Gi", 1073741824.0L},
-    {"Ti", 1099511627776.0L},
-    {"Pi", 1125899906842624.0L},
-    {"Ei", 1152921504606846976.0L},
-    {"m", 0.001L},
-    {"k", 1e3L},
-    {"M", 1e6L},
-    {"G", 1e9L},
-    {"T", 1e12L},
-    {"P", 1e15L},
-    {"E", 1e18L},
-    {"", 1.0L},
-};
-
-bool cnt_parse_quantity(const char *s, int64_t *bytes)
-{
-    if (!s || !bytes)
-        return false;
-    const char *p = s;
-    if (*p == '+')
-        p++;
-    /* Digits with at most one decimal point, at least one digit.  Parsed
-     * here rather than by strtod, which would accept hex, "inf" and
-     * leading blanks. */
-    long double mant = 0;
-    int digits = 0, frac_digits = 0;
-    bool point = false;
-    for (;; p++) {
-        if (isdigit((unsigned char)*p)) {
-            if (digits < 30) {
-                mant = mant * 10 + (*p - '0');
-                if (point)
-                    frac_digits++;
-            } else if (!point) {
-                return false; /* absurdly long integer part */
-            }
-            digits++;
-        } else if (*p == '.' && !point) {
-            point = true;
-        } else {
-            break;
-        }
-    }
-    if (!digits)
-        return false;
-    long exp10 = -frac_digits;
-    /* A decimal exponent ("129e6") — but a lone "E" is the exa suffix. */
-    if ((*p == 'e' || *p == 'E') &&
-        (isdigit((unsigned char)p[1]) ||
-         ((p[1] == '+' || p[1] == '-') && isdigit((unsigned char)p[2])))) {
-        p++;
-        int sign = 1;
-        if (*p == '+' || *p == '-')
-            sign = *p++ == '-' ? -1 : 1;
-        long e = 0;
-        while (isdigit((unsigned char)*p)) {
-            if (e > 1000)
-                return false;
-            e = e * 10 + (*p++ - '0');
-        }
-        exp10 += sign * e;
-    }
-    const suffix *sx = NULL;
-    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++)
-        if (!strcmp(p, suffixes[i].s)) {
-            sx = &suffixes[i];
-            break;
-        }
-    if (!sx || exp10 > 40)
-        return false;
-    long double v = mant * powl(10.0L, (long double)exp10) * sx->mult;
-    v = ceill(v - 1e-9L); /* bytes: round up, but not 1.0000000001 */
-    if (v < 0 || v > 9.2e18L || v != v)
-        return false;
-    *bytes = (int64_t)v;
-    return true;
-}
 
 void cnt_format_quantity(int64_t bytes, char *out, size_t outlen)
 {
@@ -206,7 +121,7 @@ static int container_limit(const json_t *ctr, int64_t *bytes, const char **text,
     }
     if (!q)
         return 0;
-    if (!cnt_parse_quantity(q, bytes)) {
+    if (lw_quantity_parse(q, bytes)) {
         snprintf(err, errlen, "container %s: resources.limits.memory \"%.40s\" "
                  "is not a quantity", name ? name : "?", q);
         return -1;
@@ -279,7 +194,7 @@ int cnt_pod_memory_limit(const json_t *pod, cnt_mem_limit *out, char *err,
     const char *pq = kube_json_str(pod, "spec.resources.limits.memory");
     if (pq) {
         int64_t pb;
-        if (!cnt_parse_quantity(pq, &pb)) {
+        if (lw_quantity_parse(pq, &pb)) {
             snprintf(err, errlen, "pod spec.resources.limits.memory \"%.40s\" "
                      "is not a quantity", pq);
             return -1;

@@ -3,12 +3,13 @@
  */
 #include "ctl_config.h"
 
-#include <ctype.h>
 #include <errno.h>
-#include <math.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
+
+#include "lw/lw_units.h"
 
 typedef enum { OPT_STR, OPT_BOOL, OPT_LONG, OPT_DOUBLE, OPT_DURATION, OPT_BYTES } opt_type;
 
@@ -129,69 +130,6 @@ void ctl_config_free(ctl_config *c)
         }
 }
 
-double ctl_parse_duration(const char *s)
-{
-    if (!s || !*s)
-        return -1;
-    char *end;
-    errno = 0;
-    double plain = strtod(s, &end);
-    if (!*end && !errno && plain >= 0 && isfinite(plain))
-        return plain;
-    double total = 0;
-    const char *p = s;
-    while (*p) {
-        errno = 0;
-        double v = strtod(p, &end);
-        if (end == p || errno || v < 0 || !isfinite(v))
-            return -1;
-        double unit;
-        if (!strncmp(end, "ms", 2)) {
-            unit = 0.001;
-            end += 2;
-        } else if (*end == 'h') {
-            unit = 3600;
-            end++;
-        } else if (*end == 'm') {
-            unit = 60;
-            end++;
-        } else if (*end == 's') {
-            unit = 1;
-            end++;
-        } else {
-            return -1;
-        }
-        total += v * unit;
-        p = end;
-    }
-    return total;
-}
-
-bool ctl_parse_bytes(const char *s, uint64_t *out)
-{
-    if (!s || !*s || *s == '-')
-        return false;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (end == s || errno)
-        return false;
-    static const struct {
-        const char *suffix;
-        unsigned long long mult;
-    } units[] = {{"", 1},          {"k", 1000ull},          {"K", 1000ull},
-                 {"Ki", 1ull << 10}, {"M", 1000000ull},   {"Mi", 1ull << 20},
-                 {"G", 1000000000ull}, {"Gi", 1ull << 30}};
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-        if (!strcmp(end, units[i].suffix)) {
-            if (units[i].mult && v > UINT64_MAX / units[i].mult)
-                return false;
-            *out = v * units[i].mult;
-            return true;
-        }
-    return false;
-}
-
 static const opt_def *find_opt(const char *name)
 {
     for (size_t i = 0; i < NOPTIONS; i++)
@@ -204,7 +142,7 @@ static int set_opt(ctl_config *c, const opt_def *o, const char *val, char *err,
                    size_t errlen)
 {
     void *field = (char *)c + o->offset;
-    char *end;
+    const char *why = NULL;
     switch (o->type) {
     case OPT_STR:
         free(*(char **)field);
@@ -221,40 +159,40 @@ static int set_opt(ctl_config *c, const opt_def *o, const char *val, char *err,
         }
         break;
     case OPT_LONG: {
-        errno = 0;
-        long v = strtol(val, &end, 10);
-        if (*val && !*end && !errno && v >= 0) {
-            *(long *)field = v;
+        uint64_t v;
+        why = lw_count_parse(val, LONG_MAX, &v);
+        if (!why) {
+            *(long *)field = (long)v;
             return 0;
         }
         break;
     }
-    case OPT_DOUBLE: {
-        errno = 0;
-        double v = strtod(val, &end);
-        if (*val && !*end && !errno && v >= 0 && isfinite(v)) {
-            *(double *)field = v;
+    case OPT_DOUBLE:
+        why = lw_number_parse(val, (double *)field);
+        if (!why)
             return 0;
-        }
         break;
-    }
-    case OPT_DURATION: {
-        double v = ctl_parse_duration(val);
-        if (v >= 0) {
-            *(double *)field = v;
+    case OPT_DURATION:
+        why = lw_duration_parse(val, (double *)field);
+        if (!why)
             return 0;
-        }
         break;
-    }
     case OPT_BYTES:
-        if (ctl_parse_bytes(val, (uint64_t *)field))
+        why = lw_size_parse(val, (uint64_t *)field);
+        if (!why)
             return 0;
         break;
     }
-    static const char *const want[] = {"text", "true or false", "a non-negative integer",
-                                       "a non-negative number", "a duration like 30s or 2m",
-                                       "a size like 268435456 or 256Mi"};
-    snprintf(err, errlen, "--%s: \"%s\" is not %s", o->name, val, want[o->type]);
+    static const char *const want[] = {"text", "true or false",
+                                       "a non-negative integer",
+                                       "a non-negative number", "a duration",
+                                       "a size"};
+    static const char *const grammar[] = {
+        [OPT_DURATION] = " (" LW_DURATION_GRAMMAR ")",
+        [OPT_BYTES] = " (" LW_SIZE_GRAMMAR ")"};
+    snprintf(err, errlen, "--%s: \"%s\" is not %s%s%s%s", o->name, val,
+             want[o->type], why ? ": " : "", why ? why : "",
+             grammar[o->type] ? grammar[o->type] : "");
     return -1;
 }
 
@@ -350,7 +288,10 @@ void ctl_config_usage(FILE *out)
                  "Watches annotated pods, samples their goroutine counts, "
                  "captures and diffs\nprofiles when they grow, and records "
                  "GoroutineLeak Events.  Every option is\nalso a key of the "
-                 "--config YAML file; flags win over the file.\n\noptions:\n");
+                 "--config YAML file; flags win over the file.\n\n"
+                 "Sizes are " LW_SIZE_GRAMMAR ",\nas in Kubernetes: 64M is "
+                 "64,000,000 bytes, 64Mi is 67,108,864.\nDurations are "
+                 LW_DURATION_GRAMMAR ".\n\noptions:\n");
     for (size_t i = 0; i < NOPTIONS; i++) {
         const opt_def *o = &options[i];
         void *field = (char *)&d + o->offset;
@@ -372,10 +313,16 @@ void ctl_config_usage(FILE *out)
         case OPT_DURATION:
             snprintf(def, sizeof(def), " (default %gs)", *(double *)field);
             break;
-        case OPT_BYTES:
-            snprintf(def, sizeof(def), " (default %llu)",
-                     (unsigned long long)*(uint64_t *)field);
+        case OPT_BYTES: {
+            uint64_t b = *(uint64_t *)field;
+            if (b && b % (1ull << 20) == 0)
+                snprintf(def, sizeof(def), " (default %lluMi)",
+                         (unsigned long long)(b >> 20));
+            else
+                snprintf(def, sizeof(def), " (default %llu)",
+                         (unsigned long long)b);
             break;
+        }
         }
         fprintf(out, "  --%-28s %s%s\n", o->name, o->help, def);
     }

@@ -73,9 +73,4 @@ int ctl_config_validate(const ctl_config *c, char *err, size_t errlen);
 void ctl_config_free(ctl_config *c);
 void ctl_config_usage(FILE *out);
 
-/* "30s", "2m", "1h30m", "1.5" (seconds) → seconds; -1 on error. */
-double ctl_parse_duration(const char *s);
-/* "268435456", "256Mi", "1Gi", "64M" → bytes; false on error. */
-bool ctl_parse_bytes(const char *s, uint64_t *out);
-
 #endif

@@ -3,7 +3,8 @@
  * quantities and limits, the projection to a limit, the restart ledger
  * (budgets, cooldowns, Events not counted twice), severity order, the
  * workload's settled state and ready floor, and the decision order with the
- * exact sentences the Events carry.
+ * exact sentences the Events carry.  Quantity parsing is lw_units's
+ * (test_lw_units.c).
  */
 #include <math.h>
 #include <setjmp.h>
@@ -17,34 +18,6 @@
 #include "contain/cnt_plan.h"
 
 /* ---- units ----------------------------------------------------------------- */
-
-static void test_quantities(void **state)
-{
-    (void)state;
-    struct {
-        const char *s;
-        int64_t v;
-    } ok[] = {
-        {"256Mi", 268435456},  {"1Gi", 1073741824},   {"1G", 1000000000},
-        {"129e6", 129000000},  {"1.5Gi", 1610612736}, {"64k", 64000},
-        {"100m", 1},           {"1E", 1000000000000000000LL},
-        {"1e3", 1000},         {"+5Mi", 5242880},     {"0", 0},
-        {"2Ki", 2048},         {".5Ki", 512},         {"1E-3k", 1},
-    };
-    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
-        int64_t v = -1;
-        assert_true(cnt_parse_quantity(ok[i].s, &v));
-        assert_int_equal(v, ok[i].v);
-    }
-    const char *bad[] = {"", "-1Mi", "0x10", "inf", "nan", "12XB", "1.2.3",
-                         " 1Mi", "Mi", "9Ei", "1Mi ", "1e", "1ee3", "."};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        int64_t v = 42;
-        assert_false(cnt_parse_quantity(bad[i], &v));
-        assert_int_equal(v, 42);
-    }
-    assert_false(cnt_parse_quantity(NULL, NULL));
-}
 
 static void test_formats(void **state)
 {
@@ -930,7 +903,6 @@ static void test_outcomes_and_parse(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_quantities),
         cmocka_unit_test(test_formats),
         cmocka_unit_test(test_utf8_trim),
         cmocka_unit_test(test_memory_limit),

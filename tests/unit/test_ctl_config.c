@@ -28,25 +28,6 @@ static char *write_tmp(const char *text)
     return path;
 }
 
-static void test_durations_and_bytes(void **state)
-{
-    (void)state;
-    assert_true(ctl_parse_duration("30s") == 30);
-    assert_true(ctl_parse_duration("2m") == 120);
-    assert_true(ctl_parse_duration("1h30m") == 5400);
-    assert_true(ctl_parse_duration("1.5") == 1.5);
-    assert_true(ctl_parse_duration("250ms") == 0.25);
-    assert_true(ctl_parse_duration("soon") < 0);
-    assert_true(ctl_parse_duration("-3s") < 0);
-    assert_true(ctl_parse_duration("") < 0);
-    uint64_t b;
-    assert_true(ctl_parse_bytes("256Mi", &b) && b == 256ull << 20);
-    assert_true(ctl_parse_bytes("1000", &b) && b == 1000);
-    assert_false(ctl_parse_bytes("12XB", &b));
-    assert_false(ctl_parse_bytes("-1", &b));
-    assert_false(ctl_parse_bytes("99999999999999999999Gi", &b));
-}
-
 static void test_flags_override_file(void **state)
 {
     (void)state;
@@ -68,6 +49,64 @@ static void test_flags_override_file(void **state)
     assert_true(c.evidence_max_bytes == 64ull << 20);
     ctl_config_free(&c);
     unlink(path);
+}
+
+/* Sizes and durations mean what they mean for every other option
+ * (lw_units.h): the capture command's --max-bytes 64M is the controller's
+ * --max-capture-bytes 64M. */
+static void test_sizes_and_durations_share_one_grammar(void **state)
+{
+    (void)state;
+    struct {
+        const char *flag;
+        uint64_t bytes;
+        double seconds;
+    } ok[] = {
+        {"--max-capture-bytes=64M", 64000000, 0},
+        {"--max-capture-bytes=64MB", 64000000, 0},
+        {"--max-capture-bytes=64Mi", 64ull << 20, 0},
+        {"--max-capture-bytes=1.5Gi", 1610612736, 0},
+        {"--capture-timeout=1m30s", 0, 90},
+        {"--capture-timeout=45", 0, 45},
+        {"--capture-timeout=500ms", 0, 0.5},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        ctl_config c;
+        ctl_config_defaults(&c);
+        char *argv[] = {"controller", (char *)ok[i].flag};
+        char err[256] = "";
+        if (ctl_config_parse(&c, 2, argv, stdout, err, sizeof(err)))
+            fail_msg("%s: %s", ok[i].flag, err);
+        if (ok[i].bytes)
+            assert_true(c.max_capture_bytes == ok[i].bytes);
+        else
+            assert_true(c.capture_timeout_s == ok[i].seconds);
+        ctl_config_free(&c);
+    }
+    const char *bad[][2] = {
+        {"--max-capture-bytes=64m", "\"64m\" is not a size"},
+        {"--max-capture-bytes=-1", "negative"},
+        {"--evidence-max-bytes=12XB", "unknown unit"},
+        {"--capture-timeout=1h30", "missing unit"},
+        {"--interval=5d", "unknown unit"},
+        {"--window=+5", "not a whole number"},
+        {"--qps=fast", "not a number"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ctl_config c;
+        ctl_config_defaults(&c);
+        char *argv[] = {"controller", (char *)bad[i][0]};
+        char err[256] = "";
+        assert_int_equal(ctl_config_parse(&c, 2, argv, stdout, err, sizeof(err)),
+                         1);
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(bad[i][0], "="),
+                 bad[i][0]);
+        if (!strstr(err, name) || !strstr(err, bad[i][1]))
+            fail_msg("%s: \"%s\" lacks %s or %s", bad[i][0], err, name,
+                     bad[i][1]);
+        ctl_config_free(&c);
+    }
 }
 
 static void test_errors_name_what_and_where(void **state)
@@ -145,6 +184,8 @@ static void test_help_lists_every_option(void **state)
     assert_non_null(strstr(buf, "--interval"));
     assert_non_null(strstr(buf, "--evidence-dir"));
     assert_non_null(strstr(buf, "(default 30s)"));
+    assert_non_null(strstr(buf, "(default 256Mi)"));
+    assert_non_null(strstr(buf, "64M is 64,000,000 bytes, 64Mi is 67,108,864"));
     free(buf);
     ctl_config_free(&c);
 }
@@ -152,8 +193,8 @@ static void test_help_lists_every_option(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_durations_and_bytes),
         cmocka_unit_test(test_flags_override_file),
+        cmocka_unit_test(test_sizes_and_durations_share_one_grammar),
         cmocka_unit_test(test_errors_name_what_and_where),
         cmocka_unit_test(test_help_lists_every_option),
     };
