@@ -18,6 +18,10 @@
  *      from the conn's own goroutines (CallbackSerializer, transport reader,
  *      loopy writer) by that frame, so closing a shared conn is never the
  *      advice for an abandoned stream.
+ *      A caller waiting in database/sql's (*DB).conn is queued for a
+ *      pooled connection: the pool is exhausted, in a leak because Rows or
+ *      a Tx hold every connection, and once it is full the queue is what
+ *      grows, so it names the same pattern and fix.
  *      An idle keep-alive connection reads (readLoop in IO wait, under
  *      bufio's Peek): that is not a body left open, which parks readLoop in
  *      a select waiting for the body's EOF.
@@ -201,6 +205,29 @@ static bool classify_owner(const pprof_frame *f, uint32_t n,
         for (uint32_t i = 0; i < n; i++)
             if (f[i].func == entry)
                 out->culprit = i;
+        return true;
+    }
+    /* A caller queued for a pooled connection: every connection the pool
+     * may open is held, and the usual holder is a Rows or Tx nobody
+     * closed (whose awaitDone goroutines stop growing once the pool is
+     * full, so from then on the queue is what grows).  Show the code that
+     * asked for the connection. */
+    for (uint32_t i = 0; i < n; i++) {
+        if (!eq(f[i].func, "database/sql.(*DB).conn"))
+            continue;
+        bool waits = (reason && !strncmp(reason, "select", 6)) ||
+                     (i > 0 && eq(f[i - 1].func, "runtime.selectgo")) ||
+                     (i == 0 && !reason);
+        if (!waits)
+            break;
+        out->pattern = LWA_PATTERN_SQL_ROWS;
+        out->culprit = i;
+        for (uint32_t j = i + 1; j < n; j++)
+            if (!lwa_func_is_plumbing(f[j].func) &&
+                !lwa_func_is_stdlib(f[j].func)) {
+                out->culprit = j;
+                break;
+            }
         return true;
     }
     for (uint32_t i = 0; i < n; i++) {

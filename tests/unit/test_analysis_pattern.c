@@ -194,6 +194,24 @@ static void test_debug2_stacks(void **state)
         {"sql tx", "database/sql.(*Tx).awaitDone@database/sql/sql.go:2212",
          "chan receive", false, "database/sql.(*DB).beginDC",
          LWA_PATTERN_SQL_ROWS, "database/sql.(*Tx).awaitDone", "chan receive"},
+        /* Callers queued for a pool that unclosed rows filled (recorded
+         * from catalog sql-pool): named by the code that asked. */
+        {"sql pool queue", "database/sql.(*DB).conn@database/sql/sql.go:1369;"
+         "database/sql.(*DB).query;database/sql.(*DB).QueryContext.func1;"
+         "database/sql.(*DB).retry;database/sql.(*DB).QueryContext;"
+         "main.(*orderHistory).lastOrderTotal@leakwatch.dev/catalog/orders.go:58;"
+         "main.(*orderHistory).handle",
+         "select", false, "main.drive", LWA_PATTERN_SQL_ROWS,
+         "main.(*orderHistory).lastOrderTotal", "select"},
+        /* A driver dialling under (*DB).conn is not a queue: the reason
+         * decides. */
+        {"sql pool dialling", "internal/poll.runtime_pollWait;internal/poll.(*pollDesc).wait;"
+         "internal/poll.(*FD).Read;net.(*netFD).Read;net.(*conn).Read;"
+         "github.com/lib/pq.(*conn).recvMessage;github.com/lib/pq.NewConnector.Connect;"
+         "database/sql.dsnConnector.Connect;database/sql.(*DB).conn;"
+         "database/sql.(*DB).query;main.lookup",
+         "IO wait", false, "main.serve", LWA_PATTERN_NETWORK_IO,
+         "github.com/lib/pq.(*conn).recvMessage", "IO wait"},
         /* An SSE handler writing to a client that stopped reading: named by
          * the handler, not by net/http's writer or fmt under it. */
         {"sse write", "internal/poll.runtime_pollWait;internal/poll.(*pollDesc).wait;"
@@ -302,6 +320,9 @@ static void test_debug1_stacks(void **state)
         {"sql tx debug1", "database/sql.(*Tx).awaitDone@database/sql/sql.go:2212",
          NULL, false, NULL, LWA_PATTERN_SQL_ROWS, "database/sql.(*Tx).awaitDone",
          NULL},
+        {"sql pool queue debug1", "database/sql.(*DB).conn@database/sql/sql.go:1369;"
+         "database/sql.(*DB).query;database/sql.(*DB).QueryContext;main.lastOrder",
+         NULL, false, NULL, LWA_PATTERN_SQL_ROWS, "main.lastOrder", NULL},
         {"grpc stream debug1", "google.golang.org/grpc.newClientStreamWithParams.func4",
          NULL, false, NULL, LWA_PATTERN_GRPC_STREAM,
          "google.golang.org/grpc.newClientStreamWithParams.func4", NULL},

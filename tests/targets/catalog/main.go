@@ -66,6 +66,7 @@ var behaviors = map[string]behavior{
 	"grpc-conn":   {grpcConnGoroutines, startInventory, "leak: a gRPC ClientConn dialled per request and never closed"},
 	"grpc-stream": {1, startQuoteWatcher, "leak: server-streaming RPC on a shared conn, ctx never cancelled, left after one Recv"},
 	"sql-rows":    {1, startOrderHistory, "leak: database/sql rows (modernc.org/sqlite) never closed"},
+	"sql-pool":    {1, startOrderHistory, "leak: sql-rows with a small pool (-max-conns): once unclosed rows hold every connection, callers queue in (*DB).conn"},
 	"sse-write":   {2, startEventStream, "leak: SSE handler without write deadline writing to clients that stopped reading"},
 	"ticker-loop": {1, startQuoteRefresher, "leak: per-request time.NewTicker for/select loop with no exit"},
 	"reply-wait":  {1, startRPCMux, "leak: per-request select waiting for a reply that never comes (genuinely blocked)"},
