@@ -11,6 +11,7 @@
 
 #include "kube/kube.h"
 #include "kube/kube_internal.h"
+#include "lw/lw_text.h"
 
 const json_t *kube_json_get(const json_t *obj, const char *dotted)
 {
@@ -71,11 +72,14 @@ static const code_name *code_lookup(long code)
     return NULL;
 }
 
+/* The reason is the server's text: its control bytes are escaped (as
+ * lw_text.h has it) since it goes into one-line messages. */
 static void copy_str(char *dst, size_t dstlen, const char *src)
 {
     if (!dstlen)
         return;
-    snprintf(dst, dstlen, "%s", src ? src : "");
+    src = src ? src : "";
+    lw_text_escape(src, strlen(src), dst, dstlen);
 }
 
 void kube_status_decode(long http_status, const json_t *status,
@@ -104,7 +108,9 @@ void kube_status_decode(long http_status, const json_t *status,
     else
         snprintf(head, sizeof head, "HTTP %ld", http_status);
     if (rsn && *rsn) {
-        snprintf(err, errlen, "%s (%s)", head, rsn);
+        char shown[128];
+        copy_str(shown, sizeof shown, rsn);
+        snprintf(err, errlen, "%s (%s)", head, shown);
         return;
     }
     /* A proxy or a crashed server in front of the API: show what it said,

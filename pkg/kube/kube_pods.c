@@ -383,13 +383,25 @@ bool kube_pod_ready(const json_t *pod)
 void kube_pod_container_counts(const json_t *pod, int *ready, int *total)
 {
     *ready = 0;
-    *total = (int)json_array_size(kube_json_get(pod, "spec.containers"));
-    size_t i;
-    const json_t *c;
-    json_array_foreach(kube_json_get(pod, "status.containerStatuses"), i, c)
+    const json_t *spec = kube_json_get(pod, "spec.containers");
+    *total = (int)json_array_size(spec);
+    size_t i, j;
+    const json_t *c, *sc;
+    /* Only statuses of containers the spec declares count, each once: a
+     * status list out of step with the spec (a server mid-update, or one
+     * that lies) must not show "3/1". */
+    json_array_foreach(spec, j, sc)
     {
-        if (json_is_true(json_object_get(c, "ready")))
-            (*ready)++;
+        const char *name = kube_json_str(sc, "name");
+        json_array_foreach(kube_json_get(pod, "status.containerStatuses"), i, c)
+        {
+            const char *sn = kube_json_str(c, "name");
+            if (name && sn && !strcmp(name, sn)) {
+                if (json_is_true(json_object_get(c, "ready")))
+                    (*ready)++;
+                break;
+            }
+        }
     }
 }
 

@@ -322,6 +322,18 @@ static void test_pod_facts(void **state)
     kube_pod_container_counts(empty, &r, &t);
     assert_int_equal(r + t, 0);
     json_decref(empty);
+    /* Found by fuzzing: statuses out of step with the spec counted as
+     * ready containers, "3/1".  Only declared containers count, once. */
+    json_t *odd = json_loads(
+        "{\"spec\":{\"containers\":[{\"name\":\"a\"}]},"
+        "\"status\":{\"containerStatuses\":[{\"name\":\"a\",\"ready\":true},"
+        "{\"name\":\"a\",\"ready\":true},{\"name\":\"gone\",\"ready\":true},"
+        "{\"ready\":true}]}}", 0, NULL);
+    assert_non_null(odd);
+    kube_pod_container_counts(odd, &r, &t);
+    assert_int_equal(r, 1);
+    assert_int_equal(t, 1);
+    json_decref(odd);
 }
 
 int main(void)

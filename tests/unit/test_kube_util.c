@@ -206,6 +206,13 @@ static void test_status_decode(void **state)
            err, sizeof err, reason, sizeof reason);
     assert_string_equal(err, "bad thing");
 
+    /* Found by fuzzing: the reason passed through raw, control bytes and
+     * all, into the reason and into the message built from it. */
+    decode(409, "{\"kind\":\"Status\",\"reason\":\"Al\\nready\\u001b\"}",
+           err, sizeof err, reason, sizeof reason);
+    assert_string_equal(reason, "Al\\x0aready\\x1b");
+    assert_string_equal(err, "HTTP 409 Conflict (Al\\x0aready\\x1b)");
+
     /* Status without message: code, phrase and reason. */
     decode(404, "{\"kind\":\"Status\",\"reason\":\"NotFound\"}", err,
            sizeof err, reason, sizeof reason);
