@@ -4,8 +4,10 @@
  * with a comparison against its freshest pod, and store the raw bytes the
  * pod served.
  *
- * The pod's endpoint comes from its annotations (kube_pods.h) unless
- * --port/--path/--scheme say otherwise; the fetch is pkg/capture's.
+ * Whom to capture — a pod's endpoint with --port/--path/--scheme on top,
+ * a Deployment's serving pods and its fresh peer — is pkg/capture's
+ * cap_pod.h, the fetch is capture.h's; this file parses options, writes
+ * the files and prints.
  * --analyze runs `leakwatch inspect` on the stored file, and the Deployment
  * form runs `leakwatch diff` for each pod against the fresh peer, so what
  * is printed is exactly what those commands print.
@@ -23,12 +25,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capture/cap_pod.h"
 #include "capture/capture.h"
 #include "cli_args.h"
 #include "cmds.h"
 #include "kube/kube.h"
-#include "kube/kube_objects.h"
-#include "kube/kube_pods.h"
 #include "lw/lw_units.h"
 
 #define CMD "leakwatch capture"
@@ -130,108 +131,6 @@ typedef struct cap_cli {
     cap_capturer *cap;
 } cap_cli;
 
-/* ---- endpoint ---------------------------------------------------------- */
-
-static bool all_digits(const char *s)
-{
-    if (!*s)
-        return false;
-    for (; *s; s++)
-        if (*s < '0' || *s > '9')
-            return false;
-    return true;
-}
-
-/* A container port by name; 0 when absent. */
-static int named_port(const json_t *pod, const char *name)
-{
-    json_t *cs = json_object_get(json_object_get(pod, "spec"), "containers");
-    size_t i, j;
-    json_t *c, *p;
-    json_array_foreach(cs, i, c) {
-        json_array_foreach(json_object_get(c, "ports"), j, p) {
-            const char *n = json_string_value(json_object_get(p, "name"));
-            if (n && !strcmp(n, name))
-                return (int)json_integer_value(
-                    json_object_get(p, "containerPort"));
-        }
-    }
-    return 0;
-}
-
-/* Fills target from the pod and the options; bufs hold its strings. */
-typedef struct pod_target {
-    cap_target t;
-    char ns[254], name[254], uid[64], node[254], ip[64], path[256];
-    int64_t start;
-} pod_target;
-
-static int resolve_target(const cap_cli *o, const json_t *pod, pod_target *pt,
-                          char *err, size_t errlen)
-{
-    json_t *md = json_object_get(pod, "metadata");
-    const char *name = json_string_value(json_object_get(md, "name"));
-    const char *ns = json_string_value(json_object_get(md, "namespace"));
-    const char *uid = json_string_value(json_object_get(md, "uid"));
-    memset(pt, 0, sizeof *pt);
-    snprintf(pt->name, sizeof pt->name, "%s", name ? name : "?");
-    snprintf(pt->ns, sizeof pt->ns, "%s", ns ? ns : o->ns);
-    snprintf(pt->uid, sizeof pt->uid, "%s", uid ? uid : "");
-    snprintf(pt->node, sizeof pt->node, "%s", kube_pod_node(pod));
-    snprintf(pt->ip, sizeof pt->ip, "%s", kube_pod_ip(pod));
-    pt->start = kube_pod_start_time(pod);
-
-    kube_pod_endpoint ep;
-    int er = kube_pod_endpoint_resolve(pod, &ep);
-    int port = 0;
-    bool https = false;
-    const char *path = "/debug/pprof";
-    if (er == 1) {
-        port = ep.port;
-        https = !strcmp(ep.scheme, "https");
-        path = ep.path;
-    }
-    if (o->port) {
-        port = all_digits(o->port) ? atoi(o->port) : named_port(pod, o->port);
-        if (port <= 0 || port > 65535) {
-            snprintf(err, errlen, "pod %s/%s: no container port named \"%s\"",
-                     pt->ns, pt->name, o->port);
-            return -1;
-        }
-    } else if (er == -1) {
-        snprintf(err, errlen, "pod %s/%s: %s (or pass --port)", pt->ns,
-                 pt->name, ep.error);
-        return -1;
-    } else if (er == 0) {
-        /* Not opted in: the same default as the annotation's. */
-        static const char *const names[] = {"pprof", "http-pprof", "metrics",
-                                            "http"};
-        for (size_t i = 0; i < 4 && !port; i++)
-            port = named_port(pod, names[i]);
-        if (!port) {
-            snprintf(err, errlen, "pod %s/%s has no leakwatch.dev/port "
-                     "annotation and no container port named pprof, "
-                     "http-pprof, metrics or http: pass --port", pt->ns,
-                     pt->name);
-            return -1;
-        }
-    }
-    if (o->path)
-        path = o->path;
-    if (o->scheme)
-        https = !strcmp(o->scheme, "https");
-    snprintf(pt->path, sizeof pt->path, "%s", path);
-    pt->t.namespace = pt->ns;
-    pt->t.pod = pt->name;
-    pt->t.uid = pt->uid[0] ? pt->uid : NULL;
-    pt->t.node = pt->node;
-    pt->t.pod_ip = pt->ip;
-    pt->t.port = (uint16_t)port;
-    pt->t.path = pt->path;
-    pt->t.https = https;
-    return 0;
-}
-
 /* ---- output files ------------------------------------------------------- */
 
 static void utc_stamp(char *out, size_t n)
@@ -290,7 +189,7 @@ static int out_commit(out_file *of, const char *final)
 
 typedef struct pod_job {
     cap_cli *o;
-    pod_target pt;
+    const cap_pod_target *pt;  /* whom to capture (borrowed)        */
     const char *dir;       /* write <pod>-<kind>-<time>.<ext> here, or   */
     const char *file;      /* ... exactly this file ("-": stdout)        */
     cap_scheduler *sched;
@@ -321,14 +220,14 @@ static void run_job(pod_job *j)
             memset(&j->res, 0, sizeof j->res);
             j->res.status = CAP_ERR_OUTPUT;
             snprintf(j->res.error, sizeof j->res.error, "pod %s/%s: %.300s: "
-                     "%s", j->pt.ns, j->pt.name, j->file, strerror(errno));
+                     "%s", j->pt->ns, j->pt->name, j->file, strerror(errno));
             j->rc = -1;
             return;
         }
     }
     if (to_stdout || special) {
         rq.out = special ? special : stdout;
-        j->rc = cap_capture(o->cap, &j->pt.t, &rq, &j->res);
+        j->rc = cap_capture(o->cap, &j->pt->t, &rq, &j->res);
         if (fflush(rq.out) != 0 && j->rc == 0) {
             j->res.status = CAP_ERR_OUTPUT;
             snprintf(j->res.error, sizeof j->res.error, "writing %.300s: %s",
@@ -353,18 +252,18 @@ static void run_job(pod_job *j)
         } else {
             snprintf(dir, sizeof dir, "%s", j->dir);
         }
-        if (out_open(&of, dir, j->pt.name)) {
+        if (out_open(&of, dir, j->pt->name)) {
             memset(&j->res, 0, sizeof j->res);
             j->res.status = CAP_ERR_OUTPUT;
             snprintf(j->res.error, sizeof j->res.error,
-                     "pod %s/%s: cannot create a file in %.300s: %s", j->pt.ns,
-                     j->pt.name, dir, strerror(errno));
+                     "pod %s/%s: cannot create a file in %.300s: %s", j->pt->ns,
+                     j->pt->name, dir, strerror(errno));
             j->rc = -1;
             return;
         }
         rq.out = of.fp;
     }
-    j->rc = cap_capture(o->cap, &j->pt.t, &rq, &j->res);
+    j->rc = cap_capture(o->cap, &j->pt->t, &rq, &j->res);
     if (j->rc) {
         out_discard(&of);
         return;
@@ -376,13 +275,13 @@ static void run_job(pod_job *j)
         utc_stamp(stamp, sizeof stamp);
         snprintf(j->written, sizeof j->written, "%s%s%s-%s-%s.%s",
                  strcmp(j->dir, ".") ? j->dir : "",
-                 strcmp(j->dir, ".") ? "/" : "", j->pt.name,
+                 strcmp(j->dir, ".") ? "/" : "", j->pt->name,
                  cap_kind_name(j->res.kind), stamp, j->res.ext);
     }
     if (out_commit(&of, j->written)) {
         j->res.status = CAP_ERR_OUTPUT;
         snprintf(j->res.error, sizeof j->res.error, "pod %s/%s: writing %.300s: "
-                 "%s", j->pt.ns, j->pt.name, j->written, strerror(errno));
+                 "%s", j->pt->ns, j->pt->name, j->written, strerror(errno));
         j->rc = -1;
     }
 }
@@ -403,7 +302,7 @@ static void report_job(const pod_job *j)
         snprintf(extra, sizeof extra, " (go_goroutines %lld)",
                  (long long)r->goroutines);
     fprintf(stderr, CMD ": pod %s/%s via %s: %s%s, %llu bytes in %.2f s\n",
-            j->pt.ns, j->pt.name, cap_transport_name(r->transport),
+            j->pt->ns, j->pt->name, cap_transport_name(r->transport),
             cap_kind_name(r->kind), extra, (unsigned long long)r->bytes,
             r->seconds);
 }
@@ -435,111 +334,6 @@ static int analyze_file(const cap_cli *o, const pod_job *j)
 
 /* ---- deployments -------------------------------------------------------- */
 
-static void append(char *buf, size_t cap, const char *s)
-{
-    size_t l = strlen(buf);
-    snprintf(buf + l, cap - l, "%s", s);
-}
-
-/* spec.selector as a label selector string ("a=b,c in (d,e),!f"). */
-static int selector_string(const json_t *sel, char *out, size_t cap)
-{
-    out[0] = '\0';
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)json_object_get(sel, "matchLabels"), k, v) {
-        if (out[0])
-            append(out, cap, ",");
-        append(out, cap, k);
-        append(out, cap, "=");
-        append(out, cap, json_string_value(v) ? json_string_value(v) : "");
-    }
-    size_t i, n;
-    json_t *e, *val;
-    json_array_foreach(json_object_get(sel, "matchExpressions"), i, e) {
-        const char *key = json_string_value(json_object_get(e, "key"));
-        const char *op = json_string_value(json_object_get(e, "operator"));
-        if (!key || !op)
-            return -1;
-        if (out[0])
-            append(out, cap, ",");
-        if (!strcmp(op, "Exists")) {
-            append(out, cap, key);
-        } else if (!strcmp(op, "DoesNotExist")) {
-            append(out, cap, "!");
-            append(out, cap, key);
-        } else if (!strcmp(op, "In") || !strcmp(op, "NotIn")) {
-            append(out, cap, key);
-            append(out, cap, !strcmp(op, "In") ? " in (" : " notin (");
-            json_array_foreach(json_object_get(e, "values"), n, val) {
-                if (n)
-                    append(out, cap, ",");
-                append(out, cap, json_string_value(val) ? json_string_value(val)
-                                                        : "");
-            }
-            append(out, cap, ")");
-        } else {
-            return -1;
-        }
-    }
-    return out[0] && strlen(out) + 1 < cap ? 0 : -1;
-}
-
-typedef struct uid_set {
-    char (*uids)[64];
-    size_t n, cap;
-    const char *owner_uid;
-} uid_set;
-
-static int collect_rs(json_t *rs, void *ud)
-{
-    uid_set *s = ud;
-    kube_owner ctrl;
-    const char *uid = kube_json_str(rs, "metadata.uid");
-    if (!kube_controller_ref(rs, &ctrl) || !uid ||
-        strcmp(ctrl.uid, s->owner_uid))
-        return 0;
-    if (s->n == s->cap) {
-        size_t nc = s->cap ? s->cap * 2 : 8;
-        void *nu = realloc(s->uids, nc * sizeof *s->uids);
-        if (!nu)
-            return 2;
-        s->uids = nu;
-        s->cap = nc;
-    }
-    snprintf(s->uids[s->n++], 64, "%s", uid);
-    return 0;
-}
-
-typedef struct pod_list {
-    json_t **pods;
-    size_t n, cap;
-    const uid_set *rs;
-} pod_list;
-
-static int collect_pod(json_t *pod, void *ud)
-{
-    pod_list *l = ud;
-    kube_pod kp;
-    kube_pod_parse(pod, &kp);
-    bool ours = false;
-    for (size_t i = 0; kp.has_controller && i < l->rs->n; i++)
-        if (!strcmp(kp.controller.uid, l->rs->uids[i]))
-            ours = true;
-    if (!ours || !kube_serving(kp.ready, kp.terminating, kp.finished))
-        return 0;
-    if (l->n == l->cap) {
-        size_t nc = l->cap ? l->cap * 2 : 8;
-        json_t **np = realloc(l->pods, nc * sizeof *np);
-        if (!np)
-            return 2;
-        l->pods = np;
-        l->cap = nc;
-    }
-    l->pods[l->n++] = json_incref(pod);
-    return 0;
-}
-
 static void fmt_age(char *out, size_t n, int64_t start)
 {
     if (start < 0) {
@@ -559,106 +353,104 @@ static void fmt_age(char *out, size_t n, int64_t start)
         snprintf(out, n, "%ldd", s / 86400);
 }
 
+/* Captures every target at once, one thread each (the scheduler keeps
+ * per-node politeness); a thread that cannot start runs inline. */
+static void run_jobs(pod_job *jobs, size_t n)
+{
+    pthread_t *th = calloc(n, sizeof *th);
+    for (size_t i = 0; i < n; i++)
+        if (!th || pthread_create(&th[i], NULL, job_thread, &jobs[i])) {
+            run_job(&jobs[i]);
+            if (th)
+                th[i] = 0;
+        }
+    for (size_t i = 0; th && i < n; i++)
+        if (th[i])
+            pthread_join(th[i], NULL);
+    free(th);
+}
+
+/* Every captured pod against the fresh peer, as `leakwatch diff FRESH POD`
+ * prints it (or the go_goroutines figures); the number of failed diffs. */
+static int compare_with_peer(const cap_cli *o, pod_job *jobs, size_t n,
+                             size_t fresh)
+{
+    char age[32], fage[32];
+    int failed = 0;
+    fmt_age(fage, sizeof fage, jobs[fresh].pt->start_s);
+    for (size_t i = 0; i < n; i++) {
+        if (i == fresh || jobs[i].rc)
+            continue;
+        fmt_age(age, sizeof age, jobs[i].pt->start_s);
+        printf("\n== %s (age %s) vs fresh peer %s (age %s) ==\n",
+               jobs[i].pt->name, age, jobs[fresh].pt->name, fage);
+        if (o->kind == CAP_KIND_METRICS) {
+            long long a = jobs[i].res.goroutines;
+            long long b = jobs[fresh].res.goroutines;
+            printf("go_goroutines %lld vs %lld (%+lld)\n", a, b, a - b);
+            continue;
+        }
+        char *argv[10];
+        int argc = 0;
+        argv[argc++] = (char *)"diff";
+        if (o->json)
+            argv[argc++] = (char *)"--json";
+        if (o->max_decompressed_arg) {
+            argv[argc++] = (char *)"--max-decompressed";
+            argv[argc++] = (char *)o->max_decompressed_arg;
+        }
+        argv[argc++] = (char *)"--top";
+        argv[argc++] = (char *)(o->top ? o->top : "10");
+        argv[argc++] = jobs[fresh].written;
+        argv[argc++] = jobs[i].written;
+        argv[argc] = NULL;
+        fflush(stdout);
+        if (cmd_diff(argc, argv) != CLI_EXIT_OK)
+            failed++;
+        fflush(stdout);
+    }
+    return failed;
+}
+
 static int capture_deployment(cap_cli *o, const char *name)
 {
-    char ens[600], ename[600], path[8192], sel[2048], esel[6144];
-    kube_escape(o->ns, ens, sizeof ens);
-    kube_escape(name, ename, sizeof ename);
-    snprintf(path, sizeof path, "/apis/apps/v1/namespaces/%s/deployments/%s",
-             ens, ename);
-    kube_response r;
-    memset(&r, 0, sizeof r);
-    if (kube_get(o->kc, path, &r)) {
-        fprintf(stderr, CMD ": deployment %s/%s: %s\n", o->ns, name, r.error);
-        kube_response_free(&r);
-        return CLI_EXIT_INPUT;
-    }
-    json_t *sel_obj = json_object_get(json_object_get(r.json, "spec"),
-                                      "selector");
-    const char *duid = json_string_value(
-        json_object_get(json_object_get(r.json, "metadata"), "uid"));
-    char owner_uid[64];
-    snprintf(owner_uid, sizeof owner_uid, "%s", duid ? duid : "");
-    int src = selector_string(sel_obj, sel, sizeof sel);
-    kube_response_free(&r);
-    if (src) {
-        fprintf(stderr, CMD ": deployment %s/%s: cannot use its selector\n",
-                o->ns, name);
-        return CLI_EXIT_INPUT;
-    }
-    kube_escape(sel, esel, sizeof esel);
-
-    uid_set rs = {.owner_uid = owner_uid};
-    pod_list pl = {.rs = &rs};
-    int rc = CLI_EXIT_INPUT;
-    pod_job *jobs = NULL;
-    pthread_t *th = NULL;
-    cap_scheduler *sched = NULL;
-    snprintf(path, sizeof path,
-             "/apis/apps/v1/namespaces/%s/replicasets?labelSelector=%s", ens,
-             esel);
-    memset(&r, 0, sizeof r);
-    int lr = kube_list(o->kc, path, 500, collect_rs, &rs, NULL, 0, &r);
-    if (lr) {
-        fprintf(stderr, CMD ": deployment %s/%s: listing replicasets: %s\n",
-                o->ns, name, lr == -1 ? r.error : "out of memory");
-        kube_response_free(&r);
-        goto out;
-    }
-    snprintf(path, sizeof path,
-             "/api/v1/namespaces/%s/pods?labelSelector=%s", ens, esel);
-    lr = kube_list(o->kc, path, 500, collect_pod, &pl, NULL, 0, &r);
-    if (lr) {
-        fprintf(stderr, CMD ": deployment %s/%s: listing pods: %s\n", o->ns,
-                name, lr == -1 ? r.error : "out of memory");
-        kube_response_free(&r);
-        goto out;
-    }
-    if (pl.n == 0) {
-        fprintf(stderr, CMD ": deployment %s/%s has no ready pods\n", o->ns,
-                name);
-        goto out;
-    }
-    jobs = calloc(pl.n, sizeof *jobs);
-    th = calloc(pl.n, sizeof *th);
-    sched = cap_scheduler_new(8, 4);
-    if (!jobs || !th || !sched) {
-        fprintf(stderr, CMD ": out of memory\n");
-        goto out;
-    }
     const char *dir = o->out ? o->out : ".";
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
         fprintf(stderr, CMD ": -o %s: for a deployment, -o names an existing "
                 "directory\n", dir);
-        rc = CLI_EXIT_USAGE;
+        return CLI_EXIT_USAGE;
+    }
+    cap_overrides ov = {.port = o->port, .path = o->path, .scheme = o->scheme};
+    cap_workload_targets tg;
+    char err[2048];
+    if (cap_workload_targets_get(o->kc, o->ns, "Deployment", name, &ov, &tg,
+                                 err, sizeof err)) {
+        fprintf(stderr, CMD ": %s\n", err);
+        return CLI_EXIT_INPUT;
+    }
+    if (tg.n == 0) {
+        fprintf(stderr, CMD ": deployment %s/%s has no ready pods\n", o->ns,
+                name);
+        cap_workload_targets_clear(&tg);
+        return CLI_EXIT_INPUT;
+    }
+    int rc = CLI_EXIT_INPUT;
+    pod_job *jobs = calloc(tg.n, sizeof *jobs);
+    cap_scheduler *sched = cap_scheduler_new(8, 4);
+    if (!jobs || !sched) {
+        fprintf(stderr, CMD ": out of memory\n");
         goto out;
     }
-    size_t fresh = 0;
-    for (size_t i = 0; i < pl.n; i++) {
-        char err[2048];
+    for (size_t i = 0; i < tg.n; i++) {
         jobs[i].o = o;
         jobs[i].dir = dir;
         jobs[i].sched = sched;
-        if (resolve_target(o, pl.pods[i], &jobs[i].pt, err, sizeof err)) {
-            fprintf(stderr, CMD ": %s\n", err);
-            goto out;
-        }
-        /* Every pod here is serving: the freshest is the peer. */
-        if (kube_fresher(jobs[i].pt.start, jobs[i].pt.name,
-                         jobs[fresh].pt.start, jobs[fresh].pt.name))
-            fresh = i;
+        jobs[i].pt = &tg.v[i];
     }
-    for (size_t i = 0; i < pl.n; i++)
-        if (pthread_create(&th[i], NULL, job_thread, &jobs[i])) {
-            run_job(&jobs[i]);
-            th[i] = 0;
-        }
-    for (size_t i = 0; i < pl.n; i++)
-        if (th[i])
-            pthread_join(th[i], NULL);
+    run_jobs(jobs, tg.n);
     int failed = 0;
-    for (size_t i = 0; i < pl.n; i++) {
+    for (size_t i = 0; i < tg.n; i++) {
         if (jobs[i].rc) {
             fprintf(stderr, CMD ": %s\n", jobs[i].res.error);
             failed++;
@@ -667,58 +459,22 @@ static int capture_deployment(cap_cli *o, const char *name)
         report_job(&jobs[i]);
         printf("%s\n", jobs[i].written);
     }
-    char age[32], fage[32];
-    fmt_age(fage, sizeof fage, jobs[fresh].pt.start);
-    if (jobs[fresh].rc) {
+    size_t fresh = (size_t)tg.fresh;
+    if (jobs[fresh].rc)
         fprintf(stderr, CMD ": fresh peer %s could not be captured: no "
-                "comparison\n", jobs[fresh].pt.name);
-    } else if (pl.n == 1) {
+                "comparison\n", jobs[fresh].pt->name);
+    else if (tg.n == 1)
         printf("\nonly one ready pod (%s): nothing to compare against\n",
-               jobs[fresh].pt.name);
-    } else {
-        for (size_t i = 0; i < pl.n; i++) {
-            if (i == fresh || jobs[i].rc)
-                continue;
-            fmt_age(age, sizeof age, jobs[i].pt.start);
-            printf("\n== %s (age %s) vs fresh peer %s (age %s) ==\n",
-                   jobs[i].pt.name, age, jobs[fresh].pt.name, fage);
-            if (o->kind == CAP_KIND_METRICS) {
-                long long a = jobs[i].res.goroutines;
-                long long b = jobs[fresh].res.goroutines;
-                printf("go_goroutines %lld vs %lld (%+lld)\n", a, b, a - b);
-                continue;
-            }
-            char *argv[10];
-            int argc = 0;
-            argv[argc++] = (char *)"diff";
-            if (o->json)
-                argv[argc++] = (char *)"--json";
-            if (o->max_decompressed_arg) {
-                argv[argc++] = (char *)"--max-decompressed";
-                argv[argc++] = (char *)o->max_decompressed_arg;
-            }
-            argv[argc++] = (char *)"--top";
-            argv[argc++] = (char *)(o->top ? o->top : "10");
-            argv[argc++] = jobs[fresh].written;
-            argv[argc++] = jobs[i].written;
-            argv[argc] = NULL;
-            fflush(stdout);
-            if (cmd_diff(argc, argv) != CLI_EXIT_OK)
-                failed++;
-            fflush(stdout);
-        }
-    }
+               jobs[fresh].pt->name);
+    else
+        failed += compare_with_peer(o, jobs, tg.n, fresh);
     rc = failed ? CLI_EXIT_INPUT : CLI_EXIT_OK;
 out:
-    for (size_t i = 0; jobs && i < pl.n; i++)
+    for (size_t i = 0; jobs && i < tg.n; i++)
         cap_result_free(&jobs[i].res);
-    for (size_t i = 0; i < pl.n; i++)
-        json_decref(pl.pods[i]);
-    free(pl.pods);
-    free(rs.uids);
     free(jobs);
-    free(th);
     cap_scheduler_free(sched);
+    cap_workload_targets_clear(&tg);
     return rc;
 }
 
@@ -746,7 +502,10 @@ static int capture_pod(cap_cli *o, const char *name)
         j.dir = o->out; /* -o DIR: the default name, in DIR */
         j.file = NULL;
     }
-    if (resolve_target(o, r.json, &j.pt, err, sizeof err)) {
+    cap_overrides ov = {.port = o->port, .path = o->path, .scheme = o->scheme};
+    cap_pod_target pt;
+    j.pt = &pt;
+    if (cap_pod_target_resolve(r.json, &ov, &pt, err, sizeof err)) {
         fprintf(stderr, CMD ": %s\n", err);
         kube_response_free(&r);
         return CLI_EXIT_INPUT;
@@ -769,6 +528,16 @@ static int capture_pod(cap_cli *o, const char *name)
 }
 
 /* ---- main --------------------------------------------------------------- */
+
+static bool all_digits(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
 
 static int parse_args(cap_cli *o, int argc, char **argv, const char **what)
 {

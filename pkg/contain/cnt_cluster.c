@@ -5,14 +5,11 @@
  */
 #include "contain/cnt_cluster.h"
 
-#include "kube/kube_objects.h"
-#include "kube/kube_pods.h"
+#include "kube/kube_workload.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define PODS_PAGE 500
 
 void cnt_seen_events_clear(cnt_seen_events *e)
 {
@@ -107,36 +104,6 @@ static const char *resource_of(const char *kind)
     return NULL;
 }
 
-/* Is pod one of the workload's own (not a stray pod matching the selector)? */
-static bool owned_by(const json_t *pod, const cnt_workload_state *st)
-{
-    kube_owner ref;
-    if (!kube_controller_ref(pod, &ref))
-        return false;
-    /* A Deployment's pods belong to its ReplicaSets; the selector
-     * already narrowed them to this Deployment's. */
-    if (!strcmp(st->kind, "Deployment"))
-        return !strcmp(ref.kind, "ReplicaSet");
-    return ref.uid[0] && !strcmp(ref.uid, st->uid);
-}
-
-typedef struct pods_ctx {
-    cnt_workload_state *st;
-    const char *pod_uid;
-} pods_ctx;
-
-static int count_pod(json_t *item, void *ud)
-{
-    pods_ctx *x = ud;
-    if (!owned_by(item, x->st))
-        return 0;
-    cnt_workload_count_pod(x->st, item);
-    const char *uid = kube_json_str(item, "metadata.uid");
-    if (x->pod_uid && uid && !strcmp(uid, x->pod_uid) && !kube_pod_terminating(item))
-        x->st->candidate_live = true;
-    return 0;
-}
-
 int cnt_cluster_workload(kube_client *kube, const char *ns, const char *kind,
                          const char *name, const char *uid,
                          const char *pod_uid, cnt_workload_state *st,
@@ -144,56 +111,32 @@ int cnt_cluster_workload(kube_client *kube, const char *ns, const char *kind,
 {
     *not_found = false;
     memset(st, 0, sizeof *st);
-    const char *res = resource_of(kind);
-    if (!res) {
+    if (!resource_of(kind)) {
         snprintf(err, errlen, "%s is not a workload leakwatch restarts", kind);
         return -1;
     }
-    char ens[192], ename[768], path[1200];
-    kube_escape(ns, ens, sizeof ens);
-    kube_escape(name, ename, sizeof ename);
-    snprintf(path, sizeof path, "/apis/apps/v1/namespaces/%s/%s/%s", ens, res,
-             ename);
-    kube_response r;
-    if (kube_get(kube, path, &r) != 0) {
-        *not_found = r.status == 404;
-        snprintf(err, errlen, "%s", r.error);
-        kube_response_free(&r);
+    long status = 0;
+    kube_workload *w = kube_workload_get(kube, ns, kind, name, &status, err,
+                                         errlen);
+    if (!w) {
+        *not_found = status == 404;
         return -1;
     }
-    /* A GET carries kind; be explicit anyway for proxies that strip it. */
-    if (!json_object_get(r.json, "kind"))
-        json_object_set_new(r.json, "kind", json_string(kind));
-    int rc = cnt_workload_parse(r.json, st, err, errlen);
-    kube_response_free(&r);
-    if (rc < 0)
-        return -1;
-    if (uid && *uid && strcmp(uid, st->uid)) {
+    int rc = cnt_workload_parse(w->obj, st, err, errlen);
+    if (rc == 0 && uid && *uid && strcmp(uid, st->uid)) {
         *not_found = true;
         snprintf(err, errlen, "%s/%s was replaced (uid %s, expected %s)", kind,
                  name, st->uid, uid);
-        return -1;
+        rc = -1;
     }
-    char sel[3200];
-    kube_escape(st->selector, sel, sizeof sel);
-    snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods?labelSelector=", ens);
-    size_t plen = strlen(path) + strlen(sel) + 1;
-    char *ppath = malloc(plen);
-    if (!ppath) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
+    for (size_t i = 0; rc == 0 && i < w->npods; i++) {
+        const kube_pod *p = &w->pods[i];
+        cnt_workload_count_pod(st, p);
+        if (pod_uid && !strcmp(p->uid, pod_uid) && !p->terminating)
+            st->candidate_live = true;
     }
-    snprintf(ppath, plen, "%s%s", path, sel);
-    kube_response le;
-    pods_ctx x = {.st = st, .pod_uid = pod_uid};
-    rc = kube_list(kube, ppath, PODS_PAGE, count_pod, &x, NULL, 0, &le);
-    free(ppath);
-    if (rc != 0) {
-        snprintf(err, errlen, "%s", le.error);
-        kube_response_free(&le);
-        return -1;
-    }
-    return 0;
+    kube_workload_free(w);
+    return rc;
 }
 
 json_t *cnt_rollout_patch(const char *at)

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "contain/contain.h"
+#include "kube/kube_objects.h"
 
 /* What one leaked goroutine costs when the controller cannot tell: its
  * stack (2 KiB at first, commonly grown to 4-8 KiB by the time it blocks)
@@ -166,11 +167,7 @@ typedef struct cnt_workload_state {
 int cnt_workload_parse(const json_t *obj, cnt_workload_state *out, char *err,
                        size_t errlen);
 /* Counts one pod of the workload (terminal pods are ignored). */
-void cnt_workload_count_pod(cnt_workload_state *st, const json_t *pod);
-/* metav1.LabelSelector -> "app=orders,tier in (a,b),!canary".  0, or -1
- * with err (unknown operator, empty selector). */
-int cnt_selector_string(const json_t *selector, char *out, size_t outlen,
-                        char *err, size_t errlen);
+void cnt_workload_count_pod(cnt_workload_state *st, const kube_pod *pod);
 /* An IntOrString ("25%" or 1) resolved against total; absent -> dflt.
  * Percentages round up or down as the Deployment controller does. */
 long cnt_int_or_percent(const json_t *v, long total, bool round_up,

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "kube/kube.h"
-#include "kube/kube_pods.h"
+#include "kube/kube_workload.h"
 
 void cnt_workload_label(const char *kind, const char *name, char *out,
                         size_t outlen)
@@ -50,87 +50,6 @@ static long int_at(const json_t *obj, const char *path, long dflt)
 {
     const json_t *v = kube_json_get(obj, path);
     return json_is_integer(v) ? (long)json_integer_value(v) : dflt;
-}
-
-static int append(char *out, size_t outlen, size_t *len, const char *s)
-{
-    size_t n = strlen(s);
-    if (*len + n + 1 > outlen)
-        return -1;
-    memcpy(out + *len, s, n + 1);
-    *len += n;
-    return 0;
-}
-
-int cnt_selector_string(const json_t *selector, char *out, size_t outlen,
-                        char *err, size_t errlen)
-{
-    size_t len = 0;
-    out[0] = '\0';
-    const json_t *labels = json_object_get(selector, "matchLabels");
-    const char *k;
-    const json_t *v;
-    char part[600];
-    json_object_foreach((json_t *)labels, k, v)
-    {
-        const char *val = json_string_value(v);
-        snprintf(part, sizeof part, "%s%s=%s", len ? "," : "", k, val ? val : "");
-        if (append(out, outlen, &len, part) < 0)
-            goto toolong;
-    }
-    const json_t *exprs = json_object_get(selector, "matchExpressions");
-    size_t i;
-    const json_t *e;
-    json_array_foreach(exprs, i, e)
-    {
-        const char *key = json_string_value(json_object_get(e, "key"));
-        const char *op = json_string_value(json_object_get(e, "operator"));
-        if (!key || !op) {
-            snprintf(err, errlen, "selector.matchExpressions[%zu]: key and "
-                     "operator are required", i);
-            return -1;
-        }
-        if (!strcmp(op, "Exists"))
-            snprintf(part, sizeof part, "%s%s", len ? "," : "", key);
-        else if (!strcmp(op, "DoesNotExist"))
-            snprintf(part, sizeof part, "%s!%s", len ? "," : "", key);
-        else if (!strcmp(op, "In") || !strcmp(op, "NotIn")) {
-            size_t pl = (size_t)snprintf(part, sizeof part, "%s%s %s (",
-                                         len ? "," : "", key,
-                                         !strcmp(op, "In") ? "in" : "notin");
-            const json_t *vals = json_object_get(e, "values");
-            size_t j;
-            const json_t *val;
-            json_array_foreach(vals, j, val)
-            {
-                if (pl < sizeof part)
-                    pl += (size_t)snprintf(part + pl, sizeof part - pl, "%s%s",
-                                           j ? "," : "",
-                                           json_string_value(val) ? json_string_value(val) : "");
-            }
-            if (pl < sizeof part)
-                snprintf(part + pl, sizeof part - pl, ")");
-            if (pl >= sizeof part - 1)
-                goto toolong;
-        } else {
-            snprintf(err, errlen, "selector.matchExpressions[%zu]: unknown "
-                     "operator \"%.32s\"", i, op);
-            return -1;
-        }
-        if (append(out, outlen, &len, part) < 0)
-            goto toolong;
-    }
-    if (!len) {
-        /* An empty selector selects every pod of the namespace: never a
-         * set to restart from. */
-        snprintf(err, errlen, "the workload's selector is empty");
-        return -1;
-    }
-    return 0;
-toolong:
-    snprintf(err, errlen, "the workload's selector is longer than %zu bytes",
-             outlen - 1);
-    return -1;
 }
 
 int cnt_workload_parse(const json_t *obj, cnt_workload_state *out, char *err,
@@ -184,25 +103,25 @@ int cnt_workload_parse(const json_t *obj, cnt_workload_state *out, char *err,
         snprintf(err, errlen, "%s is not a workload leakwatch restarts", kind);
         return -1;
     }
-    return cnt_selector_string(kube_json_get(obj, "spec.selector"),
-                               out->selector, sizeof out->selector, err,
-                               errlen);
+    return kube_selector_string(kube_json_get(obj, "spec.selector"),
+                                out->selector, sizeof out->selector, err,
+                                errlen);
 }
 
-void cnt_workload_count_pod(cnt_workload_state *st, const json_t *pod)
+void cnt_workload_count_pod(cnt_workload_state *st, const kube_pod *pod)
 {
-    const char *phase = kube_pod_phase(pod);
-    if (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"))
+    if (pod->finished)
         return;
-    const char *name = kube_json_str(pod, "metadata.name");
-    if (kube_pod_terminating(pod)) {
+    if (pod->terminating) {
         if (!st->pods_terminating++)
-            snprintf(st->terminating, sizeof st->terminating, "%s", name ? name : "?");
-    } else if (kube_pod_ready(pod)) {
+            snprintf(st->terminating, sizeof st->terminating, "%s",
+                     pod->name[0] ? pod->name : "?");
+    } else if (kube_serving(pod->ready, pod->terminating, pod->finished)) {
         st->pods_ready++;
     } else {
         if (!st->pods_not_ready++)
-            snprintf(st->not_ready, sizeof st->not_ready, "%s", name ? name : "?");
+            snprintf(st->not_ready, sizeof st->not_ready, "%s",
+                     pod->name[0] ? pod->name : "?");
     }
 }
 

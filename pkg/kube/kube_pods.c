@@ -198,14 +198,34 @@ static int resolve_port_name(const json_t *pod, kube_pod_endpoint *ep,
     return 0;
 }
 
-static int resolve_default_port(const json_t *pod, kube_pod_endpoint *ep,
-                                const char *annot)
+int kube_pod_named_port(const json_t *pod, const char *name)
+{
+    kube_pod_endpoint ep;
+    return find_port(pod, match_name, name, &ep) ? ep.port : 0;
+}
+
+/* The first default name declared; NULL when none is. */
+static const char *default_port(const json_t *pod, kube_pod_endpoint *ep)
 {
     for (size_t i = 0; i < sizeof default_port_names /
                                sizeof default_port_names[0];
          i++)
         if (find_port(pod, match_name, default_port_names[i], ep))
-            return 0;
+            return default_port_names[i];
+    return NULL;
+}
+
+int kube_pod_default_port(const json_t *pod)
+{
+    kube_pod_endpoint ep;
+    return default_port(pod, &ep) ? ep.port : 0;
+}
+
+static int resolve_default_port(const json_t *pod, kube_pod_endpoint *ep,
+                                const char *annot)
+{
+    if (default_port(pod, ep))
+        return 0;
     snprintf(ep->error, sizeof ep->error,
              "%s is not set and no container port is named pprof, "
              "http-pprof, metrics or http",

@@ -52,6 +52,16 @@ void kube_pod_endpoint_url(const kube_pod_endpoint *ep, const char *ip,
                            const char *path, const char *suffix, char *out,
                            size_t outlen);
 
+/* The port a container of the pod declares under name, searched as
+ * Kubernetes resolves a Service's named targetPort: the containers, then the
+ * native sidecars (init containers with restartPolicy: Always), which serve
+ * for the pod's whole life; a plain init container has exited and is
+ * skipped.  0 when no container declares it. */
+int kube_pod_named_port(const json_t *pod, const char *name);
+/* The annotations' default: the port named pprof, http-pprof, metrics or
+ * http, the first of these names declared; 0 when none is. */
+int kube_pod_default_port(const json_t *pod);
+
 /* The Ready condition is True. */
 bool kube_pod_ready(const json_t *pod);
 /* Ready containers out of all regular containers ("1/2" in kubectl). */

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "contain/cnt_plan.h"
+#include "kube/kube_workload.h"
 
 /* ---- units ----------------------------------------------------------------- */
 
@@ -379,7 +380,9 @@ static void count(cnt_workload_state *st, const char *name, bool ready,
                   bool terminating)
 {
     json_t *p = pod(name, ready, terminating);
-    cnt_workload_count_pod(st, p);
+    kube_pod kp;
+    kube_pod_parse(p, &kp);
+    cnt_workload_count_pod(st, &kp);
     json_decref(p);
 }
 
@@ -484,19 +487,19 @@ static void test_selector_and_percent(void **state)
                          "{\"key\":\"canary\",\"operator\":\"DoesNotExist\"},"
                          "{\"key\":\"zone\",\"operator\":\"NotIn\",\"values\":[\"x\"]},"
                          "{\"key\":\"team\",\"operator\":\"Exists\"}]}");
-    assert_int_equal(cnt_selector_string(s, out, sizeof out, err, sizeof err), 0);
+    assert_int_equal(kube_selector_string(s, out, sizeof out, err, sizeof err), 0);
     assert_string_equal(out, "app=orders,tier in (a,b),!canary,zone notin (x),team");
     json_decref(s);
     s = pod_json("{}");
-    assert_int_equal(cnt_selector_string(s, out, sizeof out, err, sizeof err), -1);
+    assert_int_equal(kube_selector_string(s, out, sizeof out, err, sizeof err), -1);
     assert_non_null(strstr(err, "empty"));
     json_decref(s);
     s = pod_json("{\"matchExpressions\":[{\"key\":\"a\",\"operator\":\"Near\"}]}");
-    assert_int_equal(cnt_selector_string(s, out, sizeof out, err, sizeof err), -1);
+    assert_int_equal(kube_selector_string(s, out, sizeof out, err, sizeof err), -1);
     assert_non_null(strstr(err, "Near"));
     json_decref(s);
     s = pod_json("{\"matchLabels\":{\"app\":\"orders\"}}");
-    assert_int_equal(cnt_selector_string(s, out, 5, err, sizeof err), -1);
+    assert_int_equal(kube_selector_string(s, out, 5, err, sizeof err), -1);
     assert_non_null(strstr(err, "longer"));
     json_decref(s);
 
