@@ -51,28 +51,32 @@ CATALOG_SRC=$ROOT/tests/targets/catalog
 MODULES=${MODULES:-"targets catalog"}
 OUT=${FIXTURES_DIR:-$ROOT/tests/fixtures}
 
+# words TEXT: TEXT's words single-spaced on one line, so that a list travels
+# in a |-separated record; unlike an unquoted $(echo ...), no globbing.
+words() { local -a w; read -r -d '' -a w <<<"$1" || true; echo "${w[*]}"; }
+
 GO_VERSIONS=${GO_VERSIONS:-"local go1.22.12 go1.20.14 go1.19.13"}
 ALL_BEHAVIORS="chan-send chan-receive select nil-channel waitgroup mutex sleep-loop
   http-body-not-closed grpc-conn-not-closed steady-pool burst plateau"
-BEHAVIORS=$(echo ${BEHAVIORS:-$ALL_BEHAVIORS}) # one line: it travels in a |-separated record
+BEHAVIORS=$(words "${BEHAVIORS:-$ALL_BEHAVIORS}")
 # chan-send and waitgroup are caught by the leak profile; mutex is not (the
 # mutex stays reachable), which is worth having on record too.
 LEAKPROF_BEHAVIORS=${LEAKPROF_BEHAVIORS-"chan-send waitgroup mutex"}
 CATALOG_GO_VERSIONS=${CATALOG_GO_VERSIONS:-"local go1.22.12"}
 CATALOG_ALL="grpc-conn grpc-stream sql-rows sql-pool sse-write ticker-loop reply-wait cond-wait
   semaphore queue-range two-leaks tenant-leak keepalive-pool grpc-bursts sawtooth conn-scaled"
-CATALOG_BEHAVIORS=$(echo ${CATALOG_BEHAVIORS:-$CATALOG_ALL})
+CATALOG_BEHAVIORS=$(words "${CATALOG_BEHAVIORS:-$CATALOG_ALL}")
 # Older Go: the library-owned stacks (grpc, database/sql) and the label
 # dialect (debug=1 only before go1.26); fewer files.
 CATALOG_OLD="grpc-conn grpc-stream sql-rows tenant-leak"
-CATALOG_OLD_BEHAVIORS=$(echo ${CATALOG_OLD_BEHAVIORS-$CATALOG_OLD})
+CATALOG_OLD_BEHAVIORS=$(words "${CATALOG_OLD_BEHAVIORS-$CATALOG_OLD}")
 # queue-range is caught by the detector; sql-rows and cond-wait are not
 # (database/sql's context and the Cond stay reachable).
 CATALOG_LEAKPROF="queue-range sql-rows cond-wait"
 # Older toolchains record a shorter series (snapshots, interval), to keep the
 # fixtures small.
 CATALOG_OLD_SERIES=${CATALOG_OLD_SERIES:-"3 20"}
-CATALOG_LEAKPROF_BEHAVIORS=$(echo ${CATALOG_LEAKPROF_BEHAVIORS-$CATALOG_LEAKPROF})
+CATALOG_LEAKPROF_BEHAVIORS=$(words "${CATALOG_LEAKPROF_BEHAVIORS-$CATALOG_LEAKPROF}")
 SNAPSHOTS=${SNAPSHOTS:-5}
 INTERVAL=${INTERVAL:-12}
 WARMUP=${WARMUP:-3}
@@ -407,7 +411,8 @@ stacks() {
 # SERIES ("snapshots interval") overrides series_for's count and interval.
 record() {
   local dir=$1 bin=$2 b=$3 leakprof=$4 minor=$5 override=${6:-}
-  local lp=$SCRATCH/log-$(basename "$dir")-$b
+  local lp
+  lp=$SCRATCH/log-$(basename "$dir")-$b
   local pid addr t0 ppid paddr pstart ptime pcount i p due
   local -a times counts
   # The series shape may differ per behaviour; shadow the globals.
@@ -429,14 +434,15 @@ record() {
     fi
     sleep_until_ms "$due"
     p=$(printf '%s/%s/%02d' "$dir" "$b" "$i")
-    read -r times[i] counts[i] < <(capture "$addr" "$p" "$leakprof")
+    read -r "times[i]" "counts[i]" < <(capture "$addr" "$p" "$leakprof")
   done
   read -r ptime pcount < <(capture "$paddr" "$dir/$b/peer" "$leakprof")
   kill "$pid" "$ppid" 2>/dev/null || true
 
   # Manifest.
   IFS='|' read -r verdict pattern top reason growing leaks labels < <(expect_for "$b" "$minor")
-  local snaps=$SCRATCH/snaps-$(basename "$dir")-$b
+  local snaps
+  snaps=$SCRATCH/snaps-$(basename "$dir")-$b
   : >"$snaps"
   for ((i = 1; i <= SNAPSHOTS; i++)); do
     p=$(printf '%02d' "$i")
