@@ -74,8 +74,11 @@ static unsigned char *gzip_copy(const unsigned char *in, size_t len,
         free(out);
         return NULL;
     }
+    /* Shrinking cannot really fail; if it does, the larger block is fine. */
     unsigned char *fit = realloc(out, *outlen ? *outlen : 1);
-    return fit ? fit : out;
+    if (fit)
+        out = fit;
+    return out;
 }
 
 static void keep_raw(ctl_full *f, unsigned char *raw, size_t len,

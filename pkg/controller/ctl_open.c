@@ -56,7 +56,7 @@ static open_entry *find(ctl_open *o, const char *uid)
         qsort(o->e, o->n, sizeof(*o->e), cmp_uid);
         o->sorted = true;
     }
-    open_entry key;
+    open_entry key = {0};
     snprintf(key.uid, sizeof(key.uid), "%s", uid);
     return bsearch(&key, o->e, o->n, sizeof(*o->e), cmp_uid);
 }

@@ -87,7 +87,9 @@ static double theil_sen(const ctl_window *w, unsigned from, unsigned n)
 
 static double median_count(const ctl_window *w, unsigned from, unsigned n)
 {
-    double v[CTL_WINDOW_MAX];
+    double v[CTL_WINDOW_MAX] = {0};
+    if (!n)
+        return 0;
     for (unsigned i = 0; i < n; i++)
         v[i] = (double)at(w, from + i)->count;
     qsort(v, n, sizeof(double), cmp_double);
