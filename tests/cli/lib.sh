@@ -25,6 +25,8 @@ check() { # description, then a command that must succeed
   local d=$1; shift
   if "$@"; then ok "$d"; else nok "$d"; fi
 }
+# quiet CMD...: CMD with its output dropped; its status kept.
+quiet() { "$@" >/dev/null 2>&1; }
 # entries DIR: how many files DIR holds (dot files too).
 entries() { find "$1" -mindepth 1 -maxdepth 1 -printf . | wc -c; }
 # lw ARGS... : runs leakwatch (under $LW_WRAP when set)

@@ -14,44 +14,18 @@
 # (capture_transports.sh).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../cli/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 LW_BUILD="${LW_BUILD:-$LW_ROOT/build}"
 
 NS="lw-capture-err-$$"
-TMP="$(mktemp -d)"
-K=""
-PIDS=()
 # Other suites run processes on 127.1.x.y:6060; a port of our own.
 PORT=$((20000 + RANDOM % 20000))
 while ss -Hltn "sport = :$PORT" 2>/dev/null | grep -q .; do PORT=$((PORT + 1)); done
 
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-  if [ -n "$K" ]; then
-    "$K" delete namespace "$NS" --wait=false --ignore-not-found >/dev/null 2>&1 || true
-  fi
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-if ! out="$("$LW_ROOT/hack/cluster.sh" up)"; then
-  nok "hack/cluster.sh up"
-  finish; exit 1
-fi
-eval "$out"
-K="$("$LW_ROOT/hack/tools.sh" path kubectl)"
-k() { "$K" --request-timeout=30s "$@"; }
+E2E_K_ARGS=(--request-timeout=30s)
+e2e_start "$NS"
 check "leakwatch is built ($LW_BIN)" test -x "$LW_BIN"
 check "capture_badserver is built" test -x "$LW_BUILD/e2e/capture_badserver"
-
-poll() { # SECONDS CMD...: until CMD succeeds
-  local deadline=$((SECONDS + $1)); shift
-  until "$@" >/dev/null 2>&1; do
-    [ "$SECONDS" -lt "$deadline" ] || return 1
-    sleep 0.3
-  done
-}
 
 k create namespace "$NS" >/dev/null
 lwc() { lw capture -n "$NS" "$@"; }
@@ -127,7 +101,7 @@ expect_fail "auto (goroutine): the count probe's failure is the error" 2 10 \
 make_pod bad
 BIP="$(pod_ip bad)" || { nok "pod bad has an IP"; finish; exit 1; }
 "$LW_BUILD/e2e/capture_badserver" "$BIP:$PORT" >"$TMP/bad.log" 2>&1 &
-PIDS+=($!)
+E2E_PIDS+=($!)
 forward bad "$BIP"
 poll 30 curl -s "http://$BIP:$PORT/" || { nok "capture_badserver listens"; cat "$TMP/bad.log"; finish; exit 1; }
 poll 30 bash -c "'$LW_BIN' capture -n '$NS' pod/bad --kind metrics -o /dev/null 2>&1 | grep -q 'HTTP 404'"
@@ -164,7 +138,7 @@ for tr in portforward direct; do
   make_pod "$pod"
   OIP="$(pod_ip "$pod")"
   "$LW_BUILD/e2e/capture_badserver" "$OIP:$PORT" >"$TMP/$pod.log" 2>&1 &
-  PIDS+=($!)
+  E2E_PIDS+=($!)
   forward "$pod" "$OIP"
   poll 30 bash -c "'$LW_BIN' capture -n '$NS' pod/$pod --kind metrics -o /dev/null 2>&1 | grep -q 'HTTP 404'"
   rm -rf "$TMP/out"; mkdir -p "$TMP/out"
@@ -223,7 +197,7 @@ contexts:
 current-context: reader
 EOF
 check "the ServiceAccount token can read pods" \
-  bash -c "\"$K\" --kubeconfig \"$TMP/sa.kubeconfig\" -n \"$NS\" get pod bad >/dev/null"
+  bash -c "\"$KUBECTL\" --kubeconfig \"$TMP/sa.kubeconfig\" -n \"$NS\" get pod bad >/dev/null"
 expect_fail "RBAC without pods/portforward: the API server's Forbidden, exit 2" 2 10 \
   "^leakwatch capture: pod $NS/bad via portforward: API server refused the port-forward \\(HTTP 403\\): .*forbidden.*pods/portforward" \
   pod/bad --kind goroutine-debug1 --kubeconfig "$TMP/sa.kubeconfig"

@@ -15,44 +15,18 @@
 # end) and leaves the cluster up.  Not for: failures (capture_errors.sh).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../cli/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 LW_BUILD="${LW_BUILD:-$LW_ROOT/build}"
 
 NS="lw-capture-$$"
-TMP="$(mktemp -d)"
 # Other suites run their own processes on 127.1.x.y:6060 (pod IPs of other
 # clusters collide); a port of our own keeps the processes apart.
 PORT=$((20000 + RANDOM % 20000))
 while ss -Hltn "sport = :$PORT" 2>/dev/null | grep -q .; do PORT=$((PORT + 1)); done
-K=""
-PIDS=()
 
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-  if [ -n "$K" ]; then
-    "$K" delete namespace "$NS" --wait=false --ignore-not-found >/dev/null 2>&1 || true
-  fi
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-if ! out="$("$LW_ROOT/hack/cluster.sh" up)"; then
-  nok "hack/cluster.sh up"
-  finish; exit 1
-fi
-eval "$out"
-K="$("$LW_ROOT/hack/tools.sh" path kubectl)"
-k() { "$K" --request-timeout=30s "$@"; }
+E2E_K_ARGS=(--request-timeout=30s)
+e2e_start "$NS"
 check "leakwatch is built ($LW_BIN)" test -x "$LW_BIN"
-
-poll() { # SECONDS CMD...: until CMD succeeds
-  local deadline=$((SECONDS + $1)); shift
-  until "$@" >/dev/null 2>&1; do
-    [ "$SECONDS" -lt "$deadline" ] || return 1
-    sleep 0.3
-  done
-}
 
 # The Go test services.  The goroutineleak build needs the Go 1.26
 # experiment; it rebuilds the standard library once (then GOCACHE has it).
@@ -89,7 +63,7 @@ serve() {
   else
     "$bin" "$@" -listen "$ip:$PORT" >"$TMP/$pod.log" 2>&1 &
   fi
-  PIDS+=($!)
+  E2E_PIDS+=($!)
   k -n "$NS" apply -f - >/dev/null <<EOF || return 1
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: PortForward
@@ -335,15 +309,15 @@ spec:
         ports: [{name: pprof, containerPort: $PORT}]
 EOF
 web_pods() { k -n "$NS" get pods -l app=web --sort-by=.metadata.creationTimestamp -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}'; }
-poll 60 bash -c "[ \"\$('$K' -n '$NS' get pods -l app=web -o name | wc -l)\" = 1 ]"
+poll 60 bash -c "[ \"\$('$KUBECTL' -n '$NS' get pods -l app=web -o name | wc -l)\" = 1 ]"
 OLD="$(web_pods | head -1)"
 serve "$OLD" "$TMP/targets" -behavior chan-send -rate 100 -max-leak 200 || nok "old web pod serves"
 sleep 2 # creation timestamps have one-second resolution
 k -n "$NS" scale deployment web --replicas=2 >/dev/null
-poll 60 bash -c "[ \"\$('$K' -n '$NS' get pods -l app=web -o name | wc -l)\" = 2 ]"
+poll 60 bash -c "[ \"\$('$KUBECTL' -n '$NS' get pods -l app=web -o name | wc -l)\" = 2 ]"
 NEW="$(web_pods | tail -1)"
 serve "$NEW" "$TMP/targets" -behavior steady-pool -rate 0 || nok "new web pod serves"
-poll 60 bash -c "[ \"\$('$K' -n '$NS' get deploy web -o jsonpath='{.status.readyReplicas}')\" = 2 ]"
+poll 60 bash -c "[ \"\$('$KUBECTL' -n '$NS' get deploy web -o jsonpath='{.status.readyReplicas}')\" = 2 ]"
 OIP="$(pod_ip "$OLD")"
 poll 20 bash -c "curl -sf 'http://$OIP:$PORT/metrics' | grep -q '^targets_requests_total 100$'"
 mkdir -p "$TMP/dep"

@@ -8,62 +8,37 @@
 #
 # Everything it creates lives in a throw-away namespace that is deleted at the
 # end; the cluster itself is left running for the next test.
-# The last line of output is "N passed, N failed"; the exit status is non-zero
+# The last line of output is "N passed, N failed, N skipped"; the exit status is non-zero
 # if anything failed.
 #
 # Not for: testing leakwatch itself (see the other tests under tests/e2e).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+. "$ROOT/tests/cli/lib.sh"
+. "$ROOT/tests/e2e/lib.sh"
 NS="leakwatch-smoke-$$"
 APP="smoke"
 TIMEOUT=90
 
-passed=0
-failed=0
 SERVER_PID=""
 PF_PID=""
-TMP="$(mktemp -d)"
 
-ok()   { passed=$((passed + 1)); echo "ok   - $*"; }
-fail() { failed=$((failed + 1)); echo "FAIL - $*"; }
 info() { echo "       $*"; }
 
-cleanup() {
+stop_forward() {
   [ -z "$PF_PID" ] || kill "$PF_PID" 2>/dev/null || true
   [ -z "$SERVER_PID" ] || kill "$SERVER_PID" 2>/dev/null || true
-  if [ -n "${KUBECONFIG:-}" ] && [ -n "${K:-}" ]; then
-    "$K" delete namespace "$NS" --wait=false --ignore-not-found >/dev/null 2>&1 || true
-  fi
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-summary() {
-  echo "$passed passed, $failed failed"
-  [ "$failed" -eq 0 ]
 }
 
 # poll <seconds> <command...>: retries the command every half second.
-poll() {
-  local deadline=$((SECONDS + $1)); shift
-  until "$@" >/dev/null 2>&1; do
-    [ "$SECONDS" -lt "$deadline" ] || return 1
-    sleep 0.5
-  done
-}
 
 # ------------------------------------------------------------------ cluster
 
-if out="$("$ROOT/hack/cluster.sh" up)"; then
-  eval "$out"
-  ok "hack/cluster.sh up ($KUBECONFIG)"
-else
-  fail "hack/cluster.sh up"
-  summary || exit 1
-fi
-K="$("$ROOT/hack/tools.sh" path kubectl)"
-k() { "$K" --request-timeout=20s "$@"; }
+E2E_K_ARGS=(--request-timeout=20s)
+e2e_start "$NS"
+e2e_on_exit stop_forward
+ok "hack/cluster.sh up ($KUBECONFIG)"
 
 # ------------------------------------------------------------------ version
 
@@ -73,13 +48,13 @@ client_ver="$(printf '%s\n' "$ver" | awk '/^clientVersion:/ { s = 1 } s && $1 ==
 if [[ "$server_ver" == v1.36.* && "$client_ver" == v1.36.* ]]; then
   ok "kubectl version: client $client_ver, server $server_ver"
 else
-  fail "kubectl version shows v1.36 (client '$client_ver', server '$server_ver')"
+  nok "kubectl version shows v1.36 (client '$client_ver', server '$server_ver')"
   printf '%s\n' "$ver" | sed 's/^/       /'
 fi
 
 # ------------------------------------------------------------ deployment
 
-k create namespace "$NS" >/dev/null || fail "create namespace $NS"
+k create namespace "$NS" >/dev/null || nok "create namespace $NS"
 poll 30 k -n "$NS" get serviceaccount default ||
   info "no default ServiceAccount in $NS yet"
 
@@ -105,7 +80,7 @@ EOF
 if k -n "$NS" apply -f "$TMP/deploy.yaml" >/dev/null; then
   ok "create Deployment with 2 replicas"
 else
-  fail "create Deployment with 2 replicas"
+  nok "create Deployment with 2 replicas"
 fi
 
 pods_running() {
@@ -118,7 +93,7 @@ pods_running() {
 if poll "$TIMEOUT" pods_running; then
   ok "2 pods Running with a pod IP"
 else
-  fail "2 pods Running with a pod IP within ${TIMEOUT}s"
+  nok "2 pods Running with a pod IP within ${TIMEOUT}s"
 fi
 { k -n "$NS" get pods -l "app=$APP" -o wide 2>&1 || true; } | sed 's/^/       /'
 POD="$(k -n "$NS" get pods -l "app=$APP" -o 'jsonpath={.items[0].metadata.name}' 2>/dev/null || true)"
@@ -132,7 +107,7 @@ esac
 if k wait -n "$NS" deployment/"$APP" --for=condition=Available --timeout="${TIMEOUT}s" >/dev/null 2>&1; then
   ok "Deployment becomes Available"
 else
-  fail "Deployment becomes Available"
+  nok "Deployment becomes Available"
 fi
 
 # ----------------------------------------------------------------- RBAC
@@ -142,10 +117,10 @@ answer="$(k auth can-i list pods -n "$NS" --as="$sa" 2>/dev/null || true)"
 if [ "$answer" = "no" ]; then
   ok "RBAC: $sa may not list pods"
 else
-  fail "RBAC: can-i list pods as $sa should say 'no', said '$answer'"
+  nok "RBAC: can-i list pods as $sa should say 'no', said '$answer'"
 fi
 if k get pods -n "$NS" --as="$sa" >/dev/null 2>&1; then
-  fail "RBAC: listing pods as $sa should be Forbidden"
+  nok "RBAC: listing pods as $sa should be Forbidden"
 else
   ok "RBAC: listing pods as $sa is Forbidden"
 fi
@@ -153,7 +128,7 @@ answer="$(k auth can-i '*' '*' 2>/dev/null || true)"
 if [ "$answer" = "yes" ]; then
   ok "RBAC: the kubeconfig user is cluster admin"
 else
-  fail "RBAC: the kubeconfig user should be cluster admin, can-i said '$answer'"
+  nok "RBAC: the kubeconfig user should be cluster admin, can-i said '$answer'"
 fi
 
 # ----------------------------------------------------------- kwok CRDs
@@ -161,7 +136,7 @@ fi
 if k get crd portforwards.kwok.x-k8s.io >/dev/null 2>&1; then
   ok "kwok PortForward CRD exists"
 else
-  fail "kwok PortForward CRD exists"
+  nok "kwok PortForward CRD exists"
 fi
 
 # A kwok PortForward named like the pod sends `kubectl port-forward` traffic
@@ -169,7 +144,7 @@ fi
 if ! command -v python3 >/dev/null 2>&1 || ! command -v curl >/dev/null 2>&1; then
   info "skipping the port-forward round trip (needs python3 and curl)"
 elif [ -z "$POD" ]; then
-  fail "port-forward round trip: no pod to forward to"
+  nok "port-forward round trip: no pod to forward to"
 else
   mkdir -p "$TMP/www"
   echo "leakwatch-smoke" >"$TMP/www/index.html"
@@ -193,13 +168,13 @@ spec:
       address: 127.0.0.1
       port: ${target_port}
 EOF
-  "$K" -n "$NS" port-forward --address 127.0.0.1 "pod/$POD" "$local_port:8080" >"$TMP/pf.log" 2>&1 &
+  "$KUBECTL" -n "$NS" port-forward --address 127.0.0.1 "pod/$POD" "$local_port:8080" >"$TMP/pf.log" 2>&1 &
   PF_PID=$!
   if poll 30 curl -fsS --max-time 2 "http://127.0.0.1:$local_port/index.html" &&
      [ "$(curl -fsS --max-time 5 "http://127.0.0.1:$local_port/index.html")" = "leakwatch-smoke" ]; then
     ok "kubectl port-forward reaches a real process through a kwok PortForward"
   else
-    fail "kubectl port-forward reaches a real process through a kwok PortForward"
+    nok "kubectl port-forward reaches a real process through a kwok PortForward"
     sed 's/^/       /' "$TMP/pf.log"
   fi
   kill "$PF_PID" "$SERVER_PID" 2>/dev/null || true
@@ -225,18 +200,18 @@ pdb_status() {
 if poll "$TIMEOUT" pdb_status; then
   ok "disruption controller sets PDB status (expected 2, healthy 2, allowed 1)"
 else
-  fail "disruption controller sets PDB status, got '$(k -n "$NS" get pdb "$APP" \
+  nok "disruption controller sets PDB status, got '$(k -n "$NS" get pdb "$APP" \
        -o 'jsonpath={.status.expectedPods}/{.status.currentHealthy}/{.status.disruptionsAllowed}' 2>&1)'"
 fi
 
 # ---------------------------------------------------------------- delete
 
 if k -n "$NS" delete deployment "$APP" --wait=true --timeout="${TIMEOUT}s" >/dev/null &&
-   poll "$TIMEOUT" bash -c '[ -z "$("$0" -n "$1" get pods,replicasets -l app="$2" -o name 2>/dev/null)" ]' "$K" "$NS" "$APP"; then
+   poll "$TIMEOUT" bash -c '[ -z "$("$0" -n "$1" get pods,replicasets -l app="$2" -o name 2>/dev/null)" ]' "$KUBECTL" "$NS" "$APP"; then
   ok "delete Deployment; garbage collector removes its ReplicaSet and pods"
 else
-  fail "delete Deployment; garbage collector removes its ReplicaSet and pods"
+  nok "delete Deployment; garbage collector removes its ReplicaSet and pods"
   { k -n "$NS" get all 2>&1 || true; } | sed 's/^/       /'
 fi
 
-summary
+finish

@@ -19,52 +19,42 @@
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$ROOT/tests/cli/lib.sh"
+source "$ROOT/tests/e2e/lib.sh"
 NS=lw-e2e-contain
-STATE=$(mktemp -d /tmp/lw-e2e-contain.XXXXXX)
 DRIVE=${LW_BUILD:-$ROOT/build}/e2e/contain_drive
-PIDS=()
 HOLD=e2e.leakwatch.dev/hold
 LEASE=lw-e2e-contain
-KUBECTL=${KUBECTL:-false}   # until the cluster is up
 
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  "$ROOT/hack/backends.sh" stop "$STATE/backends" >/dev/null 2>&1 || true
-  # Held pods would keep the namespace from ever going away.
+# Held pods would keep the namespace from ever going away.
+release_held() {
+  [ -n "$KUBECTL" ] || return 0
+  local p
   for p in $("$KUBECTL" -n "$NS" get pods -o name 2>/dev/null); do
     "$KUBECTL" -n "$NS" patch "$p" --type=json \
       -p '[{"op":"remove","path":"/metadata/finalizers"}]' >/dev/null 2>&1 || true
   done
-  "$KUBECTL" delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
   "$KUBECTL" -n leakwatch-system delete lease "$LEASE" --ignore-not-found >/dev/null 2>&1 || true
-  rm -rf "$STATE"
 }
-trap cleanup EXIT
+e2e_scratch "$NS"
+STATE=$TMP
+E2E_STOP_SIGNAL=KILL
+e2e_on_exit '"$ROOT/hack/backends.sh" stop "$STATE/backends" >/dev/null 2>&1'
+e2e_on_exit release_held
 trap 'exit 130' INT TERM
 
-eval "$("$ROOT/hack/cluster.sh" up)" || { nok "cluster up"; finish; exit 1; }
-KUBECTL=$("$ROOT/hack/tools.sh" path kubectl)
-export KUBECTL KUBECONFIG
-k() { "$KUBECTL" -n "$NS" "$@"; }
+e2e_cluster_up
+E2E_K_ARGS=(-n "$NS")
 
 # The controller runs under exactly the manifests' RBAC: a kubeconfig that
 # impersonates the leakwatch ServiceAccount (as tests/e2e/controller.sh).
 "$KUBECTL" apply -f "$ROOT/manifests/00-namespace.yaml" -f "$ROOT/manifests/10-rbac.yaml" >/dev/null
-# (Written with awk: `kubectl config set users.NAME.as` refuses the path.)
 SA_KUBECONFIG=$STATE/sa.kubeconfig
-awk '/^users:/ { u = 1 } { print } u && /^  user:$/ { print "    as: system:serviceaccount:leakwatch-system:leakwatch" }' \
-  "$KUBECONFIG" >"$SA_KUBECONFIG"
+kubeconfig_as "$SA_KUBECONFIG" system:serviceaccount:leakwatch-system:leakwatch
 check "the ServiceAccount may evict pods" \
   test "$(KUBECONFIG=$SA_KUBECONFIG "$KUBECTL" auth can-i create pods --subresource=eviction -n "$NS")" = yes
 check "the ServiceAccount may not delete pods (evictions only)" \
   test "$(KUBECONFIG=$SA_KUBECONFIG "$KUBECTL" auth can-i delete pods -n "$NS")" = no
 
-wait_until() { # seconds, command...
-  local t=$1; shift
-  local deadline=$((SECONDS + t))
-  while [ $SECONDS -lt $deadline ]; do "$@" && return 0; sleep 1; done
-  return 1
-}
 # LeakContainment Events as "object<TAB>kind<TAB>type<TAB>message" lines.
 lc_events() {
   k get events --field-selector reason=LeakContainment \
@@ -188,7 +178,7 @@ LEDGER_UIDS=$(uids app=ledger)
     sleep 0.5
   done
 ) &
-PIDS+=($!)
+E2E_PIDS+=($!)
 disown $!
 # Evicted pods stay Terminating while $STATE/hold exists, else ~3 s.
 touch "$STATE/hold"
@@ -205,10 +195,10 @@ touch "$STATE/hold"
     sleep 0.5
   done
 ) &
-PIDS+=($!)
+E2E_PIDS+=($!)
 disown $!
 
-start_ctl() { # name, extra flags...; sets PID (not in a subshell: cleanup needs PIDS)
+start_ctl() { # name, extra flags...; sets PID (not in a subshell: cleanup needs E2E_PIDS)
   local name=$1; shift
   "$LW_BIN" controller --kubeconfig "$SA_KUBECONFIG" --namespaces "$NS" \
     --interval 3s --finding-min-span 10s --containment --lease-namespace leakwatch-system --lease-name "$LEASE" \
@@ -216,7 +206,7 @@ start_ctl() { # name, extra flags...; sets PID (not in a subshell: cleanup needs
     --evidence-dir "$STATE/evidence" --metrics-addr 127.0.0.1:0 \
     --log-format json --log-level debug "$@" >"$STATE/$name.log" 2>&1 &
   PID=$!
-  PIDS+=("$PID")
+  E2E_PIDS+=("$PID")
 }
 stop_ctl() { # pid -> its exit status (SIGKILL after 20 s: a hang fails)
   kill -TERM "$1" 2>/dev/null

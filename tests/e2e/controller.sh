@@ -13,24 +13,17 @@
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$ROOT/tests/cli/lib.sh"
+source "$ROOT/tests/e2e/lib.sh"
 NS=lw-e2e-ctl
-STATE=$(mktemp -d /tmp/lw-e2e-ctl.XXXXXX)
-PIDS=()
 
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  "$ROOT/hack/backends.sh" stop "$STATE/backends" >/dev/null 2>&1 || true
-  "$KUBECTL" delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
-  "$KUBECTL" -n leakwatch-system delete lease leakwatch-e2e --ignore-not-found >/dev/null 2>&1 || true
-  rm -rf "$STATE"
-}
-trap cleanup EXIT
+e2e_scratch "$NS"
+STATE=$TMP
+E2E_STOP_SIGNAL=KILL
+e2e_on_exit '"$ROOT/hack/backends.sh" stop "$STATE/backends" >/dev/null 2>&1'
+e2e_on_exit '"$KUBECTL" -n leakwatch-system delete lease leakwatch-e2e --ignore-not-found >/dev/null 2>&1'
 
-eval "$("$ROOT/hack/cluster.sh" up)" || { nok "cluster up"; finish; exit 1; }
-KUBECTL=$("$ROOT/hack/tools.sh" path kubectl)
+e2e_cluster_up
 HELM=$("$ROOT/hack/tools.sh" path helm 2>/dev/null || true)
-export KUBECTL KUBECONFIG
-k() { "$KUBECTL" "$@"; }
 
 # --- deployment artefacts ----------------------------------------------------
 # Server-side dry-run cannot place objects in a namespace that does not
@@ -49,15 +42,7 @@ k apply -f "$ROOT/manifests/00-namespace.yaml" -f "$ROOT/manifests/10-rbac.yaml"
 # A kubeconfig that impersonates the controller's ServiceAccount: every call
 # the controller makes is authorised by the manifests' RBAC alone.
 SA_KUBECONFIG=$STATE/sa.kubeconfig
-cp "$KUBECONFIG" "$SA_KUBECONFIG"
-user=$(KUBECONFIG=$SA_KUBECONFIG k config view --minify -o 'jsonpath={.contexts[0].context.user}')
-# `kubectl config set users.X.as` cannot add the key; insert it under the
-# user's `user:` mapping instead.
-awk -v u="$user" '
-  $0 ~ "^- name: "u"$" { inuser = 1 }
-  { print }
-  inuser && $0 ~ "^  user:" { print "    as: system:serviceaccount:leakwatch-system:leakwatch"; inuser = 0 }
-' "$KUBECONFIG" >"$SA_KUBECONFIG"
+kubeconfig_as "$SA_KUBECONFIG" system:serviceaccount:leakwatch-system:leakwatch
 check "impersonation is in effect" \
   bash -c "KUBECONFIG='$SA_KUBECONFIG' '$KUBECTL' auth whoami | grep -q system:serviceaccount:leakwatch-system:leakwatch"
 check "impersonated ServiceAccount may watch pods" \
@@ -143,18 +128,12 @@ start_controller() { # identity logfile; sets LAST_PID (no subshell: we wait on 
     --evidence-dir "$STATE/evidence-$1" --metrics-addr 127.0.0.1:0 \
     --log-format json --log-level debug >"$2" 2>&1 &
   LAST_PID=$!
-  PIDS+=("$LAST_PID")
+  E2E_PIDS+=("$LAST_PID")
 }
 holder() { k -n leakwatch-system get lease leakwatch-e2e -o 'jsonpath={.spec.holderIdentity}' 2>/dev/null; }
 events_for() { # pod reason -> "count..." lines
   k -n "$NS" get events --field-selector "involvedObject.name=$1,reason=$2" \
     -o 'jsonpath={range .items[*]}{.count}{"\n"}{end}' 2>/dev/null
-}
-wait_until() { # seconds, command...
-  local t=$1; shift
-  local deadline=$((SECONDS + t))
-  while [ $SECONDS -lt $deadline ]; do "$@" && return 0; sleep 1; done
-  return 1
 }
 
 start_controller ctl-a "$STATE/a.log"; PID_A=$LAST_PID

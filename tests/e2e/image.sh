@@ -24,27 +24,21 @@
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$ROOT/tests/cli/lib.sh"
+source "$ROOT/tests/e2e/lib.sh"
 NS=lw-e2e-image
 SYS=leakwatch-system
 SA=leakwatch
 LEASE=leakwatch-e2e-image
 POD_NAME=leakwatch-image-0
-STATE=$(mktemp -d "${TMPDIR:-/tmp}/lw-e2e-image.XXXXXX")
-CTL_PID=""
 
-cleanup() {
-  [ -z "$CTL_PID" ] || kill -KILL "$CTL_PID" 2>/dev/null || true
-  "$ROOT/hack/backends.sh" stop "$STATE/backends" >/dev/null 2>&1 || true
-  if [ -n "${KUBECTL:-}" ]; then
-    "$KUBECTL" delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
-    "$KUBECTL" -n "$SYS" delete lease "$LEASE" --ignore-not-found >/dev/null 2>&1 || true
-    "$KUBECTL" -n "$SYS" delete secret -l e2e.leakwatch.dev/suite=image --ignore-not-found >/dev/null 2>&1 || true
-  fi
-  # The mounts lived in the controller's private mount namespace, which died
-  # with it: nothing is mounted under $STATE any more.
-  rm -rf "$STATE"
-}
-trap cleanup EXIT
+# The controller's mounts live in its private mount namespace, which dies
+# with it: once it is killed nothing is mounted under $STATE.
+e2e_scratch "$NS"
+STATE=$TMP
+E2E_STOP_SIGNAL=KILL
+e2e_on_exit '"$ROOT/hack/backends.sh" stop "$STATE/backends" >/dev/null 2>&1'
+e2e_on_exit '[ -z "$KUBECTL" ] || k -n "$SYS" delete lease "$LEASE" --ignore-not-found >/dev/null 2>&1'
+e2e_on_exit '[ -z "$KUBECTL" ] || k -n "$SYS" delete secret -l e2e.leakwatch.dev/suite=image --ignore-not-found >/dev/null 2>&1'
 
 if [ "$(id -u)" -ne 0 ]; then
   nok "needs root (umoci unpack, mount namespaces, chroot)"; finish; exit 1
@@ -102,10 +96,7 @@ check "... tagged leakwatch:$VERSION" \
 rm -f "$STATE/kind.tar"
 
 # --- the cluster, the manifests' ServiceAccount and RBAC ------------------------
-eval "$("$ROOT/hack/cluster.sh" up)" || { nok "cluster up"; finish; exit 1; }
-KUBECTL=$("$ROOT/hack/tools.sh" path kubectl)
-export KUBECTL KUBECONFIG
-k() { "$KUBECTL" "$@"; }
+e2e_cluster_up
 k apply -f "$ROOT/manifests/00-namespace.yaml" -f "$ROOT/manifests/10-rbac.yaml" \
   -f "$ROOT/manifests/20-config.yaml" >/dev/null || nok "apply manifests"
 
@@ -231,13 +222,8 @@ env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/n
     --metrics-addr "127.0.0.1:$METRICS_PORT" --log-level debug \
     >"$STATE/controller.log" 2>&1 &
 CTL_PID=$!
+E2E_PIDS+=("$CTL_PID")
 
-wait_until() { # seconds, command...
-  local t=$1; shift
-  local deadline=$((SECONDS + t))
-  while [ $SECONDS -lt $deadline ]; do "$@" && return 0; sleep 1; done
-  return 1
-}
 running_image() { [ "$(cat "/proc/$CTL_PID/comm" 2>/dev/null)" = leakwatch ]; }
 check "the image's controller is running" wait_until 20 running_image
 status() { awk -v k="$1:" '$1 == k { $1 = ""; print substr($0, 2) }' "/proc/$CTL_PID/status"; }

@@ -16,23 +16,16 @@
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$ROOT/tests/cli/lib.sh"
+source "$ROOT/tests/e2e/lib.sh"
 NS=lw-e2e-install
 SYS=leakwatch-system
-STATE=$(mktemp -d /tmp/lw-e2e-install.XXXXXX)
 
-cleanup() {
-  "$ROOT/hack/backends.sh" stop "$STATE/backends" >/dev/null 2>&1 || true
-  [ -z "${KUBECTL:-}" ] ||
-    "$KUBECTL" delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
-  rm -rf "$STATE"
-}
-trap cleanup EXIT
+e2e_scratch "$NS"
+STATE=$TMP
+e2e_on_exit '"$ROOT/hack/backends.sh" stop "$STATE/backends" >/dev/null 2>&1'
 
-eval "$("$ROOT/hack/cluster.sh" up)" || { nok "cluster up"; finish; exit 1; }
-KUBECTL=$("$ROOT/hack/tools.sh" path kubectl)
+e2e_cluster_up
 HELM=$("$ROOT/hack/tools.sh" path helm) || { nok "helm (hack/tools.sh helm)"; finish; exit 1; }
-export KUBECTL KUBECONFIG
-k() { "$KUBECTL" "$@"; }
 CHART=$ROOT/charts/leakwatch
 
 # --- one version ---------------------------------------------------------------
@@ -128,8 +121,6 @@ done
 serving() { local p ip; for p in $pods; do
   ip=$(k -n "$NS" get pod "$p" -o 'jsonpath={.status.podIP}')
   curl -sf -o /dev/null "http://$ip:6060/debug/pprof/goroutine?debug=1" || return 1; done; }
-wait_until() { local t=$1; shift; local d=$((SECONDS + t))
-  while [ $SECONDS -lt $d ]; do "$@" && return 0; sleep 1; done; return 1; }
 check "the pods' processes serve pprof" wait_until 60 serving
 mkdir -p "$STATE/cap"
 k leakwatch capture deployment/orders -n "$NS" -o "$STATE/cap" >"$STATE/capture.out" 2>&1; rc=$?

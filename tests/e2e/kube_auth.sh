@@ -12,33 +12,18 @@
 # Not for: scan's listing itself (kube_scan.sh).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../cli/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PROBE="${LW_BUILD:-$LW_ROOT/build}/e2e/kube_probe"
 NS="lw-kube-auth-$$"
-TMP="$(mktemp -d)"
-K=""
 
-cleanup() {
-  if [ -n "$K" ]; then
-    "$K" delete namespace "$NS" --wait=false --ignore-not-found >/dev/null 2>&1 || true
-  fi
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-if ! out="$("$LW_ROOT/hack/cluster.sh" up)"; then
-  nok "hack/cluster.sh up"
-  finish; exit 1
-fi
-eval "$out"
+e2e_start "$NS"
 ADMIN_KC="$KUBECONFIG"
-K="$("$LW_ROOT/hack/tools.sh" path kubectl)"
-k() { "$K" --kubeconfig "$ADMIN_KC" --request-timeout=30s "$@"; }
+E2E_K_ARGS=(--kubeconfig "$ADMIN_KC" --request-timeout=30s)
 check "kube_probe is built ($PROBE)" test -x "$PROBE"
 check "leakwatch is built ($LW_BIN)" test -x "$LW_BIN"
 
 probe() { $LW_WRAP "$PROBE" "$@"; }
-quiet() { "$@" >/dev/null 2>&1; }
 # expect_out DESC WANT-SUBSTRING CMD...: output of CMD (stdout+stderr) has it
 expect_out() {
   local d=$1 want=$2; shift 2

@@ -11,38 +11,14 @@
 # Not for: authentication variants and client failures (kube_auth.sh).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../cli/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 NS="lw-kube-scan-$$"
 EMPTY_NS="lw-kube-scan-empty-$$"
-TMP="$(mktemp -d)"
-K=""
 
-cleanup() {
-  if [ -n "$K" ]; then
-    "$K" delete namespace "$NS" "$EMPTY_NS" --wait=false --ignore-not-found >/dev/null 2>&1 || true
-  fi
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-if ! out="$("$LW_ROOT/hack/cluster.sh" up)"; then
-  nok "hack/cluster.sh up"
-  finish; exit 1
-fi
-eval "$out"
-K="$("$LW_ROOT/hack/tools.sh" path kubectl)"
-k() { "$K" --request-timeout=30s "$@"; }
+E2E_K_ARGS=(--request-timeout=30s)
+e2e_start "$NS" "$EMPTY_NS"
 check "leakwatch is built ($LW_BIN)" test -x "$LW_BIN"
-
-quiet() { "$@" >/dev/null 2>&1; }
-# poll SECONDS CMD...: until CMD succeeds.
-poll() {
-  local deadline=$((SECONDS + $1)); shift
-  until "$@" >/dev/null 2>&1; do
-    [ "$SECONDS" -lt "$deadline" ] || return 1
-    sleep 0.5
-  done
-}
 
 k create namespace "$NS" >/dev/null
 k create namespace "$EMPTY_NS" >/dev/null

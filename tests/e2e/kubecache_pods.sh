@@ -12,34 +12,10 @@
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 . "$ROOT/tests/cli/lib.sh"
+. "$ROOT/tests/e2e/lib.sh"
 
-BUILD="${LW_BUILD:-$ROOT/build}"
-DRIVER="$BUILD/e2e/kubecache_watch"
 NS="lw-kcache-$$"
 APP="lwc-$$"
-TMP="$(mktemp -d)"
-PIDS=()
-
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-  if [ -n "${K:-}" ]; then
-    "$K" delete namespace "$NS" --wait=false --ignore-not-found >/dev/null 2>&1
-  fi
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-# wait_line FILE REGEX SECONDS
-q() { "$@" >/dev/null 2>&1; }
-wait_line() {
-  local deadline=$((SECONDS + $3))
-  until grep -qE -- "$2" "$1" 2>/dev/null; do
-    [ "$SECONDS" -lt "$deadline" ] || return 1
-    sleep 0.2
-  done
-}
 
 # state_count PID FILE REGEX: asks the driver for its cache (SIGUSR1) and
 # counts the OBJ lines of that dump matching REGEX.
@@ -70,24 +46,13 @@ wait_state() {
   done
 }
 
-if [ ! -x "$DRIVER" ]; then
-  make -C "$ROOT" "build/e2e/kubecache_watch" >/dev/null 2>&1 && DRIVER="$ROOT/build/e2e/kubecache_watch"
-fi
-if [ ! -x "$DRIVER" ]; then
-  nok "driver $DRIVER is built"
-  finish; exit 1
-fi
+e2e_driver kubecache_watch
 
-if ! out="$("$ROOT/hack/cluster.sh" up)"; then
-  nok "hack/cluster.sh up"
-  finish; exit 1
-fi
-eval "$out"
-K="$("$ROOT/hack/tools.sh" path kubectl)"
-k() { "$K" --request-timeout=20s "$@"; }
+E2E_K_ARGS=(--request-timeout=20s)
+e2e_start "$NS"
 
 k create namespace "$NS" >/dev/null
-check "namespace $NS created" q k get namespace "$NS"
+check "namespace $NS created" quiet k get namespace "$NS"
 
 VG=()
 if valgrind_usable "$DRIVER"; then VG=("${LW_VALGRIND[@]}" --log-file="$TMP/valgrind.log"); fi
@@ -95,10 +60,10 @@ if valgrind_usable "$DRIVER"; then VG=("${LW_VALGRIND[@]}" --log-file="$TMP/valg
 # A: this namespace, by label.  B: all namespaces, same label.
 "${VG[@]}" "$DRIVER" --kubeconfig "$KUBECONFIG" --namespace "$NS" \
   --selector "app=$APP" --timeout-seconds 15 >"$TMP/a.out" 2>"$TMP/a.err" &
-A=$!; PIDS+=("$A")
+A=$!; E2E_PIDS+=("$A")
 "$DRIVER" --kubeconfig "$KUBECONFIG" --selector "app=$APP" \
   --timeout-seconds 15 >"$TMP/b.out" 2>"$TMP/b.err" &
-B=$!; PIDS+=("$B")
+B=$!; E2E_PIDS+=("$B")
 check "namespaced cache syncs (empty)" wait_line "$TMP/a.out" '^SYNCED objects=0$' 60
 check "all-namespaces cache syncs" wait_line "$TMP/b.out" '^SYNCED objects=0$' 60
 START=$SECONDS
@@ -131,8 +96,8 @@ spec:
   - name: app
     image: registry.k8s.io/pause:3.10
 EOF
-check "kubectl apply Deployment web (3 replicas)" q k -n "$NS" apply -f "$TMP/deploy.yaml"
-check "kubectl apply a pod outside the selector" q k -n "$NS" apply -f "$TMP/other.yaml"
+check "kubectl apply Deployment web (3 replicas)" quiet k -n "$NS" apply -f "$TMP/deploy.yaml"
+check "kubectl apply a pod outside the selector" quiet k -n "$NS" apply -f "$TMP/other.yaml"
 
 if wait_state "$A" "$TMP/a.out" "^OBJ $NS/web-.* phase=Running$" 3 120; then
   ok "the cache sees all 3 pods Running"
@@ -149,7 +114,7 @@ check "updates were delivered (Pending -> Running)" grep -q "^UPDATE $NS/web-.* 
 check "the pod outside the selector never appears" bash -c "! grep -q outsider '$TMP/a.out' '$TMP/b.out'"
 check "all-namespaces cache sees the same 3 pods" wait_state "$B" "$TMP/b.out" "^OBJ $NS/web-" 3 60
 
-check "kubectl delete Deployment web" q k -n "$NS" delete deployment web --wait=false
+check "kubectl delete Deployment web" quiet k -n "$NS" delete deployment web --wait=false
 gone=0
 for p in $PODS; do
   if wait_line "$TMP/a.out" "^DELETE $NS/$p unknown=0$" 120; then gone=$((gone + 1)); fi
@@ -167,7 +132,7 @@ while [ $((SECONDS - START)) -lt 20 ]; do sleep 1; done
 kill -TERM "$A" "$B"
 wait "$A"; rc_a=$?
 wait "$B"; rc_b=$?
-PIDS=()
+E2E_PIDS=()
 check "driver A exits 0 (valgrind clean when present: rc $rc_a)" [ "$rc_a" = 0 ]
 check "driver B exits 0" [ "$rc_b" = 0 ]
 if [ ${#VG[@]} -gt 0 ] && [ -s "$TMP/valgrind.log" ]; then

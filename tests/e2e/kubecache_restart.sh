@@ -18,51 +18,25 @@
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 . "$ROOT/tests/cli/lib.sh"
+. "$ROOT/tests/e2e/lib.sh"
 
-BUILD="${LW_BUILD:-$ROOT/build}"
-DRIVER="$BUILD/e2e/kubecache_watch"
 export LEAKWATCH_CLUSTER="lw-restart-$$"
 CACHE="${LEAKWATCH_CACHE:-$HOME/.cache/leakwatch}"
 export KWOK_WORKDIR="$CACHE/kwok"
 KDIR="$KWOK_WORKDIR/clusters/$LEAKWATCH_CLUSTER"
 NS="lw-krestart"
-TMP="$(mktemp -d)"
-PIDS=()
 
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+# The cluster is this suite's own: it goes, namespace and all.
+cluster_down() {
   if [ "${LW_E2E_KEEP_CLUSTER:-0}" != 1 ]; then
     "$ROOT/hack/cluster.sh" down >/dev/null 2>&1
   fi
-  rm -rf "$TMP"
 }
-trap cleanup EXIT
+TMP=$(mktemp -d)
+trap e2e_stop EXIT
+e2e_on_exit cluster_down
 
-q() { "$@" >/dev/null 2>&1; }
-wait_line() { # file regex seconds
-  local deadline=$((SECONDS + $3))
-  until grep -qE -- "$2" "$1" 2>/dev/null; do
-    [ "$SECONDS" -lt "$deadline" ] || return 1
-    sleep 0.2
-  done
-}
-poll() { # seconds command...
-  local deadline=$((SECONDS + $1)); shift
-  until "$@" >/dev/null 2>&1; do
-    [ "$SECONDS" -lt "$deadline" ] || return 1
-    sleep 0.5
-  done
-}
-
-if [ ! -x "$DRIVER" ]; then
-  make -C "$ROOT" "build/e2e/kubecache_watch" >/dev/null 2>&1 && DRIVER="$ROOT/build/e2e/kubecache_watch"
-fi
-if [ ! -x "$DRIVER" ]; then
-  nok "driver $DRIVER is built"
-  finish; exit 1
-fi
+e2e_driver kubecache_watch
 if ! command -v curl >/dev/null 2>&1; then
   nok "curl is installed (deleting from etcd behind the apiserver needs it)"
   finish; exit 1
@@ -73,9 +47,9 @@ if ! out="$("$ROOT/hack/cluster.sh" up)"; then
 fi
 eval "$out"
 ok "throw-away cluster $LEAKWATCH_CLUSTER is up"
-K="$("$ROOT/hack/tools.sh" path kubectl)"
+KUBECTL="$("$ROOT/hack/tools.sh" path kubectl)"
 KWOKCTL="$("$ROOT/hack/tools.sh" path kwokctl)"
-k() { "$K" --request-timeout=10s "$@"; }
+E2E_K_ARGS=(--request-timeout=10s)
 ETCD_PORT="$(sed -n 's|.*--listen-client-urls=http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$KDIR/kwok.yaml" | head -1)"
 check "etcd client port found ($ETCD_PORT)" [ -n "$ETCD_PORT" ]
 
@@ -107,7 +81,7 @@ VG=()
 if valgrind_usable "$DRIVER"; then VG=("${LW_VALGRIND[@]}" --log-file="$TMP/valgrind.log"); fi
 "${VG[@]}" "$DRIVER" --kubeconfig "$KUBECONFIG" --namespace "$NS" \
   --timeout-seconds 300 >"$TMP/a.out" 2>"$TMP/a.err" &
-A=$!; PIDS+=("$A")
+A=$!; E2E_PIDS+=("$A")
 check "cache synced with 5 pods" wait_line "$TMP/a.out" '^SYNCED objects=5$' 90
 
 # Crash the apiserver under the open watch.
@@ -146,13 +120,13 @@ fi
 check "no other pod was deleted" bash -c "! grep -E '^DELETE $NS/p[345] ' '$TMP/a.out' | grep -q ."
 
 # The watch works after all that.
-check "kubectl delete pod p3" q k -n "$NS" delete pod p3 --wait=false
+check "kubectl delete pod p3" quiet k -n "$NS" delete pod p3 --wait=false
 check "p3's deletion arrives as a watch event" wait_line "$TMP/a.out" "^DELETE $NS/p3 unknown=0$" 90
 
 # A second cache resumes from a version the new watch cache never had.
 "$DRIVER" --kubeconfig "$KUBECONFIG" --namespace "$NS" --resume-rv 1 \
   >"$TMP/b.out" 2>"$TMP/b.err" &
-B=$!; PIDS+=("$B")
+B=$!; E2E_PIDS+=("$B")
 check "resuming from resourceVersion 1: 410 too old resource version" \
   wait_line "$TMP/b.out" '^LOG .*(too old resource version|Expired|Gone).*relisting' 60
 grep -m1 -E '^LOG .*(too old|Expired|Gone)' "$TMP/b.out" | sed 's/^/       /'
@@ -161,7 +135,7 @@ check "...then a relist gives the right contents (p4, p5)" wait_line "$TMP/b.out
 kill -TERM "$A" "$B"
 wait "$A"; rc_a=$?
 wait "$B"; rc_b=$?
-PIDS=()
+E2E_PIDS=()
 check "cache A exits 0 (valgrind clean when present: rc $rc_a)" [ "$rc_a" = 0 ]
 [ -s "$TMP/valgrind.log" ] && sed 's/^/       /' "$TMP/valgrind.log" | head -30
 check "cache B exits 0" [ "$rc_b" = 0 ]

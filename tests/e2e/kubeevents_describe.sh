@@ -11,42 +11,25 @@
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 . "$ROOT/tests/cli/lib.sh"
+. "$ROOT/tests/e2e/lib.sh"
 
-BUILD="${LW_BUILD:-$ROOT/build}"
-DRIVER="$BUILD/e2e/kubeevents_record"
 NS="lw-kevents-$$"
-TMP="$(mktemp -d)"
 DPID=""
 
-cleanup() {
+# The driver reads commands from fifos: close them first, or it waits on.
+stop_drivers() {
   exec 3>&- 4>&- 2>/dev/null
   [ -z "$DPID" ] || { kill -TERM "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; }
   [ -z "${SPID:-}" ] || { kill -TERM "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; }
-  if [ -n "${K:-}" ]; then
-    "$K" delete namespace "$NS" --wait=false --ignore-not-found >/dev/null 2>&1
-  fi
-  rm -rf "$TMP"
 }
-trap cleanup EXIT
 
-if [ ! -x "$DRIVER" ]; then
-  make -C "$ROOT" "build/e2e/kubeevents_record" >/dev/null 2>&1 && DRIVER="$ROOT/build/e2e/kubeevents_record"
-fi
-if [ ! -x "$DRIVER" ]; then
-  nok "driver $DRIVER is built"
-  finish; exit 1
-fi
-if ! out="$("$ROOT/hack/cluster.sh" up)"; then
-  nok "hack/cluster.sh up"
-  finish; exit 1
-fi
-eval "$out"
-K="$("$ROOT/hack/tools.sh" path kubectl)"
-k() { "$K" --request-timeout=20s "$@"; }
+e2e_driver kubeevents_record
+E2E_K_ARGS=(--request-timeout=20s)
+e2e_start "$NS"
+e2e_on_exit stop_drivers
 
 # ask FD OUTFILE COMMAND...: sends one command to a driver and prints its
 # answer (the next line that is not a LOG line).
-q() { "$@" >/dev/null 2>&1; }
 ask() {
   local fd=$1 outf=$2; shift 2
   local before
@@ -78,12 +61,16 @@ spec:
     image: registry.k8s.io/pause:3.10
 EOF
 done
-check "pods target and flood exist" q k -n "$NS" get pod target flood
+check "pods target and flood exist" quiet k -n "$NS" get pod target flood
 UID_TARGET="$(k -n "$NS" get pod target -o 'jsonpath={.metadata.uid}')"
 
 VG=()
 if valgrind_usable "$DRIVER"; then VG=("${LW_VALGRIND[@]}" --log-file="$TMP/valgrind.log"); fi
 mkfifo "$TMP/in" "$TMP/in2"
+# The drivers open their output only once a writer opens their fifo; ask
+# must find the file there before that.
+: >"$TMP/out"
+: >"$TMP/out2"
 "${VG[@]}" "$DRIVER" --kubeconfig "$KUBECONFIG" --instance e2e-recorder \
   <"$TMP/in" >"$TMP/out" 2>"$TMP/err" &
 DPID=$!
@@ -135,7 +122,7 @@ check "another reason/message is a separate Event" \
 
 # The Event goes away (as the apiserver's event TTL would do): the next
 # repeat's PATCH gets 404 and the Event is created again.
-check "delete Event $FIRST_NAME" q k -n "$NS" delete event "$FIRST_NAME"
+check "delete Event $FIRST_NAME" quiet k -n "$NS" delete event "$FIRST_NAME"
 ask 3 "$TMP/out" record "$NS" target Warning GoroutineLeak "$MSG" >/dev/null
 ask 3 "$TMP/out" flush >/dev/null
 lines="$(events_of target GoroutineLeak)"

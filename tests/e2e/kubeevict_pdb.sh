@@ -10,44 +10,14 @@
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 . "$ROOT/tests/cli/lib.sh"
+. "$ROOT/tests/e2e/lib.sh"
 
-BUILD="${LW_BUILD:-$ROOT/build}"
-DRIVER="$BUILD/e2e/kubeevict_pod"
 NS="lw-kevict-$$"
 APP="lwe-$$"
-TMP="$(mktemp -d)"
 
-cleanup() {
-  if [ -n "${K:-}" ]; then
-    "$K" delete namespace "$NS" --wait=false --ignore-not-found >/dev/null 2>&1
-  fi
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-q() { "$@" >/dev/null 2>&1; }
-poll() { # seconds command...
-  local deadline=$((SECONDS + $1)); shift
-  until "$@" >/dev/null 2>&1; do
-    [ "$SECONDS" -lt "$deadline" ] || return 1
-    sleep 0.5
-  done
-}
-
-if [ ! -x "$DRIVER" ]; then
-  make -C "$ROOT" "build/e2e/kubeevict_pod" >/dev/null 2>&1 && DRIVER="$ROOT/build/e2e/kubeevict_pod"
-fi
-if [ ! -x "$DRIVER" ]; then
-  nok "driver $DRIVER is built"
-  finish; exit 1
-fi
-if ! out="$("$ROOT/hack/cluster.sh" up)"; then
-  nok "hack/cluster.sh up"
-  finish; exit 1
-fi
-eval "$out"
-K="$("$ROOT/hack/tools.sh" path kubectl)"
-k() { "$K" --request-timeout=20s "$@"; }
+e2e_driver kubeevict_pod
+E2E_K_ARGS=(--request-timeout=20s)
+e2e_start "$NS"
 evict() { "$DRIVER" --kubeconfig "${EVICT_KUBECONFIG:-$KUBECONFIG}" --namespace "$NS" "$@"; }
 
 k create namespace "$NS" >/dev/null
@@ -133,7 +103,7 @@ spec:
 EOF
 r="$(evict --pod loner --uid 00000000-0000-0000-0000-000000000000)"; echo "       $r"
 check "wrong uid precondition: conflict 409" grep -q '^RESULT conflict status=409 .*UID in the precondition' <<<"$r"
-check "...and the pod is still there" q k -n "$NS" get pod loner
+check "...and the pod is still there" quiet k -n "$NS" get pod loner
 
 # Let one pod go: dry-run leaves it, a real one evicts it.
 k -n "$NS" patch pdb web --type merge -p '{"spec":{"minAvailable":1}}' >/dev/null

@@ -16,32 +16,12 @@
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 . "$ROOT/tests/cli/lib.sh"
+. "$ROOT/tests/e2e/lib.sh"
 
-BUILD="${LW_BUILD:-$ROOT/build}"
-DRIVER="$BUILD/e2e/kubelease_elect"
 NS="lw-klease-$$"
 LEASE="leakwatch-e2e"
-TMP="$(mktemp -d)"
-PIDS=()
+E2E_STOP_SIGNAL=KILL
 
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-  if [ -n "${K:-}" ]; then
-    "$K" delete namespace "$NS" --wait=false --ignore-not-found >/dev/null 2>&1
-  fi
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-wait_line() { # file regex seconds
-  local deadline=$((SECONDS + $3))
-  until grep -qE -- "$2" "$1" 2>/dev/null; do
-    [ "$SECONDS" -lt "$deadline" ] || return 1
-    sleep 0.1
-  done
-}
 stamp() { # file regex -> ms stamp of the first matching line
   grep -E -- "$2" "$1" | head -1 | cut -d' ' -f1
 }
@@ -50,20 +30,9 @@ lease_field() {
   k -n "$NS" get lease "$LEASE" -o "jsonpath={.spec.$1}"
 }
 
-if [ ! -x "$DRIVER" ]; then
-  make -C "$ROOT" "build/e2e/kubelease_elect" >/dev/null 2>&1 && DRIVER="$ROOT/build/e2e/kubelease_elect"
-fi
-if [ ! -x "$DRIVER" ]; then
-  nok "driver $DRIVER is built"
-  finish; exit 1
-fi
-if ! out="$("$ROOT/hack/cluster.sh" up)"; then
-  nok "hack/cluster.sh up"
-  finish; exit 1
-fi
-eval "$out"
-K="$("$ROOT/hack/tools.sh" path kubectl)"
-k() { "$K" --request-timeout=20s "$@"; }
+e2e_driver kubelease_elect
+E2E_K_ARGS=(--request-timeout=20s)
+e2e_start "$NS"
 k create namespace "$NS" >/dev/null
 
 candidate() { # identity [wrapper...]; sets CPID
@@ -71,7 +40,7 @@ candidate() { # identity [wrapper...]; sets CPID
   "$@" "$DRIVER" --kubeconfig "$KUBECONFIG" --namespace "$NS" --name "$LEASE" \
     --identity "$id" >"$TMP/$id.out" 2>"$TMP/$id.err" &
   CPID=$!
-  PIDS+=("$CPID")
+  E2E_PIDS+=("$CPID")
 }
 
 candidate a; A=$CPID
@@ -123,7 +92,7 @@ check "the Lease names c" [ "$(lease_field holderIdentity)" = c ]
 check "leaseTransitions is 2" [ "$(lease_field leaseTransitions)" = 2 ]
 
 kill -TERM "$C"; wait "$C"; rc_c=$?
-PIDS=()
+E2E_PIDS=()
 check "c exits 0 (valgrind clean when present: rc $rc_c)" [ "$rc_c" = 0 ]
 [ -s "$TMP/valgrind.log" ] && sed 's/^/       /' "$TMP/valgrind.log" | head -30
 check "the last one out leaves the Lease released" [ -z "$(lease_field holderIdentity)" ]

@@ -1,12 +1,28 @@
 # tests/e2e/lib.sh — what the end-to-end suites share: the local cluster,
-# kubectl, polling, real Go backends behind kwok pods, and reading the Events
-# leakwatch wrote.  Source it after tests/cli/lib.sh (the assertions).
+# kubectl, polling, cleanup on exit, real Go backends behind kwok pods, and
+# reading the Events leakwatch wrote.  Source it after tests/cli/lib.sh (the
+# assertions).
 #
-#   e2e_init NAMESPACE      cluster up, KUBECTL/KUBECONFIG exported, a state
-#                           dir in $E2E_STATE, cleanup on exit (namespace,
-#                           backends, processes in E2E_PIDS)
+#   e2e_start [NAMESPACE...]  scratch dir $TMP, cluster up ($KUBECTL,
+#                           $KUBECONFIG), e2e_stop on exit; the namespaces
+#                           (created by the suite) are deleted then.  Its two
+#                           halves: e2e_scratch [NAMESPACE...], e2e_cluster_up
+#   e2e_init NAMESPACE      the same for a suite of backends: a fresh
+#                           namespace ($E2E_NS), state in $E2E_STATE (=$TMP),
+#                           backends stopped on exit
+#   E2E_KEEP_STATE=1        keeps $TMP for a look after the run
+#   e2e_on_exit CMD...      one more step for e2e_stop: after E2E_PIDS are
+#                           stopped, before the namespaces go
+#   E2E_PIDS                processes e2e_stop stops (E2E_STOP_SIGNAL, TERM
+#                           unless the suite says, then waited for)
+#   E2E_K_ARGS              arguments every k call adds (a request timeout,
+#                           a namespace, an admin kubeconfig)
 #   k ARGS...               kubectl
-#   wait_until SECS CMD...  poll CMD every second until it succeeds
+#   poll SECS CMD...        run CMD quietly until it succeeds
+#   wait_until SECS CMD...  CMD every second until it succeeds, output kept
+#   wait_line FILE REGEX SECS   until a line of FILE matches REGEX
+#   e2e_driver NAME         $DRIVER: the C driver build/e2e/NAME, or the end
+#   kubeconfig_as FILE USER a kubeconfig that impersonates USER
 #   e2e_backends_start      a real process behind every labelled pod
 #   lw_event_messages OBJ_UID REASON   messages leakwatch wrote on that object
 #
@@ -14,8 +30,22 @@
 # shellcheck shell=bash  # sourced, never run on its own
 
 E2E_PIDS=()
+E2E_NAMESPACES=()
+E2E_K_ARGS=()
+E2E_ON_EXIT=()
+E2E_STOP_SIGNAL=TERM
+KUBECTL=${KUBECTL:-}
 
-k() { "$KUBECTL" "$@"; }
+k() { "$KUBECTL" "${E2E_K_ARGS[@]}" "$@"; }
+
+# poll SECS CMD...: CMD (quiet) until it succeeds; 1 when SECS pass first.
+poll() {
+  local deadline=$((SECONDS + $1)); shift
+  until "$@" >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.3
+  done
+}
 
 wait_until() { # seconds, command...
   local t=$1; shift
@@ -24,25 +54,92 @@ wait_until() { # seconds, command...
   return 1
 }
 
-e2e_cleanup() {
-  local p
-  for p in "${E2E_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  "$LW_ROOT/hack/backends.sh" stop "$E2E_STATE/backends" >/dev/null 2>&1 || true
-  "$KUBECTL" delete namespace "$E2E_NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
-  if [ -n "${E2E_KEEP_STATE:-}" ]; then
-    echo "state kept in $E2E_STATE"
-  else
-    rm -rf "$E2E_STATE"
+wait_line() { # file regex seconds
+  local deadline=$((SECONDS + $3))
+  until grep -E -- "$2" "$1" >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.1
+  done
+}
+
+# e2e_driver NAME: DRIVER is the suite's C driver (tests/e2e/NAME.c), built
+# now if the build tree lacks it; without one the suite ends, failed.
+e2e_driver() {
+  DRIVER=${LW_BUILD:-$LW_ROOT/build}/e2e/$1
+  if [ ! -x "$DRIVER" ]; then
+    make -C "$LW_ROOT" "build/e2e/$1" >/dev/null 2>&1 && DRIVER=$LW_ROOT/build/e2e/$1
   fi
+  if [ ! -x "$DRIVER" ]; then
+    nok "driver $DRIVER is built"
+    finish; exit 1
+  fi
+}
+
+# e2e_cluster_up: the local cluster (hack/cluster.sh) and its kubectl, or a
+# failed check and the end of the suite.
+e2e_cluster_up() {
+  local out
+  if ! out=$("$LW_ROOT/hack/cluster.sh" up); then
+    nok "hack/cluster.sh up"
+    finish; exit 1
+  fi
+  eval "$out"
+  KUBECTL=$("$LW_ROOT/hack/tools.sh" path kubectl)
+  export KUBECTL KUBECONFIG
+}
+
+e2e_on_exit() { E2E_ON_EXIT+=("$*"); }
+
+e2e_stop() {
+  local step p
+  # Also under set -e: a process already gone must not end the cleanup.
+  for p in "${E2E_PIDS[@]}"; do kill -"$E2E_STOP_SIGNAL" "$p" 2>/dev/null || true; done
+  for p in "${E2E_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  for step in "${E2E_ON_EXIT[@]}"; do eval "$step" || true; done
+  if [ -n "$KUBECTL" ] && [ ${#E2E_NAMESPACES[@]} -gt 0 ]; then
+    "$KUBECTL" delete namespace "${E2E_NAMESPACES[@]}" --wait=false --ignore-not-found >/dev/null 2>&1 || true
+  fi
+  if [ -n "${E2E_KEEP_STATE:-}" ]; then
+    echo "state kept in $TMP"
+  else
+    rm -rf "$TMP"
+  fi
+}
+
+# e2e_scratch [NAMESPACE...]: $TMP, and e2e_stop on exit (it deletes the
+# namespaces); for a suite with work to do before it needs the cluster.
+e2e_scratch() {
+  E2E_NAMESPACES=("$@")
+  TMP=$(mktemp -d "${TMPDIR:-/tmp}/lw-e2e-$(basename "$0" .sh).XXXXXX")
+  trap e2e_stop EXIT
+}
+
+e2e_start() { # namespace...
+  e2e_scratch "$@"
+  e2e_cluster_up
+}
+
+# kubeconfig_as FILE USER: a copy of $KUBECONFIG whose current user
+# impersonates USER (a ServiceAccount's system:serviceaccount:NS:NAME), so
+# that what runs with it is authorised by that user's RBAC alone.
+# (Written with awk: `kubectl config set users.NAME.as` refuses the path.)
+kubeconfig_as() {
+  local user
+  user=$("$KUBECTL" config view --minify -o 'jsonpath={.contexts[0].context.user}')
+  awk -v u="$user" -v as="$2" '
+    $0 ~ "^- name: "u"$" { inuser = 1 }
+    { print }
+    inuser && $0 ~ "^  user:" { print "    as: " as; inuser = 0 }
+  ' "$KUBECONFIG" >"$1"
 }
 
 e2e_init() { # namespace
   E2E_NS=$1
-  E2E_STATE=$(mktemp -d "${TMPDIR:-/tmp}/lw-e2e-$1.XXXXXX")
-  eval "$("$LW_ROOT/hack/cluster.sh" up)" || { nok "cluster up"; finish; exit 1; }
-  KUBECTL=$("$LW_ROOT/hack/tools.sh" path kubectl)
-  export KUBECTL KUBECONFIG
-  trap e2e_cleanup EXIT
+  e2e_scratch "$E2E_NS"
+  E2E_STATE=$TMP
+  E2E_STOP_SIGNAL=KILL
+  e2e_on_exit '"$LW_ROOT/hack/backends.sh" stop "$E2E_STATE/backends" >/dev/null 2>&1'
+  e2e_cluster_up
   k delete namespace "$E2E_NS" --ignore-not-found --wait=true --timeout=60s >/dev/null 2>&1 || true
   k create namespace "$E2E_NS" >/dev/null
 }
