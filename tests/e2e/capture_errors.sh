@@ -86,7 +86,7 @@ expect_fail() {
 make_pod deaf
 DIP="$(pod_ip deaf)" || { nok "pod deaf has an IP"; finish; exit 1; }
 forward deaf "$DIP"
-poll 20 bash -c "'$LW_BIN' capture -n '$NS' pod/deaf --kind metrics -o /dev/null 2>&1 | grep -q 'error forwarding port'"
+poll 20 bash -c "'$LW_BIN' capture -n '$NS' pod/deaf --kind metrics -o /dev/null 2>&1 | grep -q 'error forwarding port.*refused'"
 expect_fail "portforward, nothing listening: kwok's error-channel text is the error" 2 10 \
   "^leakwatch capture: pod $NS/deaf via portforward: error forwarding port $PORT to pod .*connection refused$" \
   pod/deaf --kind goroutine-debug1 --transport portforward
@@ -110,12 +110,12 @@ for tr in portforward direct; do
   expect_fail "$tr: a stalled endpoint times out (--timeout 3)" 2 8 \
     "^leakwatch capture: pod $NS/bad via $tr: (no data for [0-9.]+ s \\(stalled after 3 bytes\\)|timed out after [0-9.]+ s)" \
     pod/bad --transport "$tr" --kind goroutine-debug2 --path /stall/debug/pprof --timeout 3
-  expect_fail "$tr: an endless body stops at --max-bytes 1M" 2 20 \
+  expect_fail "$tr: an endless body stops at --max-bytes 1Mi" 2 20 \
     "^leakwatch capture: pod $NS/bad via $tr: response (body )?exceeds the size limit of 1048576 bytes$" \
-    pod/bad --transport "$tr" --kind goroutine-debug2 --path /forever/debug/pprof --max-bytes 1M
-  expect_fail "$tr: a gzip bomb as protobuf stops at --max-decompressed 16M" 2 20 \
+    pod/bad --transport "$tr" --kind goroutine-debug2 --path /forever/debug/pprof --max-bytes 1Mi
+  expect_fail "$tr: a gzip bomb as protobuf stops at --max-decompressed 16Mi" 2 20 \
     "^leakwatch capture: pod $NS/bad via $tr: .*decompressed size exceeds 16777216 bytes" \
-    pod/bad --transport "$tr" --kind goroutine-proto --path /bomb/debug/pprof --analyze --max-decompressed 16M
+    pod/bad --transport "$tr" --kind goroutine-proto --path /bomb/debug/pprof --analyze --max-decompressed 16Mi
   # Without parsing, the bomb's raw bytes are just what the pod served.
   curl -sf "http://$BIP:$PORT/bomb/debug/pprof/goroutine" -o "$TMP/want"
   if lwc pod/bad --transport "$tr" --kind goroutine-proto --path /bomb/debug/pprof -o "$TMP/bomb.pb.gz" \
