@@ -93,17 +93,6 @@ int cnt_cluster_events(kube_client *kube, const char *ns, int64_t since_s,
     return rc == 0 ? 0 : -1;
 }
 
-static const char *resource_of(const char *kind)
-{
-    if (!strcmp(kind, "Deployment"))
-        return "deployments";
-    if (!strcmp(kind, "StatefulSet"))
-        return "statefulsets";
-    if (!strcmp(kind, "ReplicaSet"))
-        return "replicasets";
-    return NULL;
-}
-
 int cnt_cluster_workload(kube_client *kube, const char *ns, const char *kind,
                          const char *name, const char *uid,
                          const char *pod_uid, cnt_workload_state *st,
@@ -111,7 +100,7 @@ int cnt_cluster_workload(kube_client *kube, const char *ns, const char *kind,
 {
     *not_found = false;
     memset(st, 0, sizeof *st);
-    if (!resource_of(kind)) {
+    if (!kube_workload_resource(kind)) {
         snprintf(err, errlen, "%s is not a workload leakwatch restarts", kind);
         return -1;
     }
@@ -151,7 +140,7 @@ int cnt_cluster_rollout_restart(kube_client *kube, const char *ns,
                                 kube_response *r)
 {
     memset(r, 0, sizeof *r);
-    const char *res = resource_of(kind);
+    const char *res = kube_workload_resource(kind);
     if (!res || !strcmp(kind, "ReplicaSet")) {
         snprintf(r->error, sizeof r->error, "%s cannot be restarted by a "
                  "rollout", kind);

@@ -99,7 +99,7 @@ toolong:
     return -1;
 }
 
-static const char *resource_of(const char *kind)
+const char *kube_workload_resource(const char *kind)
 {
     if (!strcmp(kind, "Deployment"))
         return "deployments";
@@ -187,7 +187,7 @@ static int read_object(kube_client *c, kube_workload *w, long *http_status,
     kube_escape(w->ns, ens, sizeof ens);
     kube_escape(w->name, ename, sizeof ename);
     snprintf(path, sizeof path, "/apis/apps/v1/namespaces/%s/%s/%s", ens,
-             resource_of(w->kind), ename);
+             kube_workload_resource(w->kind), ename);
     kube_response r;
     if (kube_get(c, path, &r) != 0) {
         *http_status = r.status;
@@ -245,7 +245,7 @@ kube_workload *kube_workload_get(kube_client *c, const char *ns,
                                  long *http_status, char *err, size_t errlen)
 {
     *http_status = 0;
-    if (!resource_of(kind)) {
+    if (!kube_workload_resource(kind)) {
         snprintf(err, errlen, "%s is not a Deployment, StatefulSet or "
                  "ReplicaSet", kind);
         return NULL;

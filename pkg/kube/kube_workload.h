@@ -25,6 +25,10 @@
 int kube_selector_string(const json_t *selector, char *out, size_t outlen,
                          char *err, size_t errlen);
 
+/* The API resource of a workload kind ("Deployment" -> "deployments");
+ * NULL for a kind leakwatch does not read as a workload. */
+const char *kube_workload_resource(const char *kind);
+
 typedef struct kube_workload {
     char ns[64], kind[32], name[254], uid[64];
     char selector[3072];

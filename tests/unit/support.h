@@ -3,7 +3,8 @@
  * strings into pprof frames, profiles and analysis snapshots
  * (support_analysis.c), parsing recorded pprof inputs and checking
  * refusals (support_pprof.c), and scratch directories for tests that write files
- * (support_tmpdir.c). Linked into every unit test binary (tests/unit/ files
+ * (support_tmpdir.c), and loading recorded Kubernetes objects
+ * (support_kube.c). Linked into every unit test binary (tests/unit/ files
  * not named test_*). Not a fixture library: each test still states its own
  * goroutines and file contents.
  */
@@ -12,6 +13,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "analysis/analysis.h"
 #include "pprof/pprof.h"
@@ -92,5 +95,9 @@ void ts_assert_crlf_same(const char *name);
 
 /* `data` gzipped in one member; the caller frees the result. */
 unsigned char *ts_gzip(const void *data, size_t len, size_t *out_len);
+
+/* The recorded object tests/fixtures/kube/<name> (under $LW_ROOT); fails the
+ * running test when it cannot be read.  The caller owns the reference. */
+json_t *ts_kube_object(const char *name);
 
 #endif

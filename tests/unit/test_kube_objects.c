@@ -20,19 +20,8 @@
 
 #include "kube/kube.h"
 #include "kube/kube_objects.h"
+#include "support.h"
 
-static json_t *load(const char *name)
-{
-    const char *root = getenv("LW_ROOT");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tests/fixtures/kube/%s",
-             root && *root ? root : ".", name);
-    json_error_t e;
-    json_t *j = json_load_file(path, 0, &e);
-    if (!j)
-        fail_msg("fixture %s: %s", path, e.text);
-    return j;
-}
 
 /* obj.a.b... by plain json_object_get, "" when absent. */
 static const char *at(const json_t *obj, const char *k1, const char *k2)
@@ -51,7 +40,7 @@ static void test_controller_refs(void **state)
 {
     (void)state;
     kube_owner o;
-    json_t *db = load("pod-db-0.json"), *sts = load("statefulset-db.json");
+    json_t *db = ts_kube_object("pod-db-0.json"), *sts = ts_kube_object("statefulset-db.json");
     assert_true(kube_controller_ref(db, &o));
     assert_string_equal(o.kind, "StatefulSet");
     assert_string_equal(o.name, "db");
@@ -59,14 +48,14 @@ static void test_controller_refs(void **state)
     assert_string_equal(o.uid, at(sts, "metadata", "uid"));
     assert_true(o.uid[0]);
 
-    json_t *lone = load("pod-lone.json");
+    json_t *lone = ts_kube_object("pod-lone.json");
     memset(&o, 'x', sizeof o);
     assert_false(kube_controller_ref(lone, &o));
     assert_string_equal(o.kind, "");
     assert_string_equal(o.uid, "");
 
     /* A ReplicaSet's controller is its Deployment. */
-    json_t *rsl = load("replicasets-orders.json"), *dep = load("deployment-orders.json");
+    json_t *rsl = ts_kube_object("replicasets-orders.json"), *dep = ts_kube_object("deployment-orders.json");
     json_t *rs = json_array_get(json_object_get(rsl, "items"), 0);
     assert_true(kube_controller_ref(rs, &o));
     assert_string_equal(o.kind, "Deployment");
@@ -93,7 +82,7 @@ static void test_controller_refs(void **state)
 static void test_pod_parsed_once(void **state)
 {
     (void)state;
-    json_t *pods = load("pods-orders.json"), *rsl = load("replicasets-orders.json");
+    json_t *pods = ts_kube_object("pods-orders.json"), *rsl = ts_kube_object("replicasets-orders.json");
     const char *rs_uid = at(json_array_get(json_object_get(rsl, "items"), 0),
                             "metadata", "uid");
     size_t i;
@@ -152,7 +141,7 @@ static void test_pod_parsed_once(void **state)
 static void test_fresher_rule(void **state)
 {
     (void)state;
-    json_t *pods = load("pods-orders.json");
+    json_t *pods = ts_kube_object("pods-orders.json");
     json_t *items = json_object_get(pods, "items");
     kube_pod a, b;
     kube_pod_parse(json_array_get(items, 0), &a);
@@ -182,7 +171,7 @@ static void test_fresher_rule(void **state)
 static void test_sidecar_port(void **state)
 {
     (void)state;
-    json_t *pod = load("pod-sidecar.json");
+    json_t *pod = ts_kube_object("pod-sidecar.json");
     kube_pod p;
     kube_pod_parse(pod, &p);
     assert_false(p.has_controller);

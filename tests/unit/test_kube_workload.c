@@ -16,20 +16,9 @@
 #include "kube/kube_pods.h"
 #include "kube/kube_workload.h"
 
+#include "support.h"
 #include "test_kube_watch_fakeapi.h"
 
-static json_t *load(const char *name)
-{
-    const char *root = getenv("LW_ROOT");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tests/fixtures/kube/%s",
-             root && *root ? root : ".", name);
-    json_error_t e;
-    json_t *j = json_load_file(path, 0, &e);
-    if (!j)
-        fail_msg("fixture %s: %s", path, e.text);
-    return j;
-}
 
 typedef struct world {
     pthread_mutex_t mu;
@@ -65,7 +54,7 @@ static int handler(fake_api *a, const fake_req *r, int fd, void *ud)
  * name only starts like this one's. */
 static json_t *stray(const char *name, const char *rs_name)
 {
-    json_t *p = load("pod-lone.json");
+    json_t *p = ts_kube_object("pod-lone.json");
     json_t *md = json_object_get(p, "metadata");
     json_object_set_new(md, "name", json_string(name));
     json_object_set_new(md, "uid", json_string(name));
@@ -84,8 +73,8 @@ static int setup(void **state)
 {
     world *w = calloc(1, sizeof *w);
     pthread_mutex_init(&w->mu, NULL);
-    w->deployment = load("deployment-orders.json");
-    w->pods = load("pods-orders.json");
+    w->deployment = ts_kube_object("deployment-orders.json");
+    w->pods = ts_kube_object("pods-orders.json");
     json_t *items = json_object_get(w->pods, "items");
     json_array_append_new(items, stray("lone-match", NULL));
     json_array_append_new(items, stray("orders-canary-5f7d-x", "orders-canary-5f7d"));
@@ -227,7 +216,7 @@ static void test_capture_targets(void **state)
 static void test_named_ports_like_kubernetes(void **state)
 {
     (void)state;
-    json_t *p = load("pod-sidecar.json");
+    json_t *p = ts_kube_object("pod-sidecar.json");
     assert_int_equal(kube_pod_named_port(p, "metrics"), 9090);   /* sidecar */
     assert_int_equal(kube_pod_named_port(p, "http"), 8080);      /* container first */
     assert_int_equal(kube_pod_named_port(p, "setup-debug"), 0);  /* init: exited */
