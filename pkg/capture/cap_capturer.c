@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "capture/cap_internal.h"
+#include "lw/lw_clock.h"
 
 /* ---- lifecycle --------------------------------------------------------- */
 
@@ -120,7 +121,7 @@ cap_capturer *cap_capturer_new(kube_client *kube, const cap_options *opts,
     c->o.user_agent = c->user_agent;
     c->o.pod_ca_file = c->pod_ca_file;
     if (RAND_bytes((unsigned char *)&c->rng, sizeof c->rng) != 1 || !c->rng)
-        c->rng = 0x9e3779b97f4a7c15ULL ^ (uint64_t)cap_now_ms();
+        c->rng = 0x9e3779b97f4a7c15ULL ^ (uint64_t)lw_mono_ms();
     share_new(c);
     return c;
 }
@@ -223,7 +224,7 @@ long cap_capturer_backoff_ms(cap_capturer *c, const char *key)
 {
     pthread_mutex_lock(&c->mu);
     cap_pod_state *s = state_locked(c, key, false);
-    long ms = s ? cap_backoff_remaining(&s->backoff, cap_now_ms()) : 0;
+    long ms = s ? cap_backoff_remaining(&s->backoff, lw_mono_ms()) : 0;
     pthread_mutex_unlock(&c->mu);
     return ms;
 }
@@ -336,7 +337,7 @@ static void remember_count(capture_run *r, int64_t count, const char *source)
     cap_pod_state *s = state_locked(r->c, r->key, true);
     if (s) {
         s->count = count;
-        s->count_ms = cap_now_ms();
+        s->count_ms = lw_mono_ms();
         snprintf(s->count_source, sizeof s->count_source, "%s", source);
     }
     pthread_mutex_unlock(&r->c->mu);
@@ -355,7 +356,7 @@ static int probe_count(capture_run *r, cap_result *res, int64_t *count,
     cap_pod_state *s = state_locked(c, r->key, false);
     metrics_missing = s && s->metrics_missing;
     if (s && s->count >= 0 && c->o.count_max_age_ms > 0 &&
-        cap_now_ms() - s->count_ms <= c->o.count_max_age_ms) {
+        lw_mono_ms() - s->count_ms <= c->o.count_max_age_ms) {
         *count = s->count;
         *source = "recent";
         pthread_mutex_unlock(&c->mu);
@@ -445,7 +446,7 @@ static void record_outcome(capture_run *r, const cap_result *res)
         } else if (counts_as_failure(res->status)) {
             cap_backoff_fail(&s->backoff, c->o.backoff_base_ms,
                              c->o.backoff_max_ms, c->o.backoff_jitter,
-                             cap_now_ms(), rand01_locked(c));
+                             lw_mono_ms(), rand01_locked(c));
             cap_strlcpy(s->last_error, res->error, sizeof s->last_error);
         }
     }
@@ -476,7 +477,7 @@ static int begin(capture_run *r, cap_capturer *c, const cap_target *t,
     r->c = c;
     r->t = t;
     r->req = req;
-    r->start_ms = cap_now_ms();
+    r->start_ms = lw_mono_ms();
     long timeout = req->timeout_ms > 0 ? req->timeout_ms : c->o.timeout_ms;
     r->deadline_ms = r->start_ms + timeout;
     r->max_body = req->max_body_bytes ? req->max_body_bytes
@@ -498,7 +499,7 @@ static int begin(capture_run *r, cap_capturer *c, const cap_target *t,
     if (!req->ignore_backoff) {
         pthread_mutex_lock(&c->mu);
         cap_pod_state *s = state_locked(c, r->key, false);
-        long wait = s ? cap_backoff_remaining(&s->backoff, cap_now_ms()) : 0;
+        long wait = s ? cap_backoff_remaining(&s->backoff, lw_mono_ms()) : 0;
         char why[400] = "";
         if (wait > 0)
             snprintf(why, sizeof why, "backing off for %.1f s after %u "
@@ -524,7 +525,7 @@ static void end(capture_run *r, cap_result *res)
 {
     if (r->req->sched)
         cap_scheduler_release(r->req->sched, r->t->node);
-    res->seconds = (double)(cap_now_ms() - r->start_ms) / 1000.0;
+    res->seconds = (double)(lw_mono_ms() - r->start_ms) / 1000.0;
 }
 
 /* The fetch that produces the capture: raw bytes to the request's outputs,

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "capture/cap_internal.h"
+#include "lw/lw_clock.h"
 
 typedef struct curl_xfer {
     cap_fetch_ctx *f;
@@ -41,7 +42,7 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     curl_xfer *x = ud;
     size_t n = size * nmemb;
-    x->last_rx_ms = cap_now_ms();
+    x->last_rx_ms = lw_mono_ms();
     decide(x);
     if (!x->ok2xx) {
         cap_fetch_keep_errbody(x->f, ptr, n);
@@ -58,7 +59,7 @@ static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     curl_xfer *x = ud;
     size_t n = size * nmemb;
-    x->last_rx_ms = cap_now_ms();
+    x->last_rx_ms = lw_mono_ms();
     /* A new status line (after a 1xx) starts a new header block. */
     if (n > 5 && !strncmp(ptr, "HTTP/", 5)) {
         x->f->errbody_type[0] = '\0';
@@ -86,10 +87,10 @@ static int progress_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow,
         curl_easy_getinfo(x->e, x->tls ? CURLINFO_APPCONNECT_TIME_T
                                        : CURLINFO_CONNECT_TIME_T, &t);
         if (t <= 0)
-            return cap_fetch_check(x->f, cap_now_ms(), NULL) ? 1 : 0;
+            return cap_fetch_check(x->f, lw_mono_ms(), NULL) ? 1 : 0;
         x->connected = true;
         if (!x->decided)
-            x->last_rx_ms = cap_now_ms();
+            x->last_rx_ms = lw_mono_ms();
     }
     return cap_fetch_check(x->f, x->last_rx_ms, &x->next_pod_check_ms) ? 1
                                                                        : 0;
@@ -100,7 +101,7 @@ static void common_setopts(curl_xfer *x, const char *url, char *errbuf)
 {
     const cap_options *o = &x->f->c->o;
     CURL *e = x->e;
-    int64_t left = x->f->deadline_ms - cap_now_ms();
+    int64_t left = x->f->deadline_ms - lw_mono_ms();
     if (left < 1)
         left = 1;
     cap_share_setup(x->f->c, e);
@@ -167,7 +168,7 @@ int cap_fetch_direct(cap_fetch_ctx *f)
     if (!e)
         return cap_fetch_fail(f, CAP_ERR_CONNECT, "curl_easy_init failed");
     char errbuf[CURL_ERROR_SIZE] = "";
-    curl_xfer x = {.f = f, .e = e, .last_rx_ms = cap_now_ms(),
+    curl_xfer x = {.f = f, .e = e, .last_rx_ms = lw_mono_ms(),
                    .tls = t->https};
     common_setopts(&x, url, errbuf);
     /* Pod IPs are never reached through an HTTP proxy from the
@@ -224,7 +225,7 @@ int cap_fetch_proxy(cap_fetch_ctx *f)
             curl_easy_cleanup(e);
             return cap_fetch_fail(f, CAP_ERR_CONFIG, "%s", kerr);
         }
-        curl_xfer x = {.f = f, .e = e, .last_rx_ms = cap_now_ms(),
+        curl_xfer x = {.f = f, .e = e, .last_rx_ms = lw_mono_ms(),
                        .tls = !strncmp(url, "https:", 6)};
         common_setopts(&x, url, errbuf);
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);

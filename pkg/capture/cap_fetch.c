@@ -12,13 +12,7 @@
 #include <time.h>
 
 #include "capture/cap_internal.h"
-
-int64_t cap_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "lw/lw_clock.h"
 
 int cap_fetch_fail(cap_fetch_ctx *f, cap_status st, const char *fmt, ...)
 {
@@ -145,7 +139,7 @@ int cap_fetch_check(cap_fetch_ctx *f, int64_t last_rx_ms,
                     int64_t *next_pod_check_ms)
 {
     const cap_options *o = &f->c->o;
-    int64_t now = cap_now_ms();
+    int64_t now = lw_mono_ms();
     if (f->cancel && atomic_load(f->cancel))
         return cap_fetch_fail(f, CAP_ERR_CANCELLED, "cancelled");
     if (now >= f->deadline_ms)

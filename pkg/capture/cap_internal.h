@@ -46,7 +46,6 @@ struct cap_capturer {
 void cap_share_setup(cap_capturer *c, CURL *e);
 
 /* Monotonic milliseconds. */
-int64_t cap_now_ms(void);
 
 /* ---- the sink: where a 2xx body goes ----------------------------------- */
 

@@ -40,6 +40,7 @@
 #include "capture/cap_http.h"
 #include "capture/cap_internal.h"
 #include "capture/cap_ws.h"
+#include "lw/lw_clock.h"
 
 #define PF_SUBPROTOCOL "v4.channel.k8s.io"
 #define PF_MAX_HEAD (16 * 1024)
@@ -78,7 +79,7 @@ typedef struct pf {
 
 static int pf_wait(pf *p, short events)
 {
-    int64_t now = cap_now_ms();
+    int64_t now = lw_mono_ms();
     long slice = 200;
     if (p->f->deadline_ms - now < slice)
         slice = (long)(p->f->deadline_ms - now);
@@ -99,7 +100,7 @@ static int pf_send_raw(pf *p, const void *data, size_t len)
         size_t n = 0;
         CURLcode rc = curl_easy_send(p->e, d, len, &n);
         if (rc == CURLE_AGAIN) {
-            if (cap_fetch_check(p->f, cap_now_ms(), NULL) ||
+            if (cap_fetch_check(p->f, lw_mono_ms(), NULL) ||
                 pf_wait(p, POLLOUT))
                 return -1;
             continue;
@@ -123,7 +124,7 @@ static int pf_recv(pf *p, void *buf, size_t cap, size_t *n)
         CURLcode rc = curl_easy_recv(p->e, buf, cap, n);
         if (rc == CURLE_OK) {
             if (*n)
-                p->last_rx_ms = cap_now_ms();
+                p->last_rx_ms = lw_mono_ms();
             return 0;
         }
         if (rc != CURLE_AGAIN)
@@ -617,7 +618,7 @@ static int pf_connect(pf *p, uint8_t *extra, size_t *extralen)
         curl_slist_free_all(hdrs);
         return cap_fetch_fail(f, CAP_ERR_CONFIG, "%s", kerr);
     }
-    int64_t left = f->deadline_ms - cap_now_ms();
+    int64_t left = f->deadline_ms - lw_mono_ms();
     long ct = f->c->o.connect_timeout_ms;
     if (left < ct)
         ct = left > 1 ? (long)left : 1;
@@ -638,7 +639,7 @@ static int pf_connect(pf *p, uint8_t *extra, size_t *extralen)
     }
     curl_easy_setopt(p->e, CURLOPT_ERRORBUFFER, NULL);
     /* Connected: from here on silence counts as a stall. */
-    p->last_rx_ms = cap_now_ms();
+    p->last_rx_ms = lw_mono_ms();
     curl_socket_t s = CURL_SOCKET_BAD;
     curl_easy_getinfo(p->e, CURLINFO_ACTIVESOCKET, &s);
     if (s == CURL_SOCKET_BAD) {
@@ -813,9 +814,9 @@ static void pf_close(pf *p, unsigned status)
             sent += k;
         }
     }
-    int64_t until = cap_now_ms() + PF_CLOSE_WAIT_MS;
+    int64_t until = lw_mono_ms() + PF_CLOSE_WAIT_MS;
     uint8_t buf[4096];
-    while (!p->got_close && cap_now_ms() < until) {
+    while (!p->got_close && lw_mono_ms() < until) {
         size_t n = 0;
         CURLcode rc = curl_easy_recv(p->e, buf, sizeof buf, &n);
         if (rc == CURLE_AGAIN) {
@@ -881,8 +882,8 @@ static void pf_drain(pf *p, uint8_t *buf)
     memcpy(why, f->error, sizeof why);
     f->status = CAP_OK;
     f->error[0] = '\0';
-    int64_t until = cap_now_ms() + PF_CLOSE_WAIT_MS;
-    while (!p->got_close && cap_now_ms() < until) {
+    int64_t until = lw_mono_ms() + PF_CLOSE_WAIT_MS;
+    while (!p->got_close && lw_mono_ms() < until) {
         size_t n = 0;
         CURLcode rc = curl_easy_recv(p->e, buf, PF_RECV_BUF, &n);
         if (rc == CURLE_AGAIN) {
@@ -1033,7 +1034,7 @@ int cap_fetch_portforward(cap_fetch_ctx *f)
         p.sock = CURL_SOCKET_BAD;
         p.port = f->t->port;
         p.channel = -1;
-        p.last_rx_ms = cap_now_ms();
+        p.last_rx_ms = lw_mono_ms();
         cap_ws_decoder_init(&p.dec, 0);
         cap_http_parser_init(&p.http, f->sink->max_bytes, on_http_body, &p);
         p.e = curl_easy_init();

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "capture/capture.h"
+#include "lw/lw_clock.h"
 
 typedef struct sched_node {
     char *name;
@@ -35,15 +36,10 @@ cap_scheduler *cap_scheduler_new(int max_global, int max_per_node)
     cap_scheduler *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    if (pthread_mutex_init(&s->mu, NULL) || pthread_cond_init(&s->cv, &ca)) {
-        pthread_condattr_destroy(&ca);
+    if (pthread_mutex_init(&s->mu, NULL) || lw_cond_init_monotonic(&s->cv)) {
         free(s);
         return NULL;
     }
-    pthread_condattr_destroy(&ca);
     s->max_global = max_global > 0 ? max_global : 1;
     s->max_per_node = max_per_node;
     return s;
@@ -114,15 +110,7 @@ int cap_scheduler_acquire(cap_scheduler *s, const char *node, long timeout_ms)
     if (!node)
         node = "";
     struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    if (timeout_ms >= 0) {
-        until.tv_sec += timeout_ms / 1000;
-        until.tv_nsec += (timeout_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-    }
+    lw_deadline_ms(&until, timeout_ms); /* unused when waiting forever */
     pthread_mutex_lock(&s->mu);
     int rc;
     while ((rc = take_locked(s, node)) != 0) {

@@ -33,6 +33,7 @@
 #include "contain/cnt_plan.h"
 #include "kube/kube_evict.h"
 #include "kube/kube_objects.h"
+#include "lw/lw_clock.h"
 
 /* Backoff after a refused or failed restart: doubling, within these. */
 #define BACKOFF_MIN_S 30.0
@@ -47,9 +48,7 @@
 static int64_t wall_ms(void *ud)
 {
     (void)ud;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return lw_wall_ms();
 }
 
 void cnt_set_clock(cnt_containment *c, cnt_clock_fn fn, void *ud)

@@ -28,6 +28,7 @@
 #include "kube/kube_events.h"
 #include "kube/kube_lease.h"
 #include "kube/kube_pods.h"
+#include "lw/lw_clock.h"
 #include "lw/lw_text.h"
 #include "obs/obs_http.h"
 #include "obs/obs_metrics.h"
@@ -96,20 +97,6 @@ struct ctl_controller {
 };
 
 /* ---- time and randomness ---------------------------------------------- */
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static double rand01(unsigned *seed)
 {
@@ -197,7 +184,7 @@ static bool event_already_recorded(ctl_controller *c, const char *ns,
 {
     char sel[256];
     snprintf(sel, sizeof(sel), "involvedObject.uid=%s,reason=%s", uid, reason);
-    recent_event r = {.now = wall_ms() / 1000, .within_s = within_s};
+    recent_event r = {.now = lw_wall_ms() / 1000, .within_s = within_s};
     kube_response err;
     memset(&err, 0, sizeof(err));
     if (kube_events_list(c->kube, ns, sel, "leakwatch", is_recent, &r, &err) < 0)
@@ -497,7 +484,7 @@ static void keep_evidence(ctl_controller *c, const pod_view *v,
     suspect_path[0] = baseline_path[0] = '\0';
     if (!c->evidence)
         return;
-    int64_t now_s = wall_ms() / 1000;
+    int64_t now_s = lw_wall_ms() / 1000;
     char err[256];
     cap_result r;
     const ctl_full *own_first = ctl_episode_first(ep);
@@ -795,7 +782,7 @@ static void analyse_and_report(ctl_controller *c, pod_view *v, episode_job *job)
     if (still) {
         p->finding = true;
         p->adopted = false;
-        p->finding_ms = wall_ms();
+        p->finding_ms = lw_wall_ms();
         snprintf(p->finding_pattern, sizeof(p->finding_pattern), "%s", pattern);
         snprintf(p->finding_func, sizeof(p->finding_func), "%s", funcs);
     }
@@ -817,10 +804,10 @@ static void analyse_and_report(ctl_controller *c, pod_view *v, episode_job *job)
         .per_minute = job->trend.per_minute,
         .peer_name = job->has_peer ? job->peer.name : NULL,
         .peer_age_minutes = job->has_peer && job->peer.start_s > 0
-                                ? (double)(wall_ms() / 1000 - job->peer.start_s) / 60.0
+                                ? (double)(lw_wall_ms() / 1000 - job->peer.start_s) / 60.0
                                 : 0,
         .pod_age_minutes = v->start_s > 0
-                               ? (double)(wall_ms() / 1000 - v->start_s) / 60.0
+                               ? (double)(lw_wall_ms() / 1000 - v->start_s) / 60.0
                                : 0,
         .peer_count = sb ? (int64_t)sb->total : -1,
         .suspect_path = suspect_path[0] ? suspect_path : NULL,
@@ -1001,7 +988,7 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
     view_of(p, &v);
     ctl_pods_unlock(c->pods);
 
-    int64_t now = mono_ms();
+    int64_t now = lw_mono_ms();
     if (v.ep_state < 0) {
         if (!v.annotation_reported || strcmp(v.annotation_error, v.ep.error)) {
             report_annotation_error(c, &v);
@@ -1062,7 +1049,7 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
                  open_pattern[0] ? open_pattern : "unknown");
         p->finding_func[0] = '\0';
     }
-    int64_t now_wall = wall_ms();
+    int64_t now_wall = lw_wall_ms();
     /* A count far below the window after a restart the watch has not shown
      * yet: a new process.  Start over rather than call it a drain. */
     ctl_window_add(&p->win, now_wall, (uint64_t)count);
@@ -1136,7 +1123,7 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
     ctl_pods_lock(c->pods);
     p = ctl_pods_get(c->pods, uid);
     bool too_soon = p && p->episode && ctl_episode_captures(p->episode) &&
-                    wall_ms() - ctl_episode_last(p->episode)->t_ms <
+                    lw_wall_ms() - ctl_episode_last(p->episode)->t_ms <
                         episode_spacing_ms(c);
     ctl_pods_unlock(c->pods);
     if (!p)
@@ -1177,7 +1164,7 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
         obs_log(c->log, OBS_WARN, "out of memory for the episode", "pod", v.name,
                 OBS_END);
     } else if (ctl_episode_add(job.ep, full.data, full.len, cap_kind_ext(full.kind),
-                               wall_ms(), v.name, perr, sizeof(perr)) < 0) {
+                               lw_wall_ms(), v.name, perr, sizeof(perr)) < 0) {
         obs_log(c->log, OBS_WARN, "cannot analyse capture", "pod", v.name,
                 "error", perr, OBS_END);
     }
@@ -1213,7 +1200,7 @@ reschedule:
 static void *worker_main(void *arg)
 {
     ctl_controller *c = arg;
-    unsigned seed = (unsigned)(mono_ms() ^ (intptr_t)pthread_self());
+    unsigned seed = (unsigned)(lw_mono_ms() ^ (intptr_t)pthread_self());
     for (;;) {
         char uid[64];
         pthread_mutex_lock(&c->qmu);
@@ -1336,8 +1323,8 @@ static void on_pod_upsert(const json_t *obj, ctl_controller *c)
     ctl_upsert_result r = ctl_pods_upsert(c->pods, obj, &p, &removed);
     if (r == CTL_POD_ADDED) {
         /* Spread first samples over one interval. */
-        unsigned seed = (unsigned)mono_ms() ^ (unsigned)ctl_pods_count(c->pods);
-        p->next_due_ms = mono_ms() + (int64_t)(rand01(&seed) * c->cfg->interval_s * 1000 * 0.5);
+        unsigned seed = (unsigned)lw_mono_ms() ^ (unsigned)ctl_pods_count(c->pods);
+        p->next_due_ms = lw_mono_ms() + (int64_t)(rand01(&seed) * c->cfg->interval_s * 1000 * 0.5);
     }
     size_t n = ctl_pods_count(c->pods);
     ctl_pods_unlock(c->pods);
@@ -1424,7 +1411,7 @@ static void cb_delete(const json_t *obj, bool final_state_unknown, void *ud)
 static bool check_health(void *ud, char *why, size_t whylen)
 {
     ctl_controller *c = ud;
-    int64_t age = mono_ms() - atomic_load(&c->heartbeat_ms);
+    int64_t age = lw_mono_ms() - atomic_load(&c->heartbeat_ms);
     if (age > 30000) {
         snprintf(why, whylen, "control loop stalled for %" PRId64 " ms", age);
         return false;
@@ -1557,7 +1544,7 @@ ctl_controller *ctl_controller_new(const ctl_config *cfg, obs_logger *log,
     pthread_mutex_init(&c->qmu, NULL);
     pthread_cond_init(&c->qcv, NULL);
     pthread_mutex_init(&c->wake_mu, NULL);
-    pthread_cond_init(&c->wake_cv, NULL);
+    lw_cond_init_monotonic(&c->wake_cv);
     pthread_mutex_init(&c->findings_mu, NULL);
     pthread_mutex_init(&c->stories_mu, NULL);
     c->open = ctl_open_new();
@@ -1565,7 +1552,7 @@ ctl_controller *ctl_controller_new(const ctl_config *cfg, obs_logger *log,
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    atomic_store(&c->heartbeat_ms, mono_ms());
+    atomic_store(&c->heartbeat_ms, lw_mono_ms());
     c->queue = calloc(CTL_QUEUE_MAX, 64);
     c->pods = ctl_pods_new();
     c->reg = obs_registry_new();
@@ -1751,7 +1738,7 @@ int ctl_controller_run(ctl_controller *c, volatile sig_atomic_t *stop)
     if (!due)
         return -1;
     while (!*stop) {
-        int64_t now = mono_ms();
+        int64_t now = lw_mono_ms();
         atomic_store(&c->heartbeat_ms, now);
         if (leading(c) && !atomic_load(&c->open_loaded)) {
             load_open_findings(c);
@@ -1772,12 +1759,7 @@ int ctl_controller_run(ctl_controller *c, volatile sig_atomic_t *stop)
                 }
         }
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 250 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        lw_deadline_ms(&ts, 250);
         pthread_mutex_lock(&c->wake_mu);
         pthread_cond_timedwait(&c->wake_cv, &c->wake_mu, &ts);
         pthread_mutex_unlock(&c->wake_mu);

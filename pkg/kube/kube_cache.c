@@ -9,6 +9,7 @@
  * Not for: watch protocol details (kube_watch.c).
  */
 #include "kube/kube_cache.h"
+#include "lw/lw_clock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -337,11 +338,7 @@ kube_cache *kube_cache_new(kube_client *c, const kube_cache_opts *o,
         .event = h_event,
         .ud = k,
     };
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&k->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    lw_cond_init_monotonic(&k->cv);
     pthread_mutex_init(&k->mu, NULL);
     return k;
 }
@@ -388,15 +385,7 @@ bool kube_cache_synced(kube_cache *k)
 bool kube_cache_wait_synced(kube_cache *k, long timeout_ms)
 {
     struct timespec dl;
-    clock_gettime(CLOCK_MONOTONIC, &dl);
-    if (timeout_ms < 0)
-        timeout_ms = 0;
-    dl.tv_sec += timeout_ms / 1000;
-    dl.tv_nsec += (timeout_ms % 1000) * 1000000L;
-    if (dl.tv_nsec >= 1000000000L) {
-        dl.tv_sec++;
-        dl.tv_nsec -= 1000000000L;
-    }
+    lw_deadline_ms(&dl, timeout_ms);
     pthread_mutex_lock(&k->mu);
     while (!k->synced) {
         if (pthread_cond_timedwait(&k->cv, &k->mu, &dl) == ETIMEDOUT)

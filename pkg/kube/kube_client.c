@@ -42,6 +42,7 @@
 
 #include "kube/kube.h"
 #include "kube/kube_internal.h"
+#include "lw/lw_clock.h"
 
 #ifndef LW_VERSION
 #define LW_VERSION "dev"
@@ -249,7 +250,7 @@ static int auth_apply(kube_client *c, CURL *e, struct curl_slist **h,
     const char *token = cfg->token;
     if (cfg->exec) {
         const kube_exec_cred *cr;
-        if (kube_exec_credential(cfg->exec, force, kube_wall_ms() / 1000, &cr,
+        if (kube_exec_credential(cfg->exec, force, lw_wall_ms() / 1000, &cr,
                                  err, errlen) != 0) {
             rc = -1;
             goto out;
@@ -265,7 +266,7 @@ static int auth_apply(kube_client *c, CURL *e, struct curl_slist **h,
             curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &kb);
         }
     } else if (cfg->token_file) {
-        int64_t now = kube_now_ms();
+        int64_t now = lw_mono_ms();
         if (force || !c->bearer ||
             now - c->bearer_read_ms >= TOKEN_FILE_REFRESH_MS) {
             int en = 0;
@@ -500,7 +501,7 @@ static size_t on_header(char *p, size_t sz, size_t nmemb, void *ud)
                     *q = '\0';
             time_t when = curl_getdate(s, NULL); /* HTTP-date form */
             if (when > 0) {
-                int64_t d = (int64_t)when - kube_wall_ms() / 1000;
+                int64_t d = (int64_t)when - lw_wall_ms() / 1000;
                 a->retry_after_s = d > 0 ? (long)d : 0;
             }
         }
@@ -692,7 +693,7 @@ static bool rl_take(kube_client *c, int64_t now, int64_t *wait_ms)
 
 static void start_ready(kube_client *c)
 {
-    int64_t now = kube_now_ms();
+    int64_t now = lw_mono_ms();
     c->rl_wait_ms = -1;
     kube_async *a = c->wait_head;
     while (a) {
@@ -818,7 +819,7 @@ static void retry_later(kube_client *c, kube_async *a, int64_t delay_ms)
 {
     curl_easy_cleanup(a->easy);
     a->easy = NULL;
-    a->not_before_ms = kube_now_ms() + delay_ms;
+    a->not_before_ms = lw_mono_ms() + delay_ms;
     wait_push(c, a);
 }
 
@@ -995,7 +996,7 @@ static void shutdown_all(kube_client *c)
 
 static long next_timeout(kube_client *c)
 {
-    int64_t now = kube_now_ms();
+    int64_t now = lw_mono_ms();
     int64_t t = IDLE_POLL_MS;
     if (c->rl_wait_ms >= 0 && c->rl_wait_ms < t)
         t = c->rl_wait_ms;
@@ -1285,8 +1286,8 @@ kube_client *kube_client_new(const kube_config *cfg,
     opts_resolve(opts, &c->opts);
     c->rl_wait_ms = -1;
     c->tokens = c->opts.burst;
-    c->tokens_at_ms = kube_now_ms();
-    c->rng = (uint64_t)kube_wall_ms() ^ ((uint64_t)(uintptr_t)c << 16) ^
+    c->tokens_at_ms = lw_mono_ms();
+    c->rng = (uint64_t)lw_wall_ms() ^ ((uint64_t)(uintptr_t)c << 16) ^
              0x9E3779B97F4A7C15ULL;
     if (!c->rng)
         c->rng = 1;

@@ -11,6 +11,7 @@
  */
 #include "kube/kube_events.h"
 
+#include "lw/lw_clock.h"
 #include "lw/lw_hash.h"
 #include "lw/lw_utf8.h"
 
@@ -428,24 +429,6 @@ static void rlogf(kube_recorder *r, const char *fmt, ...)
         fprintf(stderr, "kube events: %s\n", msg);
 }
 
-static int64_t wall_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static void deadline_in(struct timespec *dl, long ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, dl);
-    dl->tv_sec += ms / 1000;
-    dl->tv_nsec += (ms % 1000) * 1000000L;
-    if (dl->tv_nsec >= 1000000000L) {
-        dl->tv_sec++;
-        dl->tv_nsec -= 1000000000L;
-    }
-}
-
 static void call_done(kube_response *resp, void *ud)
 {
     kube_recorder *r = ud;
@@ -476,7 +459,7 @@ static int rec_call(kube_recorder *r, const char *method, const char *path,
                             .done = call_done,
                             .ud = r};
     struct timespec dl;
-    deadline_in(&dl, r->timeout_ms);
+    lw_deadline_ms(&dl, r->timeout_ms);
     pthread_mutex_lock(&r->mu);
     if (r->stop) {
         pthread_mutex_unlock(&r->mu);
@@ -534,7 +517,7 @@ static int send_create(kube_recorder *r, const qitem *it, kube_event_plan *p,
             return rc;
         /* AlreadyExists: the name is taken (by an Event we cannot account
          * for); a fresh name keeps this occurrence. */
-        fresh_name(r->corr, &it->ref, wall_us(), p->name, sizeof p->name);
+        fresh_name(r->corr, &it->ref, lw_wall_us(), p->name, sizeof p->name);
     }
     return -1;
 }
@@ -680,11 +663,7 @@ kube_recorder *kube_recorder_new(kube_client *c, const kube_recorder_opts *o,
     r->corr = kube_event_correlator_new(&d);
     if (!r->corr)
         goto oom;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&r->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    lw_cond_init_monotonic(&r->cv);
     pthread_mutex_init(&r->mu, NULL);
     int rc = pthread_create(&r->thread, NULL, worker_main, r);
     if (rc != 0) {
@@ -709,7 +688,7 @@ oom:
 int kube_recorder_flush(kube_recorder *r, long timeout_ms)
 {
     struct timespec dl;
-    deadline_in(&dl, timeout_ms > 0 ? timeout_ms : 0);
+    lw_deadline_ms(&dl, timeout_ms > 0 ? timeout_ms : 0);
     pthread_mutex_lock(&r->mu);
     while ((r->head || r->busy) && !r->stop) {
         if (pthread_cond_timedwait(&r->cv, &r->mu, &dl) == ETIMEDOUT)
@@ -804,7 +783,7 @@ kube_event_status kube_event_record(kube_recorder *r,
         message = repaired;
         mlen = strlen(message);
     }
-    int64_t now = wall_us();
+    int64_t now = lw_wall_us();
     bool cut = mlen > r->max_msg;
     if (cut)
         mlen = utf8_cut(message, mlen, r->max_msg - 3);

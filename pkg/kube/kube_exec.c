@@ -28,6 +28,7 @@
 
 #include "kube/kube.h"
 #include "kube/kube_internal.h"
+#include "lw/lw_clock.h"
 
 extern char **environ;
 
@@ -537,10 +538,10 @@ static int run_plugin(kube_exec_config *e, outbuf *out, outbuf *errb,
     close(pe[1]);
     po[1] = pe[1] = -1;
 
-    int64_t deadline = kube_now_ms() + e->timeout_ms;
+    int64_t deadline = lw_mono_ms() + e->timeout_ms;
     bool open_o = true, open_e = true;
     while (open_o || open_e) {
-        int64_t left = deadline - kube_now_ms();
+        int64_t left = deadline - lw_mono_ms();
         if (left <= 0) {
             kill_and_reap(pid);
             pid = -1;
@@ -600,7 +601,7 @@ static int run_plugin(kube_exec_config *e, outbuf *out, outbuf *errb,
             *status = 0; /* SIGCHLD ignored by the host: judge by output */
             break;
         }
-        if (kube_now_ms() >= deadline) {
+        if (lw_mono_ms() >= deadline) {
             kill_and_reap(pid);
             pid = -1;
             snprintf(err, errlen,

@@ -75,8 +75,6 @@ int kube_base64_decode(const char *in, size_t inlen, char **out,
 /* Encodes to standard base64, NUL-terminated; NULL when out of memory. */
 char *kube_base64_encode(const void *in, size_t inlen);
 /* Monotonic and wall clocks in milliseconds. */
-int64_t kube_now_ms(void);
-int64_t kube_wall_ms(void);
 /* Copies src into a one-line form (control characters become spaces,
  * runs of whitespace collapse, ends trimmed), always terminated. */
 void kube_one_line(const char *src, size_t srclen, char *out, size_t outlen);

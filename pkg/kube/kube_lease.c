@@ -12,6 +12,7 @@
 #include "kube/kube_lease.h"
 
 #include "kube/kube_watch.h"
+#include "lw/lw_clock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -215,20 +216,6 @@ static void llogf(kube_lease *l, const char *fmt, ...)
         fprintf(stderr, "kube lease %s/%s: %s\n", l->ns, l->name, msg);
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void abs_deadline(struct timespec *dl, int64_t at_mono_ms)
 {
     dl->tv_sec = (time_t)(at_mono_ms / 1000);
@@ -323,11 +310,11 @@ typedef enum try_result {
 static int renew_optimistically(kube_lease *l, int64_t deadline)
 {
     if (!l->fetched || strcmp(l->st.observed.holder, l->identity) != 0 ||
-        !kube_lease_observed_valid(&l->st, mono_ms()))
+        !kube_lease_observed_valid(&l->st, lw_mono_ms()))
         return -1;
     kube_lease_record next = l->st.observed;
     next.duration_s = l->duration_s;
-    kube_format_micro_time(wall_us(), next.renew_time, sizeof next.renew_time);
+    kube_format_micro_time(lw_wall_us(), next.renew_time, sizeof next.renew_time);
     json_t *body = json_deep_copy(l->fetched);
     if (!body || kube_lease_apply(body, &next) != 0) {
         json_decref(body);
@@ -345,7 +332,7 @@ static int renew_optimistically(kube_lease *l, int64_t deadline)
         json_decref(cl.json);
         return -1;
     }
-    kube_lease_observe_write(&l->st, &written, wrv, mono_ms());
+    kube_lease_observe_write(&l->st, &written, wrv, lw_mono_ms());
     json_decref(l->fetched);
     l->fetched = cl.json;
     return 0;
@@ -381,7 +368,7 @@ static try_result try_acquire_or_renew(kube_lease *l, int64_t deadline,
     }
     kube_lease_action a =
         kube_lease_decide(&l->st, l->identity, found ? &fetched : NULL, rv,
-                          l->duration_s, mono_ms(), wall_us(), &next);
+                          l->duration_s, lw_mono_ms(), lw_wall_us(), &next);
     if (found)
         report_holder(l, fetched.holder);
     if (a == KUBE_LEASE_WAIT)
@@ -422,7 +409,7 @@ static try_result try_acquire_or_renew(kube_lease *l, int64_t deadline,
     char wrv[64] = "";
     if (kube_lease_parse(cl.json, &written, wrv, sizeof wrv) != 0)
         written = next;
-    kube_lease_observe_write(&l->st, &written, wrv, mono_ms());
+    kube_lease_observe_write(&l->st, &written, wrv, lw_mono_ms());
     json_decref(l->fetched);
     l->fetched = cl.json;
     report_holder(l, written.holder);
@@ -498,7 +485,7 @@ static void release(kube_lease *l)
     pthread_mutex_unlock(&l->mu);
     for (int attempt = 0; attempt < 2 && l->fetched; attempt++) {
         kube_lease_record rel;
-        kube_lease_release_record(&l->st, wall_us(), &rel);
+        kube_lease_release_record(&l->st, lw_wall_us(), &rel);
         json_t *body = json_deep_copy(l->fetched);
         if (!body || kube_lease_apply(body, &rel) != 0) {
             json_decref(body);
@@ -506,7 +493,7 @@ static void release(kube_lease *l)
         }
         call cl;
         int rc = lease_call(l, "PUT", l->path, body,
-                            mono_ms() + l->deadline_ms, &cl);
+                            lw_mono_ms() + l->deadline_ms, &cl);
         json_decref(body);
         if (rc == 0) {
             llogf(l, "released the lease");
@@ -521,7 +508,7 @@ static void release(kube_lease *l)
         }
         /* Our last renew may have landed after we stopped waiting for it:
          * read again, and release only if it is still ours. */
-        rc = lease_call(l, "GET", l->path, NULL, mono_ms() + l->deadline_ms,
+        rc = lease_call(l, "GET", l->path, NULL, lw_mono_ms() + l->deadline_ms,
                         &cl);
         kube_lease_record now;
         if (rc != 0 || kube_lease_parse(cl.json, &now, NULL, 0) != 0 ||
@@ -557,7 +544,7 @@ static void *elector_main(void *arg)
          * a slow request from stretching our leadership toward theirs. */
         int64_t renewed = 0;
         for (;;) {
-            int64_t t0 = mono_ms();
+            int64_t t0 = lw_mono_ms();
             try_result r = try_acquire_or_renew(l, t0 + l->deadline_ms, false);
             if (r == TRY_OK) {
                 renewed = t0;
@@ -585,11 +572,11 @@ static void *elector_main(void *arg)
         /* Renew every retry period; give up at renewed + renew deadline. */
         bool lost = false;
         while (!lost) {
-            if (sleep_until(l, mono_ms() + l->retry_ms, false))
+            if (sleep_until(l, lw_mono_ms() + l->retry_ms, false))
                 goto out;
             for (;;) {
                 int64_t dl = renewed + l->deadline_ms;
-                int64_t t0 = mono_ms();
+                int64_t t0 = lw_mono_ms();
                 if (t0 >= dl) {
                     llogf(l, "could not renew within %ld ms; stepping down",
                           l->deadline_ms);
@@ -691,7 +678,7 @@ kube_lease *kube_lease_start(kube_client *c, const kube_lease_opts *o,
     l->keep_on_stop = o->keep_on_stop;
     if (getrandom(&l->seed, sizeof l->seed, GRND_NONBLOCK) !=
         (ssize_t)sizeof l->seed)
-        l->seed = (uint64_t)mono_ms() ^ ((uint64_t)getpid() << 32);
+        l->seed = (uint64_t)lw_mono_ms() ^ ((uint64_t)getpid() << 32);
     if (o->identity) {
         snprintf(l->identity, sizeof l->identity, "%s", o->identity);
     } else {
@@ -701,11 +688,7 @@ kube_lease *kube_lease_start(kube_client *c, const kube_lease_opts *o,
         snprintf(l->identity, sizeof l->identity, "%s_%ld_%08x", host,
                  (long)getpid(), (unsigned)(l->seed >> 32));
     }
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&l->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    lw_cond_init_monotonic(&l->cv);
     pthread_mutex_init(&l->mu, NULL);
     int rc = pthread_create(&l->thread, NULL, elector_main, l);
     if (rc != 0) {
@@ -734,7 +717,7 @@ kube_lease *kube_lease_start(kube_client *c, const kube_lease_opts *o,
 bool kube_lease_is_leader(kube_lease *l)
 {
     pthread_mutex_lock(&l->mu);
-    bool lead = l->leading && mono_ms() - l->last_renew_ms < l->deadline_ms;
+    bool lead = l->leading && lw_mono_ms() - l->last_renew_ms < l->deadline_ms;
     pthread_mutex_unlock(&l->mu);
     return lead;
 }

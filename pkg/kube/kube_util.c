@@ -285,20 +285,6 @@ char *kube_base64_encode(const void *in, size_t inlen)
     return buf;
 }
 
-int64_t kube_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t kube_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void kube_one_line(const char *src, size_t srclen, char *out, size_t outlen)
 {
     size_t o = 0;

@@ -9,6 +9,7 @@
  * Not for: object storage or diffing (kube_cache.c).
  */
 #include "kube/kube_watch.h"
+#include "lw/lw_clock.h"
 #include "lw/lw_text.h"
 
 #include <errno.h>
@@ -358,13 +359,6 @@ static void wlogf(kube_watch *w, const char *fmt, ...)
         fprintf(stderr, "kube watch %s: %s\n", w->path, msg);
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static bool stopped(kube_watch *w)
 {
     pthread_mutex_lock(&w->mu);
@@ -377,13 +371,7 @@ static bool stopped(kube_watch *w)
 static bool sleep_or_stop(kube_watch *w, long ms)
 {
     struct timespec dl;
-    clock_gettime(CLOCK_MONOTONIC, &dl);
-    dl.tv_sec += ms / 1000;
-    dl.tv_nsec += (ms % 1000) * 1000000L;
-    if (dl.tv_nsec >= 1000000000L) {
-        dl.tv_sec++;
-        dl.tv_nsec -= 1000000000L;
-    }
+    lw_deadline_ms(&dl, ms);
     pthread_mutex_lock(&w->mu);
     while (!w->stop) {
         if (pthread_cond_timedwait(&w->cv, &w->mu, &dl) == ETIMEDOUT)
@@ -663,7 +651,7 @@ static outcome run_stream(kube_watch *w, int64_t *started_ms,
     }
     w->st.connects++;
     pthread_mutex_unlock(&w->mu);
-    *started_ms = mono_ms();
+    *started_ms = lw_mono_ms();
 
     bool progressed = false;
     outcome out = OUT_ENDED;
@@ -781,7 +769,7 @@ static void *watch_main(void *arg)
          * within a second (an apiserver starting or shutting down, a proxy
          * cutting streams) must not turn this loop into a request storm,
          * events or not. */
-        bool short_lived = mono_ms() - started < 1000;
+        bool short_lived = lw_mono_ms() - started < 1000;
         /* A stream that delivered events for a while proved the server
          * healthy: a failure after it starts the backoff from the
          * beginning. */
@@ -796,7 +784,7 @@ static void *watch_main(void *arg)
                 if (attempt == 0)
                     wlogf(w, "watch ended %lld ms after it started; backing "
                              "off",
-                          (long long)(mono_ms() - started));
+                          (long long)(lw_mono_ms() - started));
                 delay = kube_watch_backoff_ms(w->backoff_initial,
                                               w->backoff_max, attempt++,
                                               &w->seed);
@@ -816,7 +804,7 @@ static void *watch_main(void *arg)
             /* Relisting at once is right after a long watch; a version
              * that expires again straight after a fresh list means the
              * server is struggling, so that case backs off. */
-            if (mono_ms() - started < 2000)
+            if (lw_mono_ms() - started < 2000)
                 delay = kube_watch_backoff_ms(w->backoff_initial,
                                               w->backoff_max, attempt++,
                                               &w->seed);
@@ -910,16 +898,12 @@ kube_watch *kube_watch_start(kube_client *c, const kube_watch_opts *o,
         snprintf(w->rv, sizeof w->rv, "%s", o->resource_version);
     if (getrandom(&w->seed, sizeof w->seed, GRND_NONBLOCK) !=
         (ssize_t)sizeof w->seed)
-        w->seed = (uint64_t)mono_ms() ^ ((uint64_t)getpid() << 32);
+        w->seed = (uint64_t)lw_mono_ms() ^ ((uint64_t)getpid() << 32);
     if (!w->path || !w->label_selector || !w->field_selector) {
         snprintf(err, errlen, "kube watch: out of memory");
         goto fail;
     }
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&w->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    lw_cond_init_monotonic(&w->cv);
     pthread_mutex_init(&w->mu, NULL);
     int rc = pthread_create(&w->thread, NULL, watch_main, w);
     if (rc != 0) {
