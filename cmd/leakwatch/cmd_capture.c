@@ -30,6 +30,7 @@
 #include "cli_args.h"
 #include "cmds.h"
 #include "kube/kube.h"
+#include "lw/lw_str.h"
 #include "lw/lw_units.h"
 
 #define CMD "leakwatch capture"
@@ -481,8 +482,8 @@ out:
 static int capture_pod(cap_cli *o, const char *name)
 {
     char ens[600], ename[600], path[2048], err[2048];
-    kube_escape(o->ns, ens, sizeof ens);
-    kube_escape(name, ename, sizeof ename);
+    lw_pct_encode(o->ns, ens, sizeof ens);
+    lw_pct_encode(name, ename, sizeof ename);
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s", ens, ename);
     kube_response r;
     memset(&r, 0, sizeof r);

@@ -17,6 +17,7 @@
 #include "kube/kube.h"
 #include "kube/kube_pods.h"
 #include "kube/kube_objects.h"
+#include "lw/lw_str.h"
 #include "lw/lw_utf8.h"
 
 typedef struct scan_opts {
@@ -459,9 +460,9 @@ int cmd_scan(int argc, char **argv)
     }
     const char *ns = o.ns ? o.ns : cfg->namespace;
     char path[2048], ens[CELL], esel[1024] = "";
-    kube_escape(ns, ens, sizeof ens);
+    lw_pct_encode(ns, ens, sizeof ens);
     if (o.selector)
-        kube_escape(o.selector, esel, sizeof esel);
+        lw_pct_encode(o.selector, esel, sizeof esel);
     if (o.all)
         snprintf(path, sizeof path, "/api/v1/pods%s%s",
                  o.selector ? "?labelSelector=" : "", esel);

@@ -12,6 +12,7 @@
 
 #include "capture/cap_internal.h"
 #include "lw/lw_clock.h"
+#include "lw/lw_str.h"
 
 /* ---- lifecycle --------------------------------------------------------- */
 
@@ -447,7 +448,7 @@ static void record_outcome(capture_run *r, const cap_result *res)
             cap_backoff_fail(&s->backoff, c->o.backoff_base_ms,
                              c->o.backoff_max_ms, c->o.backoff_jitter,
                              lw_mono_ms(), rand01_locked(c));
-            cap_strlcpy(s->last_error, res->error, sizeof s->last_error);
+            lw_strlcpy(s->last_error, res->error, sizeof s->last_error);
         }
     }
     pthread_mutex_unlock(&c->mu);
@@ -540,7 +541,7 @@ static int main_fetch(capture_run *r, const char *path, bool profile,
     cap_sink_init(&sink, r->max_body);
     sink.out = req->out;
     sink.to_memory = req->to_memory;
-    cap_strlcpy(res->path, path, sizeof res->path);
+    lw_strlcpy(res->path, path, sizeof res->path);
     if (profile && req->parse) {
         char name[1400];
         snprintf(name, sizeof name, "pod %.250s/%.250s %.600s",
@@ -601,7 +602,7 @@ int cap_fetch(cap_capturer *c, const cap_target *t, const cap_request *req,
     cap_sink_init(&sink, r.max_body);
     sink.out = req->out;
     sink.to_memory = req->to_memory;
-    cap_strlcpy(res->path, path, sizeof res->path);
+    lw_strlcpy(res->path, path, sizeof res->path);
     int rc = run_fetch(&r, path, &sink, res);
     res->bytes = sink.bytes;
     if (rc == 0 && req->to_memory) {

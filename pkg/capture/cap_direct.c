@@ -15,6 +15,7 @@
 
 #include "capture/cap_internal.h"
 #include "lw/lw_clock.h"
+#include "lw/lw_str.h"
 
 typedef struct curl_xfer {
     cap_fetch_ctx *f;
@@ -201,8 +202,8 @@ int cap_fetch_proxy(cap_fetch_ctx *f)
                               "the proxy transport needs a Kubernetes client");
     const kube_config *cfg = kube_client_config(kc);
     char ns[256], name[512], path[2048], url[4096];
-    cap_escape_segment(t->namespace, ns, sizeof ns);
-    cap_escape_segment(t->pod, name, sizeof name);
+    lw_pct_encode(t->namespace, ns, sizeof ns);
+    lw_pct_encode(t->pod, name, sizeof name);
     int n = snprintf(path, sizeof path,
                      "/api/v1/namespaces/%s/pods/%s%s:%u/proxy%s", ns,
                      t->https ? "https:" : "", name, (unsigned)t->port,

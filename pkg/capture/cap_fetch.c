@@ -13,6 +13,7 @@
 
 #include "capture/cap_internal.h"
 #include "lw/lw_clock.h"
+#include "lw/lw_str.h"
 
 int cap_fetch_fail(cap_fetch_ctx *f, cap_status st, const char *fmt, ...)
 {
@@ -107,8 +108,8 @@ static int pod_gone(cap_fetch_ctx *f, char *why, size_t whylen)
     if (!f->c->kube)
         return 0;
     char ns[256], name[512], path[1024];
-    cap_escape_segment(f->t->namespace, ns, sizeof ns);
-    cap_escape_segment(f->t->pod, name, sizeof name);
+    lw_pct_encode(f->t->namespace, ns, sizeof ns);
+    lw_pct_encode(f->t->pod, name, sizeof name);
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s", ns, name);
     kube_response r;
     memset(&r, 0, sizeof r);
@@ -196,39 +197,6 @@ int cap_fetch_curl_error(cap_fetch_ctx *f, CURLcode rc, const char *errbuf,
         st = CAP_ERR_CONNECT;
     }
     return cap_fetch_fail(f, st, "%s: %s", what, detail);
-}
-
-void cap_escape_segment(const char *in, char *out, size_t outlen)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t o = 0;
-    if (!outlen)
-        return;
-    for (const unsigned char *s = (const unsigned char *)in; *s; s++) {
-        if (isalnum(*s) || *s == '-' || *s == '.' || *s == '_' || *s == '~') {
-            if (o + 1 >= outlen)
-                break;
-            out[o++] = (char)*s;
-        } else {
-            if (o + 3 >= outlen)
-                break;
-            out[o++] = '%';
-            out[o++] = hex[*s >> 4];
-            out[o++] = hex[*s & 15];
-        }
-    }
-    out[o] = '\0';
-}
-
-void cap_strlcpy(char *dst, const char *src, size_t n)
-{
-    if (!n)
-        return;
-    size_t l = strlen(src);
-    if (l >= n)
-        l = n - 1;
-    memcpy(dst, src, l);
-    dst[l] = '\0';
 }
 
 cap_status cap_parse_error_status(const char *parser_error)

@@ -126,9 +126,7 @@ int cap_status_message(const char *body, size_t len, char *out, size_t outlen,
                        char *reason, size_t reasonlen);
 
 /* Copies src into dst (n bytes, always terminated), truncating. */
-void cap_strlcpy(char *dst, const char *src, size_t n);
 
 /* URL-escapes a path segment (pod names are DNS labels, but be safe). */
-void cap_escape_segment(const char *in, char *out, size_t outlen);
 
 #endif

@@ -41,6 +41,7 @@
 #include "capture/cap_internal.h"
 #include "capture/cap_ws.h"
 #include "lw/lw_clock.h"
+#include "lw/lw_str.h"
 
 #define PF_SUBPROTOCOL "v4.channel.k8s.io"
 #define PF_MAX_HEAD (16 * 1024)
@@ -606,8 +607,8 @@ static int pf_connect(pf *p, uint8_t *extra, size_t *extralen)
     const kube_config *cfg = kube_client_config(kc);
     char ns[256], name[512], path[1024], url[2048], kerr[512] = "";
     char errbuf[CURL_ERROR_SIZE] = "";
-    cap_escape_segment(f->t->namespace, ns, sizeof ns);
-    cap_escape_segment(f->t->pod, name, sizeof name);
+    lw_pct_encode(f->t->namespace, ns, sizeof ns);
+    lw_pct_encode(f->t->pod, name, sizeof name);
     snprintf(path, sizeof path,
              "/api/v1/namespaces/%s/pods/%s/portforward?ports=%u", ns, name,
              (unsigned)p->port);

@@ -6,6 +6,7 @@
 #include "contain/cnt_cluster.h"
 
 #include "kube/kube_workload.h"
+#include "lw/lw_str.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,8 +148,8 @@ int cnt_cluster_rollout_restart(kube_client *kube, const char *ns,
         return -1;
     }
     char ens[192], ename[768], path[1200];
-    kube_escape(ns, ens, sizeof ens);
-    kube_escape(name, ename, sizeof ename);
+    lw_pct_encode(ns, ens, sizeof ens);
+    lw_pct_encode(name, ename, sizeof ename);
     snprintf(path, sizeof path, "/apis/apps/v1/namespaces/%s/%s/%s%s", ens, res,
              ename, dry_run ? "?dryRun=All" : "");
     json_t *body = cnt_rollout_patch(at);

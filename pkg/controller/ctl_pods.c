@@ -13,6 +13,7 @@
 #include "controller/ctl_episode.h"
 #include "kube/kube_objects.h"
 #include "lw/lw_hash.h"
+#include "lw/lw_str.h"
 
 struct ctl_pods {
     pthread_mutex_t mu;
@@ -121,11 +122,6 @@ size_t ctl_pods_count(ctl_pods *r)
     return r->n;
 }
 
-static void copy_str(char *dst, size_t dlen, const char *src)
-{
-    snprintf(dst, dlen, "%s", src ? src : "");
-}
-
 bool ctl_pods_remove(ctl_pods *r, const char *uid, ctl_pod *removed_copy)
 {
     long pos = find_pos(r, uid);
@@ -174,7 +170,7 @@ ctl_upsert_result ctl_pods_upsert(ctl_pods *r, const json_t *pod, ctl_pod **out,
         p = calloc(1, sizeof(*p));
         if (!p)
             return CTL_POD_IGNORED;
-        copy_str(p->uid, sizeof(p->uid), uid);
+        lw_strlcpy(p->uid, uid, sizeof(p->uid));
         ctl_window_init(&p->win);
         p->last_count = -1;
         p->restarts = kp.restarts;
@@ -186,13 +182,13 @@ ctl_upsert_result ctl_pods_upsert(ctl_pods *r, const json_t *pod, ctl_pod **out,
         r->n++;
         res = CTL_POD_ADDED;
     }
-    copy_str(p->ns, sizeof(p->ns), kp.ns);
-    copy_str(p->name, sizeof(p->name), kp.name);
-    copy_str(p->node, sizeof(p->node), kp.node);
-    copy_str(p->ip, sizeof(p->ip), kp.ip);
-    copy_str(p->rs_uid, sizeof(p->rs_uid), kp.controller.uid);
-    copy_str(p->rs_kind, sizeof(p->rs_kind), kp.controller.kind);
-    copy_str(p->rs_name, sizeof(p->rs_name), kp.controller.name);
+    lw_strlcpy(p->ns, kp.ns, sizeof(p->ns));
+    lw_strlcpy(p->name, kp.name, sizeof(p->name));
+    lw_strlcpy(p->node, kp.node, sizeof(p->node));
+    lw_strlcpy(p->ip, kp.ip, sizeof(p->ip));
+    lw_strlcpy(p->rs_uid, kp.controller.uid, sizeof(p->rs_uid));
+    lw_strlcpy(p->rs_kind, kp.controller.kind, sizeof(p->rs_kind));
+    lw_strlcpy(p->rs_name, kp.controller.name, sizeof(p->rs_name));
     p->ep = kp.ep;
     p->ep_state = kp.ep_state;
     p->ready = kp.ready;

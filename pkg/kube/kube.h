@@ -200,9 +200,6 @@ int kube_list(kube_client *c, const char *path_with_query, int page_limit,
               kube_item_fn fn, void *ud, char *rv, size_t rvlen,
               kube_response *err_out);
 
-/* URL-escapes a query value into out (always terminated). */
-void kube_escape(const char *in, char *out, size_t outlen);
-
 /* "2026-11-23T04:05:06Z" <-> unix seconds; -1 on bad input. */
 int64_t kube_parse_time(const char *rfc3339);
 void kube_format_time(int64_t unix_s, char *out, size_t outlen);

@@ -43,6 +43,7 @@
 #include "kube/kube.h"
 #include "kube/kube_internal.h"
 #include "lw/lw_clock.h"
+#include "lw/lw_str.h"
 
 #ifndef LW_VERSION
 #define LW_VERSION "dev"
@@ -155,11 +156,6 @@ static bool verb_idempotent(const char *m)
 {
     return !strcmp(m, "GET") || !strcmp(m, "HEAD") || !strcmp(m, "PUT") ||
            !strcmp(m, "DELETE") || !strcmp(m, "OPTIONS");
-}
-
-static char *xstrdup(const char *s)
-{
-    return s ? strdup(s) : NULL;
 }
 
 /* Appends to a message buffer; truncation is fine for messages. */
@@ -1058,7 +1054,7 @@ kube_async *kube_request_async(kube_client *c, const kube_async_spec *spec)
     a->c = c;
     a->method = strdup(spec->method);
     a->path = strdup(spec->path);
-    a->content_type = xstrdup(spec->content_type);
+    a->content_type = lw_strdup(spec->content_type);
     size_t ul = strlen(c->base_url) + strlen(spec->path) + 1;
     a->url = malloc(ul);
     if (a->url)

@@ -28,6 +28,7 @@
 
 #include "kube/kube.h"
 #include "kube/kube_internal.h"
+#include "lw/lw_str.h"
 #include "lw/lw_text.h"
 
 #define KUBECONFIG_MAX_BYTES (16u << 20)
@@ -446,11 +447,6 @@ static int add_path(kc *k, const char *path)
 }
 
 /* ---- building the config ---------------------------------------------- */
-
-static char *xstrdup(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
 
 static int dupstr(char **dst, const char *s)
 {
@@ -1041,7 +1037,7 @@ kube_config *kube_config_dup(const kube_config *s)
     bool ok = true;
 #define DUPS(f)                                                                \
     do {                                                                       \
-        if (s->f && !(d->f = xstrdup(s->f)))                                   \
+        if (s->f && !(d->f = lw_strdup(s->f)))                                   \
             ok = false;                                                        \
     } while (0)
 #define DUPM(f, l)                                                             \

@@ -13,6 +13,7 @@
 
 #include "lw/lw_clock.h"
 #include "lw/lw_hash.h"
+#include "lw/lw_str.h"
 #include "lw/lw_utf8.h"
 
 #include <errno.h>
@@ -916,10 +917,10 @@ int kube_events_list(kube_client *c, const char *ns, const char *field_selector,
                      kube_response *err_out)
 {
     char esc[1024], path[1400];
-    kube_escape(field_selector ? field_selector : "", esc, sizeof esc);
+    lw_pct_encode(field_selector ? field_selector : "", esc, sizeof esc);
     if (ns && *ns) {
         char ens[192];
-        kube_escape(ns, ens, sizeof ens);
+        lw_pct_encode(ns, ens, sizeof ens);
         snprintf(path, sizeof path, "/api/v1/namespaces/%s/events?fieldSelector=%s",
                  ens, esc);
     } else {

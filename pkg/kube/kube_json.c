@@ -11,6 +11,7 @@
 
 #include "kube/kube.h"
 #include "kube/kube_internal.h"
+#include "lw/lw_str.h"
 #include "lw/lw_text.h"
 
 const json_t *kube_json_get(const json_t *obj, const char *dotted)
@@ -161,7 +162,7 @@ int kube_list(kube_client *c, const char *path_with_query, int page_limit,
         else
             n = snprintf(path, plen, "%s", path_with_query);
         if (cont) {
-            kube_escape(cont, esc, strlen(cont) * 3 + 1);
+            lw_pct_encode(cont, esc, strlen(cont) * 3 + 1);
             snprintf(path + n, plen - (size_t)n, "%ccontinue=%s",
                      page_limit > 0 ? '&' : sep, esc);
         }

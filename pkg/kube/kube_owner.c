@@ -12,6 +12,7 @@
 
 #include "kube/kube.h"
 #include "kube/kube_objects.h"
+#include "lw/lw_str.h"
 
 int kube_resolve_owner(kube_client *c, const json_t *pod, kube_owner *out,
                        kube_response *err_out)
@@ -34,8 +35,8 @@ int kube_resolve_owner(kube_client *c, const json_t *pod, kube_owner *out,
 
     const char *ns = kube_json_str(pod, "metadata.namespace");
     char path[1100], ens[256], ename[768];
-    kube_escape(ns ? ns : "default", ens, sizeof ens);
-    kube_escape(out->name, ename, sizeof ename);
+    lw_pct_encode(ns ? ns : "default", ens, sizeof ens);
+    lw_pct_encode(out->name, ename, sizeof ename);
     snprintf(path, sizeof path, "/apis/apps/v1/namespaces/%s/replicasets/%s",
              ens, ename);
     kube_response r;

@@ -20,31 +20,6 @@
 #include "kube/kube.h"
 #include "kube/kube_internal.h"
 
-void kube_escape(const char *in, char *out, size_t outlen)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t o = 0;
-    if (!outlen)
-        return;
-    for (; in && *in; in++) {
-        unsigned char ch = (unsigned char)*in;
-        bool plain = isalnum(ch) || ch == '-' || ch == '_' || ch == '.' ||
-                     ch == '~';
-        size_t need = plain ? 1 : 3;
-        /* Never emit half of a %XX: a truncated escape would change meaning. */
-        if (o + need >= outlen)
-            break;
-        if (plain) {
-            out[o++] = (char)ch;
-        } else {
-            out[o++] = '%';
-            out[o++] = hex[ch >> 4];
-            out[o++] = hex[ch & 15];
-        }
-    }
-    out[o] = '\0';
-}
-
 static int digits(const char **p, int n, int *val)
 {
     int v = 0;

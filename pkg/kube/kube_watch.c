@@ -10,6 +10,7 @@
  */
 #include "kube/kube_watch.h"
 #include "lw/lw_clock.h"
+#include "lw/lw_str.h"
 #include "lw/lw_text.h"
 
 #include <errno.h>
@@ -404,7 +405,7 @@ static void add_query(char *buf, size_t cap, const char *key,
     char sep = strchr(buf, '?') ? '&' : '?';
     snprintf(buf + n, cap - n, "%c%s=", sep, key);
     n = strlen(buf);
-    kube_escape(value, buf + n, cap - n);
+    lw_pct_encode(value, buf + n, cap - n);
 }
 
 static char *build_path(kube_watch *w, bool watch, const char *rv,

@@ -5,6 +5,7 @@
  * Not for: decisions about the workload (pkg/contain) or captures.
  */
 #include "kube/kube_workload.h"
+#include "lw/lw_str.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,8 +185,8 @@ static int read_object(kube_client *c, kube_workload *w, long *http_status,
                        char *err, size_t errlen)
 {
     char ens[192], ename[768], path[1200];
-    kube_escape(w->ns, ens, sizeof ens);
-    kube_escape(w->name, ename, sizeof ename);
+    lw_pct_encode(w->ns, ens, sizeof ens);
+    lw_pct_encode(w->name, ename, sizeof ename);
     snprintf(path, sizeof path, "/apis/apps/v1/namespaces/%s/%s/%s", ens,
              kube_workload_resource(w->kind), ename);
     kube_response r;
@@ -214,7 +215,7 @@ static int list_pods(kube_client *c, kube_workload *w, char *err,
                      size_t errlen)
 {
     char ens[192];
-    kube_escape(w->ns, ens, sizeof ens);
+    lw_pct_encode(w->ns, ens, sizeof ens);
     size_t plen = 64 + strlen(ens) + 3 * strlen(w->selector) + 1;
     char *path = malloc(plen), *esel = malloc(3 * strlen(w->selector) + 1);
     if (!path || !esel) {
@@ -223,7 +224,7 @@ static int list_pods(kube_client *c, kube_workload *w, char *err,
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    kube_escape(w->selector, esel, 3 * strlen(w->selector) + 1);
+    lw_pct_encode(w->selector, esel, 3 * strlen(w->selector) + 1);
     snprintf(path, plen, "/api/v1/namespaces/%s/pods?labelSelector=%s", ens,
              esel);
     free(esel);

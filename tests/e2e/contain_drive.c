@@ -24,6 +24,7 @@
 #include "kube/kube.h"
 #include "kube/kube_events.h"
 #include "kube/kube_pods.h"
+#include "lw/lw_str.h"
 #include "obs/obs_log.h"
 #include "obs/obs_metrics.h"
 
@@ -152,7 +153,7 @@ int main(int argc, char **argv)
         goto out;
     }
     char sel[512], path[1024];
-    kube_escape(d.selector, sel, sizeof sel);
+    lw_pct_encode(d.selector, sel, sizeof sel);
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods?labelSelector=%s",
              d.ns, sel);
     for (long r = 0; r < rounds; r++) {

@@ -1,6 +1,5 @@
 /*
- * test_kube_util.c — pkg/kube's pure helpers: query escaping, RFC 3339
- * times, base64, one-line messages, dotted JSON getters and API Status
+ * test_kube_util.c — pkg/kube's pure helpers: RFC 3339 times, base64, one-line messages, dotted JSON getters and API Status
  * bodies decoded into sentences.
  */
 #include <setjmp.h>
@@ -18,27 +17,6 @@
 
 #include "kube/kube.h"
 #include "kube/kube_internal.h"
-
-static void test_escape(void **state)
-{
-    (void)state;
-    char out[64];
-    kube_escape("app=web,tier in (a,b)", out, sizeof out);
-    assert_string_equal(out, "app%3Dweb%2Ctier%20in%20%28a%2Cb%29");
-    kube_escape("A-z_0.9~", out, sizeof out);
-    assert_string_equal(out, "A-z_0.9~");
-    kube_escape("é", out, sizeof out);
-    assert_string_equal(out, "%C3%A9");
-    /* Truncation never leaves half an escape. */
-    char small[6];
-    kube_escape("ab=cd", small, sizeof small);
-    assert_string_equal(small, "ab%3D");
-    char tiny[5];
-    kube_escape("ab=cd", tiny, sizeof tiny);
-    assert_string_equal(tiny, "ab");
-    kube_escape(NULL, out, sizeof out);
-    assert_string_equal(out, "");
-}
 
 static void test_parse_time(void **state)
 {
@@ -271,7 +249,7 @@ static void test_read_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_escape),      cmocka_unit_test(test_parse_time),
+        cmocka_unit_test(test_parse_time),
         cmocka_unit_test(test_format_time), cmocka_unit_test(test_base64),
         cmocka_unit_test(test_one_line),    cmocka_unit_test(test_json_get),
         cmocka_unit_test(test_status_decode),

@@ -1,0 +1,57 @@
+/*
+ * lw_str.c — NULL-tolerant strdup, bounded copy, percent-encoding (see
+ * lw_str.h).  libcurl has curl_easy_escape, but it allocates and needs a
+ * handle; these run on stack buffers in places that hold no handle.
+ * Not for: anything locale-dependent: the byte classes are ASCII's.
+ */
+#include "lw/lw_str.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *lw_strdup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+void lw_strlcpy(char *dst, const char *src, size_t n)
+{
+    if (!n)
+        return;
+    src = src ? src : "";
+    size_t l = strlen(src);
+    if (l >= n)
+        l = n - 1;
+    memcpy(dst, src, l);
+    dst[l] = '\0';
+}
+
+static bool unreserved(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+           c == '~';
+}
+
+void lw_pct_encode(const char *in, char *out, size_t outlen)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    if (!outlen)
+        return;
+    for (; in && *in; in++) {
+        unsigned char c = (unsigned char)*in;
+        size_t need = unreserved(c) ? 1 : 3;
+        if (o + need >= outlen)
+            break;
+        if (need == 1) {
+            out[o++] = (char)c;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+    }
+    out[o] = '\0';
+}
