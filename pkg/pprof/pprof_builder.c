@@ -294,7 +294,7 @@ static uint64_t key_hash(const pprof_frame *frames, uint32_t n,
     tail ^= ((uint64_t)kflags << 32) ^ cb->line;
     tail ^= (uint64_t)(uintptr_t)cb->func * 0x165667b19e3779f9ULL;
     tail ^= pp_rotl((uint64_t)(uintptr_t)cb->file, 17);
-    return pp_mix(h ^ pp_rotl(tail, 7));
+    return lw_hash_mix(h ^ pp_rotl(tail, 7));
 }
 
 static int frames_equal(const pprof_frame *a, const pprof_frame *b, uint32_t n)

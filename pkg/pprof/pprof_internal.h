@@ -9,6 +9,7 @@
 #ifndef PPROF_INTERNAL_H
 #define PPROF_INTERNAL_H
 
+#include "lw/lw_hash.h"
 #include "pprof/pprof.h"
 
 #include <stdarg.h>
@@ -24,22 +25,12 @@ struct lw_arena;
  * Written here rather than using lw_hash_bytes because it sits on the hot
  * path of every text frame: one multiply and one rotate per 8-byte word
  * (instead of a full mix) keeps the dependency chain short, and the final
- * lw-style mix spreads the bits for power-of-two tables.  Only for tables
+ * lw_hash_mix spreads the bits for power-of-two tables.  Only for tables
  * that cap their size: it is not collision resistant.
  */
 static inline uint64_t pp_rotl(uint64_t x, unsigned r)
 {
     return (x << r) | (x >> (64 - r));
-}
-
-static inline uint64_t pp_mix(uint64_t h)
-{
-    h ^= h >> 32;
-    h *= 0xd6e8feb86659fd93ULL;
-    h ^= h >> 32;
-    h *= 0xd6e8feb86659fd93ULL;
-    h ^= h >> 32;
-    return h;
 }
 
 static inline uint64_t pp_hash_bytes(const void *data, size_t len)
@@ -58,7 +49,7 @@ static inline uint64_t pp_hash_bytes(const void *data, size_t len)
         memcpy(&w, p, len);
         h = pp_rotl((h ^ w) * 0x4cf5ad432745937fULL, 27);
     }
-    return pp_mix(h);
+    return lw_hash_mix(h);
 }
 
 /* ---- interned strings (pprof_builder.c) ---------------------------- */
