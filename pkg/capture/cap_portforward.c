@@ -908,6 +908,20 @@ static void pf_drain(pf *p, uint8_t *buf)
     }
 }
 
+/* One blocking read fed to the decoder: 0 to go on (end of stream sets
+ * p->eof), -1 when the read or the frames failed. */
+static int pf_read_feed(pf *p, uint8_t *buf)
+{
+    size_t n;
+    if (pf_recv(p, buf, PF_RECV_BUF, &n))
+        return -1;
+    if (n == 0) {
+        p->eof = true;
+        return 0;
+    }
+    return pf_feed(p, buf, n);
+}
+
 static int pf_run(pf *p)
 {
     cap_fetch_ctx *f = p->f;
@@ -940,18 +954,8 @@ static int pf_run(pf *p)
      * loses the unread bytes), so the request waits for the data channel's
      * port announcement, and for whatever else is already there. */
     rc = extra ? pf_feed(p, buf, extra) : 0;
-    while (rc == 0 && p->prefix_have[0] < 2 && !p->got_close) {
-        size_t n;
-        if (pf_recv(p, buf, PF_RECV_BUF, &n)) {
-            rc = -1;
-            break;
-        }
-        if (n == 0) {
-            p->eof = true;
-            break;
-        }
-        rc = pf_feed(p, buf, n);
-    }
+    while (rc == 0 && p->prefix_have[0] < 2 && !p->got_close && !p->eof)
+        rc = pf_read_feed(p, buf);
     while (rc == 0 && !p->got_close && !p->eof) {
         size_t n = 0;
         CURLcode cr = curl_easy_recv(p->e, buf, PF_RECV_BUF, &n);
@@ -985,18 +989,8 @@ static int pf_run(pf *p)
         }
     }
     while (rc == 0 && !p->http_done && !p->got_close && !p->tls_closed &&
-           !p->eof) {
-        size_t n;
-        if (pf_recv(p, buf, PF_RECV_BUF, &n)) {
-            rc = -1;
-            break;
-        }
-        if (n == 0) {
-            p->eof = true;
-            break;
-        }
-        rc = pf_feed(p, buf, n);
-    }
+           !p->eof)
+        rc = pf_read_feed(p, buf);
     free(buf);
     if (rc)
         return -1;

@@ -1689,6 +1689,20 @@ fail:
     return NULL;
 }
 
+/* Aborts the captures in flight, tells the workers to stop taking work,
+ * and joins them: no half-done decision outlives this. */
+static void join_workers(ctl_controller *c)
+{
+    atomic_store(&c->cancel_captures, true);
+    pthread_mutex_lock(&c->qmu);
+    atomic_store(&c->stopping, true);
+    pthread_cond_broadcast(&c->qcv);
+    pthread_mutex_unlock(&c->qmu);
+    for (int i = 0; i < c->nworkers; i++)
+        pthread_join(c->workers[i], NULL);
+    c->nworkers = 0;
+}
+
 int ctl_controller_run(ctl_controller *c, volatile sig_atomic_t *stop)
 {
     char err[512];
@@ -1771,14 +1785,7 @@ int ctl_controller_run(ctl_controller *c, volatile sig_atomic_t *stop)
      * join the workers (no half-done decision survives them), send the
      * Events already queued, then give up the lease so a standby takes
      * over at once. */
-    atomic_store(&c->cancel_captures, true);
-    pthread_mutex_lock(&c->qmu);
-    atomic_store(&c->stopping, true);
-    pthread_cond_broadcast(&c->qcv);
-    pthread_mutex_unlock(&c->qmu);
-    for (int i = 0; i < c->nworkers; i++)
-        pthread_join(c->workers[i], NULL);
-    c->nworkers = 0;
+    join_workers(c);
     if (c->rec)
         kube_recorder_flush(c->rec, 10000);
     if (c->lease) {
@@ -1793,15 +1800,8 @@ void ctl_controller_free(ctl_controller *c)
 {
     if (!c)
         return;
-    if (c->nworkers) {
-        atomic_store(&c->cancel_captures, true);
-        pthread_mutex_lock(&c->qmu);
-        atomic_store(&c->stopping, true);
-        pthread_cond_broadcast(&c->qcv);
-        pthread_mutex_unlock(&c->qmu);
-        for (int i = 0; i < c->nworkers; i++)
-            pthread_join(c->workers[i], NULL);
-    }
+    if (c->nworkers)
+        join_workers(c);
     free(c->workers);
     if (c->lease)
         kube_lease_stop(c->lease);

@@ -9,6 +9,7 @@
  * Not for: watch protocol details (kube_watch.c).
  */
 #include "kube/kube_cache.h"
+#include "kube/kube_internal.h"
 #include "lw/lw_clock.h"
 
 #include <errno.h>
@@ -45,15 +46,10 @@ static void cache_logf(kube_cache *k, const char *fmt, ...)
 
 static void cache_logf(kube_cache *k, const char *fmt, ...)
 {
-    char msg[768];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    kube_logv(k->log, k->log_ud, false, fmt, ap, "kube cache %s", k->path);
     va_end(ap);
-    if (k->log)
-        k->log(msg, k->log_ud);
-    else
-        fprintf(stderr, "kube cache %s: %s\n", k->path, msg);
 }
 
 static const char *meta_str(const json_t *obj, const char *field)

@@ -1018,17 +1018,6 @@ void kube_config_free(kube_config *cfg)
     free(cfg);
 }
 
-static char *dupmem(const char *p, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (d) {
-        if (n)
-            memcpy(d, p, n);
-        d[n] = '\0';
-    }
-    return d;
-}
-
 kube_config *kube_config_dup(const kube_config *s)
 {
     kube_config *d = calloc(1, sizeof *d);
@@ -1037,12 +1026,12 @@ kube_config *kube_config_dup(const kube_config *s)
     bool ok = true;
 #define DUPS(f)                                                                \
     do {                                                                       \
-        if (s->f && !(d->f = lw_strdup(s->f)))                                   \
+        if (s->f && !(d->f = lw_strdup(s->f)))                                 \
             ok = false;                                                        \
     } while (0)
 #define DUPM(f, l)                                                             \
     do {                                                                       \
-        if (s->f && !(d->f = dupmem(s->f, s->l)))                              \
+        if (s->f && !(d->f = lw_memdup(s->f, s->l)))                           \
             ok = false;                                                        \
         d->l = s->l;                                                           \
     } while (0)

@@ -10,6 +10,7 @@
  * Not for: deciding what is worth an Event (pkg/controller does).
  */
 #include "kube/kube_events.h"
+#include "kube/kube_internal.h"
 
 #include "lw/lw_clock.h"
 #include "lw/lw_hash.h"
@@ -419,15 +420,10 @@ static void rlogf(kube_recorder *r, const char *fmt, ...)
 
 static void rlogf(kube_recorder *r, const char *fmt, ...)
 {
-    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    kube_logv(r->log, r->log_ud, false, fmt, ap, "kube events");
     va_end(ap);
-    if (r->log)
-        r->log(msg, r->log_ud);
-    else
-        fprintf(stderr, "kube events: %s\n", msg);
 }
 
 static void call_done(kube_response *resp, void *ud)

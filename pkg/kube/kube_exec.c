@@ -29,6 +29,7 @@
 #include "kube/kube.h"
 #include "kube/kube_internal.h"
 #include "lw/lw_clock.h"
+#include "lw/lw_str.h"
 
 extern char **environ;
 
@@ -65,17 +66,6 @@ static void cred_clear(kube_exec_cred *c)
     free(c->cert_pem);
     free(c->key_pem);
     memset(c, 0, sizeof *c);
-}
-
-static char *dupmem(const char *p, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (d) {
-        if (n)
-            memcpy(d, p, n);
-        d[n] = '\0';
-    }
-    return d;
 }
 
 kube_exec_config *kube_exec_new(const char *command, const char *origin)
@@ -213,7 +203,7 @@ int kube_exec_set_cluster(kube_exec_config *e, bool provide,
     e->ca = NULL;
     e->ca_len = 0;
     if (ca) {
-        if (!(e->ca = dupmem(ca, ca_len)))
+        if (!(e->ca = lw_memdup(ca, ca_len)))
             return -1;
         e->ca_len = ca_len;
     }
@@ -694,8 +684,8 @@ static int parse_cred(kube_exec_config *e, const outbuf *out, char *err,
     if (ok && cert && *cert) {
         c.cert_len = strlen(cert);
         c.key_len = strlen(key);
-        c.cert_pem = dupmem(cert, c.cert_len);
-        c.key_pem = dupmem(key, c.key_len);
+        c.cert_pem = lw_memdup(cert, c.cert_len);
+        c.key_pem = lw_memdup(key, c.key_len);
         ok = c.cert_pem && c.key_pem;
     }
     json_decref(root);

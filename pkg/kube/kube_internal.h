@@ -1,7 +1,8 @@
 /*
  * kube_internal.h — what the files of pkg/kube share among themselves and do
  * not export: the exec credential plugin (kube_exec.c), deep copies of a
- * config (kube_config.c), and small file/base64 helpers (kube_util.c).
+ * config (kube_config.c), small file/base64 helpers and the workers' log
+ * line (kube_util.c).
  *
  * Not for: code outside pkg/kube (other than pkg/kube's own unit tests).
  * Everything here may change without notice; kube.h is the contract.
@@ -9,6 +10,7 @@
 #ifndef KUBE_INTERNAL_H
 #define KUBE_INTERNAL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -74,9 +76,19 @@ int kube_base64_decode(const char *in, size_t inlen, char **out,
                        size_t *outlen);
 /* Encodes to standard base64, NUL-terminated; NULL when out of memory. */
 char *kube_base64_encode(const void *in, size_t inlen);
-/* Monotonic and wall clocks in milliseconds. */
 /* Copies src into a one-line form (control characters become spaces,
  * runs of whitespace collapse, ends trimmed), always terminated. */
 void kube_one_line(const char *src, size_t srclen, char *out, size_t outlen);
+
+/* The log callback of the background workers (cache, watch, lease, event
+ * recorder); their public headers name it each in their own words. */
+typedef void (*kube_log_fn)(const char *msg, void *ud);
+/* One log line of such a worker: fmt and ap make the message, which goes
+ * to log when there is one, else to stderr as "WHO: message" with WHO
+ * made from who_fmt.  one_line turns line breaks into spaces (for text the
+ * server sent).  The message is cut at 1023 bytes. */
+void kube_logv(kube_log_fn log, void *ud, bool one_line, const char *fmt,
+               va_list ap, const char *who_fmt, ...)
+    __attribute__((format(printf, 4, 0), format(printf, 6, 7)));
 
 #endif

@@ -9,6 +9,7 @@
  *
  * Not for: what the leader does (callbacks start it).
  */
+#include "kube/kube_internal.h"
 #include "kube/kube_lease.h"
 
 #include "kube/kube_watch.h"
@@ -205,15 +206,11 @@ static void llogf(kube_lease *l, const char *fmt, ...)
 
 static void llogf(kube_lease *l, const char *fmt, ...)
 {
-    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    kube_logv(l->o.log, l->o.log_ud, false, fmt, ap, "kube lease %s/%s", l->ns,
+              l->name);
     va_end(ap);
-    if (l->o.log)
-        l->o.log(msg, l->o.log_ud);
-    else
-        fprintf(stderr, "kube lease %s/%s: %s\n", l->ns, l->name, msg);
 }
 
 static void abs_deadline(struct timespec *dl, int64_t at_mono_ms)

@@ -1,6 +1,7 @@
 /*
  * kube_util.c — small helpers of pkg/kube: query escaping, RFC 3339 times,
- * whole-file reads, base64, clocks, one-line error text.
+ * whole-file reads, base64, one-line error text, the log line of the
+ * background workers.
  *
  * Not for: anything that talks to the API server (kube_client.c) or parses
  * API objects (kube_json.c, kube_owner.c, kube_pods.c).
@@ -10,6 +11,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <openssl/evp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,4 +298,25 @@ void kube_one_line(const char *src, size_t srclen, char *out, size_t outlen)
         out[o++] = (char)ch;
     }
     out[o] = '\0';
+}
+
+void kube_logv(kube_log_fn log, void *ud, bool one_line, const char *fmt,
+               va_list ap, const char *who_fmt, ...)
+{
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    if (one_line)
+        for (char *p = msg; *p; p++)
+            if (*p == '\n' || *p == '\r')
+                *p = ' ';
+    if (log) {
+        log(msg, ud);
+        return;
+    }
+    char who[512];
+    va_list wp;
+    va_start(wp, who_fmt);
+    vsnprintf(who, sizeof who, who_fmt, wp);
+    va_end(wp);
+    fprintf(stderr, "%s: %s\n", who, msg);
 }

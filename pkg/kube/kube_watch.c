@@ -9,6 +9,7 @@
  * Not for: object storage or diffing (kube_cache.c).
  */
 #include "kube/kube_watch.h"
+#include "kube/kube_internal.h"
 #include "lw/lw_clock.h"
 #include "lw/lw_str.h"
 #include "lw/lw_text.h"
@@ -346,18 +347,10 @@ static void wlogf(kube_watch *w, const char *fmt, ...)
 
 static void wlogf(kube_watch *w, const char *fmt, ...)
 {
-    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    kube_logv(w->log, w->log_ud, true, fmt, ap, "kube watch %s", w->path);
     va_end(ap);
-    for (char *p = msg; *p; p++)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
-    if (w->log)
-        w->log(msg, w->log_ud);
-    else
-        fprintf(stderr, "kube watch %s: %s\n", w->path, msg);
 }
 
 static bool stopped(kube_watch *w)

@@ -1,7 +1,8 @@
 /*
- * lw_str.c — NULL-tolerant strdup, bounded copy, percent-encoding (see
- * lw_str.h).  libcurl has curl_easy_escape, but it allocates and needs a
- * handle; these run on stack buffers in places that hold no handle.
+ * lw_str.c — NULL-tolerant strdup, counted copy, bounded copy,
+ * percent-encoding (see lw_str.h).  libcurl has curl_easy_escape, but it
+ * allocates and needs a handle; these run on stack buffers in places that
+ * hold no handle.
  * Not for: anything locale-dependent: the byte classes are ASCII's.
  */
 #include "lw/lw_str.h"
@@ -13,6 +14,17 @@
 char *lw_strdup(const char *s)
 {
     return s ? strdup(s) : NULL;
+}
+
+char *lw_memdup(const void *p, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d) {
+        if (n)
+            memcpy(d, p, n);
+        d[n] = '\0';
+    }
+    return d;
 }
 
 void lw_strlcpy(char *dst, const char *src, size_t n)

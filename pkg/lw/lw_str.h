@@ -1,6 +1,7 @@
 /*
  * lw_str.h — the string copies every folder needs: a strdup that passes
- * NULL through, a bounded copy that always terminates, and the
+ * NULL through, a terminated copy of a counted run of bytes, a bounded copy
+ * that always terminates, and the
  * percent-encoding of one URL path segment or query value.
  *
  * Not for: escaping text for people (lw_text.h) or JSON (lw_utf8.h), or
@@ -13,6 +14,11 @@
 
 /* strdup, but NULL for NULL; NULL also when out of memory. */
 char *lw_strdup(const char *s);
+
+/* A NUL-terminated copy of the n bytes at p (which may hold NULs of its
+ * own, as PEM or base64 input may not); NULL when out of memory.  p may be
+ * NULL when n is 0. */
+char *lw_memdup(const void *p, size_t n);
 
 /* Copies src (NULL: "") into dst[n], cut to fit and always terminated
  * when n > 0. */

@@ -1,6 +1,7 @@
 /*
  * test_lw_str.c — pkg/lw's string copies: percent-encoding for URL
- * segments and query values, the bounded copy, the NULL-tolerant strdup.
+ * segments and query values, the bounded copy, the NULL-tolerant strdup,
+ * the counted copy.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -59,12 +60,29 @@ static void test_strdup(void **state)
     free(d);
 }
 
+static void test_memdup(void **state)
+{
+    (void)state;
+    /* Only n bytes are copied, NULs inside included, and the copy is
+     * terminated one past them. */
+    char *d = lw_memdup("ab\0cdXYZ", 5);
+    assert_non_null(d);
+    assert_memory_equal(d, "ab\0cd", 5);
+    assert_int_equal(d[5], '\0');
+    free(d);
+    d = lw_memdup(NULL, 0);
+    assert_non_null(d);
+    assert_string_equal(d, "");
+    free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pct_encode),
         cmocka_unit_test(test_strlcpy),
         cmocka_unit_test(test_strdup),
+        cmocka_unit_test(test_memdup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
