@@ -475,42 +475,56 @@ static void report_annotation_error(ctl_controller *c, pod_view *v)
 
 /* Evidence: protobuf captures of the suspect and its baseline (what `go
  * tool pprof -diff_base` opens), taken right now; when the protobuf
- * endpoint fails, the episode's own captures are kept instead. */
+ * endpoint fails, the episode's own captures are kept instead.  A write
+ * that fails (a full disk) leaves its path empty and its reason in
+ * ev_err, for the Event to say: the finding itself is never held back,
+ * and containment, finding no evidence, refuses to restart. */
 static void keep_evidence(ctl_controller *c, const pod_view *v,
                           const pod_view *peer, const ctl_episode *ep,
                           char *suspect_path, char *baseline_path,
-                          size_t pathlen)
+                          size_t pathlen, char *ev_err, size_t ev_errlen)
 {
-    suspect_path[0] = baseline_path[0] = '\0';
+    suspect_path[0] = baseline_path[0] = ev_err[0] = '\0';
     if (!c->evidence)
         return;
     int64_t now_s = lw_wall_ms() / 1000;
     char err[256];
+    int rc = 0;
     cap_result r;
     const ctl_full *own_first = ctl_episode_first(ep);
     const ctl_full *own_last = ctl_episode_last(ep);
-    if (capture(c, v, CAP_KIND_GOROUTINE_PROTO, true, &r) == 0) {
-        if (ctl_evidence_write(c->evidence, v->ns, v->name, now_s, "suspect",
-                               "pb.gz", r.data, r.len, suspect_path, pathlen,
-                               err, sizeof(err)) < 0)
-            obs_log(c->log, OBS_WARN, "evidence not written", "error", err, OBS_END);
-    } else if (own_last->raw) {
-        ctl_evidence_write(c->evidence, v->ns, v->name, now_s, "suspect",
-                           own_last->ext, own_last->raw, own_last->len,
-                           suspect_path, pathlen, err, sizeof(err));
-    }
+    if (capture(c, v, CAP_KIND_GOROUTINE_PROTO, true, &r) == 0)
+        rc = ctl_evidence_write(c->evidence, v->ns, v->name, now_s, "suspect",
+                                "pb.gz", r.data, r.len, suspect_path, pathlen,
+                                err, sizeof(err));
+    else if (own_last->raw)
+        rc = ctl_evidence_write(c->evidence, v->ns, v->name, now_s, "suspect",
+                                own_last->ext, own_last->raw, own_last->len,
+                                suspect_path, pathlen, err, sizeof(err));
     cap_result_free(&r);
+    if (rc < 0) {
+        snprintf(ev_err, ev_errlen, "%s", err);
+        obs_log(c->log, OBS_WARN, "evidence not written", "pod", v->name,
+                "error", err, OBS_END);
+    }
+    rc = 0;
     if (peer) {
         if (capture(c, peer, CAP_KIND_GOROUTINE_PROTO, true, &r) == 0)
-            ctl_evidence_write(c->evidence, peer->ns, peer->name, now_s,
-                               "baseline", "pb.gz", r.data, r.len,
-                               baseline_path, pathlen, err, sizeof(err));
+            rc = ctl_evidence_write(c->evidence, peer->ns, peer->name, now_s,
+                                    "baseline", "pb.gz", r.data, r.len,
+                                    baseline_path, pathlen, err, sizeof(err));
         cap_result_free(&r);
     } else if (own_first->raw) {
-        ctl_evidence_write(c->evidence, v->ns, v->name, own_first->t_ms / 1000,
-                           "baseline", own_first->ext, own_first->raw,
-                           own_first->len, baseline_path, pathlen, err,
-                           sizeof(err));
+        rc = ctl_evidence_write(c->evidence, v->ns, v->name,
+                                own_first->t_ms / 1000, "baseline",
+                                own_first->ext, own_first->raw, own_first->len,
+                                baseline_path, pathlen, err, sizeof(err));
+    }
+    if (rc < 0) {
+        if (!ev_err[0])
+            snprintf(ev_err, ev_errlen, "%s", err);
+        obs_log(c->log, OBS_WARN, "evidence not written", "pod", v->name,
+                "error", err, OBS_END);
     }
 }
 
@@ -794,9 +808,10 @@ static void analyse_and_report(ctl_controller *c, pod_view *v, episode_job *job)
         findings_adjust(c, adopted_pattern, -1);
     findings_adjust(c, pattern, +1);
 
-    char suspect_path[1024], baseline_path[1024];
+    char suspect_path[1024], baseline_path[1024], evidence_err[256];
     keep_evidence(c, v, job->has_peer ? &job->peer : NULL, job->ep,
-                  suspect_path, baseline_path, sizeof(suspect_path));
+                  suspect_path, baseline_path, sizeof(suspect_path),
+                  evidence_err, sizeof(evidence_err));
 
     ctl_finding_msg m = {
         .growth = (int64_t)job->trend.last - (int64_t)job->trend.first,
@@ -812,6 +827,7 @@ static void analyse_and_report(ctl_controller *c, pod_view *v, episode_job *job)
         .peer_count = sb ? (int64_t)sb->total : -1,
         .suspect_path = suspect_path[0] ? suspect_path : NULL,
         .baseline_path = baseline_path[0] ? baseline_path : NULL,
+        .evidence_error = evidence_err[0] ? evidence_err : NULL,
         .diverged = diverged,
     };
     for (size_t i = 0; i < nleaks; i++) {

@@ -177,6 +177,15 @@ void ctl_format_finding(const ctl_finding_msg *m, char *out, size_t outlen)
                   m->baseline_path, m->suspect_path);
     else if (m->suspect_path)
         sb_printf(&b, ". Evidence: %s", m->suspect_path);
+    /* Said, not dropped: without it a reader cannot tell "not configured"
+     * from "lost", nor why containment will not act on this finding. */
+    if (m->evidence_error) {
+        sb_printf(&b, m->suspect_path ? " (baseline could not be saved: "
+                                      : ". Evidence could not be saved: ");
+        sb_escaped(&b, m->evidence_error);
+        if (m->suspect_path)
+            sb_printf(&b, ")");
+    }
 }
 
 void ctl_format_workload(size_t leaking, size_t replicas, size_t growing,

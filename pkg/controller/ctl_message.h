@@ -29,6 +29,7 @@ typedef struct ctl_finding_msg {
     const lwa_finding *top;  /* the dominant growing stack                */
     const char *suspect_path;  /* evidence files, or NULL                 */
     const char *baseline_path;
+    const char *evidence_error; /* why a file could not be saved, or NULL */
     bool diverged;           /* stands out from its peers                 */
 } ctl_finding_msg;
 

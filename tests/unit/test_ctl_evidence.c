@@ -2,6 +2,9 @@
  * test_ctl_evidence.c — evidence files are written whole under their final
  * name, leftovers of interrupted writes are cleaned, and the directory stays
  * under its byte cap by dropping the oldest files but never fresh ones.
+ * A write the file system refuses (a full disk, here a file size limit)
+ * fails with its reason, leaves nothing behind, and does not stop the next
+ * write once there is room again.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -130,6 +135,59 @@ static void test_rotation_keeps_cap_and_fresh_files(void **state)
     ctl_evidence_free(e);
 }
 
+static int count_all(void)
+{
+    int n = 0;
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            n++;
+    closedir(d);
+    return n;
+}
+
+static void test_full_disk_then_room(void **state)
+{
+    (void)state;
+    char err[256] = "", path[1024] = "";
+    ctl_evidence *e = ctl_evidence_new(dir, 0, 60, err, sizeof(err));
+    assert_non_null(e);
+    static char big[64 * 1024];
+    memset(big, 'x', sizeof(big));
+
+    /* A write past RLIMIT_FSIZE fails with EFBIG as one past a full disk
+     * fails with ENOSPC: short, then refused. */
+    struct rlimit old, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = 4096;
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    int rc = ctl_evidence_write(e, "ns", "pod", 1763870706, "suspect", "pb.gz",
+                                big, sizeof(big), path, sizeof(path), err,
+                                sizeof(err));
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, prev);
+    assert_int_equal(rc, -1);
+    assert_string_equal(path, "");
+    assert_non_null(strstr(err, "File too large"));
+    assert_non_null(strstr(err, "ns_pod_20251123T040506Z_suspect.pb.gz"));
+    assert_int_equal(count_all(), 0); /* no temporary file left */
+    assert_int_equal(ctl_evidence_bytes(e), 0);
+
+    /* Room again: the next write is whole. */
+    rc = ctl_evidence_write(e, "ns", "pod", 1763870707, "suspect", "pb.gz",
+                            big, sizeof(big), path, sizeof(path), err,
+                            sizeof(err));
+    assert_int_equal(rc, 0);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal((size_t)sb.st_size, sizeof(big));
+    assert_int_equal(count_files(), 1);
+    ctl_evidence_free(e);
+}
+
 static void test_unwritable_dir(void **state)
 {
     (void)state;
@@ -145,6 +203,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_and_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotation_keeps_cap_and_fresh_files,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_disk_then_room, setup, teardown),
         cmocka_unit_test(test_unwritable_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

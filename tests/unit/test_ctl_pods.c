@@ -161,6 +161,21 @@ static void test_message_reads_like_an_answer(void **state)
     assert_non_null(strstr(out, "pattern chan-send: "));
     assert_non_null(strstr(out, "go tool pprof -diff_base /ev/b.pb.gz /ev/s.pb.gz"));
 
+    /* Evidence that could not be saved is said, never silently dropped. */
+    m.suspect_path = m.baseline_path = NULL;
+    m.evidence_error = "evidence /ev/s.pb.gz: write: No space left on device";
+    ctl_format_finding(&m, out, sizeof(out));
+    assert_non_null(strstr(out, ". Evidence could not be saved: evidence /ev/s.pb.gz: "
+                                "write: No space left on device"));
+    assert_null(strstr(out, "Evidence: "));
+    m.suspect_path = "/ev/s.pb.gz";
+    m.evidence_error = "evidence /ev/b.pb.gz: write: No space left on device";
+    ctl_format_finding(&m, out, sizeof(out));
+    assert_non_null(strstr(out, ". Evidence: /ev/s.pb.gz (baseline could not be saved: "
+                                "evidence /ev/b.pb.gz: write: No space left on device)"));
+    m.baseline_path = "/ev/b.pb.gz";
+    m.evidence_error = NULL;
+
     /* A peer as old as the pod is not "fresh". */
     m.peer_age_minutes = 29;
     ctl_format_finding(&m, out, sizeof(out));
