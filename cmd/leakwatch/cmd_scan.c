@@ -17,6 +17,7 @@
 #include "kube/kube.h"
 #include "kube/kube_pods.h"
 #include "kube/kube_objects.h"
+#include "lw/lw_grow.h"
 #include "lw/lw_str.h"
 #include "lw/lw_utf8.h"
 
@@ -141,14 +142,8 @@ static int collect(json_t *item, void *ud)
     int rc = kube_pod_endpoint_resolve(item, &ep);
     if (rc == 0)
         return 0;
-    if (s->n == s->cap) {
-        size_t nc = s->cap ? s->cap * 2 : 32;
-        scan_pod *np = realloc(s->pods, nc * sizeof *np);
-        if (!np)
-            return 2; /* not -1: that is kube_list's API-error value */
-        s->pods = np;
-        s->cap = nc;
-    }
+    if (lw_grow(&s->pods, &s->cap, s->n, sizeof *s->pods, 32))
+        return 2; /* not -1: that is kube_list's API-error value */
     scan_pod *p = &s->pods[s->n++];
     memset(p, 0, sizeof *p);
     p->pod = json_incref(item);

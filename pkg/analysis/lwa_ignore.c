@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "analysis/analysis.h"
+#include "lw/lw_grow.h"
 
 typedef struct rule {
     lwa_ignore_kind kind;
@@ -71,14 +72,8 @@ int lwa_ignore_add(lwa_ignore *ig, lwa_ignore_kind kind, const char *func)
     };
     if (!func || !*func || (unsigned)kind > LWA_IGNORE_CREATED_BY)
         return -1;
-    if (ig->n == ig->cap) {
-        size_t cap = ig->cap ? ig->cap * 2 : 8;
-        rule *r = realloc(ig->rules, cap * sizeof(*r));
-        if (!r)
-            return -1;
-        ig->rules = r;
-        ig->cap = cap;
-    }
+    if (lw_grow(&ig->rules, &ig->cap, ig->n, sizeof *ig->rules, 8))
+        return -1;
     rule *r = &ig->rules[ig->n];
     r->kind = kind;
     r->func = strdup(func);

@@ -41,6 +41,7 @@
 
 #include "analysis/analysis.h"
 #include "lw/lw_arena.h"
+#include "lw/lw_grow.h"
 
 #define CONCENTRATED 0.60
 #define MIN_VALUE_SHARE 0.10
@@ -82,14 +83,8 @@ void lwa_labels_free(lwa_labels *l)
 
 static lwa_label_count *push(lwa_labels *l)
 {
-    if (l->n == l->cap) {
-        size_t c = l->cap ? l->cap * 2 : 16;
-        lwa_label_count *e = realloc(l->e, c * sizeof(*e));
-        if (!e)
-            return NULL;
-        l->e = e;
-        l->cap = c;
-    }
+    if (lw_grow(&l->e, &l->cap, l->n, sizeof *l->e, 16))
+        return NULL;
     return &l->e[l->n++];
 }
 
@@ -257,14 +252,8 @@ static int add_acc(acc **arr, size_t *n, size_t *cap, const char *key,
             (*arr)[i].delta += delta;
             return 0;
         }
-    if (*n == *cap) {
-        size_t c = *cap ? *cap * 2 : 16;
-        acc *a = realloc(*arr, c * sizeof(*a));
-        if (!a)
-            return -1;
-        *arr = a;
-        *cap = c;
-    }
+    if (lw_grow(arr, cap, *n, sizeof **arr, 16))
+        return -1;
     (*arr)[(*n)++] = (acc){key, value, delta};
     return 0;
 }

@@ -23,6 +23,7 @@
 
 #include "analysis/lwa_internal.h"
 #include "lw/lw_arena.h"
+#include "lw/lw_grow.h"
 #include "lw/lw_hash.h"
 
 typedef struct str_slot {
@@ -314,14 +315,8 @@ static lwa_sig *sig_add(lwa_sigtab *t, uint64_t id, const pprof_bucket *b,
 {
     if (t->nsigs >= UINT32_MAX - 1)
         return NULL;
-    if (t->nsigs == t->sigs_cap) {
-        size_t cap = t->sigs_cap ? t->sigs_cap * 2 : 256;
-        lwa_sig **n = realloc(t->sigs, cap * sizeof(*n));
-        if (!n)
-            return NULL;
-        t->sigs = n;
-        t->sigs_cap = cap;
-    }
+    if (lw_grow(&t->sigs, &t->sigs_cap, t->nsigs, sizeof *t->sigs, 256))
+        return NULL;
     lwa_sig *s = lw_arena_calloc(t->arena, 1, sizeof(*s));
     if (!s)
         return NULL;

@@ -152,6 +152,7 @@
 #include <string.h>
 
 #include "analysis/analysis.h"
+#include "lw/lw_grow.h"
 
 const char *lwa_verdict_name(lwa_verdict v)
 {
@@ -515,14 +516,8 @@ static int cmp_dismissed(const void *pa, const void *pb)
 static int push(lwa_finding **arr, size_t *len, size_t *cap,
                 const lwa_finding *f)
 {
-    if (*len == *cap) {
-        size_t c = *cap ? *cap * 2 : 16;
-        lwa_finding *n = realloc(*arr, c * sizeof(*n));
-        if (!n)
-            return -1;
-        *arr = n;
-        *cap = c;
-    }
+    if (lw_grow(arr, cap, *len, sizeof **arr, 16))
+        return -1;
     (*arr)[(*len)++] = *f;
     return 0;
 }

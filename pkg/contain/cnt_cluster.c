@@ -6,6 +6,7 @@
 #include "contain/cnt_cluster.h"
 
 #include "kube/kube_workload.h"
+#include "lw/lw_grow.h"
 #include "lw/lw_str.h"
 
 #include <stdio.h>
@@ -66,15 +67,9 @@ static int collect(json_t *item, void *ud)
     if (!cnt_seen_event_parse(item, x->since_s, &e))
         return 0;
     cnt_seen_events *o = x->out;
-    if (o->n == o->cap) {
-        size_t cap = o->cap ? o->cap * 2 : 32;
-        cnt_seen_event *v = realloc(o->v, cap * sizeof *v);
-        if (!v) {
-            x->oom = true;
-            return 1;
-        }
-        o->v = v;
-        o->cap = cap;
+    if (lw_grow(&o->v, &o->cap, o->n, sizeof *o->v, 32)) {
+        x->oom = true;
+        return 1;
     }
     o->v[o->n++] = e;
     return 0;

@@ -10,6 +10,7 @@
  * (cnt_decide.c).
  */
 #include "contain/cnt_plan.h"
+#include "lw/lw_grow.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -44,14 +45,8 @@ int cnt_ledger_add(cnt_ledger *l, const cnt_action *a)
     for (size_t i = 0; i < l->n; i++)
         if (same_action(&l->v[i], a))
             return 1;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        cnt_action *v = realloc(l->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        l->v = v;
-        l->cap = cap;
-    }
+    if (lw_grow(&l->v, &l->cap, l->n, sizeof *l->v, 16))
+        return -1;
     l->v[l->n++] = *a;
     return 0;
 }

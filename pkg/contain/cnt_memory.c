@@ -10,6 +10,7 @@
  * Not for: deciding (cnt_decide.c) or the in-process tables (cnt_contain.c).
  */
 #include "contain/cnt_internal.h"
+#include "lw/lw_grow.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,14 +64,8 @@ static void merge_events(cnt_containment *c, const char *ns,
     c->seen.n = k;
     for (size_t i = 0; i < list->n; i++) {
         const cnt_seen_event *e = &list->v[i];
-        if (c->seen.n == c->seen.cap) {
-            size_t cap = c->seen.cap ? c->seen.cap * 2 : 32;
-            cnt_seen_event *v = realloc(c->seen.v, cap * sizeof *v);
-            if (!v)
-                break;
-            c->seen.v = v;
-            c->seen.cap = cap;
-        }
+        if (lw_grow(&c->seen.v, &c->seen.cap, c->seen.n, sizeof *c->seen.v, 32))
+            break;
         c->seen.v[c->seen.n++] = *e;
         bool action = e->kind == CNT_EVICTED || e->kind == CNT_ROLLED_OUT ||
                       e->kind == CNT_WOULD;

@@ -3,6 +3,7 @@
  * files (see ctl_evidence.h).
  */
 #include "ctl_evidence.h"
+#include "lw/lw_grow.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -77,14 +78,8 @@ static void rotate(ctl_evidence *e, int drop_tmp)
         if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
             !S_ISREG(st.st_mode) || strlen(de->d_name) >= sizeof(files->name))
             continue;
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            ev_file *nf = realloc(files, ncap * sizeof(*nf));
-            if (!nf)
-                break;
-            files = nf;
-            cap = ncap;
-        }
+        if (lw_grow(&files, &cap, n, sizeof *files, 64))
+            break;
         snprintf(files[n].name, sizeof(files[n].name), "%s", de->d_name);
         files[n].mtime = st.st_mtime;
         files[n].size = (uint64_t)st.st_size;

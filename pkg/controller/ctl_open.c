@@ -6,6 +6,7 @@
  * are looked up by uid with a binary search after one sort.
  */
 #include "ctl_open.h"
+#include "lw/lw_grow.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -85,15 +86,9 @@ int ctl_open_note(ctl_open *o, const char *uid, const char *reason, int64_t t,
     pthread_mutex_lock(&o->mu);
     open_entry *e = find(o, uid);
     if (!e) {
-        if (o->n == o->cap) {
-            size_t cap = o->cap ? o->cap * 2 : 64;
-            open_entry *ne = realloc(o->e, cap * sizeof(*ne));
-            if (!ne) {
-                pthread_mutex_unlock(&o->mu);
-                return -1;
-            }
-            o->e = ne;
-            o->cap = cap;
+        if (lw_grow(&o->e, &o->cap, o->n, sizeof *o->e, 64)) {
+            pthread_mutex_unlock(&o->mu);
+            return -1;
         }
         e = &o->e[o->n++];
         memset(e, 0, sizeof(*e));

@@ -12,6 +12,7 @@
 
 #include "controller/ctl_episode.h"
 #include "kube/kube_objects.h"
+#include "lw/lw_grow.h"
 #include "lw/lw_hash.h"
 #include "lw/lw_str.h"
 
@@ -156,14 +157,8 @@ ctl_upsert_result ctl_pods_upsert(ctl_pods *r, const json_t *pod, ctl_pod **out,
     }
     ctl_upsert_result res = CTL_POD_UPDATED;
     if (!p) {
-        if (r->n == r->cap) {
-            size_t ncap = r->cap ? r->cap * 2 : 64;
-            ctl_pod **np = realloc(r->pods, ncap * sizeof(*np));
-            if (!np)
-                return CTL_POD_IGNORED;
-            r->pods = np;
-            r->cap = ncap;
-        }
+        if (lw_grow(&r->pods, &r->cap, r->n, sizeof *r->pods, 64))
+            return CTL_POD_IGNORED;
         if ((r->n + 1) * 2 > r->index_cap &&
             reindex(r, r->index_cap ? r->index_cap * 2 : 128) < 0)
             return CTL_POD_IGNORED;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lw/lw_grow.h"
 #include "lw/lw_hash.h"
 
 typedef enum { OBS_COUNTER, OBS_GAUGE, OBS_HISTOGRAM } obs_type;
@@ -132,14 +133,8 @@ static obs_metric *metric_register(obs_registry *r, obs_type type,
             memcpy(m->bounds, bounds, nbounds * sizeof(double));
         m->nbounds = nbounds;
     }
-    if (r->n == r->cap) {
-        size_t ncap = r->cap ? r->cap * 2 : 16;
-        obs_metric **nm = realloc(r->metrics, ncap * sizeof(*nm));
-        if (!nm)
-            goto fail_m;
-        r->metrics = nm;
-        r->cap = ncap;
-    }
+    if (lw_grow(&r->metrics, &r->cap, r->n, sizeof *r->metrics, 16))
+        goto fail_m;
     r->metrics[r->n++] = m;
     pthread_mutex_unlock(&r->mu);
     return m;

@@ -11,6 +11,7 @@
  * Not for: interpreting label values.
  */
 #include "pprof_internal.h"
+#include "lw/lw_grow.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -214,15 +215,9 @@ int pp_labels_parse(pp_labels *l, pprof_builder *b, const char *s, size_t len,
             return -1;
         }
         used += vlen;
-        if (n == l->pairs_cap) {
-            size_t c = l->pairs_cap ? l->pairs_cap * 2 : 8;
-            pp_label_pair *np = realloc(l->pairs, c * sizeof(*np));
-            if (!np) {
-                *why = "out of memory";
-                return -1;
-            }
-            l->pairs = np;
-            l->pairs_cap = c;
+        if (lw_grow(&l->pairs, &l->pairs_cap, n, sizeof *l->pairs, 8)) {
+            *why = "out of memory";
+            return -1;
         }
         l->pairs[n].k = k;
         l->pairs[n].klen = klen;

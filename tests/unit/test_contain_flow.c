@@ -220,15 +220,10 @@ static int handler(fake_api *a, const fake_req *r, int fd, void *ud)
         return FAKE_KEEP;
     }
     if (!strcmp(r->method, "POST") && !strcmp(r->path, "/api/v1/namespaces/" NS "/events")) {
-        json_t *ev = json_loadb(r->body, r->body_len, 0, NULL);
-        const char *en = json_string_value(
-            json_object_get(json_object_get(ev, "metadata"), "name"));
-        if (!ev || !en) {
-            pthread_mutex_unlock(&k->mu);
-            json_decref(ev);
-            fake_send_status(fd, 400, "BadRequest", "bad event");
+        const char *en;
+        json_t *ev = fake_event_body(fd, &k->mu, r, &en);
+        if (!ev)
             return FAKE_KEEP;
-        }
         json_object_set(k->events, en, ev);
         pthread_mutex_unlock(&k->mu);
         fake_send_json(fd, 201, ev);
@@ -236,23 +231,9 @@ static int handler(fake_api *a, const fake_req *r, int fd, void *ud)
         return FAKE_KEEP;
     }
     if (!strcmp(r->method, "PATCH") &&
-        !strncmp(r->path, "/api/v1/namespaces/" NS "/events/", 29)) {
-        json_t *ev = json_object_get(k->events, r->path + 29);
-        json_t *patch = json_loadb(r->body, r->body_len, 0, NULL);
-        if (!ev) {
-            pthread_mutex_unlock(&k->mu);
-            json_decref(patch);
-            fake_send_status(fd, 404, "NotFound", "events \"x\" not found");
-            return FAKE_KEEP;
-        }
-        json_object_update(ev, patch);
-        json_decref(patch);
-        json_t *copy = json_deep_copy(ev);
-        pthread_mutex_unlock(&k->mu);
-        fake_send_json(fd, 200, copy);
-        json_decref(copy);
-        return FAKE_KEEP;
-    }
+        !strncmp(r->path, "/api/v1/namespaces/" NS "/events/", 29))
+        return fake_event_patch(fd, &k->mu,
+                                json_object_get(k->events, r->path + 29), r);
     k->other++;
     pthread_mutex_unlock(&k->mu);
     fake_send_status(fd, 404, "NotFound", "no such path");

@@ -49,15 +49,10 @@ static int events_handler(fake_api *a, const fake_req *r, int fd, void *ud)
     pthread_mutex_lock(&s->mu);
     if (!strcmp(r->method, "POST") && !*tail) {
         s->posts++;
-        json_t *ev = json_loadb(r->body, r->body_len, 0, NULL);
-        const char *name = json_string_value(
-            json_object_get(json_object_get(ev, "metadata"), "name"));
-        if (!ev || !name) {
-            pthread_mutex_unlock(&s->mu);
-            json_decref(ev);
-            fake_send_status(fd, 400, "BadRequest", "bad event");
+        const char *name;
+        json_t *ev = fake_event_body(fd, &s->mu, r, &name);
+        if (!ev)
             return FAKE_KEEP;
-        }
         if (s->conflict_next || json_object_get(s->events, name)) {
             s->conflict_next = false;
             s->post_409++;
@@ -80,22 +75,9 @@ static int events_handler(fake_api *a, const fake_req *r, int fd, void *ud)
     if (!strcmp(r->method, "PATCH") && *tail == '/') {
         s->patches++;
         json_t *ev = json_object_get(s->events, tail + 1);
-        json_t *patch = json_loadb(r->body, r->body_len, 0, NULL);
-        if (!ev) {
+        if (!ev)
             s->patch_404++;
-            pthread_mutex_unlock(&s->mu);
-            json_decref(patch);
-            fake_send_status(fd, 404, "NotFound",
-                             "events \"x\" not found");
-            return FAKE_KEEP;
-        }
-        json_object_update(ev, patch);
-        json_decref(patch);
-        json_t *copy = json_deep_copy(ev);
-        pthread_mutex_unlock(&s->mu);
-        fake_send_json(fd, 200, copy);
-        json_decref(copy);
-        return FAKE_KEEP;
+        return fake_event_patch(fd, &s->mu, ev, r);
     }
     pthread_mutex_unlock(&s->mu);
     fake_send_status(fd, 405, "MethodNotAllowed", "no");

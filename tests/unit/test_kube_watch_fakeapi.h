@@ -375,6 +375,48 @@ FAKE_FN kube_client *fake_client(fake_api *a, char *err, size_t errlen)
     return c;
 }
 
+/* The fake Events stores (contain and events tests) keep Events by name
+ * under a mutex the handler holds; these two answer the way the API server
+ * does and release mu before writing, so a slow client never holds the
+ * store.
+ *
+ * The Event a POST carries, with its metadata.name in *name; NULL (and a
+ * 400 already written, mu released) when the body is not an Event. */
+FAKE_FN json_t *fake_event_body(int fd, pthread_mutex_t *mu,
+                                const fake_req *r, const char **name)
+{
+    json_t *ev = json_loadb(r->body, r->body_len, 0, NULL);
+    *name = json_string_value(
+        json_object_get(json_object_get(ev, "metadata"), "name"));
+    if (!ev || !*name) {
+        pthread_mutex_unlock(mu);
+        json_decref(ev);
+        fake_send_status(fd, 400, "BadRequest", "bad event");
+        return NULL;
+    }
+    return ev;
+}
+
+/* A JSON merge PATCH of the stored Event ev (NULL: it does not exist, 404)
+ * with the request body, answered with the Event as it now is. */
+FAKE_FN int fake_event_patch(int fd, pthread_mutex_t *mu, json_t *ev,
+                             const fake_req *r)
+{
+    if (!ev) {
+        pthread_mutex_unlock(mu);
+        fake_send_status(fd, 404, "NotFound", "events \"x\" not found");
+        return FAKE_KEEP;
+    }
+    json_t *patch = json_loadb(r->body, r->body_len, 0, NULL);
+    json_object_update(ev, patch);
+    json_decref(patch);
+    json_t *copy = json_deep_copy(ev);
+    pthread_mutex_unlock(mu);
+    fake_send_json(fd, 200, copy);
+    json_decref(copy);
+    return FAKE_KEEP;
+}
+
 /* The value of query parameter key in path ("" when absent). */
 FAKE_FN void fake_query(const char *path, const char *key, char *out,
                        size_t outlen)
