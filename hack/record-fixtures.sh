@@ -53,6 +53,8 @@ OUT=${FIXTURES_DIR:-$ROOT/tests/fixtures}
 
 # words TEXT: TEXT's words single-spaced on one line, so that a list travels
 # in a |-separated record; unlike an unquoted $(echo ...), no globbing.
+# commas A B ... : the arguments joined with "," (a manifest's list field).
+commas() { local IFS=,; echo "$*"; }
 words() { local -a w; read -r -d '' -a w <<<"$1" || true; echo "${w[*]}"; }
 
 GO_VERSIONS=${GO_VERSIONS:-"local go1.22.12 go1.20.14 go1.19.13"}
@@ -173,24 +175,24 @@ expect_for() {
     sleep-loop) echo "leak|sleep-loop|main.(*poller).pollUntilReady|sleep|" ;;
     http-body-not-closed)
       echo "leak|http-body-not-closed|net/http.(*persistConn).readLoop|select|$(
-        printf '%s,' 'net/http.(*persistConn).readLoop [select]' \
+        commas 'net/http.(*persistConn).readLoop [select]' \
           'net/http.(*persistConn).writeLoop [select]' \
-          'net/http.(*connReader).Read [IO wait]' | sed 's/,$//')" ;;
+          'net/http.(*connReader).Read [IO wait]')" ;;
     grpc-conn-not-closed)
       echo "leak|grpc-conn-not-closed|$grpc/grpcsync.(*CallbackSerializer).run|select|$(
-        printf '%s,' "$grpc/grpcsync.(*CallbackSerializer).run [select]" \
+        commas "$grpc/grpcsync.(*CallbackSerializer).run [select]" \
           "$grpc/transport.(*http2Client).reader [IO wait]" \
           "$grpc/transport.(*controlBuffer).get [select]" \
           "$grpc/transport.(*http2Server).HandleStreams [IO wait]" \
-          "$grpc/transport.(*http2Server).keepalive [select]" | sed 's/,$//')" ;;
+          "$grpc/transport.(*http2Server).keepalive [select]")" ;;
     steady-pool) echo "no-leak||main.(*workerPool).worker|chan receive|" ;;
     burst) echo "no-leak||main.(*burster).slowRequest|sleep|" ;;
     plateau) echo "no-leak||main.(*hub).serveStream|select|" ;;
     grpc-conn)
       echo "leak|grpc-conn-not-closed|$grpc/grpcsync.(*CallbackSerializer).run|select|$(
-        printf '%s,' "$grpc/grpcsync.(*CallbackSerializer).run [select]" \
+        commas "$grpc/grpcsync.(*CallbackSerializer).run [select]" \
           "$grpc/transport.(*http2Client).reader [IO wait]" \
-          "$grpc/transport.(*controlBuffer).get [select]" | sed 's/,$//')" ;;
+          "$grpc/transport.(*controlBuffer).get [select]")" ;;
     grpc-stream) echo "leak|grpc-stream-not-cancelled|google.golang.org/grpc.newClientStreamWithParams.func4|select|" ;;
     sql-rows) echo "leak|sql-rows-not-closed|database/sql.(*Rows).awaitDone|select|" ;;
     # Past the pool's size the rows stop growing and the callers queued
@@ -198,8 +200,8 @@ expect_for() {
     sql-pool) echo "leak|sql-rows-not-closed|main.(*orderHistory).lastOrderTotal|select|" ;;
     sse-write)
       echo "leak|network-io|main.(*newsFeed).serveEvents|IO wait|$(
-        printf '%s,' 'main.(*newsFeed).serveEvents [IO wait]' \
-          'net/http.(*connReader).backgroundRead [IO wait]' | sed 's/,$//')" ;;
+        commas 'main.(*newsFeed).serveEvents [IO wait]' \
+          'net/http.(*connReader).backgroundRead [IO wait]')" ;;
     ticker-loop) echo "leak|sleep-loop|main.(*quoteRefresher).keepFresh|select|" ;;
     reply-wait) echo "leak|select|main.(*rpcMux).call|select|" ;;
     cond-wait) echo "leak|cond|main.(*replicaLog).appendAndWait|sync.Cond.Wait|" ;;
@@ -207,10 +209,10 @@ expect_for() {
     queue-range) echo "leak|chan-receive|main.(*searchIndexer).consume|chan receive|" ;;
     two-leaks)
       echo "leak|sql-rows-not-closed|database/sql.(*Rows).awaitDone|select|$(
-        printf '%s,' 'database/sql.(*Rows).awaitDone [select]' \
-          'main.(*replicaLog).appendAndWait [sync.Cond.Wait]' | sed 's/,$//')|$(
-        printf '%s,' 'sql-rows-not-closed@database/sql.(*Rows).awaitDone' \
-          'cond@main.(*replicaLog).appendAndWait' | sed 's/,$//')" ;;
+        commas 'database/sql.(*Rows).awaitDone [select]' \
+          'main.(*replicaLog).appendAndWait [sync.Cond.Wait]')|$(
+        commas 'sql-rows-not-closed@database/sql.(*Rows).awaitDone' \
+          'cond@main.(*replicaLog).appendAndWait')" ;;
     tenant-leak) echo "leak|chan-receive|main.(*usageMeter).flush|chan receive|||tenant=acme" ;;
     keepalive-pool) echo "no-leak||net/http.(*persistConn).readLoop|IO wait|" ;;
     grpc-bursts) echo "no-leak||main.(*feedSampler).sample|select|" ;;

@@ -49,6 +49,24 @@ find_go() {
   GO_VERSION="$("$GO" env GOVERSION)"
 }
 
+# go_module_key DIR LINE : a 12-hex content hash of the Go module in DIR
+# (its .go files, go.mod and go.sum) and LINE (toolchain and parameters),
+# naming a cache entry built from it.
+go_module_key() {
+  (
+    cd "$1" || exit
+    find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) | sort |
+      while read -r f; do echo "== $f"; cat "$f"; done
+    echo "$2"
+  ) | sha256sum | cut -c1-12
+}
+
+# go_module_build DIR OUT : a static build of the Go module in DIR, at low
+# priority (the machine is shared with what is measured).
+go_module_build() {
+  (cd "$1" && CGO_ENABLED=0 nice -n 10 "$GO" build -trimpath -o "$2" .)
+}
+
 # cache_fill DIR BUILDER [ARGS...]
 #   Fills cache entry DIR by calling BUILDER ARGS... TMPDIR, under a lock per
 #   entry, then renames TMPDIR to DIR: interrupted or concurrent runs never
@@ -173,6 +191,38 @@ result_ok() { # ID : measured and succeeded
 }
 
 mem_available_kb() { awk '/^MemAvailable:/ { print $2 }' /proc/meminfo; }
+
+# bench_check ARRAY NAME GOT WANT : a result sanity check, appended to the
+# section's ARRAY as a JSON record and printed; a mismatch is reported
+# loudly (a tool that skips input would otherwise look fast) but is not a
+# failure to run.
+bench_check() {
+  local -n checks_=$1
+  shift
+  local status=ok
+  [ "$2" = "$3" ] || status=WRONG
+  checks_+=("$(jq -cn --arg n "$1" --arg got "$2" --arg want "$3" --arg s "$status" \
+    '{check: $n, got: $got, want: $want, status: $s}')")
+  if [ "$status" = ok ]; then
+    printf '  check %-58s %s\n' "$1" "ok ($2)"
+  else
+    printf '  check %-58s WRONG: got %s, want %s\n' "$1" "${2:-nothing}" "$3"
+  fi
+}
+
+# What a section's report says it ran on: the leakwatch under test (which
+# must be built), its version without the "leakwatch " prefix, the CPU and
+# the load average.
+need_leakwatch() {
+  [ -x "$LEAKWATCH_BIN" ] || die "$LEAKWATCH_BIN not found: run make first"
+}
+leakwatch_version() {
+  local v
+  v="$("$LEAKWATCH_BIN" version 2>/dev/null | head -n 1)"
+  echo "${v#leakwatch }"
+}
+cpu_model() { sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1; }
+load_avg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # ------------------------------------------------------------------ formatting
 

@@ -30,12 +30,7 @@ int cap_fetch_fail(cap_fetch_ctx *f, cap_status st, const char *fmt, ...)
 
 void cap_fetch_keep_errbody(cap_fetch_ctx *f, const void *data, size_t len)
 {
-    size_t room = sizeof f->errbody - 1 - f->errbody_len;
-    if (len > room)
-        len = room;
-    memcpy(f->errbody + f->errbody_len, data, len);
-    f->errbody_len += len;
-    f->errbody[f->errbody_len] = '\0';
+    lw_append(f->errbody, sizeof f->errbody, &f->errbody_len, data, len);
 }
 
 int cap_status_message(const char *body, size_t len, char *out, size_t outlen,

@@ -376,12 +376,7 @@ static int on_ws_data(void *ud, const uint8_t *data, size_t len, bool first,
     if (!len)
         return 0;
     if (ch == 1) {
-        size_t room = sizeof p->errtext - 1 - p->errlen;
-        if (len > room)
-            len = room;
-        memcpy(p->errtext + p->errlen, data, len);
-        p->errlen += len;
-        p->errtext[p->errlen] = '\0';
+        lw_append(p->errtext, sizeof p->errtext, &p->errlen, data, len);
         return 0;
     }
     return pf_data_in(p, data, len) ? 1 : 0;
@@ -784,6 +779,25 @@ static void pf_cleanup(pf *p)
     p->e = NULL;
 }
 
+/* Bytes read once the end is near (a CLOSE sent or a send failed): waits
+ * in 100 ms polls until until.  0 with *n > 0 bytes in buf; -1 once the
+ * server's CLOSE has come, the stream ended or failed, or time is up. */
+static int pf_recv_until_close(pf *p, uint8_t *buf, size_t cap,
+                               int64_t until, size_t *n)
+{
+    while (!p->got_close && lw_mono_ms() < until) {
+        *n = 0;
+        CURLcode rc = curl_easy_recv(p->e, buf, cap, n);
+        if (rc == CURLE_AGAIN) {
+            struct pollfd pfd = {.fd = p->sock, .events = POLLIN};
+            poll(&pfd, 1, 100);
+            continue;
+        }
+        return rc == CURLE_OK && *n > 0 ? 0 : -1;
+    }
+    return -1;
+}
+
 /* After the response (or the failure): say goodbye properly, briefly. */
 static void pf_close(pf *p, unsigned status)
 {
@@ -817,16 +831,8 @@ static void pf_close(pf *p, unsigned status)
     }
     int64_t until = lw_mono_ms() + PF_CLOSE_WAIT_MS;
     uint8_t buf[4096];
-    while (!p->got_close && lw_mono_ms() < until) {
-        size_t n = 0;
-        CURLcode rc = curl_easy_recv(p->e, buf, sizeof buf, &n);
-        if (rc == CURLE_AGAIN) {
-            struct pollfd pfd = {.fd = p->sock, .events = POLLIN};
-            poll(&pfd, 1, 100);
-            continue;
-        }
-        if (rc != CURLE_OK || n == 0)
-            break;
+    size_t n;
+    while (pf_recv_until_close(p, buf, sizeof buf, until, &n) == 0) {
         /* Only looking for the CLOSE now; data after it is discarded. */
         cap_ws_callbacks cb = {NULL, on_ws_control, p};
         if (cap_ws_decoder_feed(&p->dec, buf, n, &cb))
@@ -884,16 +890,8 @@ static void pf_drain(pf *p, uint8_t *buf)
     f->status = CAP_OK;
     f->error[0] = '\0';
     int64_t until = lw_mono_ms() + PF_CLOSE_WAIT_MS;
-    while (!p->got_close && lw_mono_ms() < until) {
-        size_t n = 0;
-        CURLcode rc = curl_easy_recv(p->e, buf, PF_RECV_BUF, &n);
-        if (rc == CURLE_AGAIN) {
-            struct pollfd pfd = {.fd = p->sock, .events = POLLIN};
-            poll(&pfd, 1, 100);
-            continue;
-        }
-        if (rc != CURLE_OK || n == 0)
-            break;
+    size_t n;
+    while (pf_recv_until_close(p, buf, PF_RECV_BUF, until, &n) == 0) {
         if (pf_feed(p, buf, n))
             break;
     }

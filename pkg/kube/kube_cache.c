@@ -380,16 +380,7 @@ bool kube_cache_synced(kube_cache *k)
 
 bool kube_cache_wait_synced(kube_cache *k, long timeout_ms)
 {
-    struct timespec dl;
-    lw_deadline_ms(&dl, timeout_ms);
-    pthread_mutex_lock(&k->mu);
-    while (!k->synced) {
-        if (pthread_cond_timedwait(&k->cv, &k->mu, &dl) == ETIMEDOUT)
-            break;
-    }
-    bool s = k->synced;
-    pthread_mutex_unlock(&k->mu);
-    return s;
+    return lw_cond_wait_flag(&k->cv, &k->mu, &k->synced, timeout_ms);
 }
 
 json_t *kube_cache_get(kube_cache *k, const char *ns, const char *name)

@@ -364,16 +364,7 @@ static bool stopped(kube_watch *w)
 /* Sleeps ms or until stop; true when stopping. */
 static bool sleep_or_stop(kube_watch *w, long ms)
 {
-    struct timespec dl;
-    lw_deadline_ms(&dl, ms);
-    pthread_mutex_lock(&w->mu);
-    while (!w->stop) {
-        if (pthread_cond_timedwait(&w->cv, &w->mu, &dl) == ETIMEDOUT)
-            break;
-    }
-    bool s = w->stop;
-    pthread_mutex_unlock(&w->mu);
-    return s;
+    return lw_cond_wait_flag(&w->cv, &w->mu, &w->stop, ms);
 }
 
 static void free_queue_locked(kube_watch *w)

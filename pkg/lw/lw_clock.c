@@ -5,6 +5,8 @@
  */
 #include "lw/lw_clock.h"
 
+#include <errno.h>
+
 static int64_t read_ms(clockid_t id)
 {
     struct timespec ts;
@@ -47,4 +49,19 @@ int lw_cond_init_monotonic(pthread_cond_t *cv)
         rc = pthread_cond_init(cv, &ca);
     pthread_condattr_destroy(&ca);
     return rc;
+}
+
+bool lw_cond_wait_flag(pthread_cond_t *cv, pthread_mutex_t *mu,
+                       const bool *flag, long ms)
+{
+    struct timespec dl;
+    lw_deadline_ms(&dl, ms);
+    pthread_mutex_lock(mu);
+    while (!*flag) {
+        if (pthread_cond_timedwait(cv, mu, &dl) == ETIMEDOUT)
+            break;
+    }
+    bool seen = *flag;
+    pthread_mutex_unlock(mu);
+    return seen;
 }

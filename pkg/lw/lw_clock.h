@@ -13,6 +13,7 @@
 #define LW_CLOCK_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -29,5 +30,11 @@ void lw_deadline_ms(struct timespec *dl, long ms);
 /* pthread_cond_init with CLOCK_MONOTONIC as the timedwait clock; 0 or the
  * pthread error. */
 int lw_cond_init_monotonic(pthread_cond_t *cv);
+
+/* Waits up to ms on cv (made by lw_cond_init_monotonic) until *flag, a
+ * flag guarded by mu, is set; mu is taken and released here.  Returns the
+ * flag as it was last seen under mu. */
+bool lw_cond_wait_flag(pthread_cond_t *cv, pthread_mutex_t *mu,
+                       const bool *flag, long ms);
 
 #endif

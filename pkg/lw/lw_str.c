@@ -1,5 +1,5 @@
 /*
- * lw_str.c — NULL-tolerant strdup, counted copy, bounded copy,
+ * lw_str.c — NULL-tolerant strdup, counted copy, bounded append and copy,
  * percent-encoding (see lw_str.h).  libcurl has curl_easy_escape, but it
  * allocates and needs a handle; these run on stack buffers in places that
  * hold no handle.
@@ -25,6 +25,17 @@ char *lw_memdup(const void *p, size_t n)
         d[n] = '\0';
     }
     return d;
+}
+
+void lw_append(char *buf, size_t size, size_t *len, const void *data,
+               size_t n)
+{
+    size_t room = size - 1 - *len;
+    if (n > room)
+        n = room;
+    memcpy(buf + *len, data, n);
+    *len += n;
+    buf[*len] = '\0';
 }
 
 void lw_strlcpy(char *dst, const char *src, size_t n)

@@ -1,7 +1,7 @@
 /*
  * lw_str.h — the string copies every folder needs: a strdup that passes
- * NULL through, a terminated copy of a counted run of bytes, a bounded copy
- * that always terminates, and the
+ * NULL through, a terminated copy of a counted run of bytes, a bounded
+ * append and copy that always terminate, and the
  * percent-encoding of one URL path segment or query value.
  *
  * Not for: escaping text for people (lw_text.h) or JSON (lw_utf8.h), or
@@ -19,6 +19,12 @@ char *lw_strdup(const char *s);
  * own, as PEM or base64 input may not); NULL when out of memory.  p may be
  * NULL when n is 0. */
 char *lw_memdup(const void *p, size_t n);
+
+/* Appends the n bytes at data to the text of *len bytes in buf[size], as
+ * many as fit, and keeps it terminated (size > 0; the rest is dropped:
+ * the callers keep the first part of a server's explanation). */
+void lw_append(char *buf, size_t size, size_t *len, const void *data,
+               size_t n);
 
 /* Copies src (NULL: "") into dst[n], cut to fit and always terminated
  * when n > 0. */

@@ -1,7 +1,7 @@
 /*
  * test_lw_str.c — pkg/lw's string copies: percent-encoding for URL
  * segments and query values, the bounded copy, the NULL-tolerant strdup,
- * the counted copy.
+ * the counted copy, the bounded append.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -76,6 +76,24 @@ static void test_memdup(void **state)
     free(d);
 }
 
+static void test_append(void **state)
+{
+    (void)state;
+    char buf[8];
+    size_t len = 0;
+    buf[0] = '\0';
+    lw_append(buf, sizeof buf, &len, "abc", 3);
+    assert_string_equal(buf, "abc");
+    assert_int_equal(len, 3);
+    /* Only what fits is kept, the first part, and it stays terminated. */
+    lw_append(buf, sizeof buf, &len, "defghij", 7);
+    assert_string_equal(buf, "abcdefg");
+    assert_int_equal(len, 7);
+    lw_append(buf, sizeof buf, &len, "xyz", 3);
+    assert_string_equal(buf, "abcdefg");
+    assert_int_equal(len, 7);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -83,6 +101,7 @@ int main(void)
         cmocka_unit_test(test_strlcpy),
         cmocka_unit_test(test_strdup),
         cmocka_unit_test(test_memdup),
+        cmocka_unit_test(test_append),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -216,7 +216,7 @@ section_capture() {
   local drv="$ROOT/${BUILD:-build}/e2e/capture_bench"
   [ -x "$drv" ] || die "$drv not found: run make first"
   echo "== capture: $BENCH_CAP_KIND from 1 worker per pod, ${BENCH_CAP_SECONDS}s per round," \
-    "$(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+    "$(nproc) CPUs, load $(load_avg)"
   local old_exit
   eval "set -- $(trap -p EXIT)"; old_exit="${3:-}"
   trap 'cap_cleanup; '"$old_exit" EXIT

@@ -98,13 +98,13 @@ ctl_fail() { # WHAT : a process the benchmark runs did not run
 
 # ctl_proc PID -> "VmRSS_kB VmHWM_kB cpu_ticks" (cpu: utime+stime, all threads)
 ctl_proc() {
-  local st rest f
+  local st rest fields
   [ -r "/proc/$1/status" ] || return 1
   st="$(awk '/^VmRSS:/ { r = $2 } /^VmHWM:/ { h = $2 } END { print r + 0, h + 0 }' "/proc/$1/status" 2>/dev/null)" || return 1
   rest="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
   rest="${rest##*) }" # comm may hold spaces; fields after it are fixed
-  read -r -a f <<<"$rest"
-  echo "$st $((f[11] + f[12]))"
+  read -r -a fields <<<"$rest"
+  echo "$st $((fields[11] + fields[12]))"
 }
 
 # ctl_prom_json FILE : Prometheus text exposition -> one JSON object per
@@ -146,17 +146,7 @@ ctl_stats() { # FROM_MS TO_MS OUTFILE : profserver's record of the window
 ctl_json_num() { jq -r "$2 // empty" "$1" 2>/dev/null; }
 
 CTL_CHECKS=()
-ctl_check() { # NAME GOT WANT
-  local status=ok
-  [ "$2" = "$3" ] || status=WRONG
-  CTL_CHECKS+=("$(jq -cn --arg n "$1" --arg got "$2" --arg want "$3" --arg s "$status" \
-    '{check: $n, got: $got, want: $want, status: $s}')")
-  if [ "$status" = ok ]; then
-    printf '  check %-58s %s\n' "$1" "ok ($2)"
-  else
-    printf '  check %-58s WRONG: got %s, want %s\n' "$1" "${2:-nothing}" "$3"
-  fi
-}
+ctl_check() { bench_check CTL_CHECKS "$@"; } # NAME GOT WANT
 
 CTL_TARGETS=()
 ctl_target() { # NAME MEASURED_TEXT RATIO OK(1/0/"") FROM
@@ -170,18 +160,11 @@ ctl_target() { # NAME MEASURED_TEXT RATIO OK(1/0/"") FROM
 
 # ------------------------------------------------------------ profserver
 
-ctl_profserver_key() {
-  (
-    cd "$BENCH_DIR/profserver" || exit
-    find . -type f \( -name '*.go' -o -name go.mod \) | sort |
-      while read -r f; do echo "== $f"; cat "$f"; done
-    echo "$GO_VERSION"
-  ) | sha256sum | cut -c1-12
-}
+ctl_profserver_key() { go_module_key "$BENCH_DIR/profserver" "$GO_VERSION"; }
 
 ctl_build_profserver() { # TMPDIR
   log "building profserver"
-  (cd "$BENCH_DIR/profserver" && CGO_ENABLED=0 nice -n 10 "$GO" build -trimpath -o "$1/profserver" .)
+  go_module_build "$BENCH_DIR/profserver" "$1/profserver"
 }
 
 prepare_controller() {
@@ -742,12 +725,11 @@ section_controller() {
   # shellcheck disable=SC2034  # read by lib.sh's result records
   SECTION=controller
   bench_begin controller
-  [ -x "$LEAKWATCH_BIN" ] || die "$LEAKWATCH_BIN not found: run make first"
+  need_leakwatch
   prepare_controller
-  CTL_LW_VERSION="$("$LEAKWATCH_BIN" version 2>/dev/null | head -n 1)"
-  CTL_LW_VERSION="${CTL_LW_VERSION#leakwatch }"
-  CTL_CPU_MODEL="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
-  CTL_LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
+  CTL_LW_VERSION="$(leakwatch_version)"
+  CTL_CPU_MODEL="$(cpu_model)"
+  CTL_LOAD_START="$(load_avg)"
   CTL_CHECKS=(); CTL_TARGETS=(); CTL_NPODS=0; CTL_NGROW=0; CTL_CREATE_S=""; CTL_PF_CREATE_S=""
   declare -gA CTL_EXIT=()
 

@@ -54,18 +54,13 @@ size_label() { # 100k -> 100k, 1m -> 1M
 }
 
 gen_key() { # content hash of the generator, the toolchain and its parameters
-  (
-    cd "$BENCH_DIR/gen" || exit
-    find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) | sort |
-      while read -r f; do echo "== $f"; cat "$f"; done
-    # shellcheck disable=SC2153  # GO_VERSION is set by lib.sh's find_go
-    echo "$GO_VERSION base=$BENCH_GEN_BASE age=$BENCH_GEN_AGE"
-  ) | sha256sum | cut -c1-12
+  # shellcheck disable=SC2153  # GO_VERSION is set by lib.sh's find_go
+  go_module_key "$BENCH_DIR/gen" "$GO_VERSION base=$BENCH_GEN_BASE age=$BENCH_GEN_AGE"
 }
 
 build_gen() { # TMPDIR
   log "building the dump generator"
-  (cd "$BENCH_DIR/gen" && CGO_ENABLED=0 nice -n 10 "$GO" build -trimpath -o "$1/gen" .)
+  go_module_build "$BENCH_DIR/gen" "$1/gen"
 }
 
 run_gen() { # N TMPDIR
@@ -132,20 +127,8 @@ ensure_peers() {
 
 CHECKS=()
 
-# check NAME GOT WANT : a result sanity check; a mismatch is reported loudly
-# (a tool that skips input would otherwise look fast) but is not a failure
-# to run.
-check() {
-  local status=ok
-  [ "$2" = "$3" ] || status=WRONG
-  CHECKS+=("$(jq -cn --arg n "$1" --arg got "$2" --arg want "$3" --arg s "$status" \
-    '{check: $n, got: $got, want: $want, status: $s}')")
-  if [ "$status" = ok ]; then
-    printf '  check %-58s %s\n' "$1" "ok ($2)"
-  else
-    printf '  check %-58s WRONG: got %s, want %s\n' "$1" "${2:-nothing}" "$3"
-  fi
-}
+# check NAME GOT WANT : a result sanity check (see bench_check).
+check() { bench_check CHECKS "$@"; }
 
 manifest_get() { jq -r "$2" "${INPUT_DIR[$1]}/manifest.json"; }
 
@@ -405,12 +388,11 @@ section_parse() {
   # shellcheck disable=SC2034  # read by lib.sh's result records
   SECTION=parse
   bench_begin parse
-  [ -x "$LEAKWATCH_BIN" ] || die "$LEAKWATCH_BIN not found: run make first"
+  need_leakwatch
   prepare_parse
-  LW_VERSION="$("$LEAKWATCH_BIN" version 2>/dev/null | head -n 1)"
-  LW_VERSION="${LW_VERSION#leakwatch }"
-  CPU_MODEL="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
-  LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
+  LW_VERSION="$(leakwatch_version)"
+  CPU_MODEL="$(cpu_model)"
+  LOAD_START="$(load_avg)"
 
   echo "== parse: leakwatch ${LW_VERSION:-?} vs panicparse $PANICPARSE_VERSION and pprof ($GO_VERSION)"
   echo "   $(nproc) CPUs ($CPU_MODEL), load $LOAD_START; median of $BENCH_REPS runs" \
