@@ -25,6 +25,7 @@ import (
 	_ "net/http/pprof" // the whole point: expose /debug/pprof/goroutine
 	"runtime"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -85,6 +86,7 @@ func main() {
 		switchAfter = flag.Duration("switch-after", time.Minute, "with -then: how long the first behaviour is driven")
 		pause       = flag.Duration("pause", time.Minute, "with -then: time with no load between the two behaviours")
 		metrics     = flag.Bool("metrics", true, "serve /metrics (go_goroutines); false leaves only net/http/pprof, as many services do")
+		pprofDelay  = flag.Duration("pprof-delay", 0, "hold every /debug/pprof/goroutine answer this long (a slow capture, for fault tests)")
 		cfg         config
 	)
 	flag.IntVar(&cfg.workers, "workers", 8, "steady-pool: number of workers")
@@ -156,7 +158,17 @@ func main() {
 		}()
 	}
 
-	srv := &http.Server{Handler: http.DefaultServeMux, ReadHeaderTimeout: 10 * time.Second}
+	var handler http.Handler = http.DefaultServeMux
+	if *pprofDelay > 0 {
+		d := *pprofDelay
+		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, "/debug/pprof/goroutine") {
+				time.Sleep(d)
+			}
+			http.DefaultServeMux.ServeHTTP(w, r)
+		})
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal(err)
 	}
