@@ -5,6 +5,8 @@
  *
  *   /stall/...     headers and 3 body bytes of a promised 100, then silence
  *   /forever/...   a chunked body that never ends
+ *   /trickle/...   a chunked body of one byte a second, never ending (no
+ *                  read ever waits long, yet the answer never completes)
  *   /bomb/...      a gzipped profile.proto that inflates to 300 MiB
  *                  (about 1.3 MiB on the wire; built before listening)
  *   anything else  404
@@ -121,6 +123,11 @@ static void *serve(void *arg)
             if (k <= 0)
                 break;
         }
+    } else if (!strncmp(path, "/trickle/", 9)) {
+        send_str(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n");
+        while (send(fd, "1\r\nx\r\n", 6, MSG_NOSIGNAL) == 6)
+            sleep(1);
     } else if (!strncmp(path, "/bomb/", 6)) {
         char h[256];
         snprintf(h, sizeof h, "HTTP/1.1 200 OK\r\nContent-Type: application/"

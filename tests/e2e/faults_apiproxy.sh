@@ -9,6 +9,9 @@
 #   - every leaking pod gets exactly one GoroutineLeak Event (one object,
 #     count 1), also a pod created while watches were being cut;
 #   - the steady pods get none;
+#   - a pod that accepts the connection and then sends one byte a second
+#     (tests/e2e/capture_badserver /trickle/): its captures time out, it
+#     gets no finding, and the other pods are found all the same;
 #   - the controller counts the 429s it was answered (metrics), logs the
 #     cut watches, and stays Ready (/readyz) throughout.
 set -uo pipefail
@@ -45,8 +48,34 @@ YAML
 }
 deploy orders chan-send 2
 deploy catalog steady-pool 2
+# No behaviour label: no Go backend; capture_badserver answers on its IP.
+cat <<YAML | k apply -f - >/dev/null
+apiVersion: v1
+kind: Pod
+metadata:
+  name: trickle
+  namespace: $E2E_NS
+  annotations: {leakwatch.dev/scrape: "true", leakwatch.dev/port: "6060", leakwatch.dev/path: /trickle}
+spec:
+  nodeSelector: {type: kwok}
+  containers: [{name: app, image: x}]
+YAML
 check "leaky deployment rolls out" k rollout status deploy/orders --timeout=120s
 check "steady deployment rolls out" k rollout status deploy/catalog --timeout=120s
+check "the trickling pod runs" wait_until 60 bash -c "[ -n \"\$('$KUBECTL' -n '$E2E_NS' get pod trickle -o jsonpath='{.status.podIP}')\" ]"
+"${LW_BUILD:-$ROOT/build}/e2e/capture_badserver" "$(k get pod trickle -o 'jsonpath={.status.podIP}'):6060" >"$TMP/trickle.log" 2>&1 &
+E2E_PIDS+=($!)
+check "capture_badserver listens on the trickling pod's IP" wait_line "$TMP/trickle.log" '^listening on ' 30
+# The captures go through the apiserver's port-forward (kwok routes it).
+cat <<YAML | k apply -f - >/dev/null
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: PortForward
+metadata: {name: trickle, namespace: $E2E_NS}
+spec:
+  forwards:
+    - ports: [6060]
+      target: {port: 6060, address: "$(k get pod trickle -o 'jsonpath={.status.podIP}')"}
+YAML
 e2e_backends_start || nok "backends start"
 
 # --- the proxy, with the cluster's own credentials upstream -------------------
@@ -74,7 +103,7 @@ current-context: proxy
 YAML
 
 "$LW_BIN" controller --kubeconfig "$TMP/proxy.kubeconfig" --namespaces "$E2E_NS" \
-  --interval 3s --finding-min-span 10s --lease-namespace leakwatch-system --lease-name "$LEASE" \
+  --interval 3s --finding-min-span 10s --capture-timeout 5s --lease-namespace leakwatch-system --lease-name "$LEASE" \
   --identity faults-proxy --evidence-dir "$TMP/evidence" --metrics-addr 127.0.0.1:0 \
   --log-format json --log-level debug >"$TMP/ctl.log" 2>&1 &
 CTL=$!
@@ -115,6 +144,9 @@ for u in $(pod_uids catalog); do
   check "steady pod $u: no GoroutineLeak Event" test -z "$(leak_counts "$u")"
 done
 
+check "the trickling pod: no GoroutineLeak Event" test -z "$(leak_counts "$(k get pod trickle -o 'jsonpath={.metadata.uid}')")"
+check "the trickling pod: its captures time out" \
+  quiet grep -iE "\"pod\":\"trickle\".*tim(ed |e)out" "$TMP/ctl.log"
 s=$(stats)
 echo "  proxy: $s"
 check "the proxy injected 429s" test "$(stat injected_429)" -gt 0
