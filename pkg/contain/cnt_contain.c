@@ -262,8 +262,12 @@ static void check_evidence(const cnt_candidate *cand, cnt_facts *f)
     const char *s = cand->evidence_suspect, *b = cand->evidence_baseline;
     f->evidence_ok = false;
     if (!s || !*s) {
-        snprintf(f->evidence, sizeof f->evidence, "no suspect profile was "
-                 "kept (is --evidence-dir set and writable?)");
+        if (cand->evidence_error && *cand->evidence_error)
+            snprintf(f->evidence, sizeof f->evidence, "no suspect profile "
+                     "was kept (%s)", cand->evidence_error);
+        else
+            snprintf(f->evidence, sizeof f->evidence, "no suspect profile "
+                     "was kept (is --evidence-dir set and writable?)");
         return;
     }
     if (!check_file("suspect", s, f->evidence, sizeof f->evidence))

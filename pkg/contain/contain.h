@@ -66,6 +66,7 @@ typedef struct cnt_candidate {
     int64_t memory_bytes;             /* current process memory (0: unknown)  */
     const char *pattern, *summary;    /* the finding, one line                */
     const char *evidence_suspect, *evidence_baseline; /* paths, or NULL       */
+    const char *evidence_error;       /* why they could not be saved, or NULL */
 } cnt_candidate;
 
 typedef struct cnt_containment cnt_containment;

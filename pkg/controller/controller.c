@@ -844,6 +844,7 @@ static void analyse_and_report(ctl_controller *c, pod_view *v, episode_job *job)
                 p->finding_summary[n] = '\0';
                 snprintf(p->evidence_suspect, sizeof(p->evidence_suspect), "%s", suspect_path);
                 snprintf(p->evidence_baseline, sizeof(p->evidence_baseline), "%s", baseline_path);
+                snprintf(p->evidence_error, sizeof(p->evidence_error), "%s", evidence_err);
             }
             ctl_pods_unlock(c->pods);
         }
@@ -959,7 +960,7 @@ static void offer_containment(ctl_controller *c, const pod_view *v)
 {
     if (!c->contain || !leading(c))
         return;
-    char summary[1024], suspect[1024], baseline[1024], pattern[32];
+    char summary[1024], suspect[1024], baseline[1024], ev_err[256], pattern[32];
     int64_t count;
     double per_minute;
     ctl_pods_lock(c->pods);
@@ -971,6 +972,7 @@ static void offer_containment(ctl_controller *c, const pod_view *v)
     snprintf(summary, sizeof(summary), "%s", p->finding_summary);
     snprintf(suspect, sizeof(suspect), "%s", p->evidence_suspect);
     snprintf(baseline, sizeof(baseline), "%s", p->evidence_baseline);
+    snprintf(ev_err, sizeof(ev_err), "%s", p->evidence_error);
     snprintf(pattern, sizeof(pattern), "%s", p->finding_pattern);
     count = p->last_count;
     per_minute = p->trend.per_minute;
@@ -987,6 +989,7 @@ static void offer_containment(ctl_controller *c, const pod_view *v)
         .per_minute = per_minute, .pattern = pattern, .summary = summary,
         .evidence_suspect = suspect[0] ? suspect : NULL,
         .evidence_baseline = baseline[0] ? baseline : NULL,
+        .evidence_error = ev_err[0] ? ev_err : NULL,
     };
     cnt_consider(c->contain, &cand);
     json_decref(obj);

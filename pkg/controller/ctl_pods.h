@@ -84,6 +84,7 @@ typedef struct ctl_pod {
     char finding_summary[1024];  /* the Event sentence                   */
     char evidence_suspect[1024]; /* evidence files of the finding        */
     char evidence_baseline[1024];
+    char evidence_error[256];    /* why they could not be saved, or ""   */
     bool annotation_reported;
     char annotation_error[512];
 } ctl_pod;

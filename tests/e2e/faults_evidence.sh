@@ -95,6 +95,8 @@ done
 # shellcheck disable=SC2086
 check "disk full: containment refuses them, evidence first" wait_until 60 refused $FIRST
 for u in $FIRST; do lc_msgs "$u" | head -1 | sed 's/^/  /'; done
+check "disk full: the refusal says why no evidence was kept" \
+  quiet bash -c "'$KUBECTL' -n '$E2E_NS' get events --field-selector reason=LeakContainment -o jsonpath='{.items[*].message}' | grep -E 'no suspect profile was kept \\(evidence .*No space left on device\\)'"
 check "disk full: the refusal says a restart would destroy the only evidence" \
   quiet bash -c "'$KUBECTL' -n '$E2E_NS' get events --field-selector reason=LeakContainment -o jsonpath='{.items[*].message}' | grep -F 'a restart would destroy the only evidence'"
 check "disk full: nothing was evicted" none_evicted

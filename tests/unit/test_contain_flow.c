@@ -800,6 +800,17 @@ static void test_refusals(void **state)
     cnt_consider(c, &b.cand);
     json_decref(b.obj);
 
+    /* Evidence that could not be saved: the refusal says why. */
+    make_cand(e, &b, "orders-b", 900);
+    b.cand.evidence_suspect = b.cand.evidence_baseline = NULL;
+    b.cand.evidence_error = "evidence /ev/s.pb.gz: write: No space left on device";
+    cnt_consider(c, &b.cand);
+    flush(e);
+    assert_non_null(strstr(event_message(e, "orders-b", "not restarting (evidence missing): "),
+                           "no suspect profile was kept (evidence /ev/s.pb.gz: write: "
+                           "No space left on device); a restart would destroy the only evidence"));
+    json_decref(b.obj);
+
     /* Not opted in: said once, whatever the figures. */
     make_cand(e, &b, "orders-b", 900);
     b.cand.opted_in = false;
