@@ -16,6 +16,7 @@
 
 #include "capture/capture.h"
 #include "lw/lw_clock.h"
+#include "lw/lw_grow.h"
 
 typedef struct sched_node {
     char *name;
@@ -75,14 +76,8 @@ static int take_locked(cap_scheduler *s, const char *node)
     if (s->max_per_node > 0 && e && e->n >= s->max_per_node)
         return -1;
     if (!e) {
-        if (s->nnodes == s->capnodes) {
-            size_t nc = s->capnodes ? s->capnodes * 2 : 8;
-            sched_node *nn = realloc(s->nodes, nc * sizeof *nn);
-            if (!nn)
-                return -1;
-            s->nodes = nn;
-            s->capnodes = nc;
-        }
+        if (lw_grow(&s->nodes, &s->capnodes, s->nnodes, sizeof *s->nodes, 8))
+            return -1;
         char *name = strdup(node);
         if (!name)
             return -1;

@@ -34,6 +34,7 @@
 #include "kube/kube_evict.h"
 #include "kube/kube_objects.h"
 #include "lw/lw_clock.h"
+#include "lw/lw_grow.h"
 
 /* Backoff after a refused or failed restart: doubling, within these. */
 #define BACKOFF_MIN_S 30.0
@@ -160,14 +161,8 @@ static cnt_pod_ent *pod_upsert(cnt_containment *c, const cnt_candidate *cand,
 {
     cnt_pod_ent *p = pod_find(c, cand->pod_uid);
     if (!p) {
-        if (c->npods == c->cappods) {
-            size_t cap = c->cappods ? c->cappods * 2 : 16;
-            cnt_pod_ent *v = realloc(c->pods, cap * sizeof *v);
-            if (!v)
-                return NULL;
-            c->pods = v;
-            c->cappods = cap;
-        }
+        if (lw_grow(&c->pods, &c->cappods, c->npods, sizeof *c->pods, 16))
+            return NULL;
         p = &c->pods[c->npods++];
         memset(p, 0, sizeof *p);
         snprintf(p->uid, sizeof p->uid, "%s", cand->pod_uid);
@@ -188,14 +183,8 @@ static cnt_wl_ent *wl_upsert(cnt_containment *c, const cnt_candidate *cand,
 {
     cnt_wl_ent *w = wl_find(c, cand->owner_uid);
     if (!w) {
-        if (c->nwls == c->capwls) {
-            size_t cap = c->capwls ? c->capwls * 2 : 8;
-            cnt_wl_ent *v = realloc(c->wls, cap * sizeof *v);
-            if (!v)
-                return NULL;
-            c->wls = v;
-            c->capwls = cap;
-        }
+        if (lw_grow(&c->wls, &c->capwls, c->nwls, sizeof *c->wls, 8))
+            return NULL;
         w = &c->wls[c->nwls++];
         memset(w, 0, sizeof *w);
         snprintf(w->uid, sizeof w->uid, "%s", cand->owner_uid);

@@ -64,7 +64,8 @@ static void merge_events(cnt_containment *c, const char *ns,
     c->seen.n = k;
     for (size_t i = 0; i < list->n; i++) {
         const cnt_seen_event *e = &list->v[i];
-        if (lw_grow(&c->seen.v, &c->seen.cap, c->seen.n, sizeof *c->seen.v, 32))
+        if (lw_grow(&c->seen.v, &c->seen.cap, c->seen.n, sizeof *c->seen.v,
+                    32))
             break;
         c->seen.v[c->seen.n++] = *e;
         bool action = e->kind == CNT_EVICTED || e->kind == CNT_ROLLED_OUT ||

@@ -43,6 +43,7 @@
 #include "kube/kube.h"
 #include "kube/kube_internal.h"
 #include "lw/lw_clock.h"
+#include "lw/lw_grow.h"
 #include "lw/lw_str.h"
 
 #ifndef LW_VERSION
@@ -420,16 +421,9 @@ int kube_client_url(const kube_client *c, const char *path, char *out,
 
 static int buf_add(kube_async *a, const char *p, size_t n)
 {
-    if (a->len + n + 1 > a->cap) {
-        size_t nc = a->cap ? a->cap : 16384;
-        while (nc < a->len + n + 1)
-            nc *= 2;
-        char *nb = realloc(a->buf, nc);
-        if (!nb)
-            return -1;
-        a->buf = nb;
-        a->cap = nc;
-    }
+    /* + NUL */
+    if (lw_grow(&a->buf, &a->cap, a->len + n, 1, 16384))
+        return -1;
     memcpy(a->buf + a->len, p, n);
     a->len += n;
     a->buf[a->len] = '\0';

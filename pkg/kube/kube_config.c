@@ -28,6 +28,7 @@
 
 #include "kube/kube.h"
 #include "kube/kube_internal.h"
+#include "lw/lw_grow.h"
 #include "lw/lw_str.h"
 #include "lw/lw_text.h"
 
@@ -340,14 +341,9 @@ static int add_entry(kc *k, int kind, const char *name, yaml_node_t *body,
     for (size_t i = 0; i < k->nent[kind]; i++)
         if (!strcmp(k->ent[kind][i].name, name))
             return 0; /* first definition wins, like kubectl */
-    if (k->nent[kind] == k->capent[kind]) {
-        size_t nc = k->capent[kind] ? k->capent[kind] * 2 : 8;
-        kc_entry *ne = realloc(k->ent[kind], nc * sizeof *ne);
-        if (!ne)
-            return fail_file(k, f->path, "out of memory");
-        k->ent[kind] = ne;
-        k->capent[kind] = nc;
-    }
+    if (lw_grow(&k->ent[kind], &k->capent[kind], k->nent[kind],
+                sizeof *k->ent[kind], 8))
+        return fail_file(k, f->path, "out of memory");
     k->ent[kind][k->nent[kind]++] = (kc_entry){name, body, f, NULL};
     return 0;
 }

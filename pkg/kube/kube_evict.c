@@ -8,6 +8,7 @@
  * Not for: retry or budget policy (pkg/contain).
  */
 #include "kube/kube_evict.h"
+#include "lw/lw_grow.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -124,17 +125,10 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
         b->over = true;
         return len; /* keep reading; the status is what matters */
     }
-    if (b->n + len + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->n + len + 1)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->over = true;
-            return len;
-        }
-        b->p = np;
-        b->cap = cap;
+    /* + NUL */
+    if (lw_grow(&b->p, &b->cap, b->n + len, 1, 4096)) {
+        b->over = true;
+        return len;
     }
     memcpy(b->p + b->n, data, len);
     b->n += len;

@@ -29,6 +29,7 @@
 #include "kube/kube.h"
 #include "kube/kube_internal.h"
 #include "lw/lw_clock.h"
+#include "lw/lw_grow.h"
 #include "lw/lw_str.h"
 
 extern char **environ;
@@ -359,16 +360,9 @@ static int outbuf_add(outbuf *b, const char *p, size_t n)
         b->overflow = true;
         n = b->max - b->len;
     }
-    if (b->len + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap : 4096;
-        while (nc < b->len + n + 1)
-            nc *= 2;
-        char *nd = realloc(b->data, nc);
-        if (!nd)
-            return -1;
-        b->data = nd;
-        b->cap = nc;
-    }
+    /* + NUL */
+    if (lw_grow(&b->data, &b->cap, b->len + n, 1, 4096))
+        return -1;
     memcpy(b->data + b->len, p, n);
     b->len += n;
     b->data[b->len] = '\0';
@@ -533,8 +527,6 @@ static int run_plugin(kube_exec_config *e, outbuf *out, outbuf *errb,
     while (open_o || open_e) {
         int64_t left = deadline - lw_mono_ms();
         if (left <= 0) {
-            kill_and_reap(pid);
-            pid = -1;
             snprintf(err, errlen,
                      "%s: exec plugin \"%s\" did not finish within %ld ms",
                      e->origin, e->command, e->timeout_ms);
@@ -544,8 +536,6 @@ static int run_plugin(kube_exec_config *e, outbuf *out, outbuf *errb,
                                {open_e ? pe[0] : -1, POLLIN, 0}};
         int n = poll(pf, 2, (int)(left > 1000 ? 1000 : left));
         if (n < 0 && errno != EINTR) {
-            kill_and_reap(pid);
-            pid = -1;
             snprintf(err, errlen, "%s: exec plugin \"%s\": poll: %s", e->origin,
                      e->command, strerror(errno));
             goto out;
@@ -566,15 +556,11 @@ static int run_plugin(kube_exec_config *e, outbuf *out, outbuf *errb,
             }
             outbuf *b = i == 0 ? out : errb;
             if (outbuf_add(b, buf, (size_t)r) != 0) {
-                kill_and_reap(pid);
-                pid = -1;
                 snprintf(err, errlen, "%s: exec plugin \"%s\": out of memory",
                          e->origin, e->command);
                 goto out;
             }
             if (out->overflow) {
-                kill_and_reap(pid);
-                pid = -1;
                 snprintf(err, errlen,
                          "%s: exec plugin \"%s\" wrote more than %u bytes",
                          e->origin, e->command, EXEC_MAX_STDOUT);
@@ -592,8 +578,6 @@ static int run_plugin(kube_exec_config *e, outbuf *out, outbuf *errb,
             break;
         }
         if (lw_mono_ms() >= deadline) {
-            kill_and_reap(pid);
-            pid = -1;
             snprintf(err, errlen,
                      "%s: exec plugin \"%s\" did not exit within %ld ms",
                      e->origin, e->command, e->timeout_ms);
@@ -605,6 +589,8 @@ static int run_plugin(kube_exec_config *e, outbuf *out, outbuf *errb,
     pid = -1;
     rc = 0;
 out:
+    /* Every failure after the spawn comes here with the plugin still
+     * running: it is killed and reaped once, here. */
     if (pid > 0)
         kill_and_reap(pid);
     for (int i = 0; i < 2; i++) {

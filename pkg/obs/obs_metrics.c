@@ -369,17 +369,10 @@ static void out_write(out_buf *o, const char *s, size_t n)
 {
     if (o->oom)
         return;
-    if (o->len + n + 1 > o->cap) {
-        size_t ncap = o->cap ? o->cap : 4096;
-        while (ncap < o->len + n + 1)
-            ncap *= 2;
-        char *np = realloc(o->p, ncap);
-        if (!np) {
-            o->oom = 1;
-            return;
-        }
-        o->p = np;
-        o->cap = ncap;
+    /* + NUL */
+    if (lw_grow(&o->p, &o->cap, o->len + n, 1, 4096)) {
+        o->oom = 1;
+        return;
     }
     memcpy(o->p + o->len, s, n);
     o->len += n;

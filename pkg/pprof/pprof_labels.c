@@ -30,22 +30,10 @@ void pp_labels_free(pp_labels *l)
     memset(l, 0, sizeof(*l));
 }
 
+/* Room for need (> 0) bytes in *p. */
 static int reserve(char **p, size_t *cap, size_t need)
 {
-    if (need <= *cap)
-        return 0;
-    size_t c = *cap ? *cap : 128;
-    while (c < need) {
-        if (c > SIZE_MAX / 2)
-            return -1;
-        c *= 2;
-    }
-    char *n = realloc(*p, c);
-    if (!n)
-        return -1;
-    *p = n;
-    *cap = c;
-    return 0;
+    return lw_grow(p, cap, need - 1, 1, 128);
 }
 
 static int hexval(char c)

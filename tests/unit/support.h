@@ -4,7 +4,8 @@
  * (support_analysis.c), parsing recorded pprof inputs and checking
  * refusals (support_pprof.c), and scratch directories for tests that write files
  * (support_tmpdir.c), and loading recorded Kubernetes objects
- * (support_kube.c). Linked into every unit test binary (tests/unit/ files
+ * (support_kube.c), and running a test over every recorded behaviour
+ * (support_fixtures.c). Linked into every unit test binary (tests/unit/ files
  * not named test_*). Not a fixture library: each test still states its own
  * goroutines and file contents.
  */
@@ -99,5 +100,19 @@ unsigned char *ts_gzip(const void *data, size_t len, size_t *out_len);
 /* The recorded object tests/fixtures/kube/<name> (under $LW_ROOT); fails the
  * running test when it cannot be read.  The caller owns the reference. */
 json_t *ts_kube_object(const char *name);
+
+/* One recorded behaviour: its directory and its MANIFEST.json (owned by
+ * the runner below). */
+typedef struct ts_fixture {
+    char dir[2048];
+    json_t *manifest;
+} ts_fixture;
+
+/* Runs `test`, with a ts_fixture as its state, as the cmocka group `group`
+ * over every tests/fixtures/<version>/<behaviour>/ (under $LW_ROOT) that
+ * has a MANIFEST.json, for versions starting with `prefix` ("" for all).
+ * No recording at all is a failure.  Returns what main returns. */
+int ts_run_fixtures(const char *group, const char *prefix,
+                    void (*test)(void **state));
 
 #endif

@@ -19,7 +19,6 @@
  *     static one without them.
  * One test per fixture directory, discovered at run time.
  */
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,11 +32,9 @@
 
 #include "analysis/analysis.h"
 #include "pprof/pprof.h"
+#include "support.h"
 
-typedef struct fixture {
-    char dir[1024];
-    json_t *manifest;
-} fixture;
+typedef ts_fixture fixture;
 
 typedef struct series {
     lwa_ignore *ig;
@@ -65,7 +62,7 @@ static void load(series *se, const fixture *fx, const char *key, bool chain)
         const char *file = json_string_value(
             json_object_get(json_object_get(snap, "files"), key));
         assert_non_null(file);
-        char path[2048], err[512];
+        char path[4096], err[512];
         snprintf(path, sizeof(path), "%s/%s", fx->dir, file);
         pprof_limits lim;
         pprof_limits_default(&lim);
@@ -232,94 +229,7 @@ static void test_catalog(void **state)
     unload(&se);
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static size_t list_dirs(const char *path, char ***out)
-{
-    DIR *d = opendir(path);
-    size_t n = 0, cap = 0;
-    char **names = NULL;
-    *out = NULL;
-    if (!d)
-        return 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            char **nn = realloc(names, cap * sizeof(*nn));
-            if (!nn)
-                break;
-            names = nn;
-        }
-        names[n] = strdup(e->d_name);
-        if (!names[n])
-            break;
-        n++;
-    }
-    closedir(d);
-    if (n > 1)
-        qsort(names, n, sizeof(*names), cmp_names);
-    *out = names;
-    return n;
-}
-
 int main(void)
 {
-    const char *root_env = getenv("LW_ROOT");
-    char root[512];
-    snprintf(root, sizeof(root), "%s/tests/fixtures",
-             root_env && *root_env ? root_env : ".");
-    char **versions;
-    size_t nv = list_dirs(root, &versions);
-    fixture *fx = calloc(256, sizeof(*fx));
-    struct CMUnitTest *tests = calloc(256, sizeof(*tests));
-    size_t n = 0;
-    if (!fx || !tests)
-        return 1;
-    for (size_t i = 0; i < nv; i++) {
-        if (!strncmp(versions[i], "catalog-", 8)) {
-            char vdir[768];
-            snprintf(vdir, sizeof(vdir), "%s/%s", root, versions[i]);
-            char **b;
-            size_t nb = list_dirs(vdir, &b);
-            for (size_t j = 0; j < nb; j++) {
-                char mpath[1024];
-                snprintf(mpath, sizeof(mpath), "%s/%s/MANIFEST.json", vdir,
-                         b[j]);
-                json_error_t jerr;
-                json_t *m = json_load_file(mpath, 0, &jerr);
-                if (m && n < 256) {
-                    snprintf(fx[n].dir, sizeof(fx[n].dir), "%s/%s", vdir, b[j]);
-                    fx[n].manifest = m;
-                    tests[n].name = fx[n].dir;
-                    tests[n].test_func = test_catalog;
-                    tests[n].initial_state = &fx[n];
-                    n++;
-                } else {
-                    json_decref(m);
-                }
-                free(b[j]);
-            }
-            free(b);
-        }
-        free(versions[i]);
-    }
-    free(versions);
-    if (!n) {
-        /* recorded fixtures are part of the repository */
-        fprintf(stdout, "[  FAILED  ] 1 test(s): no catalog fixtures under %s\n",
-                root);
-        return 1;
-    }
-    int rc = _cmocka_run_group_tests("analysis catalog", tests, n, NULL, NULL);
-    for (size_t i = 0; i < n; i++)
-        json_decref(fx[i].manifest);
-    free(fx);
-    free(tests);
-    return rc;
+    return ts_run_fixtures("analysis catalog", "catalog-", test_catalog);
 }

@@ -27,7 +27,6 @@
  * One test per fixture directory, discovered at run time; the capture
  * times come from the manifest (git keeps no file times).
  */
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,18 +40,9 @@
 
 #include "analysis/analysis.h"
 #include "pprof/pprof.h"
+#include "support.h"
 
-typedef struct fixture {
-    char dir[2048];
-    json_t *manifest;
-} fixture;
-
-static const char *fixtures_root(char *buf, size_t len)
-{
-    const char *root = getenv("LW_ROOT");
-    snprintf(buf, len, "%s/tests/fixtures", root && *root ? root : ".");
-    return buf;
-}
+typedef ts_fixture fixture;
 
 static bool pattern_hidden_in_debug1(const char *pattern)
 {
@@ -243,100 +233,7 @@ static void test_fixture(void **state)
     assert_true(formats >= 3);
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Sorted entries of a directory (subdirectories only). */
-static size_t list_dirs(const char *path, char ***out)
-{
-    DIR *d = opendir(path);
-    size_t n = 0, cap = 0;
-    char **names = NULL;
-    if (!d)
-        return 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            char **nn = realloc(names, cap * sizeof(*nn));
-            assert_non_null(nn);
-            names = nn;
-        }
-        names[n] = strdup(e->d_name);
-        assert_non_null(names[n]);
-        n++;
-    }
-    closedir(d);
-    if (n > 1)
-        qsort(names, n, sizeof(*names), cmp_names);
-    *out = names;
-    return n;
-}
-
 int main(void)
 {
-    char root[512];
-    fixtures_root(root, sizeof(root));
-    char **versions = NULL;
-    size_t nv = list_dirs(root, &versions);
-    struct CMUnitTest *tests = NULL;
-    fixture *fx = NULL;
-    size_t n = 0, cap = 0;
-    for (size_t i = 0; i < nv; i++) {
-        char vdir[768];
-        snprintf(vdir, sizeof(vdir), "%s/%s", root, versions[i]);
-        char **behaviors = NULL;
-        size_t nb = list_dirs(vdir, &behaviors);
-        for (size_t j = 0; j < nb; j++) {
-            char mpath[1024];
-            snprintf(mpath, sizeof(mpath), "%s/%s/MANIFEST.json", vdir,
-                     behaviors[j]);
-            json_error_t jerr;
-            json_t *m = json_load_file(mpath, 0, &jerr);
-            if (m) {
-                if (n == cap) {
-                    cap = cap ? cap * 2 : 64;
-                    struct CMUnitTest *nt = realloc(tests, cap * sizeof(*nt));
-                    if (!nt)
-                        return 1;
-                    tests = nt;
-                    fixture *nf = realloc(fx, cap * sizeof(*nf));
-                    if (!nf)
-                        return 1;
-                    fx = nf;
-                }
-                snprintf(fx[n].dir, sizeof(fx[n].dir), "%s/%s", vdir,
-                         behaviors[j]);
-                fx[n].manifest = m;
-                n++;
-            }
-            free(behaviors[j]);
-        }
-        free(behaviors);
-        free(versions[i]);
-    }
-    free(versions);
-    if (!n) {
-        /* The fixtures are part of the repository: their absence is a
-         * failure, not a skip. */
-        fprintf(stdout, "[  FAILED  ] 1 test(s): no fixtures under %s\n", root);
-        return 1;
-    }
-    /* fx no longer moves: point the tests at it */
-    for (size_t i = 0; i < n; i++) {
-        memset(&tests[i], 0, sizeof(tests[i]));
-        tests[i].name = fx[i].dir;
-        tests[i].test_func = test_fixture;
-        tests[i].initial_state = &fx[i];
-    }
-    int rc = _cmocka_run_group_tests("analysis fixtures", tests, n, NULL, NULL);
-    for (size_t i = 0; i < n; i++)
-        json_decref(fx[i].manifest);
-    free(fx);
-    free(tests);
-    return rc;
+    return ts_run_fixtures("analysis fixtures", "", test_fixture);
 }

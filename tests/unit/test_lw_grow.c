@@ -1,6 +1,7 @@
 /*
  * test_lw_grow.c — pkg/lw's append-only array growth: the first size, the
- * doubling, the array kept when growth is refused.
+ * doubling (past a whole text appended at once), the array kept when
+ * growth is refused.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,6 +28,22 @@ static void test_grows_and_keeps(void **state)
     for (int i = 0; i < 100; i++)
         assert_int_equal(a[i], i);
     free(a);
+}
+
+static void test_text_buffer(void **state)
+{
+    (void)state;
+    /* Text with its NUL: room for index len + k, doubled past it at once. */
+    char *b = NULL;
+    size_t cap = 0;
+    assert_int_equal(lw_grow(&b, &cap, 100, 1, 16), 0);
+    assert_int_equal(cap, 128);
+    b[100] = '\0';
+    assert_int_equal(lw_grow(&b, &cap, 127, 1, 16), 0);
+    assert_int_equal(cap, 128);
+    assert_int_equal(lw_grow(&b, &cap, 128, 1, 16), 0);
+    assert_int_equal(cap, 256);
+    free(b);
 }
 
 static void test_room_left_changes_nothing(void **state)
@@ -65,6 +82,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grows_and_keeps),
+        cmocka_unit_test(test_text_buffer),
         cmocka_unit_test(test_room_left_changes_nothing),
         cmocka_unit_test(test_overflow_refused),
     };
