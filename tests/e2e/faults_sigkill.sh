@@ -8,11 +8,12 @@
 # ServiceAccount):
 #   - the first controller is killed mid-capture before any finding; the
 #     second finds the leaks, writes their Events and restarts one pod;
-#   - the second is killed mid-capture after that restart; the third adopts
-#     the findings and reads the restart from the cluster:
+#   - the second is killed mid-capture after that restart; two more are
+#     started at once: one leads (the other stands by and never leads),
+#     adopts the findings and reads the restart from the cluster;
 #   - every pod has exactly one GoroutineLeak Event, and there was exactly
 #     one eviction (no second one inside the cool-down);
-#   - the last controller is Ready.
+#   - both last controllers are Ready.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$ROOT/tests/cli/lib.sh"
@@ -110,15 +111,24 @@ check "the second controller restarts one leaking pod" wait_until 200 evicted_on
 check "the leaking pods have their GoroutineLeak Events" test -n "$(leaky_uids)"
 kill_mid_capture "$PID" "the second controller"
 
-# --- 3. the third takes over ---------------------------------------------------
-start_ctl ctl-3
-readyz() { curl -sf --max-time 5 "http://127.0.0.1:$(metrics_port ctl-3)/readyz"; }
-leads() { [ "$(readyz)" = "ok: leader" ]; }
-check "the third controller leads and is Ready" poll 60 leads
-check "it adopts the findings left open" \
-  wait_line "$TMP/ctl-3.log" '"msg":"finding left open by an earlier leakwatch; adopting it"' 60
-check "it reads the restart from the cluster (budget 1/1 used)" \
-  wait_line "$TMP/ctl-3.log" '"decision":"budget-workload"' 120
+# --- 3. two take over, started at once -------------------------------------------
+start_ctl ctl-3; P3=$PID
+start_ctl ctl-4; P4=$PID
+readyz() { curl -sf --max-time 5 "http://127.0.0.1:$(metrics_port "$1")/readyz"; }
+one_leads() { # sets LEADER and STANDBY
+  local a b
+  a=$(readyz ctl-3); b=$(readyz ctl-4)
+  if [ "$a" = "ok: leader" ] && [ "$b" = "ok: standby" ]; then LEADER=ctl-3; STANDBY=ctl-4
+  elif [ "$b" = "ok: leader" ] && [ "$a" = "ok: standby" ]; then LEADER=ctl-4; STANDBY=ctl-3
+  else return 1; fi
+}
+LEADER=; STANDBY=
+check "of two controllers started at once, one leads and the other stands by" poll 60 one_leads
+echo "  leader $LEADER, standby $STANDBY"
+check "the leader adopts the findings left open" \
+  wait_line "$TMP/$LEADER.log" '"msg":"finding left open by an earlier leakwatch; adopting it"' 60
+check "the leader reads the restart from the cluster (budget 1/1 used)" \
+  wait_line "$TMP/$LEADER.log" '"decision":"budget-workload"' 120
 # A replacement pod that leaks gets its own finding; give it, and every
 # pod, rounds to be (wrongly) reported again.
 sleep 20
@@ -128,7 +138,8 @@ for u in $(leaky_uids); do
 done
 n=$(evictions)
 check "exactly one eviction across the kills (got $n)" test "$n" -eq 1
-check "the last controller is still Ready (and leads)" leads
-check "the last controller is still running" kill -0 "$PID"
+check "still one leader ($LEADER) and one standby, both Ready" one_leads
+check "the standby never led" test -z "$(grep -F '"msg":"became leader"' "$TMP/$STANDBY.log")"
+check "both are still running" kill -0 "$P3" "$P4"
 check "no crash in the controllers' logs" quiet bash -c "! grep -iE 'AddressSanitizer|segmentation|runtime error' '$TMP'/ctl-*.log"
 finish
