@@ -1,13 +1,13 @@
 /*
  * support.h — helpers shared by the unit tests: turning short stack
- * strings into pprof frames, profiles and analysis snapshots
- * (support_analysis.c), parsing recorded pprof inputs and checking
- * refusals (support_pprof.c), and scratch directories for tests that write files
- * (support_tmpdir.c), and loading recorded Kubernetes objects
- * (support_kube.c), and running a test over every recorded behaviour
- * (support_fixtures.c). Linked into every unit test binary (tests/unit/ files
- * not named test_*). Not a fixture library: each test still states its own
- * goroutines and file contents.
+ * strings into pprof frames, profiles and analysis snapshots, and the
+ * world of captures the analysis tests judge (support_analysis.c);
+ * parsing recorded pprof inputs and checking refusals (support_pprof.c);
+ * scratch directories for tests that write files (support_tmpdir.c);
+ * loading recorded Kubernetes objects (support_kube.c); running a test
+ * over every recorded behaviour (support_fixtures.c). Linked into every
+ * unit test binary (tests/unit/ files not named test_*). Not a fixture
+ * library: each test still states its own goroutines and file contents.
  */
 #ifndef LW_TESTS_UNIT_SUPPORT_H
 #define LW_TESTS_UNIT_SUPPORT_H
@@ -52,6 +52,31 @@ pprof_profile *ts_build(pprof_format fmt, pprof_kind kind, const ts_gr *g,
  * freed before returning (the table must not point into it). */
 lwa_snapshot *ts_take(lwa_sigtab *t, pprof_format fmt, const ts_gr *g,
                       size_t n);
+
+/* Captures of one process, a peer, and the report on them: what the
+ * analysis tests judge.  Every snapshot is stamped a fixed start plus the
+ * seconds given. */
+typedef struct ts_world {
+    lwa_sigtab *t;
+    lwa_snapshot *s[32];
+    size_t n;
+    lwa_snapshot *peer;
+    lwa_report *r;
+} ts_world;
+
+void ts_world_init(ts_world *w);
+/* A capture of kind `kind` of the groups in g, t_s seconds after the start
+ * (t_s < 0: no time at all). */
+void ts_world_add_kind(ts_world *w, pprof_format fmt, pprof_kind kind,
+                       const ts_gr *g, size_t n, int64_t t_s);
+/* A goroutine capture, likewise. */
+void ts_world_add(ts_world *w, pprof_format fmt, const ts_gr *g, size_t n,
+                  int64_t t_s);
+/* The peer's capture (a healthy replica of the same workload). */
+void ts_world_peer(ts_world *w, pprof_format fmt, const ts_gr *g, size_t n);
+/* The report on the captures so far (replacing the previous one). */
+const lwa_report *ts_world_judge(ts_world *w);
+void ts_world_free(ts_world *w);
 
 /* A scratch directory under /tmp, removed with everything in it by
  * ts_dir_free. */

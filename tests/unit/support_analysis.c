@@ -1,6 +1,7 @@
 /*
  * support_analysis.c — builds pprof profiles and analysis snapshots from
- * the short stack strings unit tests write (see support.h). Uses cmocka
+ * the short stack strings unit tests write, and the world of captures the
+ * analysis tests judge (see support.h). Uses cmocka
  * assertions, so it belongs to the unit tests only, never to e2e drivers.
  */
 #include <setjmp.h>
@@ -70,4 +71,56 @@ lwa_snapshot *ts_take(lwa_sigtab *t, pprof_format fmt, const ts_gr *g,
     pprof_profile_free(p);
     assert_non_null(s);
     return s;
+}
+
+void ts_world_init(ts_world *w)
+{
+    memset(w, 0, sizeof(*w));
+    w->t = lwa_sigtab_new(NULL);
+    assert_non_null(w->t);
+}
+
+void ts_world_add_kind(ts_world *w, pprof_format fmt, pprof_kind kind,
+                       const ts_gr *g, size_t n, int64_t t_s)
+{
+    assert_true(w->n < sizeof(w->s) / sizeof(w->s[0]));
+    pprof_profile *p = ts_build(fmt, kind, g, n);
+    lwa_snapshot *s = lwa_snapshot_take(w->t, p, "capture");
+    pprof_profile_free(p);
+    assert_non_null(s);
+    if (t_s >= 0)
+        lwa_snapshot_set_time(s, 1795400000000LL + t_s * 1000);
+    w->s[w->n++] = s;
+}
+
+void ts_world_add(ts_world *w, pprof_format fmt, const ts_gr *g, size_t n,
+                  int64_t t_s)
+{
+    ts_world_add_kind(w, fmt, PPROF_KIND_GOROUTINE, g, n, t_s);
+}
+
+void ts_world_peer(ts_world *w, pprof_format fmt, const ts_gr *g, size_t n)
+{
+    pprof_profile *p = ts_build(fmt, PPROF_KIND_GOROUTINE, g, n);
+    w->peer = lwa_snapshot_take(w->t, p, "peer");
+    pprof_profile_free(p);
+    assert_non_null(w->peer);
+}
+
+const lwa_report *ts_world_judge(ts_world *w)
+{
+    lwa_report_free(w->r);
+    w->r = lwa_analyze(w->t, (const lwa_snapshot *const *)w->s, w->n,
+                       w->peer, NULL);
+    assert_non_null(w->r);
+    return w->r;
+}
+
+void ts_world_free(ts_world *w)
+{
+    lwa_report_free(w->r);
+    for (size_t i = 0; i < w->n; i++)
+        lwa_snapshot_free(w->s[i]);
+    lwa_snapshot_free(w->peer);
+    lwa_sigtab_free(w->t);
 }

@@ -22,48 +22,6 @@
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-typedef struct world {
-    lwa_sigtab *t;
-    lwa_snapshot *s[16];
-    size_t n;
-    lwa_snapshot *peer;
-    lwa_report *r;
-} world;
-
-static void world_init(world *w)
-{
-    memset(w, 0, sizeof(*w));
-    w->t = lwa_sigtab_new(NULL);
-    assert_non_null(w->t);
-}
-
-static void world_add(world *w, pprof_format fmt, const ts_gr *g, size_t n,
-                      int64_t t_s)
-{
-    assert_true(w->n < N(w->s));
-    lwa_snapshot *s = ts_take(w->t, fmt, g, n);
-    lwa_snapshot_set_time(s, 1795400000000LL + t_s * 1000);
-    w->s[w->n++] = s;
-}
-
-static const lwa_report *world_judge(world *w)
-{
-    lwa_report_free(w->r);
-    w->r = lwa_analyze(w->t, (const lwa_snapshot *const *)w->s, w->n,
-                       w->peer, NULL);
-    assert_non_null(w->r);
-    return w->r;
-}
-
-static void world_free(world *w)
-{
-    lwa_report_free(w->r);
-    for (size_t i = 0; i < w->n; i++)
-        lwa_snapshot_free(w->s[i]);
-    lwa_snapshot_free(w->peer);
-    lwa_sigtab_free(w->t);
-}
-
 static const char *lead_func(const lwa_finding *f)
 {
     return f->sig->frames[f->sig->shown].func;
@@ -107,8 +65,8 @@ static void add_grpc(ts_gr *g, uint64_t conns)
 static void test_grpc_conn_is_one_finding(void **state)
 {
     (void)state;
-    world w;
-    world_init(&w);
+    ts_world w;
+    ts_world_init(&w);
     /* 3:1:1, with a conn half set up at the third capture (the reader
      * and loopy writer started, one serializer short) */
     const uint64_t conns[] = {0, 4, 8, 12, 16};
@@ -118,9 +76,9 @@ static void test_grpc_conn_is_one_finding(void **state)
         if (i == 2)
             g[0].count -= 1;
         g[3] = (ts_gr){"main.idle", "select", 5, 0, NULL, 0, NULL};
-        world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), (int64_t)i * 15);
+        ts_world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), (int64_t)i * 15);
     }
-    const lwa_report *r = world_judge(&w);
+    const lwa_report *r = ts_world_judge(&w);
     assert_int_equal(r->verdict, LWA_VERDICT_LEAK);
     assert_int_equal(r->nfindings, 1);
     const lwa_finding *f = &r->findings[0];
@@ -138,7 +96,7 @@ static void test_grpc_conn_is_one_finding(void **state)
     assert_true(c->per_unit == 1);
     assert_non_null(companion(
         f, "google.golang.org/grpc/internal/transport.(*controlBuffer).get"));
-    world_free(&w);
+    ts_world_free(&w);
 }
 
 /* The SSE case: the user's handler blocked in a write, and net/http's
@@ -156,8 +114,8 @@ static void test_grpc_conn_is_one_finding(void **state)
 static void test_sse_names_the_handler(void **state)
 {
     (void)state;
-    world w;
-    world_init(&w);
+    ts_world w;
+    ts_world_init(&w);
     const uint64_t c[] = {2, 12, 22, 33, 43};
     for (size_t i = 0; i < N(c); i++) {
         ts_gr g[] = {
@@ -166,9 +124,9 @@ static void test_sse_names_the_handler(void **state)
             {SSE_HANDLER, "IO wait", c[i], 0, "net/http.(*Server).Serve", 0,
              NULL},
         };
-        world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), (int64_t)i * 12);
+        ts_world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), (int64_t)i * 12);
     }
-    const lwa_report *r = world_judge(&w);
+    const lwa_report *r = ts_world_judge(&w);
     assert_int_equal(r->verdict, LWA_VERDICT_LEAK);
     assert_int_equal(r->nfindings, 1);
     const lwa_finding *f = &r->findings[0];
@@ -183,7 +141,7 @@ static void test_sse_names_the_handler(void **state)
     assert_true(f->group_per_unit == 2);
     assert_int_equal(f->units, 41);
     assert_non_null(companion(f, "net/http.(*connReader).backgroundRead"));
-    world_free(&w);
+    ts_world_free(&w);
 }
 
 static void test_independent_leaks_stay_apart(void **state)
@@ -191,8 +149,8 @@ static void test_independent_leaks_stay_apart(void **state)
     (void)state;
     /* Two leaks of one process, started together and growing at steady
      * rates (so in lockstep), but nothing ties them: two findings. */
-    world w;
-    world_init(&w);
+    ts_world w;
+    ts_world_init(&w);
     for (int i = 0; i < 5; i++) {
         uint64_t k = (uint64_t)i;
         ts_gr g[] = {
@@ -201,30 +159,30 @@ static void test_independent_leaks_stay_apart(void **state)
             {"database/sql.(*Rows).awaitDone", "select", 20 * k, 0,
              "database/sql.(*Rows).initContextClose", 0, NULL},
         };
-        world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), i * 12);
+        ts_world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), i * 12);
     }
-    const lwa_report *r = world_judge(&w);
+    const lwa_report *r = ts_world_judge(&w);
     assert_int_equal(r->verdict, LWA_VERDICT_LEAK);
     assert_int_equal(r->nfindings, 2);
     assert_int_equal(r->findings[0].ncompanions, 0);
     assert_int_equal(r->findings[1].ncompanions, 0);
-    world_free(&w);
+    ts_world_free(&w);
 
     /* Tied stacks that do not move together: apart too (the reader here
      * starts growing one capture later than the serializers). */
-    world_init(&w);
+    ts_world_init(&w);
     const uint64_t cbs[] = {0, 6, 12, 18, 24}, rd[] = {0, 0, 5, 10, 15};
     for (size_t i = 0; i < N(cbs); i++) {
         ts_gr g[3];
         add_grpc(g, 0);
         g[0].count = cbs[i];
         g[1].count = rd[i];
-        world_add(&w, PPROF_FORMAT_DEBUG2, g, 2, (int64_t)i * 12);
+        ts_world_add(&w, PPROF_FORMAT_DEBUG2, g, 2, (int64_t)i * 12);
     }
-    r = world_judge(&w);
+    r = ts_world_judge(&w);
     assert_int_equal(r->nfindings, 2);
     assert_int_equal(r->findings[0].ncompanions, 0);
-    world_free(&w);
+    ts_world_free(&w);
 }
 
 static void test_lockstep_and_ties(void **state)
@@ -309,8 +267,8 @@ static void test_leaking_tenant(void **state)
     (void)state;
     /* One stack shared by three tenants; acme's goroutines pile up, the
      * others come and go around a steady level. */
-    world w;
-    world_init(&w);
+    ts_world w;
+    ts_world_init(&w);
     for (int i = 0; i < 5; i++) {
         uint64_t k = (uint64_t)i;
         ts_gr g[] = {
@@ -321,9 +279,9 @@ static void test_leaking_tenant(void **state)
             {"main.(*store).wait;main.handle", "chan receive", 25, 0, NULL, 0,
              "route=/sync,tenant=gamma"},
         };
-        world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), i * 12);
+        ts_world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), i * 12);
     }
-    const lwa_report *r = world_judge(&w);
+    const lwa_report *r = ts_world_judge(&w);
     assert_int_equal(r->verdict, LWA_VERDICT_LEAK);
     assert_int_equal(r->nfindings, 1);
     const lwa_finding *f = &r->findings[0];
@@ -338,10 +296,10 @@ static void test_leaking_tenant(void **state)
     assert_string_equal(f->labels[1].key, "route");
     assert_string_equal(f->labels[1].value, "/sync");
     assert_true(f->labels[1].share > 0.99);
-    world_free(&w);
+    ts_world_free(&w);
 
     /* growth spread evenly over tenants names nobody */
-    world_init(&w);
+    ts_world_init(&w);
     for (int i = 0; i < 5; i++) {
         uint64_t k = (uint64_t)i;
         ts_gr g[] = {
@@ -349,27 +307,27 @@ static void test_leaking_tenant(void **state)
             {"main.wait", "chan receive", 10 * k, 0, NULL, 0, "tenant=b"},
             {"main.wait", "chan receive", 10 * k, 0, NULL, 0, "tenant=c"},
         };
-        world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), i * 12);
+        ts_world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), i * 12);
     }
-    r = world_judge(&w);
+    r = ts_world_judge(&w);
     assert_int_equal(r->verdict, LWA_VERDICT_LEAK);
     assert_int_equal(r->findings[0].nlabels, 0);
     assert_null(r->findings[0].labels);
-    world_free(&w);
+    ts_world_free(&w);
 
     /* unlabelled growth dilutes: 30 of acme against 60 without labels */
-    world_init(&w);
+    ts_world_init(&w);
     for (int i = 0; i < 5; i++) {
         uint64_t k = (uint64_t)i;
         ts_gr g[] = {
             {"main.wait", "chan receive", 10 + 10 * k, 0, NULL, 0, "tenant=acme"},
             {"main.wait", "chan receive", 20 * k, 0, NULL, 0, NULL},
         };
-        world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), i * 12);
+        ts_world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), i * 12);
     }
-    r = world_judge(&w);
+    r = ts_world_judge(&w);
     assert_int_equal(r->findings[0].nlabels, 0);
-    world_free(&w);
+    ts_world_free(&w);
 }
 
 static void test_labels_follow_the_group(void **state)
@@ -378,8 +336,8 @@ static void test_labels_follow_the_group(void **state)
     /* The handler carries the tenant (pprof.Do), net/http's reader for the
      * same connection was started before it and has none: the share is
      * the handler's, not diluted by its companion. */
-    world w;
-    world_init(&w);
+    ts_world w;
+    ts_world_init(&w);
     for (int i = 0; i < 5; i++) {
         uint64_t k = (uint64_t)i;
         ts_gr g[] = {
@@ -390,16 +348,16 @@ static void test_labels_follow_the_group(void **state)
             {SSE_HANDLER, "IO wait", 1, 0, "net/http.(*Server).Serve", 0,
              "tenant=beta"},
         };
-        world_add(&w, PPROF_FORMAT_DEBUG1, g, N(g), i * 12);
+        ts_world_add(&w, PPROF_FORMAT_DEBUG1, g, N(g), i * 12);
     }
-    const lwa_report *r = world_judge(&w);
+    const lwa_report *r = ts_world_judge(&w);
     assert_int_equal(r->nfindings, 1);
     const lwa_finding *f = &r->findings[0];
     assert_int_equal(f->ncompanions, 1);
     assert_int_equal(f->nlabels, 1);
     assert_string_equal(f->labels[0].value, "acme");
     assert_true(f->labels[0].share > 0.99);
-    world_free(&w);
+    ts_world_free(&w);
 }
 
 static void test_label_ties(void **state)
@@ -409,8 +367,8 @@ static void test_label_ties(void **state)
      * only under job=nightly-7 (the goroutines one job leaves behind
      * inherit its labels): one leak.  With different jobs: two. */
     for (int same = 1; same >= 0; same--) {
-        world w;
-        world_init(&w);
+        ts_world w;
+        ts_world_init(&w);
         for (int i = 0; i < 5; i++) {
             uint64_t k = (uint64_t)i;
             ts_gr g[] = {
@@ -421,9 +379,9 @@ static void test_label_ties(void **state)
                 {"main.(*progress).report", "select", 10 * k, 0,
                  "main.startReporter", 0, same ? "job=nightly-7" : "job=nightly-8"},
             };
-            world_add(&w, PPROF_FORMAT_DEBUG1, g, N(g), i * 12);
+            ts_world_add(&w, PPROF_FORMAT_DEBUG1, g, N(g), i * 12);
         }
-        const lwa_report *r = world_judge(&w);
+        const lwa_report *r = ts_world_judge(&w);
         assert_int_equal(r->nfindings, same ? 1 : 2);
         if (same) {
             assert_int_equal(r->findings[0].ncompanions, 1);
@@ -432,7 +390,7 @@ static void test_label_ties(void **state)
             assert_string_equal(r->findings[0].labels[0].value, "nightly-7");
             assert_true(r->findings[0].labels[0].share > 0.99);
         }
-        world_free(&w);
+        ts_world_free(&w);
     }
 }
 

@@ -22,78 +22,17 @@
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Captures of one process, a peer, and the report on them. */
-typedef struct world {
-    lwa_sigtab *t;
-    lwa_snapshot *s[32];
-    size_t n;
-    lwa_snapshot *peer;
-    lwa_report *r;
-} world;
-
-static void world_init(world *w)
-{
-    memset(w, 0, sizeof(*w));
-    w->t = lwa_sigtab_new(NULL);
-    assert_non_null(w->t);
-}
-
-static void world_add_kind(world *w, pprof_format fmt, pprof_kind kind,
-                           const ts_gr *g, size_t n, int64_t t_s)
-{
-    assert_true(w->n < N(w->s));
-    pprof_profile *p = ts_build(fmt, kind, g, n);
-    lwa_snapshot *s = lwa_snapshot_take(w->t, p, "capture");
-    pprof_profile_free(p);
-    assert_non_null(s);
-    if (t_s >= 0)
-        lwa_snapshot_set_time(s, 1795400000000LL + t_s * 1000);
-    w->s[w->n++] = s;
-}
-
-static void world_add(world *w, pprof_format fmt, const ts_gr *g, size_t n,
-                      int64_t t_s)
-{
-    world_add_kind(w, fmt, PPROF_KIND_GOROUTINE, g, n, t_s);
-}
-
-static void world_peer(world *w, pprof_format fmt, const ts_gr *g, size_t n)
-{
-    pprof_profile *p = ts_build(fmt, PPROF_KIND_GOROUTINE, g, n);
-    w->peer = lwa_snapshot_take(w->t, p, "peer");
-    pprof_profile_free(p);
-    assert_non_null(w->peer);
-}
-
-static const lwa_report *world_judge(world *w)
-{
-    lwa_report_free(w->r);
-    w->r = lwa_analyze(w->t, (const lwa_snapshot *const *)w->s, w->n,
-                       w->peer, NULL);
-    assert_non_null(w->r);
-    return w->r;
-}
-
-static void world_free(world *w)
-{
-    lwa_report_free(w->r);
-    for (size_t i = 0; i < w->n; i++)
-        lwa_snapshot_free(w->s[i]);
-    lwa_snapshot_free(w->peer);
-    lwa_sigtab_free(w->t);
-}
-
 /* One stack ("main.worker", blocked in `reason`) per capture, plus an idle
  * pool that never changes, `step_s` seconds apart. */
-static void one_stack_series(world *w, pprof_format fmt, const char *reason,
+static void one_stack_series(ts_world *w, pprof_format fmt, const char *reason,
                              const uint64_t *counts, size_t n, int64_t step_s)
 {
     for (size_t i = 0; i < n; i++) {
         ts_gr g[2] = {{"main.worker@w.go:12;main.serve", reason, counts[i], 0,
                     "main.serve", 0, NULL},
                    {"main.idle@i.go:3", "select", 4, 0, NULL, 0, NULL}};
-        world_add(w, fmt, counts[i] ? g : g + 1, counts[i] ? 2 : 1,
-                  (int64_t)i * step_s);
+        ts_world_add(w, fmt, counts[i] ? g : g + 1, counts[i] ? 2 : 1,
+                     (int64_t)i * step_s);
     }
 }
 
@@ -110,11 +49,11 @@ static const lwa_finding *finding_of(const lwa_report *r, const char *func)
 static void test_steady_leak(void **state)
 {
     (void)state;
-    world w;
-    world_init(&w);
+    ts_world w;
+    ts_world_init(&w);
     const uint64_t c[] = {12, 60, 109, 157, 205};
     one_stack_series(&w, PPROF_FORMAT_DEBUG2, "chan send", c, 5, 12);
-    const lwa_report *r = world_judge(&w);
+    const lwa_report *r = ts_world_judge(&w);
     assert_int_equal(r->verdict, LWA_VERDICT_LEAK);
     assert_true(r->has_times);
     assert_int_equal(r->total_first, 16);
@@ -136,18 +75,18 @@ static void test_steady_leak(void **state)
     assert_string_equal(lwa_verdict_name(r->verdict), "leak");
     assert_string_equal(lwa_status_name(f->status), "leak");
     assert_string_equal(lwa_shape_name(f->growth.shape), "growing");
-    world_free(&w);
+    ts_world_free(&w);
 }
 
 static void test_small_numbers_are_not_leaks(void **state)
 {
     (void)state;
-    world w;
-    world_init(&w);
+    ts_world w;
+    ts_world_init(&w);
     const uint64_t c[] = {3, 5, 7, 9, 11};
     one_stack_series(&w, PPROF_FORMAT_DEBUG2, "chan send", c, 5, 60);
-    assert_int_equal(world_judge(&w)->verdict, LWA_VERDICT_NO_LEAK);
-    world_free(&w);
+    assert_int_equal(ts_world_judge(&w)->verdict, LWA_VERDICT_NO_LEAK);
+    ts_world_free(&w);
 }
 
 static void test_relative_growth_and_peer(void **state)
@@ -155,96 +94,96 @@ static void test_relative_growth_and_peer(void **state)
     (void)state;
     /* +40 on a pool of 5,000: load, not a leak... */
     const uint64_t c[] = {5000, 5010, 5020, 5030, 5040};
-    world w;
-    world_init(&w);
+    ts_world w;
+    ts_world_init(&w);
     one_stack_series(&w, PPROF_FORMAT_DEBUG1, NULL, c, 5, 60);
-    assert_int_equal(world_judge(&w)->verdict, LWA_VERDICT_NO_LEAK);
+    assert_int_equal(ts_world_judge(&w)->verdict, LWA_VERDICT_NO_LEAK);
     /* ... unless a fresh peer holds 100: then it is an old leak still
      * growing */
     ts_gr peer[] = {{"main.worker@w.go:12;main.serve", NULL, 100, 0, NULL, 0, NULL}};
-    world_peer(&w, PPROF_FORMAT_DEBUG1, peer, 1);
-    const lwa_report *r = world_judge(&w);
+    ts_world_peer(&w, PPROF_FORMAT_DEBUG1, peer, 1);
+    const lwa_report *r = ts_world_judge(&w);
     assert_int_equal(r->verdict, LWA_VERDICT_LEAK);
     assert_true(r->has_baseline);
     assert_true(r->findings[0].has_baseline);
     assert_int_equal(r->findings[0].baseline, 100);
     assert_int_equal(r->findings[0].delta, 40);
-    world_free(&w);
+    ts_world_free(&w);
 }
 
 static void test_two_captures(void **state)
 {
     (void)state;
     /* Up between two captures, nothing else known: inconclusive */
-    world w;
-    world_init(&w);
+    ts_world w;
+    ts_world_init(&w);
     const uint64_t c[] = {60, 130};
     one_stack_series(&w, PPROF_FORMAT_DEBUG1, NULL, c, 2, 30);
-    const lwa_report *r = world_judge(&w);
+    const lwa_report *r = ts_world_judge(&w);
     assert_int_equal(r->verdict, LWA_VERDICT_INCONCLUSIVE);
     assert_int_equal(r->findings[0].status, LWA_STATUS_SUSPECT);
     assert_int_equal(r->findings[0].growth.shape, LWA_SHAPE_STEP);
-    world_free(&w);
+    ts_world_free(&w);
 
     /* debug=2 ages: the 60 of the first capture are still blocked and
      * were blocked before it (2+ minutes, the window is 30 s): a leak */
-    world_init(&w);
+    ts_world_init(&w);
     ts_gr first[] = {{"main.worker;main.serve", "chan receive", 40, 3, NULL, 0, NULL},
                   {"main.worker;main.serve", "chan receive", 20, 0, NULL, 0, NULL}};
     ts_gr second[] = {{"main.worker;main.serve", "chan receive", 40, 3, NULL, 0, NULL},
                    {"main.worker;main.serve", "chan receive", 20, 1, NULL, 0, NULL},
                    {"main.worker;main.serve", "chan receive", 70, 0, NULL, 0, NULL}};
-    world_add(&w, PPROF_FORMAT_DEBUG2, first, 2, 0);
-    world_add(&w, PPROF_FORMAT_DEBUG2, second, 3, 30);
-    r = world_judge(&w);
+    ts_world_add(&w, PPROF_FORMAT_DEBUG2, first, 2, 0);
+    ts_world_add(&w, PPROF_FORMAT_DEBUG2, second, 3, 30);
+    r = ts_world_judge(&w);
     assert_int_equal(r->verdict, LWA_VERDICT_LEAK);
     assert_int_equal(r->findings[0].held, 60);
     assert_int_equal(r->findings[0].minutes_max, 3);
-    world_free(&w);
+    ts_world_free(&w);
 
     /* the same counts, all goroutines fresh: replaced, not held */
-    world_init(&w);
+    ts_world_init(&w);
     ts_gr fresh1[] = {{"main.worker;main.serve", "chan receive", 60, 0, NULL, 0, NULL}};
     ts_gr fresh2[] = {{"main.worker;main.serve", "chan receive", 130, 0, NULL, 0, NULL}};
-    world_add(&w, PPROF_FORMAT_DEBUG2, fresh1, 1, 0);
-    world_add(&w, PPROF_FORMAT_DEBUG2, fresh2, 1, 30);
-    r = world_judge(&w);
+    ts_world_add(&w, PPROF_FORMAT_DEBUG2, fresh1, 1, 0);
+    ts_world_add(&w, PPROF_FORMAT_DEBUG2, fresh2, 1, 30);
+    r = ts_world_judge(&w);
     assert_int_equal(r->verdict, LWA_VERDICT_INCONCLUSIVE);
     assert_int_equal(r->findings[0].held, 0);
-    world_free(&w);
+    ts_world_free(&w);
 
     /* far above a fresh peer: a leak even with two captures */
-    world_init(&w);
+    ts_world_init(&w);
     const uint64_t d[] = {20, 120};
     one_stack_series(&w, PPROF_FORMAT_DEBUG1, NULL, d, 2, 30);
     ts_gr peer[] = {{"main.worker@w.go:12;main.serve", NULL, 5, 0, NULL, 0, NULL}};
-    world_peer(&w, PPROF_FORMAT_DEBUG1, peer, 1);
-    assert_int_equal(world_judge(&w)->verdict, LWA_VERDICT_LEAK);
-    world_free(&w);
+    ts_world_peer(&w, PPROF_FORMAT_DEBUG1, peer, 1);
+    assert_int_equal(ts_world_judge(&w)->verdict, LWA_VERDICT_LEAK);
+    ts_world_free(&w);
 
     /* above it, but not far: still inconclusive */
-    world_init(&w);
+    ts_world_init(&w);
     const uint64_t e[] = {20, 60};
     one_stack_series(&w, PPROF_FORMAT_DEBUG1, NULL, e, 2, 30);
     ts_gr peer2[] = {{"main.worker@w.go:12;main.serve", NULL, 15, 0, NULL, 0, NULL}};
-    world_peer(&w, PPROF_FORMAT_DEBUG1, peer2, 1);
-    assert_int_equal(world_judge(&w)->verdict, LWA_VERDICT_INCONCLUSIVE);
-    world_free(&w);
+    ts_world_peer(&w, PPROF_FORMAT_DEBUG1, peer2, 1);
+    assert_int_equal(ts_world_judge(&w)->verdict, LWA_VERDICT_INCONCLUSIVE);
+    ts_world_free(&w);
 }
 
 static void test_one_capture(void **state)
 {
     (void)state;
-    world w;
-    world_init(&w);
+    ts_world w;
+    ts_world_init(&w);
     ts_gr g[] = {{"main.worker;main.serve", "chan send", 50, 0, NULL, 0, NULL},
               {"main.worker;main.serve", "chan send", 50, 1, NULL, 0, NULL},
               {"main.worker;main.serve", "chan send", 100, 3, NULL, 0, NULL},
               {"main.worker;main.serve", "chan send", 100, 12, NULL, 0, NULL},
               {"main.small", "select", 4, 0, NULL, 0, NULL}};
-    world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), 0);
+    ts_world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), 0);
     /* alone: cannot tell */
-    const lwa_report *r = world_judge(&w);
+    const lwa_report *r = ts_world_judge(&w);
     assert_int_equal(r->verdict, LWA_VERDICT_INCONCLUSIVE);
     assert_false(r->has_times);
     assert_int_equal(r->nfindings, 1); /* main.small is below any rule */
@@ -254,33 +193,33 @@ static void test_one_capture(void **state)
      * accumulating */
     ts_gr peer[] = {{"main.worker;main.serve", "chan send", 10, 0, NULL, 0, NULL},
                  {"main.small", "select", 4, 0, NULL, 0, NULL}};
-    world_peer(&w, PPROF_FORMAT_DEBUG2, peer, N(peer));
-    r = world_judge(&w);
+    ts_world_peer(&w, PPROF_FORMAT_DEBUG2, peer, N(peer));
+    r = ts_world_judge(&w);
     assert_int_equal(r->verdict, LWA_VERDICT_LEAK);
     assert_int_equal(r->findings[0].delta, 290);
     assert_int_equal(r->findings[0].baseline, 10);
-    world_free(&w);
+    ts_world_free(&w);
 
     /* far above, but all of one old age: a plateau as likely as a leak */
-    world_init(&w);
+    ts_world_init(&w);
     ts_gr old[] = {{"main.worker;main.serve", "chan send", 300, 45, NULL, 0, NULL}};
-    world_add(&w, PPROF_FORMAT_DEBUG2, old, 1, 0);
-    world_peer(&w, PPROF_FORMAT_DEBUG2, peer, N(peer));
-    r = world_judge(&w);
+    ts_world_add(&w, PPROF_FORMAT_DEBUG2, old, 1, 0);
+    ts_world_peer(&w, PPROF_FORMAT_DEBUG2, peer, N(peer));
+    r = ts_world_judge(&w);
     assert_int_equal(r->verdict, LWA_VERDICT_INCONCLUSIVE);
     assert_int_equal(r->findings[0].status, LWA_STATUS_SUSPECT);
-    world_free(&w);
+    ts_world_free(&w);
 
     /* looks like its peer: no leak */
-    world_init(&w);
+    ts_world_init(&w);
     ts_gr same[] = {{"main.worker;main.serve", "chan send", 12, 0, NULL, 0, NULL},
                  {"main.small", "select", 4, 0, NULL, 0, NULL}};
-    world_add(&w, PPROF_FORMAT_DEBUG2, same, N(same), 0);
-    world_peer(&w, PPROF_FORMAT_DEBUG2, peer, N(peer));
-    r = world_judge(&w);
+    ts_world_add(&w, PPROF_FORMAT_DEBUG2, same, N(same), 0);
+    ts_world_peer(&w, PPROF_FORMAT_DEBUG2, peer, N(peer));
+    r = ts_world_judge(&w);
     assert_int_equal(r->verdict, LWA_VERDICT_NO_LEAK);
     assert_int_equal(r->nfindings, 0);
-    world_free(&w);
+    ts_world_free(&w);
 }
 
 static void test_churn_is_not_accumulation(void **state)
@@ -288,99 +227,99 @@ static void test_churn_is_not_accumulation(void **state)
     (void)state;
     /* Growing steadily for 10 minutes, yet no goroutine is a minute old:
      * they are replaced, not stuck */
-    world w;
-    world_init(&w);
+    ts_world w;
+    ts_world_init(&w);
     const uint64_t c[] = {100, 140, 180, 220, 260, 300};
     one_stack_series(&w, PPROF_FORMAT_DEBUG2, "chan receive", c, 6, 120);
-    const lwa_report *r = world_judge(&w);
+    const lwa_report *r = ts_world_judge(&w);
     assert_int_equal(r->verdict, LWA_VERDICT_INCONCLUSIVE);
     assert_int_equal(r->findings[0].status, LWA_STATUS_SUSPECT);
     assert_int_equal(r->findings[0].growth.shape, LWA_SHAPE_GROWING);
-    world_free(&w);
+    ts_world_free(&w);
     /* a sleep loop wakes every iteration and never ages: still a leak */
-    world_init(&w);
+    ts_world_init(&w);
     one_stack_series(&w, PPROF_FORMAT_DEBUG2, "sleep", c, 6, 120);
-    assert_int_equal(world_judge(&w)->verdict, LWA_VERDICT_LEAK);
-    world_free(&w);
+    assert_int_equal(ts_world_judge(&w)->verdict, LWA_VERDICT_LEAK);
+    ts_world_free(&w);
     /* and without ages (debug=1) there is nothing to contradict growth */
-    world_init(&w);
+    ts_world_init(&w);
     one_stack_series(&w, PPROF_FORMAT_DEBUG1, NULL, c, 6, 120);
-    assert_int_equal(world_judge(&w)->verdict, LWA_VERDICT_LEAK);
-    world_free(&w);
+    assert_int_equal(ts_world_judge(&w)->verdict, LWA_VERDICT_LEAK);
+    ts_world_free(&w);
 }
 
 static void test_leak_detector(void **state)
 {
     (void)state;
     /* one goroutineleak capture with 50 proven leaks */
-    world w;
-    world_init(&w);
+    ts_world w;
+    ts_world_init(&w);
     ts_gr g[] = {{"main.(*fetcher).gather.func1", NULL, 50, 0, NULL, 0, NULL}};
-    world_add_kind(&w, PPROF_FORMAT_DEBUG1, PPROF_KIND_GOROUTINELEAK, g, 1, 0);
-    const lwa_report *r = world_judge(&w);
+    ts_world_add_kind(&w, PPROF_FORMAT_DEBUG1, PPROF_KIND_GOROUTINELEAK, g, 1, 0);
+    const lwa_report *r = ts_world_judge(&w);
     assert_int_equal(r->verdict, LWA_VERDICT_LEAK);
     assert_true(r->findings[0].has_leaked);
     assert_int_equal(r->findings[0].leaked, 50);
-    world_free(&w);
+    ts_world_free(&w);
 
     /* empty goroutineleak profiles: the detector proved nothing, which is
      * not health */
-    world_init(&w);
+    ts_world_init(&w);
     for (int i = 0; i < 4; i++)
-        world_add_kind(&w, PPROF_FORMAT_DEBUG1, PPROF_KIND_GOROUTINELEAK, NULL,
-                       0, i * 12);
-    r = world_judge(&w);
+        ts_world_add_kind(&w, PPROF_FORMAT_DEBUG1, PPROF_KIND_GOROUTINELEAK, NULL,
+                          0, i * 12);
+    r = ts_world_judge(&w);
     assert_int_equal(r->verdict, LWA_VERDICT_INCONCLUSIVE);
     assert_int_equal(r->nfindings, 0);
-    world_free(&w);
+    ts_world_free(&w);
 
     /* a flat series in which the detector marks a few: stuck once, not
      * growing, no finding */
-    world_init(&w);
+    ts_world_init(&w);
     for (int i = 0; i < 4; i++) {
         ts_gr d[] = {{"main.stuck", "chan send", 3, 0, NULL, PPROF_BF_LEAKED, NULL},
                   {"main.pool", "select", 8, 0, NULL, 0, NULL}};
-        world_add(&w, PPROF_FORMAT_DEBUG2, d, 2, i * 12);
+        ts_world_add(&w, PPROF_FORMAT_DEBUG2, d, 2, i * 12);
     }
-    r = world_judge(&w);
+    r = ts_world_judge(&w);
     assert_int_equal(r->verdict, LWA_VERDICT_NO_LEAK);
     assert_int_equal(r->nfindings, 0);
-    world_free(&w);
+    ts_world_free(&w);
 
     /* ... a flat set of a dozen marked: a suspect */
-    world_init(&w);
+    ts_world_init(&w);
     for (int i = 0; i < 4; i++) {
         ts_gr d[] = {{"main.stuck", "chan send", 12, 0, NULL, PPROF_BF_LEAKED, NULL}};
-        world_add(&w, PPROF_FORMAT_DEBUG2, d, 1, i * 12);
+        ts_world_add(&w, PPROF_FORMAT_DEBUG2, d, 1, i * 12);
     }
-    r = world_judge(&w);
+    r = ts_world_judge(&w);
     assert_int_equal(r->verdict, LWA_VERDICT_INCONCLUSIVE);
     assert_int_equal(r->findings[0].status, LWA_STATUS_SUSPECT);
     assert_int_equal(r->findings[0].leaked, 12);
-    world_free(&w);
+    ts_world_free(&w);
 
     /* ... a few marked on a stack that grows a little: a suspect */
-    world_init(&w);
+    ts_world_init(&w);
     for (int i = 0; i < 4; i++) {
         ts_gr d[] = {{"main.stuck", "chan send", 2 + (uint64_t)i, 0, NULL,
                       PPROF_BF_LEAKED, NULL}};
-        world_add(&w, PPROF_FORMAT_DEBUG2, d, 1, i * 12);
+        ts_world_add(&w, PPROF_FORMAT_DEBUG2, d, 1, i * 12);
     }
-    r = world_judge(&w);
+    r = ts_world_judge(&w);
     assert_int_equal(r->findings[0].status, LWA_STATUS_SUSPECT);
-    world_free(&w);
+    ts_world_free(&w);
 
     /* the mark decides with two captures: a step the shape rules call a
      * suspect is a leak when its goroutines are marked */
-    world_init(&w);
+    ts_world_init(&w);
     ts_gr a[] = {{"main.stuck", "chan send", 20, 0, NULL, PPROF_BF_LEAKED, NULL}};
     ts_gr b[] = {{"main.stuck", "chan send", 45, 0, NULL, PPROF_BF_LEAKED, NULL}};
-    world_add(&w, PPROF_FORMAT_DEBUG2, a, 1, 0);
-    world_add(&w, PPROF_FORMAT_DEBUG2, b, 1, 12);
-    r = world_judge(&w);
+    ts_world_add(&w, PPROF_FORMAT_DEBUG2, a, 1, 0);
+    ts_world_add(&w, PPROF_FORMAT_DEBUG2, b, 1, 12);
+    r = ts_world_judge(&w);
     assert_int_equal(r->verdict, LWA_VERDICT_LEAK);
     assert_int_equal(r->findings[0].growth.shape, LWA_SHAPE_STEP);
-    world_free(&w);
+    ts_world_free(&w);
 }
 
 /* A server parked in main.main on `select {}` is marked leaked by Go's
@@ -393,34 +332,34 @@ static void test_main_select_forever(void **state)
                   NULL},
                  {"main.pool", "chan receive", 8, 0, "main.main", 0, NULL}};
     /* one capture, with a peer that looks the same */
-    world w;
-    world_init(&w);
-    world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), 0);
-    world_peer(&w, PPROF_FORMAT_DEBUG2, g, N(g));
-    const lwa_report *r = world_judge(&w);
+    ts_world w;
+    ts_world_init(&w);
+    ts_world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), 0);
+    ts_world_peer(&w, PPROF_FORMAT_DEBUG2, g, N(g));
+    const lwa_report *r = ts_world_judge(&w);
     assert_int_equal(r->nfindings, 0);
     assert_int_equal(r->verdict, LWA_VERDICT_NO_LEAK);
-    world_free(&w);
+    ts_world_free(&w);
     /* one capture alone: inconclusive for want of data, but no finding */
-    world_init(&w);
-    world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), 0);
-    r = world_judge(&w);
+    ts_world_init(&w);
+    ts_world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), 0);
+    r = ts_world_judge(&w);
     assert_int_equal(r->nfindings, 0);
-    world_free(&w);
+    ts_world_free(&w);
     /* a series */
-    world_init(&w);
+    ts_world_init(&w);
     for (int i = 0; i < 4; i++)
-        world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), i * 12);
-    r = world_judge(&w);
+        ts_world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), i * 12);
+    r = ts_world_judge(&w);
     assert_int_equal(r->nfindings, 0);
     assert_int_equal(r->verdict, LWA_VERDICT_NO_LEAK);
-    world_free(&w);
+    ts_world_free(&w);
     /* a goroutineleak profile that lists only it */
-    world_init(&w);
-    world_add_kind(&w, PPROF_FORMAT_DEBUG1, PPROF_KIND_GOROUTINELEAK, g, 1, 0);
-    r = world_judge(&w);
+    ts_world_init(&w);
+    ts_world_add_kind(&w, PPROF_FORMAT_DEBUG1, PPROF_KIND_GOROUTINELEAK, g, 1, 0);
+    r = ts_world_judge(&w);
     assert_int_equal(r->nfindings, 0);
-    world_free(&w);
+    ts_world_free(&w);
 }
 
 /* After the leak profile was asked for, debug=2 prints no minutes for
@@ -428,8 +367,8 @@ static void test_main_select_forever(void **state)
 static void test_marked_minutes_unknown(void **state)
 {
     (void)state;
-    world w;
-    world_init(&w);
+    ts_world w;
+    ts_world_init(&w);
     /* 6 marked (minutes lost) among growing goroutines all shown under a
      * minute, over ten minutes: churn by minutes alone, but the marked
      * ones are not young */
@@ -439,28 +378,28 @@ static void test_marked_minutes_unknown(void **state)
                       NULL, 0, NULL},
                      {"main.worker;main.serve", "chan receive", 6, 0, NULL,
                       PPROF_BF_LEAKED, NULL}};
-        world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), (int64_t)i * 120);
+        ts_world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), (int64_t)i * 120);
     }
-    const lwa_report *r = world_judge(&w);
+    const lwa_report *r = ts_world_judge(&w);
     assert_int_equal(r->verdict, LWA_VERDICT_LEAK);
     assert_int_equal(r->findings[0].leaked, 6);
-    world_free(&w);
+    ts_world_free(&w);
 
     /* one capture against a peer: old goroutines from 3 and 12 minutes
      * ago, and 5 marked ones without minutes — no young goroutine shows
      * an accumulation still under way, so no age spread: a suspect */
-    world_init(&w);
+    ts_world_init(&w);
     ts_gr one[] = {{"main.worker;main.serve", "chan send", 100, 3, NULL, 0, NULL},
                    {"main.worker;main.serve", "chan send", 100, 12, NULL, 0, NULL},
                    {"main.worker;main.serve", "chan send", 5, 0, NULL,
                     PPROF_BF_LEAKED, NULL}};
     ts_gr peer[] = {{"main.worker;main.serve", "chan send", 10, 0, NULL, 0, NULL}};
-    world_add(&w, PPROF_FORMAT_DEBUG2, one, N(one), 0);
-    world_peer(&w, PPROF_FORMAT_DEBUG2, peer, N(peer));
-    r = world_judge(&w);
+    ts_world_add(&w, PPROF_FORMAT_DEBUG2, one, N(one), 0);
+    ts_world_peer(&w, PPROF_FORMAT_DEBUG2, peer, N(peer));
+    r = ts_world_judge(&w);
     assert_int_equal(r->verdict, LWA_VERDICT_INCONCLUSIVE);
     assert_int_equal(r->findings[0].status, LWA_STATUS_SUSPECT);
-    world_free(&w);
+    ts_world_free(&w);
 }
 
 /* Goroutine ids: "old" as the parser would count them with the previous
@@ -489,8 +428,8 @@ static void test_burst_never_outranks_persistent(void **state)
     /* slowRequest: 58 in flight at each capture, all new each time (ids),
      * and more of them at the end; awaitDone: a slower climb whose
      * goroutines all stay */
-    world w;
-    world_init(&w);
+    ts_world w;
+    ts_world_init(&w);
     const uint64_t burst[] = {10, 30, 50, 70, 90};
     const uint64_t rows[] = {5, 20, 35, 50, 65};
     for (size_t i = 0; i < N(burst); i++) {
@@ -500,13 +439,13 @@ static void test_burst_never_outranks_persistent(void **state)
             {"database/sql.(*Rows).awaitDone", "select", rows[i], 0,
              "database/sql.(*Rows).initContextClose", 0, NULL},
         };
-        world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), (int64_t)i * 10);
+        ts_world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), (int64_t)i * 10);
         if (i) {
             set_old(w.s[i], w.t, "main.slowRequest", 1);
             set_old(w.s[i], w.t, "database/sql.(*Rows).awaitDone", rows[i - 1]);
         }
     }
-    const lwa_report *r = world_judge(&w);
+    const lwa_report *r = ts_world_judge(&w);
     assert_int_equal(r->verdict, LWA_VERDICT_LEAK);
     assert_int_equal(r->nfindings, 1);
     const lwa_finding *f = &r->findings[0];
@@ -526,57 +465,57 @@ static void test_burst_never_outranks_persistent(void **state)
         assert_non_null(strstr(d->why, "churn"));
     }
     assert_true(seen);
-    world_free(&w);
+    ts_world_free(&w);
 
     /* two captures: a burst of 58 new goroutines vs a stack whose first
      * goroutines stay: the persistent one leaks, the burst is nothing */
-    world_init(&w);
+    ts_world_init(&w);
     ts_gr a[] = {{"main.slowRequest", "chan receive", 20, 0, NULL, 0, NULL},
                  {"main.(*replySlot).wait", "sync.Cond.Wait", 20, 0, NULL, 0,
                   NULL}};
     ts_gr b[] = {{"main.slowRequest", "chan receive", 78, 0, NULL, 0, NULL},
                  {"main.(*replySlot).wait", "sync.Cond.Wait", 40, 0, NULL, 0,
                   NULL}};
-    world_add(&w, PPROF_FORMAT_DEBUG2, a, 2, 0);
-    world_add(&w, PPROF_FORMAT_DEBUG2, b, 2, 10);
+    ts_world_add(&w, PPROF_FORMAT_DEBUG2, a, 2, 0);
+    ts_world_add(&w, PPROF_FORMAT_DEBUG2, b, 2, 10);
     set_old(w.s[1], w.t, "main.slowRequest", 0);
     set_old(w.s[1], w.t, "main.(*replySlot).wait", 20);
-    r = world_judge(&w);
+    r = ts_world_judge(&w);
     assert_int_equal(r->verdict, LWA_VERDICT_LEAK);
     assert_int_equal(r->nfindings, 1);
     f = &r->findings[0];
     assert_string_equal(f->sig->frames[f->sig->shown].func,
                         "main.(*replySlot).wait");
     assert_int_equal(f->status, LWA_STATUS_LEAK);
-    world_free(&w);
+    ts_world_free(&w);
 
     /* without ids the same captures stay as they were: both suspects, the
      * larger first (nothing to tell them apart) */
-    world_init(&w);
-    world_add(&w, PPROF_FORMAT_DEBUG2, a, 2, 0);
-    world_add(&w, PPROF_FORMAT_DEBUG2, b, 2, 10);
-    r = world_judge(&w);
+    ts_world_init(&w);
+    ts_world_add(&w, PPROF_FORMAT_DEBUG2, a, 2, 0);
+    ts_world_add(&w, PPROF_FORMAT_DEBUG2, b, 2, 10);
+    r = ts_world_judge(&w);
     assert_int_equal(r->nfindings, 2);
     assert_false(r->findings[0].has_ids);
-    world_free(&w);
+    ts_world_free(&w);
 
     /* ids on one stack only (the other appeared from nothing): the one
      * known to stay ranks first even though it grew less */
-    world_init(&w);
+    ts_world_init(&w);
     for (int i = 0; i < 4; i++) {
         uint64_t k = (uint64_t)i;
         ts_gr g[] = {{"main.fresh", "chan receive", 40 * k, 0, NULL, 0, NULL},
                      {"main.kept", "chan receive", 20 + 15 * k, 0, NULL, 0,
                       NULL}};
-        world_add(&w, PPROF_FORMAT_DEBUG2, g, 2, i * 10);
+        ts_world_add(&w, PPROF_FORMAT_DEBUG2, g, 2, i * 10);
         if (i)
             set_old(w.s[i], w.t, "main.kept", 20 + 15 * (k - 1));
     }
-    r = world_judge(&w);
+    r = ts_world_judge(&w);
     assert_true(r->nfindings >= 1);
     f = &r->findings[0];
     assert_string_equal(f->sig->frames[f->sig->shown].func, "main.kept");
-    world_free(&w);
+    ts_world_free(&w);
 }
 
 /* The parser's "old" counts reach the snapshot when the dump was parsed
@@ -634,63 +573,63 @@ static void test_ticker_loop_is_sleep_loop(void **state)
     (void)state;
     /* A time.NewTicker loop per request: [select], goroutines that stay
      * (ids) over 4 minutes, never a blocked minute: a sleep loop */
-    world w;
-    world_init(&w);
+    ts_world w;
+    ts_world_init(&w);
     const uint64_t c[] = {12, 24, 36, 48, 60};
     for (size_t i = 0; i < N(c); i++) {
         ts_gr g[] = {{"main.(*poller).tick", "select", c[i], 0, "main.start", 0,
                       NULL}};
-        world_add(&w, PPROF_FORMAT_DEBUG2, g, 1, (int64_t)i * 60);
+        ts_world_add(&w, PPROF_FORMAT_DEBUG2, g, 1, (int64_t)i * 60);
         if (i)
             set_old(w.s[i], w.t, "main.(*poller).tick", c[i - 1]);
     }
-    const lwa_report *r = world_judge(&w);
+    const lwa_report *r = ts_world_judge(&w);
     assert_int_equal(r->verdict, LWA_VERDICT_LEAK);
     assert_int_equal(r->findings[0].pattern, LWA_PATTERN_SLEEP_LOOP);
     assert_int_equal(r->findings[0].sig->pattern, LWA_PATTERN_SELECT);
-    world_free(&w);
+    ts_world_free(&w);
 
     /* the same select whose goroutines show blocked minutes: parked for
      * good, a plain select */
-    world_init(&w);
+    ts_world_init(&w);
     for (size_t i = 0; i < N(c); i++) {
         ts_gr g[] = {{"main.(*poller).tick", "select", c[i] - 12, 1 + i,
                       "main.start", 0, NULL},
                      {"main.(*poller).tick", "select", 12, 0, "main.start", 0,
                       NULL}};
-        world_add(&w, PPROF_FORMAT_DEBUG2, i ? g : g + 1, i ? 2 : 1,
-                  (int64_t)i * 60);
+        ts_world_add(&w, PPROF_FORMAT_DEBUG2, i ? g : g + 1, i ? 2 : 1,
+                     (int64_t)i * 60);
         if (i)
             set_old(w.s[i], w.t, "main.(*poller).tick", c[i - 1]);
     }
-    r = world_judge(&w);
+    r = ts_world_judge(&w);
     assert_int_equal(r->findings[0].pattern, LWA_PATTERN_SELECT);
-    world_free(&w);
+    ts_world_free(&w);
 
     /* stays and never ages, but over one minute only: too short to tell a
      * ticker from a select the runtime has not aged yet */
-    world_init(&w);
+    ts_world_init(&w);
     for (size_t i = 0; i < 3; i++) {
         ts_gr g[] = {{"main.(*poller).tick", "select", c[i], 0, "main.start", 0,
                       NULL}};
-        world_add(&w, PPROF_FORMAT_DEBUG2, g, 1, (int64_t)i * 30);
+        ts_world_add(&w, PPROF_FORMAT_DEBUG2, g, 1, (int64_t)i * 30);
         if (i)
             set_old(w.s[i], w.t, "main.(*poller).tick", c[i - 1]);
     }
-    r = world_judge(&w);
+    r = ts_world_judge(&w);
     assert_int_equal(r->findings[0].pattern, LWA_PATTERN_SELECT);
-    world_free(&w);
+    ts_world_free(&w);
 
     /* without ids (debug=1 cannot tell who stayed): the frames' pattern */
-    world_init(&w);
+    ts_world_init(&w);
     for (size_t i = 0; i < N(c); i++) {
         ts_gr g[] = {{"main.(*poller).tick", "select", c[i], 0, "main.start", 0,
                       NULL}};
-        world_add(&w, PPROF_FORMAT_DEBUG2, g, 1, (int64_t)i * 60);
+        ts_world_add(&w, PPROF_FORMAT_DEBUG2, g, 1, (int64_t)i * 60);
     }
-    r = world_judge(&w);
+    r = ts_world_judge(&w);
     assert_int_equal(r->findings[0].pattern, LWA_PATTERN_SELECT);
-    world_free(&w);
+    ts_world_free(&w);
 }
 
 static void test_growth_spread_thin(void **state)
@@ -698,8 +637,8 @@ static void test_growth_spread_thin(void **state)
     (void)state;
     /* 30 stacks each gaining 2 a capture: none alone matters, the
      * process total climbs by 240 */
-    world w;
-    world_init(&w);
+    ts_world w;
+    ts_world_init(&w);
     for (int i = 0; i < 5; i++) {
         ts_gr g[30];
         char names[30][32];
@@ -708,20 +647,20 @@ static void test_growth_spread_thin(void **state)
             g[k] = (ts_gr){names[k], "chan send", 1 + 2 * (uint64_t)i, 0, NULL, 0,
                         NULL};
         }
-        world_add(&w, PPROF_FORMAT_DEBUG2, g, 30, i * 60);
+        ts_world_add(&w, PPROF_FORMAT_DEBUG2, g, 30, i * 60);
     }
-    const lwa_report *r = world_judge(&w);
+    const lwa_report *r = ts_world_judge(&w);
     assert_int_equal(r->nfindings, 0);
     assert_int_equal(r->total.shape, LWA_SHAPE_GROWING);
     assert_int_equal(r->verdict, LWA_VERDICT_INCONCLUSIVE);
-    world_free(&w);
+    ts_world_free(&w);
 }
 
 static void test_ranking(void **state)
 {
     (void)state;
-    world w;
-    world_init(&w);
+    ts_world w;
+    ts_world_init(&w);
     for (int i = 0; i < 5; i++) {
         uint64_t k = (uint64_t)i;
         ts_gr g[] = {
@@ -739,9 +678,9 @@ static void test_ranking(void **state)
             /* ramped and held: dismissed */
             {"main.ramp", "select", i < 2 ? 40 * k : 80, 0, NULL, 0, NULL},
         };
-        world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), i * 30);
+        ts_world_add(&w, PPROF_FORMAT_DEBUG2, g, N(g), i * 30);
     }
-    const lwa_report *r = world_judge(&w);
+    const lwa_report *r = ts_world_judge(&w);
     assert_int_equal(r->verdict, LWA_VERDICT_LEAK);
     assert_int_equal(r->nfindings, 4);
     assert_int_equal(r->findings[0].sig->pattern, LWA_PATTERN_HTTP_BODY);
@@ -759,32 +698,32 @@ static void test_ranking(void **state)
     assert_int_equal(r->dismissed[1].growth.shape, LWA_SHAPE_PLATEAU);
     assert_int_equal(r->dismissed[1].status, LWA_STATUS_NONE);
     assert_non_null(r->dismissed[1].why);
-    world_free(&w);
+    ts_world_free(&w);
 }
 
 static void test_unknown_times(void **state)
 {
     (void)state;
-    world w;
-    world_init(&w);
+    ts_world w;
+    ts_world_init(&w);
     for (int i = 0; i < 4; i++) {
         ts_gr g[] = {{"main.worker", NULL, 10 + 40 * (uint64_t)i, 0, NULL, 0, NULL}};
-        world_add(&w, PPROF_FORMAT_DEBUG1, g, 1, -1);
+        ts_world_add(&w, PPROF_FORMAT_DEBUG1, g, 1, -1);
     }
-    const lwa_report *r = world_judge(&w);
+    const lwa_report *r = ts_world_judge(&w);
     assert_false(r->has_times);
     assert_true(r->total_per_minute == 0);
     assert_false(r->findings[0].growth.has_rate);
     assert_int_equal(r->verdict, LWA_VERDICT_LEAK);
-    world_free(&w);
+    ts_world_free(&w);
     /* times that go backwards count as unknown */
-    world_init(&w);
+    ts_world_init(&w);
     for (int i = 0; i < 4; i++) {
         ts_gr g[] = {{"main.worker", NULL, 10 + 40 * (uint64_t)i, 0, NULL, 0, NULL}};
-        world_add(&w, PPROF_FORMAT_DEBUG1, g, 1, 100 - i);
+        ts_world_add(&w, PPROF_FORMAT_DEBUG1, g, 1, 100 - i);
     }
-    assert_false(world_judge(&w)->has_times);
-    world_free(&w);
+    assert_false(ts_world_judge(&w)->has_times);
+    ts_world_free(&w);
     assert_null(lwa_analyze(NULL, NULL, 0, NULL, NULL));
     lwa_report_free(NULL);
 }
