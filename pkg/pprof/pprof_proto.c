@@ -36,6 +36,7 @@
 #include "pprof_internal.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,56 +356,58 @@ static int get_string(pb *x, uint64_t idx, const char **s, size_t *len,
     return 0;
 }
 
-static int cmp_fn(const void *a, const void *b)
+/* Functions and locations are found the same way: both records start
+ * with their id. */
+_Static_assert(offsetof(pb_fn, id) == 0, "pb_fn starts with its id");
+_Static_assert(offsetof(pb_loc, id) == 0, "pb_loc starts with its id");
+
+static uint64_t rec_id(const void *rec)
 {
-    uint64_t x = ((const pb_fn *)a)->id, y = ((const pb_fn *)b)->id;
+    uint64_t id;
+    memcpy(&id, rec, sizeof id);
+    return id;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    uint64_t x = rec_id(a), y = rec_id(b);
     return x < y ? -1 : x > y;
 }
 
-static int cmp_loc(const void *a, const void *b)
+/* The record numbered id among the n of size bytes at base, or NULL.  Go
+ * numbers functions and locations 1..n in order (dense); anything else is
+ * sorted once (*sorted) and searched. */
+static void *find_id(void *base, size_t n, size_t size, int dense,
+                     int *sorted, uint64_t id)
 {
-    uint64_t x = ((const pb_loc *)a)->id, y = ((const pb_loc *)b)->id;
-    return x < y ? -1 : x > y;
-}
-
-/* Go numbers functions and locations 1..n in order; anything else is
- * sorted once and searched. */
-static pb_fn *find_fn(pb *x, uint64_t id)
-{
-    if (x->fn_dense)
-        return id >= 1 && id <= x->nfn ? &x->fns[id - 1] : NULL;
-    if (!x->fn_sorted) {
-        qsort(x->fns, x->nfn, sizeof(*x->fns), cmp_fn);
-        x->fn_sorted = 1;
+    unsigned char *b = base;
+    if (dense)
+        return id >= 1 && id <= n ? b + (id - 1) * size : NULL;
+    if (!*sorted) {
+        qsort(base, n, size, cmp_id);
+        *sorted = 1;
     }
-    size_t lo = 0, hi = x->nfn;
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (x->fns[mid].id < id)
+        if (rec_id(b + mid * size) < id)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo < x->nfn && x->fns[lo].id == id ? &x->fns[lo] : NULL;
+    return lo < n && rec_id(b + lo * size) == id ? b + lo * size : NULL;
+}
+
+static pb_fn *find_fn(pb *x, uint64_t id)
+{
+    return find_id(x->fns, x->nfn, sizeof *x->fns, x->fn_dense,
+                   &x->fn_sorted, id);
 }
 
 static pb_loc *find_loc(pb *x, uint64_t id)
 {
-    if (x->loc_dense)
-        return id >= 1 && id <= x->nloc ? &x->locs[id - 1] : NULL;
-    if (!x->loc_sorted) {
-        qsort(x->locs, x->nloc, sizeof(*x->locs), cmp_loc);
-        x->loc_sorted = 1;
-    }
-    size_t lo = 0, hi = x->nloc;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (x->locs[mid].id < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < x->nloc && x->locs[lo].id == id ? &x->locs[lo] : NULL;
+    return find_id(x->locs, x->nloc, sizeof *x->locs, x->loc_dense,
+                   &x->loc_sorted, id);
 }
 
 static int builder_error(pb *x)
