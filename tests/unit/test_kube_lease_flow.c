@@ -27,24 +27,42 @@ typedef struct lstore {
     char frozen[32];        /* writes by this holder fail with 500 */
     char skewed[32];        /* this holder's clock says the year 2000 */
     int watchers[16];       /* open watch streams (fds), -1 = free */
+    json_t *history;        /* every event sent, as the watch cache keeps
+                               them: a watch from resourceVersion N gets
+                               those after N, as from a real apiserver */
     int watches;            /* watch requests seen */
 } lstore;
 
-/* Sends one watch event to every open watch (caller holds s->mu). */
-static void notify(lstore *s, const char *type)
+static void send_event(int fd, const json_t *ev)
 {
-    json_t *ev = json_pack("{s:s,s:O}", "type", type, "object", s->lease);
     char *line = json_dumps(ev, JSON_COMPACT);
-    json_decref(ev);
     size_t n = strlen(line);
     char *nl = malloc(n + 2);
     memcpy(nl, line, n);
     memcpy(nl + n, "\n", 2);
-    for (int i = 0; i < 16; i++)
-        if (s->watchers[i] >= 0)
-            fake_chunk(s->watchers[i], nl, n + 1);
+    fake_chunk(fd, nl, n + 1);
     free(nl);
     free(line);
+}
+
+/* Sends one watch event to every open watch and keeps it for watches
+ * that start later from an older resourceVersion (caller holds s->mu). */
+static void notify(lstore *s, const char *type)
+{
+    json_t *ev = json_pack("{s:s,s:O}", "type", type, "object", s->lease);
+    for (int i = 0; i < 16; i++)
+        if (s->watchers[i] >= 0)
+            send_event(s->watchers[i], ev);
+    if (!s->history)
+        s->history = json_array();
+    json_array_append_new(s->history, ev);
+}
+
+static long rv_of(const json_t *obj)
+{
+    const char *rv = json_string_value(json_object_get(
+        json_object_get(obj, "metadata"), "resourceVersion"));
+    return rv ? atol(rv) : 0;
 }
 
 /* GET on the collection: a list, or a watch held open until the client
@@ -73,6 +91,15 @@ static int list_or_watch(fake_api *a, lstore *s, const fake_req *r, int fd)
     if (slot >= 0) {
         fake_stream_begin(fd);
         s->watchers[slot] = fd;
+        /* A LIST then a WATCH from its resourceVersion must not lose what
+         * happened in between (a release right after the LIST). */
+        char from[32];
+        fake_query(r->path, "resourceVersion", from, sizeof from);
+        size_t i;
+        json_t *ev;
+        json_array_foreach(s->history, i, ev)
+            if (from[0] && rv_of(json_object_get(ev, "object")) > atol(from))
+                send_event(fd, ev);
     }
     pthread_mutex_unlock(&s->mu);
     fake_hold(a, fd);
@@ -298,6 +325,7 @@ static int fx_teardown(void **state)
     if (f->api_up)
         fake_api_stop(&f->api);
     json_decref(f->s.lease);
+    json_decref(f->s.history);
     pthread_mutex_destroy(&f->s.mu);
     pthread_mutex_destroy(&f->wa.mu);
     pthread_mutex_destroy(&f->wb.mu);
