@@ -30,16 +30,21 @@ LIB_SRC   := $(sort $(wildcard pkg/*/*.c))
 CMD_SRC   := $(sort $(wildcard cmd/leakwatch/*.c))
 TEST_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 TESTSUP_SRC := $(filter-out $(TEST_SRC),$(sort $(wildcard tests/unit/*.c)))
+# Files under tests/support/ serve both the unit tests and the e2e drivers
+# (the local servers they run), so they are linked into each.
+SHARED_SUP_SRC := $(sort $(wildcard tests/support/*.c))
 FUZZ_SRC  := $(sort $(wildcard hack/fuzz/fuzz_*.c))
 # Small C drivers that e2e shell suites run against the live cluster.
-# Files under tests/e2e/support/ are linked into every driver.
+# Files under tests/e2e/support/ and tests/support/ are linked into every
+# driver.
 E2E_SRC   := $(sort $(wildcard tests/e2e/*.c))
 E2E_BIN   := $(E2E_SRC:tests/e2e/%.c=$(BUILD)/e2e/%)
-E2E_SUP_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard tests/e2e/support/*.c)))
+E2E_SUP_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard tests/e2e/support/*.c)) \
+                 $(SHARED_SUP_SRC))
 
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CMD_OBJ   := $(CMD_SRC:%.c=$(BUILD)/%.o)
-TESTSUP_OBJ := $(TESTSUP_SRC:%.c=$(BUILD)/%.o)
+TESTSUP_OBJ := $(TESTSUP_SRC:%.c=$(BUILD)/%.o) $(SHARED_SUP_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 LIB       := $(BUILD)/libleakwatch.a
 BIN       := $(BUILD)/leakwatch
@@ -129,7 +134,7 @@ lint: deps
 	./hack/check-layers.sh
 	cppcheck --quiet --error-exitcode=1 --inline-suppr \
 	  --enable=warning,performance,portability --std=c11 \
-	  --suppress=missingIncludeSystem -Ipkg pkg cmd tests/unit hack/fuzz
+	  --suppress=missingIncludeSystem -Ipkg pkg cmd tests/unit tests/support hack/fuzz
 
 # README's first command: a local cluster, leaky and healthy workloads, the
 # controller, and the finding shown by kubectl describe.
@@ -166,5 +171,6 @@ clean:
 	rm -rf build
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(TESTSUP_OBJ:.o=.d) \
+         $(E2E_SUP_OBJ:.o=.d) \
          $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d) \
          $(E2E_SRC:tests/e2e/%.c=$(BUILD)/tests/e2e/%.d)

@@ -27,22 +27,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "../support/sock.h"
+
 static unsigned char *bomb;
 static size_t bomb_len;
-
-static void send_all(int fd, const void *d, size_t n)
-{
-    const char *p = d;
-    while (n) {
-        ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
-        if (k <= 0)
-            return;
-        p += k;
-        n -= (size_t)k;
-    }
-}
-
-static void send_str(int fd, const char *s) { send_all(fd, s, strlen(s)); }
 
 /* profile.proto field 6 (string_table) holding one string of zeros, so a
  * parser sees valid protobuf until the decompression cap stops it. */
@@ -106,12 +94,12 @@ static void *serve(void *arg)
     char path[2048] = "";
     sscanf(req, "%*s %2047s", path);
     if (!strncmp(path, "/stall/", 7)) {
-        send_str(fd, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc");
+        tsock_send_str(fd, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc");
         char b[256];
         while (recv(fd, b, sizeof b, 0) > 0)
             ;
     } else if (!strncmp(path, "/forever/", 9)) {
-        send_str(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+        tsock_send_str(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
                      "Transfer-Encoding: chunked\r\n\r\n");
         char chunk[16 * 1024 + 16];
         int hl = sprintf(chunk, "%x\r\n", 16 * 1024);
@@ -124,7 +112,7 @@ static void *serve(void *arg)
                 break;
         }
     } else if (!strncmp(path, "/trickle/", 9)) {
-        send_str(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+        tsock_send_str(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
                      "Transfer-Encoding: chunked\r\n\r\n");
         while (send(fd, "1\r\nx\r\n", 6, MSG_NOSIGNAL) == 6)
             sleep(1);
@@ -132,10 +120,10 @@ static void *serve(void *arg)
         char h[256];
         snprintf(h, sizeof h, "HTTP/1.1 200 OK\r\nContent-Type: application/"
                  "octet-stream\r\nContent-Length: %zu\r\n\r\n", bomb_len);
-        send_str(fd, h);
-        send_all(fd, bomb, bomb_len);
+        tsock_send_str(fd, h);
+        tsock_send_all(fd, bomb, bomb_len);
     } else {
-        send_str(fd, "HTTP/1.1 404 Not Found\r\nContent-Length: 10\r\n"
+        tsock_send_str(fd, "HTTP/1.1 404 Not Found\r\nContent-Length: 10\r\n"
                      "Connection: close\r\n\r\nnot here!\n");
     }
     close(fd);
@@ -166,11 +154,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "capture_badserver: cannot build the gzip bomb\n");
         return 1;
     }
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof a) ||
-        listen(lfd, 64)) {
+    int lfd = tsock_listen(&a, 64);
+    if (lfd < 0) {
         perror("capture_badserver: bind");
         return 1;
     }

@@ -41,6 +41,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../support/sock.h"
+
 #define HEAD_MAX 65536
 
 typedef struct {
@@ -57,18 +59,6 @@ typedef struct {
     proxy *p;
     int fd;
 } conn;
-
-static void send_all(int fd, const void *d, size_t n)
-{
-    const char *s = d;
-    while (n) {
-        ssize_t k = send(fd, s, n, MSG_NOSIGNAL);
-        if (k <= 0)
-            return;
-        s += k;
-        n -= (size_t)k;
-    }
-}
 
 static double now_s(void)
 {
@@ -214,7 +204,7 @@ static void answer_stats(proxy *p, int fd)
                      "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
                      "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
                      strlen(body), body);
-    send_all(fd, out, (size_t)n);
+    tsock_send_all(fd, out, (size_t)n);
 }
 
 static void answer_429(int fd)
@@ -230,7 +220,7 @@ static void answer_429(int fd)
                      "Content-Type: application/json\r\nRetry-After: 1\r\n"
                      "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
                      strlen(body), body);
-    send_all(fd, out, (size_t)n);
+    tsock_send_all(fd, out, (size_t)n);
 }
 
 static bool is_watch(const char *head)
@@ -256,7 +246,7 @@ static void pump(proxy *p, int cfd, SSL *s, int ufd, double deadline)
         for (;;) {
             int k = SSL_read(s, buf, sizeof buf);
             if (k > 0) {
-                send_all(cfd, buf, (size_t)k);
+                tsock_send_all(cfd, buf, (size_t)k);
                 continue;
             }
             int e = SSL_get_error(s, k);
@@ -403,14 +393,10 @@ int main(int argc, char **argv)
         return 2;
     }
     SSL_CTX_set_verify(p.tls, SSL_VERIFY_PEER, NULL);
-    int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     struct sockaddr_in a = {.sin_family = AF_INET,
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    if (ls < 0 || bind(ls, (struct sockaddr *)&a, sizeof a) != 0 ||
-        listen(ls, 128) != 0 || getsockname(ls, (struct sockaddr *)&a, &al) != 0) {
+    int ls = tsock_listen(&a, 128);
+    if (ls < 0) {
         perror("fault_proxy: listen");
         return 2;
     }

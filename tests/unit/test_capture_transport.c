@@ -38,6 +38,8 @@
 #include "capture/capture.h"
 #include "kube/kube.h"
 
+#include "../support/sock.h"
+
 /* ---- the fake server ----------------------------------------------------- */
 
 typedef struct fake {
@@ -83,24 +85,10 @@ static int read_head(int fd, char *buf, size_t cap)
     return -1;
 }
 
-static void send_all(int fd, const void *d, size_t n)
-{
-    const char *p = d;
-    while (n) {
-        ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
-        if (k <= 0)
-            return;
-        p += k;
-        n -= (size_t)k;
-    }
-}
-
-static void send_str(int fd, const char *s) { send_all(fd, s, strlen(s)); }
-
 static void io_send(io *c, const void *d, size_t n)
 {
     if (!c->ssl) {
-        send_all(c->fd, d, n);
+        tsock_send_all(c->fd, d, n);
         return;
     }
     const char *p = d;
@@ -177,9 +165,9 @@ static void ws_send(int fd, unsigned op, bool fin, const void *p, size_t len)
         for (int s = 56; s >= 0; s -= 8)
             h[i++] = (uint8_t)((uint64_t)len >> s);
     }
-    send_all(fd, h, i);
+    tsock_send_all(fd, h, i);
     if (len)
-        send_all(fd, p, len);
+        tsock_send_all(fd, p, len);
 }
 
 static void ws_send_chan(int fd, uint8_t ch, const void *p, size_t len)
@@ -366,7 +354,7 @@ static void serve_portforward(fake *f, int fd, const char *head,
         snprintf(resp, sizeof resp, "HTTP/1.1 401 Unauthorized\r\nContent-Type: "
                  "application/json\r\nContent-Length: %zu\r\n\r\n%s",
                  strlen(b), b);
-        send_str(fd, resp);
+        tsock_send_str(fd, resp);
         return;
     }
     if (!strcmp(pod, "forbidden")) {
@@ -378,11 +366,11 @@ static void serve_portforward(fake *f, int fd, const char *head,
         snprintf(resp, sizeof resp, "HTTP/1.1 403 Forbidden\r\nContent-Type: "
                  "application/json\r\nContent-Length: %zu\r\n\r\n%s",
                  strlen(b), b);
-        send_str(fd, resp);
+        tsock_send_str(fd, resp);
         return;
     }
     if (!strcmp(pod, "plain400")) {
-        send_str(fd, "HTTP/1.1 400 Bad Request\r\nContent-Length: 11\r\n\r\n"
+        tsock_send_str(fd, "HTTP/1.1 400 Bad Request\r\nContent-Length: 11\r\n\r\n"
                      "bad things\n");
         return;
     }
@@ -397,7 +385,7 @@ static void serve_portforward(fake *f, int fd, const char *head,
              "Sec-WebSocket-Protocol: %s\r\n\r\n",
              accept, !strcmp(pod, "badproto") ? "v5.channel.k8s.io"
                                               : "v4.channel.k8s.io");
-    send_str(fd, resp);
+    tsock_send_str(fd, resp);
     uint8_t pb[2] = {(uint8_t)port, (uint8_t)(port >> 8)};
     if (!strcmp(pod, "badport"))
         pb[0] ^= 1;
@@ -471,7 +459,7 @@ static void serve_portforward(fake *f, int fd, const char *head,
         finish_close(f, fd);
     } else if (!strcmp(pod, "masked")) {
         const uint8_t bogus[] = {0x82, 0x82, 1, 2, 3, 4, 0x55, 0x66};
-        send_all(fd, bogus, sizeof bogus);
+        tsock_send_all(fd, bogus, sizeof bogus);
         finish_close(f, fd);
     } else if (!strcmp(pod, "notfound404")) {
         const char *r = "HTTP/1.1 404 Not Found\r\nContent-Length: 16\r\n\r\n"
@@ -580,7 +568,7 @@ static void serve_pod_get(int fd, const char *name)
                  "application/json\r\nContent-Length: %zu\r\n\r\n%s",
                  strlen(b), b);
     }
-    send_str(fd, r);
+    tsock_send_str(fd, r);
 }
 
 static void *conn_thread(void *arg)
@@ -669,14 +657,11 @@ static int setup(void **state)
     pthread_mutex_init(&x->f.mu, NULL);
     x->f.all_masked = true;
     x->f.tls = make_tls_ctx();
-    x->f.lfd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(x->f.lfd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t al = sizeof a;
-    getsockname(x->f.lfd, (struct sockaddr *)&a, &al);
+    x->f.lfd = tsock_listen(&a, 64);
+    assert_true(x->f.lfd >= 0);
     x->f.port = ntohs(a.sin_port);
-    listen(x->f.lfd, 64);
     pthread_create(&x->f.th, NULL, accept_thread, &x->f);
 
     strcpy(x->dir, "/tmp/lwcapXXXXXX");
