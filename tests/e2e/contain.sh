@@ -47,9 +47,7 @@ E2E_K_ARGS=(-n "$NS")
 
 # The controller runs under exactly the manifests' RBAC: a kubeconfig that
 # impersonates the leakwatch ServiceAccount (as tests/e2e/controller.sh).
-"$KUBECTL" apply -f "$ROOT/manifests/00-namespace.yaml" -f "$ROOT/manifests/10-rbac.yaml" >/dev/null
-SA_KUBECONFIG=$STATE/sa.kubeconfig
-kubeconfig_as "$SA_KUBECONFIG" system:serviceaccount:leakwatch-system:leakwatch
+e2e_controller_sa
 check "the ServiceAccount may evict pods" \
   test "$(KUBECONFIG=$SA_KUBECONFIG "$KUBECTL" auth can-i create pods --subresource=eviction -n "$NS")" = yes
 check "the ServiceAccount may not delete pods (evictions only)" \
@@ -70,74 +68,23 @@ terminating() { k get pods -l app=orders -o 'jsonpath={range .items[*]}{.metadat
 
 # --- workloads -----------------------------------------------------------------
 "$KUBECTL" create namespace "$NS" >/dev/null
-cat <<YAML | "$KUBECTL" apply -f - >/dev/null
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: orders, namespace: $NS}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app: orders}}
-  template:
-    metadata:
-      labels: {app: orders, targets.leakwatch.dev/behavior: chan-send}
-      annotations:
-        leakwatch.dev/scrape: "true"
-        leakwatch.dev/containment: "restart"
-        targets.leakwatch.dev/rate: "4"
-        targets.leakwatch.dev/port: "6060"
-      # Stands in for a slow graceful shutdown: an evicted pod stays
-      # Terminating until this test lets it go.
-      finalizers: [$HOLD]
-    spec:
-      nodeSelector: {type: kwok}
-      containers:
-        - name: app
-          image: leakwatch.dev/targets:e2e
-          ports: [{name: pprof, containerPort: 6060}]
-          resources: {limits: {memory: 64Mi}}
----
+# The finalizer on orders stands in for a slow graceful shutdown: an evicted
+# pod stays Terminating until this test lets it go.
+contained() { # name replicas behavior rate memory [KEY=VALUE...]
+  e2e_targets_deployment "$NS" "$1" "$2" "$3" leakwatch.dev/containment=restart \
+    targets.leakwatch.dev/rate="$4" targets.leakwatch.dev/port=6060 memory="$5" "${@:6}"
+  echo ---
+}
+{ contained orders 3 chan-send 4 64Mi finalizer="$HOLD"
+  contained catalog 2 steady-pool 20 64Mi
+  contained ledger 1 chan-send 2 64Gi
+  cat <<YAML
 apiVersion: policy/v1
 kind: PodDisruptionBudget
 metadata: {name: orders, namespace: $NS}
 spec:
   minAvailable: 2
   selector: {matchLabels: {app: orders}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: catalog, namespace: $NS}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: catalog}}
-  template:
-    metadata:
-      labels: {app: catalog, targets.leakwatch.dev/behavior: steady-pool}
-      annotations: {leakwatch.dev/scrape: "true", leakwatch.dev/containment: "restart", targets.leakwatch.dev/rate: "20", targets.leakwatch.dev/port: "6060"}
-    spec:
-      nodeSelector: {type: kwok}
-      containers:
-        - name: app
-          image: leakwatch.dev/targets:e2e
-          ports: [{name: pprof, containerPort: 6060}]
-          resources: {limits: {memory: 64Mi}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: ledger, namespace: $NS}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: ledger}}
-  template:
-    metadata:
-      labels: {app: ledger, targets.leakwatch.dev/behavior: chan-send}
-      annotations: {leakwatch.dev/scrape: "true", leakwatch.dev/containment: "restart", targets.leakwatch.dev/rate: "2", targets.leakwatch.dev/port: "6060"}
-    spec:
-      nodeSelector: {type: kwok}
-      containers:
-        - name: app
-          image: leakwatch.dev/targets:e2e
-          ports: [{name: pprof, containerPort: 6060}]
-          resources: {limits: {memory: 64Gi}}
 ---
 apiVersion: v1
 kind: Pod
@@ -154,6 +101,7 @@ spec:
       ports: [{name: pprof, containerPort: 6060}]
       resources: {limits: {memory: 64Mi}}
 YAML
+} | "$KUBECTL" apply -f - >/dev/null
 for d in orders catalog ledger; do
   check "$d rolls out" k rollout status "deploy/$d" --timeout=120s
 done
@@ -200,13 +148,11 @@ disown $!
 
 start_ctl() { # name, extra flags...; sets PID (not in a subshell: cleanup needs E2E_PIDS)
   local name=$1; shift
-  "$LW_BIN" controller --kubeconfig "$SA_KUBECONFIG" --namespaces "$NS" \
+  e2e_controller "$STATE/$name.log" --kubeconfig "$SA_KUBECONFIG" --namespaces "$NS" \
     --interval 3s --finding-min-span 10s --containment --lease-namespace leakwatch-system --lease-name "$LEASE" \
     --lease-duration 6s --renew-deadline 4s --retry-period 1s --identity "$name" \
-    --evidence-dir "$STATE/evidence" --metrics-addr 127.0.0.1:0 \
-    --log-format json --log-level debug "$@" >"$STATE/$name.log" 2>&1 &
-  PID=$!
-  E2E_PIDS+=("$PID")
+    --evidence-dir "$STATE/evidence" "$@"
+  PID=$CTL
 }
 stop_ctl() { # pid -> its exit status (SIGKILL after 20 s: a hang fails)
   kill -TERM "$1" 2>/dev/null
@@ -219,9 +165,7 @@ stop_ctl() { # pid -> its exit status (SIGKILL after 20 s: a hang fails)
 phase() { echo "  [${SECONDS}s] $*"; }
 logged() { grep -q "$2" "$STATE/$1.log" 2>/dev/null; }
 metrics_of() { # name -> /metrics text
-  local port
-  port=$(grep -o '"metrics_port":"[0-9]*"' "$STATE/$1.log" | head -1 | grep -o '[0-9][0-9]*')
-  curl -s "http://127.0.0.1:$port/metrics"
+  curl -s "http://127.0.0.1:$(e2e_metrics_port "$STATE/$1.log")/metrics"
 }
 
 # --- 1. dry-run --------------------------------------------------------------------

@@ -37,12 +37,10 @@ if [ -n "$HELM" ] && [ -x "$HELM" ]; then
 else
   nok "helm is not built (hack/tools.sh helm)"
 fi
-k apply -f "$ROOT/manifests/00-namespace.yaml" -f "$ROOT/manifests/10-rbac.yaml" >/dev/null
 
 # A kubeconfig that impersonates the controller's ServiceAccount: every call
 # the controller makes is authorised by the manifests' RBAC alone.
-SA_KUBECONFIG=$STATE/sa.kubeconfig
-kubeconfig_as "$SA_KUBECONFIG" system:serviceaccount:leakwatch-system:leakwatch
+e2e_controller_sa
 check "impersonation is in effect" \
   bash -c "KUBECONFIG='$SA_KUBECONFIG' '$KUBECTL' auth whoami | grep -q system:serviceaccount:leakwatch-system:leakwatch"
 check "impersonated ServiceAccount may watch pods" \
@@ -52,40 +50,10 @@ check "impersonated ServiceAccount may not delete pods" \
 
 # --- workloads ---------------------------------------------------------------
 k create namespace "$NS" >/dev/null
-cat <<YAML | k apply -f - >/dev/null
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: orders, namespace: $NS}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app: orders}}
-  template:
-    metadata:
-      labels: {app: orders, targets.leakwatch.dev/behavior: chan-send}
-      annotations: {leakwatch.dev/scrape: "true", targets.leakwatch.dev/rate: "4"}
-    spec:
-      nodeSelector: {type: kwok}
-      containers:
-        - name: app
-          image: leakwatch.dev/targets:e2e
-          ports: [{name: pprof, containerPort: 6060}]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: catalog, namespace: $NS}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: catalog}}
-  template:
-    metadata:
-      labels: {app: catalog, targets.leakwatch.dev/behavior: burst}
-      annotations: {leakwatch.dev/scrape: "true", targets.leakwatch.dev/rate: "20"}
-    spec:
-      nodeSelector: {type: kwok}
-      containers:
-        - name: app
-          image: leakwatch.dev/targets:e2e
-          ports: [{name: pprof, containerPort: 6060}]
+{ e2e_targets_deployment "$NS" orders 3 chan-send targets.leakwatch.dev/rate=4
+  echo ---
+  e2e_targets_deployment "$NS" catalog 2 burst targets.leakwatch.dev/rate=20
+  cat <<YAML
 ---
 apiVersion: v1
 kind: Pod
@@ -117,18 +85,17 @@ spec:
   nodeSelector: {type: kwok}
   containers: [{name: app, image: x}]
 YAML
+} | k apply -f - >/dev/null
 check "leaky deployment rolls out" k -n "$NS" rollout status deploy/orders --timeout=120s
 check "healthy deployment rolls out" k -n "$NS" rollout status deploy/catalog --timeout=120s
 "$ROOT/hack/backends.sh" start "$NS" "$STATE/backends" || nok "backends start"
 
 start_controller() { # identity logfile; sets LAST_PID (no subshell: we wait on it)
-  "$LW_BIN" controller --kubeconfig "$SA_KUBECONFIG" --namespaces "$NS" \
+  e2e_controller "$2" --kubeconfig "$SA_KUBECONFIG" --namespaces "$NS" \
     --interval 3s --finding-min-span 20s --lease-namespace leakwatch-system --lease-name leakwatch-e2e \
     --identity "$1" --lease-duration 6s --renew-deadline 4s --retry-period 1s \
-    --evidence-dir "$STATE/evidence-$1" --metrics-addr 127.0.0.1:0 \
-    --log-format json --log-level debug >"$2" 2>&1 &
-  LAST_PID=$!
-  E2E_PIDS+=("$LAST_PID")
+    --evidence-dir "$STATE/evidence-$1"
+  LAST_PID=$CTL
 }
 holder() { k -n leakwatch-system get lease leakwatch-e2e -o 'jsonpath={.spec.holderIdentity}' 2>/dev/null; }
 events_for() { # pod reason -> "count..." lines

@@ -27,24 +27,7 @@ k apply -f "$ROOT/manifests/00-namespace.yaml" -f "$ROOT/manifests/10-rbac.yaml"
 E2E_K_ARGS=(-n "$E2E_NS" --request-timeout=20s)
 
 deploy() { # name behaviour replicas
-  cat <<YAML | k apply -f - >/dev/null
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: $1, namespace: $E2E_NS}
-spec:
-  replicas: $3
-  selector: {matchLabels: {app: $1}}
-  template:
-    metadata:
-      labels: {app: $1, targets.leakwatch.dev/behavior: $2}
-      annotations: {leakwatch.dev/scrape: "true", targets.leakwatch.dev/rate: "4"}
-    spec:
-      nodeSelector: {type: kwok}
-      containers:
-        - name: app
-          image: leakwatch.dev/targets:e2e
-          ports: [{name: pprof, containerPort: 6060}]
-YAML
+  e2e_targets_deployment "$E2E_NS" "$1" "$3" "$2" targets.leakwatch.dev/rate=4 | k apply -f - >/dev/null
 }
 deploy orders chan-send 2
 deploy catalog steady-pool 2
@@ -102,23 +85,15 @@ contexts: [{name: proxy, context: {cluster: proxy, user: leakwatch}}]
 current-context: proxy
 YAML
 
-"$LW_BIN" controller --kubeconfig "$TMP/proxy.kubeconfig" --namespaces "$E2E_NS" \
+e2e_controller "$TMP/ctl.log" --kubeconfig "$TMP/proxy.kubeconfig" --namespaces "$E2E_NS" \
   --interval 3s --finding-min-span 10s --capture-timeout 5s --lease-namespace leakwatch-system --lease-name "$LEASE" \
-  --identity faults-proxy --evidence-dir "$TMP/evidence" --metrics-addr 127.0.0.1:0 \
-  --log-format json --log-level debug >"$TMP/ctl.log" 2>&1 &
-CTL=$!
-E2E_PIDS+=("$CTL")
+  --identity faults-proxy --evidence-dir "$TMP/evidence"
 check "the controller logs its metrics port" wait_line "$TMP/ctl.log" '"metrics_port":"[0-9]+"' 30
-MPORT=$(grep -o '"metrics_port":"[0-9]*"' "$TMP/ctl.log" | head -1 | grep -o '[0-9][0-9]*')
-ready() { curl -sf --max-time 5 "http://127.0.0.1:$MPORT/readyz" >/dev/null; }
+MPORT=$(e2e_metrics_port "$TMP/ctl.log")
+ready() { e2e_readyz "$TMP/ctl.log" >/dev/null; }
 check "the controller becomes Ready through the proxy" poll 60 ready
 
-# GoroutineLeak Events leakwatch wrote on a pod: one line per Event object,
-# its count.
-leak_counts() {
-  k get events --field-selector "involvedObject.uid=$1,reason=GoroutineLeak" \
-    -o 'jsonpath={range .items[?(@.source.component=="leakwatch")]}{.count}{"\n"}{end}' 2>/dev/null
-}
+leak_counts() { lw_event_counts "$1" GoroutineLeak; }
 pod_uids() { k get pods -l "app=$1" -o 'jsonpath={range .items[*]}{.metadata.uid}{" "}{end}'; }
 reported() { for u in "$@"; do [ -n "$(leak_counts "$u")" ] || return 1; done; }
 

@@ -29,52 +29,26 @@ cluster_down() {
 e2e_init lw-e2e-faults-down
 e2e_on_exit cluster_down
 KWOKCTL=$("$ROOT/hack/tools.sh" path kwokctl)
-k apply -f "$ROOT/manifests/00-namespace.yaml" -f "$ROOT/manifests/10-rbac.yaml" >/dev/null
-SA_KUBECONFIG=$TMP/sa.kubeconfig
-kubeconfig_as "$SA_KUBECONFIG" system:serviceaccount:leakwatch-system:leakwatch
+e2e_controller_sa
 E2E_K_ARGS=(-n "$E2E_NS" --request-timeout=10s)
 
 deploy() { # name
-  cat <<YAML | k apply -f - >/dev/null
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: $1, namespace: $E2E_NS}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: $1}}
-  template:
-    metadata:
-      labels: {app: $1, targets.leakwatch.dev/behavior: chan-send}
-      annotations: {leakwatch.dev/scrape: "true", targets.leakwatch.dev/rate: "4"}
-    spec:
-      nodeSelector: {type: kwok}
-      containers:
-        - name: app
-          image: leakwatch.dev/targets:e2e
-          ports: [{name: pprof, containerPort: 6060}]
-YAML
+  e2e_targets_deployment "$E2E_NS" "$1" 1 chan-send targets.leakwatch.dev/rate=4 | k apply -f - >/dev/null
 }
 deploy before
 check "the first leaking deployment rolls out" k rollout status deploy/before --timeout=120s
 e2e_backends_start || nok "backends start"
 
-"$LW_BIN" controller --kubeconfig "$SA_KUBECONFIG" --namespaces "$E2E_NS" \
+e2e_controller "$TMP/ctl.log" --kubeconfig "$SA_KUBECONFIG" --namespaces "$E2E_NS" \
   --interval 3s --finding-min-span 10s --lease-namespace leakwatch-system --lease-name "$LEASE" \
   --lease-duration 6s --renew-deadline 4s --retry-period 1s --identity faults-down \
-  --evidence-dir "$TMP/evidence" --metrics-addr 127.0.0.1:0 \
-  --log-format json --log-level debug >"$TMP/ctl.log" 2>&1 &
-CTL=$!
-E2E_PIDS+=("$CTL")
+  --evidence-dir "$TMP/evidence"
 check "the controller logs its metrics port" wait_line "$TMP/ctl.log" '"metrics_port":"[0-9]+"' 30
-MPORT=$(grep -o '"metrics_port":"[0-9]*"' "$TMP/ctl.log" | head -1 | grep -o '[0-9][0-9]*')
-readyz() { curl -sf --max-time 5 "http://127.0.0.1:$MPORT/readyz"; }
+readyz() { e2e_readyz "$TMP/ctl.log"; }
 leads() { [ "$(readyz)" = "ok: leader" ]; }
 check "the controller leads and is Ready" poll 60 leads
 
-leak_counts() { # uid -> one line per GoroutineLeak Event object, its count
-  k get events --field-selector "involvedObject.uid=$1,reason=GoroutineLeak" \
-    -o 'jsonpath={range .items[?(@.source.component=="leakwatch")]}{.count}{"\n"}{end}' 2>/dev/null
-}
+leak_counts() { lw_event_counts "$1" GoroutineLeak; }
 reported() { [ -n "$(leak_counts "$1")" ]; }
 pod_uid() { k get pods -l "app=$1" -o 'jsonpath={.items[0].metadata.uid}'; }
 

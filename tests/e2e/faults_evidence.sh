@@ -26,33 +26,11 @@ if ! mount -t tmpfs -o size=64k tmpfs "$EV" 2>"$TMP/mount.err"; then
 fi
 e2e_on_exit 'umount "$EV"'
 e2e_on_exit '"$KUBECTL" -n leakwatch-system delete lease "$LEASE" --ignore-not-found >/dev/null 2>&1'
-k apply -f "$ROOT/manifests/00-namespace.yaml" -f "$ROOT/manifests/10-rbac.yaml" >/dev/null
-SA_KUBECONFIG=$TMP/sa.kubeconfig
-kubeconfig_as "$SA_KUBECONFIG" system:serviceaccount:leakwatch-system:leakwatch
+e2e_controller_sa
 E2E_K_ARGS=(-n "$E2E_NS" --request-timeout=20s)
 
-cat <<YAML | k apply -f - >/dev/null
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: orders, namespace: $E2E_NS}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: orders}}
-  template:
-    metadata:
-      labels: {app: orders, targets.leakwatch.dev/behavior: chan-send}
-      annotations:
-        leakwatch.dev/scrape: "true"
-        leakwatch.dev/containment: "restart"
-        targets.leakwatch.dev/rate: "4"
-    spec:
-      nodeSelector: {type: kwok}
-      containers:
-        - name: app
-          image: leakwatch.dev/targets:e2e
-          ports: [{name: pprof, containerPort: 6060}]
-          resources: {limits: {memory: 64Mi}}
-YAML
+e2e_targets_deployment "$E2E_NS" orders 2 chan-send leakwatch.dev/containment=restart \
+  targets.leakwatch.dev/rate=4 memory=64Mi | k apply -f - >/dev/null
 check "leaky deployment rolls out" k rollout status deploy/orders --timeout=120s
 e2e_backends_start || nok "backends start"
 
@@ -62,15 +40,11 @@ dd if=/dev/zero of="$EV/filler-tail" bs=1 >/dev/null 2>&1
 check "the evidence directory is full" bash -c "! echo x >'$EV/probe' 2>/dev/null"
 rm -f "$EV/probe"
 
-"$LW_BIN" controller --kubeconfig "$SA_KUBECONFIG" --namespaces "$E2E_NS" \
+e2e_controller "$TMP/ctl.log" --kubeconfig "$SA_KUBECONFIG" --namespaces "$E2E_NS" \
   --interval 3s --finding-min-span 10s --containment --lease-namespace leakwatch-system \
-  --lease-name "$LEASE" --identity faults-evidence --evidence-dir "$EV" \
-  --metrics-addr 127.0.0.1:0 --log-format json --log-level debug >"$TMP/ctl.log" 2>&1 &
-CTL=$!
-E2E_PIDS+=("$CTL")
+  --lease-name "$LEASE" --identity faults-evidence --evidence-dir "$EV"
 check "the controller logs its metrics port" wait_line "$TMP/ctl.log" '"metrics_port":"[0-9]+"' 30
-MPORT=$(grep -o '"metrics_port":"[0-9]*"' "$TMP/ctl.log" | head -1 | grep -o '[0-9][0-9]*')
-ready() { curl -sf --max-time 5 "http://127.0.0.1:$MPORT/readyz" >/dev/null; }
+ready() { e2e_readyz "$TMP/ctl.log" >/dev/null; }
 check "the controller becomes Ready" poll 60 ready
 
 leak_msgs() { lw_event_messages "$1" GoroutineLeak; }

@@ -26,46 +26,22 @@ if ! command -v ss >/dev/null 2>&1; then
 fi
 e2e_init lw-e2e-faults-sigkill
 e2e_on_exit '"$KUBECTL" -n leakwatch-system delete lease "$LEASE" --ignore-not-found >/dev/null 2>&1'
-k apply -f "$ROOT/manifests/00-namespace.yaml" -f "$ROOT/manifests/10-rbac.yaml" >/dev/null
-SA_KUBECONFIG=$TMP/sa.kubeconfig
-kubeconfig_as "$SA_KUBECONFIG" system:serviceaccount:leakwatch-system:leakwatch
+e2e_controller_sa
 E2E_K_ARGS=(-n "$E2E_NS" --request-timeout=20s)
 
-cat <<YAML | k apply -f - >/dev/null
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: orders, namespace: $E2E_NS}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: orders}}
-  template:
-    metadata:
-      labels: {app: orders, targets.leakwatch.dev/behavior: chan-send}
-      annotations:
-        leakwatch.dev/scrape: "true"
-        leakwatch.dev/containment: "restart"
-        targets.leakwatch.dev/rate: "4"
-        targets.leakwatch.dev/args: "-pprof-delay=3s"
-    spec:
-      nodeSelector: {type: kwok}
-      containers:
-        - name: app
-          image: leakwatch.dev/targets:e2e
-          ports: [{name: pprof, containerPort: 6060}]
-          resources: {limits: {memory: 64Mi}}
-YAML
+e2e_targets_deployment "$E2E_NS" orders 2 chan-send leakwatch.dev/containment=restart \
+  targets.leakwatch.dev/rate=4 targets.leakwatch.dev/args=-pprof-delay=3s memory=64Mi |
+  k apply -f - >/dev/null
 check "leaky deployment rolls out" k rollout status deploy/orders --timeout=120s
 e2e_backends_start || nok "backends start"
 
 start_ctl() { # name; sets PID (no subshell: cleanup needs E2E_PIDS)
-  "$LW_BIN" controller --kubeconfig "$SA_KUBECONFIG" --namespaces "$E2E_NS" \
+  e2e_controller "$TMP/$1.log" --kubeconfig "$SA_KUBECONFIG" --namespaces "$E2E_NS" \
     --interval 3s --finding-min-span 10s --transport direct --containment \
     --restart-budget-per-workload 1 --lease-namespace leakwatch-system --lease-name "$LEASE" \
     --lease-duration 6s --renew-deadline 4s --retry-period 1s --identity "$1" \
-    --evidence-dir "$TMP/evidence" --metrics-addr 127.0.0.1:0 \
-    --log-format json --log-level debug >"$TMP/$1.log" 2>&1 &
-  PID=$!
-  E2E_PIDS+=("$PID")
+    --evidence-dir "$TMP/evidence"
+  PID=$CTL
 }
 # The controller's connections to a pod's pprof port, as local addresses.
 open_captures() {
@@ -90,15 +66,10 @@ kill_mid_capture() { # pid name
   fi
   wait "$1" 2>/dev/null
 }
-leak_counts() { # uid -> one line per GoroutineLeak Event object, its count
-  k get events --field-selector "involvedObject.uid=$1,reason=GoroutineLeak" \
-    -o 'jsonpath={range .items[?(@.source.component=="leakwatch")]}{.count}{"\n"}{end}' 2>/dev/null
-}
 evictions() { k get events --field-selector reason=LeakContainment -o 'jsonpath={range .items[*]}{.message}{"\n"}{end}' | grep -c '^evicted: '; }
 leaky_uids() { k get events --field-selector reason=GoroutineLeak,involvedObject.kind=Pod \
   -o 'jsonpath={range .items[*]}{.involvedObject.uid}{"\n"}{end}' | sort -u; }
 evicted_once() { [ "$(evictions)" -ge 1 ]; }
-metrics_port() { grep -o '"metrics_port":"[0-9]*"' "$TMP/$1.log" | head -1 | grep -o '[0-9][0-9]*'; }
 
 # --- 1. killed mid-capture before any finding --------------------------------
 start_ctl ctl-1
@@ -114,7 +85,7 @@ kill_mid_capture "$PID" "the second controller"
 # --- 3. two take over, started at once -------------------------------------------
 start_ctl ctl-3; P3=$PID
 start_ctl ctl-4; P4=$PID
-readyz() { curl -sf --max-time 5 "http://127.0.0.1:$(metrics_port "$1")/readyz"; }
+readyz() { e2e_readyz "$TMP/$1.log"; }
 one_leads() { # sets LEADER and STANDBY
   local a b
   a=$(readyz ctl-3); b=$(readyz ctl-4)
@@ -133,7 +104,7 @@ check "the leader reads the restart from the cluster (budget 1/1 used)" \
 # pod, rounds to be (wrongly) reported again.
 sleep 20
 for u in $(leaky_uids); do
-  counts=$(leak_counts "$u" | tr '\n' ' ')
+  counts=$(lw_event_counts "$u" GoroutineLeak | tr '\n' ' ')
   check "pod $u: exactly one GoroutineLeak Event, count 1 (got: $counts)" test "$counts" = "1 "
 done
 n=$(evictions)

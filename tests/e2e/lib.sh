@@ -25,6 +25,15 @@
 #   kubeconfig_as FILE USER a kubeconfig that impersonates USER
 #   e2e_backends_start      a real process behind every labelled pod
 #   lw_event_messages OBJ_UID REASON   messages leakwatch wrote on that object
+#   lw_event_counts OBJ_UID REASON     the count of each such Event object
+#   e2e_controller_sa       the manifests' RBAC, and $SA_KUBECONFIG that
+#                           impersonates the controller's ServiceAccount
+#   e2e_targets_deployment NS NAME REPLICAS BEHAVIOR [KEY=VALUE...]
+#                           the YAML of a Deployment of opted-in kwok pods
+#                           that hack/backends.sh backs with real processes
+#   e2e_controller LOG ARGS...  `leakwatch controller ARGS` in the
+#                           background ($CTL), JSON debug log in LOG
+#   e2e_metrics_port LOG, e2e_readyz LOG   that controller's port, /readyz
 #
 # Not for: assertions (tests/cli/lib.sh) or anything a single suite needs.
 # shellcheck shell=bash  # sourced, never run on its own
@@ -156,4 +165,86 @@ lw_event_messages() { # uid reason
 
 uid_of() { # kind/name
   k -n "$E2E_NS" get "$1" -o 'jsonpath={.metadata.uid}' 2>/dev/null
+}
+
+# The count of each GoroutineLeak (or other REASON) Event object leakwatch
+# wrote on one object, one per line: "1" alone is one Event, written once.
+lw_event_counts() { # uid reason
+  k -n "$E2E_NS" get events --field-selector "involvedObject.uid=$1,reason=$2" \
+    -o 'jsonpath={range .items[?(@.source.component=="leakwatch")]}{.count}{"\n"}{end}' 2>/dev/null
+}
+
+# e2e_controller_sa: the manifests' namespace and RBAC applied, and
+# SA_KUBECONFIG ($TMP/sa.kubeconfig) impersonating the controller's
+# ServiceAccount, so that a controller run with it is authorised by the
+# manifests' RBAC alone.  (Plain kubectl: the manifests name their own
+# namespace, whatever E2E_K_ARGS say.)
+e2e_controller_sa() {
+  "$KUBECTL" apply -f "$LW_ROOT/manifests/00-namespace.yaml" -f "$LW_ROOT/manifests/10-rbac.yaml" >/dev/null
+  SA_KUBECONFIG=$TMP/sa.kubeconfig
+  kubeconfig_as "$SA_KUBECONFIG" system:serviceaccount:leakwatch-system:leakwatch
+}
+
+# e2e_targets_deployment NS NAME REPLICAS BEHAVIOR [KEY=VALUE...]: prints
+# the YAML of a Deployment of kwok pods labelled app=NAME, opted in to
+# leakwatch (leakwatch.dev/scrape), whose pprof port is 6060 and which
+# hack/backends.sh backs with a tests/targets process running BEHAVIOR.
+# A KEY with a "/" is one more pod annotation (targets.leakwatch.dev/rate=4,
+# leakwatch.dev/containment=restart, ...); memory=QUANTITY sets the
+# container's memory limit; finalizer=NAME puts a finalizer on every pod.
+e2e_targets_deployment() {
+  local ns=$1 name=$2 replicas=$3 behavior=$4 kv annotations="" limits="" finalizers=""
+  shift 4
+  for kv in "$@"; do
+    case "${kv%%=*}" in
+      */*) annotations+=$'\n'"        ${kv%%=*}: \"${kv#*=}\"" ;;
+      memory) limits=$'\n'"          resources: {limits: {memory: ${kv#*=}}}" ;;
+      finalizer) finalizers=$'\n'"      finalizers: [${kv#*=}]" ;;
+      *) echo "e2e_targets_deployment: unknown option $kv" >&2; return 1 ;;
+    esac
+  done
+  cat <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: $name, namespace: $ns}
+spec:
+  replicas: $replicas
+  selector: {matchLabels: {app: $name}}
+  template:
+    metadata:
+      labels: {app: $name, targets.leakwatch.dev/behavior: $behavior}
+      annotations:
+        leakwatch.dev/scrape: "true"$annotations$finalizers
+    spec:
+      nodeSelector: {type: kwok}
+      containers:
+        - name: app
+          image: leakwatch.dev/targets:e2e
+          ports: [{name: pprof, containerPort: 6060}]$limits
+YAML
+}
+
+# e2e_controller LOG ARGS...: `leakwatch controller ARGS` in the
+# background, its metrics on a free local port (logged as metrics_port) and
+# its JSON debug log in LOG.  CTL is its pid, also in E2E_PIDS so that it is
+# stopped on exit; call it without a subshell, or neither holds.
+e2e_controller() {
+  local log=$1
+  shift
+  "$LW_BIN" controller "$@" --metrics-addr 127.0.0.1:0 \
+    --log-format json --log-level debug >"$log" 2>&1 &
+  CTL=$!
+  E2E_PIDS+=("$CTL")
+}
+
+# e2e_metrics_port LOG: the metrics port the controller of LOG logged
+# (empty until it has).
+e2e_metrics_port() {
+  grep -o '"metrics_port":"[0-9]*"' "$1" | head -1 | grep -o '[0-9][0-9]*'
+}
+
+# e2e_readyz LOG: what that controller's /readyz answers ("ok: leader",
+# "ok: standby"); fails while it is not Ready.
+e2e_readyz() {
+  curl -sf --max-time 5 "http://127.0.0.1:$(e2e_metrics_port "$1")/readyz"
 }
