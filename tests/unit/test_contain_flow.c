@@ -276,12 +276,10 @@ static int setup(void **state)
     add_pod(&e->k, "orders-a", true);
     add_pod(&e->k, "orders-b", true);
     add_pod(&e->k, "orders-c", true);
-    if (fake_api_start(&e->api, handler, &e->k, NS) != 0)
-        return -1;
-    char err[512];
-    e->c = fake_client(&e->api, err, sizeof err);
+    e->c = fake_api_connect(&e->api, handler, &e->k, NS);
     if (!e->c)
         return -1;
+    char err[512];
     kube_recorder_opts ro = {.component = "leakwatch", .instance = "test",
                              .log = quiet};
     e->rec = kube_recorder_new(e->c, &ro, err, sizeof err);
@@ -305,8 +303,7 @@ static int teardown(void **state)
 {
     env *e = *state;
     kube_recorder_free(e->rec);
-    kube_client_free(e->c);
-    fake_api_stop(&e->api);
+    fake_api_disconnect(&e->api, e->c);
     obs_registry_free(e->reg);
     json_decref(e->k.events);
     pthread_mutex_destroy(&e->k.mu);
@@ -377,8 +374,29 @@ static void flush(env *e)
     assert_int_equal(kube_recorder_flush(e->rec, 5000), 0);
 }
 
-/* Events about object `name` whose message starts with prefix. */
-static int events_on(env *e, const char *name, const char *prefix)
+/* Two intervals that hand containment the same candidate, then the Events
+ * they wrote: a leak is acted on at its second sighting at the earliest,
+ * so this is the shortest step after which a decision shows. */
+static void twice_then_flush(env *e, cnt_containment *c, const cnt_candidate *cand)
+{
+    cnt_consider(c, cand);
+    cnt_consider(c, cand);
+    flush(e);
+}
+
+/* twice_then_flush of the leaking pod `pod` (make_cand). */
+static void seen_twice(env *e, cnt_containment *c, const char *pod, double rate)
+{
+    cand_buf b;
+    make_cand(e, &b, pod, rate);
+    twice_then_flush(e, c, &b.cand);
+    json_decref(b.obj);
+}
+
+/* Events about object `name` whose message starts with prefix: how many,
+ * and the message of the last one in `last` (when not NULL). */
+static int find_events(env *e, const char *name, const char *prefix, char *last,
+                       size_t lastlen)
 {
     int n = 0;
     pthread_mutex_lock(&e->k.mu);
@@ -390,11 +408,19 @@ static int events_on(env *e, const char *name, const char *prefix)
         const char *on = json_string_value(
             json_object_get(json_object_get(ev, "involvedObject"), "name"));
         const char *msg = json_string_value(json_object_get(ev, "message"));
-        if (on && msg && !strcmp(on, name) && !strncmp(msg, prefix, strlen(prefix)))
+        if (on && msg && !strcmp(on, name) && !strncmp(msg, prefix, strlen(prefix))) {
             n++;
+            if (last)
+                snprintf(last, lastlen, "%s", msg);
+        }
     }
     pthread_mutex_unlock(&e->k.mu);
     return n;
+}
+
+static int events_on(env *e, const char *name, const char *prefix)
+{
+    return find_events(e, name, prefix, NULL, 0);
 }
 
 static int total_events(env *e)
@@ -409,19 +435,7 @@ static const char *event_message(env *e, const char *name, const char *prefix)
 {
     static char out[4096];
     out[0] = '\0';
-    pthread_mutex_lock(&e->k.mu);
-    const char *key;
-    json_t *ev;
-    json_object_foreach(e->k.events, key, ev)
-    {
-        (void)key;
-        const char *on = json_string_value(
-            json_object_get(json_object_get(ev, "involvedObject"), "name"));
-        const char *msg = json_string_value(json_object_get(ev, "message"));
-        if (on && msg && !strcmp(on, name) && !strncmp(msg, prefix, strlen(prefix)))
-            snprintf(out, sizeof out, "%s", msg);
-    }
-    pthread_mutex_unlock(&e->k.mu);
+    find_events(e, name, prefix, out, sizeof out);
     return out;
 }
 
@@ -593,9 +607,7 @@ static void test_pdb_defers_and_backs_off(void **state)
     cnt_config cfg = base_config();
     cnt_containment *c = new_containment(e, &cfg);
     e->k.mode = EVICT_PDB;
-    consider(e, c, "orders-a", 300);
-    consider(e, c, "orders-a", 300);
-    flush(e);
+    seen_twice(e, c, "orders-a", 300);
     assert_int_equal(evict_requests(e), 1);
     assert_int_equal(evictions(e), 0);
     const char *m = event_message(e, "orders-a", "deferred by PodDisruptionBudget: ");
@@ -606,9 +618,7 @@ static void test_pdb_defers_and_backs_off(void **state)
                                "PodDisruptionBudget: "), 1);
     /* Within the backoff: no request, nothing said. */
     int before = total_events(e);
-    consider(e, c, "orders-a", 300);
-    consider(e, c, "orders-a", 300);
-    flush(e);
+    seen_twice(e, c, "orders-a", 300);
     assert_int_equal(evict_requests(e), 1);
     assert_int_equal(total_events(e), before);
     /* After it, a second refusal doubles it, quietly. */
@@ -638,9 +648,7 @@ static void test_multiple_pdbs_stop_the_workload(void **state)
     cnt_config cfg = base_config();
     cnt_containment *c = new_containment(e, &cfg);
     e->k.mode = EVICT_MULTI;
-    consider(e, c, "orders-a", 300);
-    consider(e, c, "orders-a", 300);
-    flush(e);
+    seen_twice(e, c, "orders-a", 300);
     assert_int_equal(evict_requests(e), 1);
     assert_non_null(strstr(event_message(e, "orders", "pod orders-a: stopped "
                                          "(several PodDisruptionBudgets): "),
@@ -657,9 +665,7 @@ static void test_multiple_pdbs_stop_the_workload(void **state)
     cnt_free(c);
     /* A successor reads the stop from the Events. */
     c = new_containment(e, &cfg);
-    consider(e, c, "orders-c", 300);
-    consider(e, c, "orders-c", 300);
-    flush(e);
+    seen_twice(e, c, "orders-c", 300);
     assert_int_equal(evict_requests(e), 1);
     cnt_free(c);
 }
@@ -670,9 +676,7 @@ static void test_dry_run(void **state)
     cnt_config cfg = base_config();
     cfg.dry_run = true;
     cnt_containment *c = new_containment(e, &cfg);
-    consider(e, c, "orders-a", 300);
-    consider(e, c, "orders-a", 300);
-    flush(e);
+    seen_twice(e, c, "orders-a", 300);
     assert_int_equal(evict_requests(e), 1);
     assert_int_equal(evictions(e), 0);
     assert_non_null(strstr(e->k.last_evict_path, "dryRun=All"));
@@ -701,9 +705,7 @@ static void test_rollout_mode(void **state)
     cfg.rollout = true;
     cfg.ready_timeout_s = 900;
     cnt_containment *c = new_containment(e, &cfg);
-    consider(e, c, "orders-a", 300);
-    consider(e, c, "orders-a", 300);
-    flush(e);
+    seen_twice(e, c, "orders-a", 300);
     assert_int_equal(e->k.patches, 1);
     assert_int_equal(evict_requests(e), 0);
     assert_string_equal(e->k.patch_path, "/apis/apps/v1/namespaces/" NS "/deployments/orders");
@@ -718,9 +720,7 @@ static void test_rollout_mode(void **state)
                                "deployment/orders: chan-send leak"), 1);
     /* The others wait: the workload cools down, then its rollout is still
      * under way (its controller has not observed the change). */
-    consider(e, c, "orders-b", 300);
-    consider(e, c, "orders-b", 300);
-    flush(e);
+    seen_twice(e, c, "orders-b", 300);
     assert_int_equal(e->k.patches, 1);
     /* Prefix only: under valgrind a second may pass ("1s ago"). */
     assert_int_equal(events_on(e, "orders-b", "waiting (cooldown): deployment/orders "
@@ -736,9 +736,7 @@ static void test_rollout_mode(void **state)
                                "not observed yet"), 1);
     /* Past --ready-timeout: a Warning, once. */
     e->offset_ms += 400000;
-    consider(e, c, "orders-c", 300);
-    consider(e, c, "orders-c", 300);
-    flush(e);
+    seen_twice(e, c, "orders-c", 300);
     assert_int_equal(events_on(e, "orders-c", "replacement not Ready: "
                                "deployment/orders has a change its controller has "
                                "not observed yet, 16m after leakwatch's last "
@@ -772,9 +770,7 @@ static void test_refusals(void **state)
     b.cand.owner_kind = "";
     b.cand.owner_name = "loner";
     b.cand.owner_uid = b.uid;
-    cnt_consider(c, &b.cand);
-    cnt_consider(c, &b.cand);
-    flush(e);
+    twice_then_flush(e, c, &b.cand);
     assert_int_equal(events_on(e, "loner", "not restarting (no controller owner): "), 1);
     assert_int_equal(total_events(e), 1);
     json_decref(b.obj);
@@ -782,18 +778,14 @@ static void test_refusals(void **state)
     /* An owner the controller could not resolve yet: not "bare", silent. */
     make_cand(e, &b, "orders-x", 900);
     b.cand.owner_kind = "";
-    cnt_consider(c, &b.cand);
-    cnt_consider(c, &b.cand);
-    flush(e);
+    twice_then_flush(e, c, &b.cand);
     assert_int_equal(total_events(e), 1);
     json_decref(b.obj);
 
     /* Evidence gone: no restart. */
     make_cand(e, &b, "orders-a", 900);
     b.cand.evidence_suspect = "/nonexistent/leakwatch/suspect.pb.gz";
-    cnt_consider(c, &b.cand);
-    cnt_consider(c, &b.cand);
-    flush(e);
+    twice_then_flush(e, c, &b.cand);
     assert_non_null(strstr(event_message(e, "orders-a", "not restarting (evidence missing): "),
                            "/nonexistent/leakwatch/suspect.pb.gz: No such file or directory"));
     b.cand.evidence_suspect = NULL;

@@ -101,10 +101,7 @@ static int setup(void **state)
     env *e = calloc(1, sizeof *e);
     pthread_mutex_init(&e->s.mu, NULL);
     e->s.events = json_object();
-    if (fake_api_start(&e->api, events_handler, &e->s, "shop") != 0)
-        return -1;
-    char err[512];
-    e->c = fake_client(&e->api, err, sizeof err);
+    e->c = fake_api_connect(&e->api, events_handler, &e->s, "shop");
     if (!e->c)
         return -1;
     *state = e;
@@ -114,8 +111,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     env *e = *state;
-    kube_client_free(e->c);
-    fake_api_stop(&e->api);
+    fake_api_disconnect(&e->api, e->c);
     json_decref(e->s.events);
     pthread_mutex_destroy(&e->s.mu);
     free(e);

@@ -204,22 +204,26 @@ static void leader_seen(const char *id, void *ud)
     pthread_mutex_unlock(&w->mu);
 }
 
+/* One more of a leadership edge of w, and when (under w's lock: the
+ * elector's thread writes, the test reads). */
+static void count_edge(who *w, int *n, int64_t *at)
+{
+    pthread_mutex_lock(&w->mu);
+    (*n)++;
+    *at = fake_now_ms();
+    pthread_mutex_unlock(&w->mu);
+}
+
 static void started(void *ud)
 {
     who *w = ud;
-    pthread_mutex_lock(&w->mu);
-    w->started++;
-    w->started_at = fake_now_ms();
-    pthread_mutex_unlock(&w->mu);
+    count_edge(w, &w->started, &w->started_at);
 }
 
 static void stopped(void *ud)
 {
     who *w = ud;
-    pthread_mutex_lock(&w->mu);
-    w->stopped++;
-    w->stopped_at = fake_now_ms();
-    pthread_mutex_unlock(&w->mu);
+    count_edge(w, &w->stopped, &w->stopped_at);
 }
 
 static void quiet(const char *msg, void *ud)
@@ -321,9 +325,7 @@ static int fx_teardown(void **state)
     fx *f = *state;
     kube_lease_stop(f->a);
     kube_lease_stop(f->b);
-    kube_client_free(f->c);
-    if (f->api_up)
-        fake_api_stop(&f->api);
+    fake_api_disconnect(f->api_up ? &f->api : NULL, f->c);
     json_decref(f->s.lease);
     json_decref(f->s.history);
     pthread_mutex_destroy(&f->s.mu);
@@ -335,11 +337,9 @@ static int fx_teardown(void **state)
 
 static void fx_start(fx *f)
 {
-    assert_int_equal(fake_api_start(&f->api, lease_handler, &f->s, "ns"), 0);
-    f->api_up = true;
-    char err[512];
-    f->c = fake_client(&f->api, err, sizeof err);
+    f->c = fake_api_connect(&f->api, lease_handler, &f->s, "ns");
     assert_non_null(f->c);
+    f->api_up = true;
 }
 
 static int counter(who *w, const int *field)

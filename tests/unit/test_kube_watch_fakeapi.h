@@ -28,6 +28,8 @@
 
 #include "kube/kube.h"
 
+#include "../support/sock.h"
+
 /* Not every test uses every function here. */
 #define FAKE_FN static __attribute__((unused))
 
@@ -304,15 +306,10 @@ FAKE_FN int fake_api_start(fake_api *a, fake_handler fn, void *ud,
     a->ud = ud;
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->cv, NULL);
-    a->lfd = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(a->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     struct sockaddr_in sa = {.sin_family = AF_INET,
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t sl = sizeof sa;
-    if (bind(a->lfd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-        listen(a->lfd, 64) != 0 ||
-        getsockname(a->lfd, (struct sockaddr *)&sa, &sl) != 0)
+    a->lfd = tsock_listen(&sa, 64);
+    if (a->lfd < 0)
         return -1;
     a->port = ntohs(sa.sin_port);
     snprintf(a->dir, sizeof a->dir, "/tmp/lw-fakeapi-XXXXXX");
@@ -373,6 +370,35 @@ FAKE_FN kube_client *fake_client(fake_api *a, char *err, size_t errlen)
     kube_client *c = kube_client_new(cfg, &o, err, errlen);
     kube_config_free(cfg);
     return c;
+}
+
+/* The server (fake_api_start) and a client for it (fake_client), as every
+ * test of a client against it begins.  NULL when either cannot be had
+ * (the reason on stderr); a server that started is stopped again then. */
+FAKE_FN kube_client *fake_api_connect(fake_api *a, fake_handler fn, void *ud,
+                                      const char *ns)
+{
+    if (fake_api_start(a, fn, ud, ns) != 0) {
+        fprintf(stderr, "fake API server: cannot start\n");
+        return NULL;
+    }
+    char err[512];
+    kube_client *c = fake_client(a, err, sizeof err);
+    if (!c) {
+        fprintf(stderr, "fake API client: %s\n", err);
+        fake_api_stop(a);
+    }
+    return c;
+}
+
+/* Undoes fake_api_connect: frees the client, then stops the server unless
+ * `a` is NULL (a test that stopped it itself, to play an API server that
+ * went away). */
+FAKE_FN void fake_api_disconnect(fake_api *a, kube_client *c)
+{
+    kube_client_free(c);
+    if (a)
+        fake_api_stop(a);
 }
 
 /* The fake Events stores (contain and events tests) keep Events by name

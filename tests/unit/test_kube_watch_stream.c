@@ -266,9 +266,7 @@ static int fx_teardown(void **state)
     fx *f = *state;
     kube_cache_free(f->cache);
     kube_watch_stop(f->w);
-    kube_client_free(f->c);
-    if (f->api_up)
-        fake_api_stop(&f->api);
+    fake_api_disconnect(f->api_up ? &f->api : NULL, f->c);
     pthread_mutex_destroy(&f->s.mu);
     pthread_mutex_destroy(&f->lg.mu);
     free(f);
@@ -277,28 +275,34 @@ static int fx_teardown(void **state)
 
 static void fx_start(fx *f, fake_handler h)
 {
-    assert_int_equal(fake_api_start(&f->api, h, &f->s, "t"), 0);
-    f->api_up = true;
-    char err[512];
-    f->c = fake_client(&f->api, err, sizeof err);
+    f->c = fake_api_connect(&f->api, h, &f->s, "t");
     assert_non_null(f->c);
+    f->api_up = true;
+}
+
+/* The cache of namespace "t" with options `o` (its log quiet), started
+ * against the fake server; fails the test if it cannot start. */
+static void fx_cache_start(fx *f, kube_cache_opts *o,
+                           const kube_cache_handlers *h)
+{
+    char err[512];
+    o->namespace = "t";
+    o->log = quiet;
+    f->cache = kube_cache_new(f->c, o, h, err, sizeof err);
+    if (!f->cache || kube_cache_start(f->cache, err, sizeof err) != 0)
+        fail_msg("cache: %s", err);
 }
 
 static void test_every_fault(void **state)
 {
     fx *f = *state;
     fx_start(f, handler1);
-    char err[512];
     kube_cache_handlers h = {c_add, c_upd, c_del, NULL, &f->lg};
-    kube_cache_opts o = {.namespace = "t",
-                         .label_selector = "app=x,tier in (a,b)",
+    kube_cache_opts o = {.label_selector = "app=x,tier in (a,b)",
                          .timeout_seconds = 30,
                          .backoff_initial_ms = 20,
-                         .backoff_max_ms = 100,
-                         .log = quiet};
-    f->cache = kube_cache_new(f->c, &o, &h, err, sizeof err);
-    assert_non_null(f->cache);
-    assert_int_equal(kube_cache_start(f->cache, err, sizeof err), 0);
+                         .backoff_max_ms = 100};
+    fx_cache_start(f, &o, &h);
     /* Generous: a loaded machine under valgrind parses 10 MB slowly. */
     assert_true(kube_cache_wait_synced(f->cache, 60000));
     assert_true(wait_for(f->cache, "e", 180000));
@@ -381,15 +385,11 @@ static void test_line_cap_relists(void **state)
     fx *f = *state;
     f->s.max_line = 8192;
     fx_start(f, handler2);
-    char err[512];
     kube_cache_handlers h = {c_add, c_upd, c_del, NULL, &f->lg};
-    kube_cache_opts o = {.namespace = "t",
-                         .max_line_bytes = 4096,
+    kube_cache_opts o = {.max_line_bytes = 4096,
                          .backoff_initial_ms = 20,
-                         .backoff_max_ms = 50,
-                         .log = quiet};
-    f->cache = kube_cache_new(f->c, &o, &h, err, sizeof err);
-    assert_int_equal(kube_cache_start(f->cache, err, sizeof err), 0);
+                         .backoff_max_ms = 50};
+    fx_cache_start(f, &o, &h);
     /* The object that was too big for the watch line arrives by the list
      * (list responses are not limited by the line cap). */
     assert_true(wait_for(f->cache, "big", 60000));
@@ -406,13 +406,9 @@ static void test_server_down(void **state)
     fx_start(f, handler2);
     fake_api_stop(&f->api); /* the port is closed from now on */
     f->api_up = false;
-    char err[512];
-    kube_cache_opts o = {.namespace = "t",
-                         .backoff_initial_ms = 10,
-                         .backoff_max_ms = 40,
-                         .log = quiet};
-    f->cache = kube_cache_new(f->c, &o, NULL, err, sizeof err);
-    assert_int_equal(kube_cache_start(f->cache, err, sizeof err), 0);
+    kube_cache_opts o = {.backoff_initial_ms = 10,
+                         .backoff_max_ms = 40};
+    fx_cache_start(f, &o, NULL);
     assert_false(kube_cache_wait_synced(f->cache, 500));
     int64_t t0 = fake_now_ms();
     kube_cache_free(f->cache);
@@ -555,13 +551,9 @@ static void test_no_reconnect_storm(void **state)
 {
     fx *f = *state;
     fx_start(f, handler5);
-    char err[512];
-    kube_cache_opts o = {.namespace = "t",
-                         .backoff_initial_ms = 50,
-                         .backoff_max_ms = 400,
-                         .log = quiet};
-    f->cache = kube_cache_new(f->c, &o, NULL, err, sizeof err);
-    assert_int_equal(kube_cache_start(f->cache, err, sizeof err), 0);
+    kube_cache_opts o = {.backoff_initial_ms = 50,
+                         .backoff_max_ms = 400};
+    fx_cache_start(f, &o, NULL);
     fake_sleep_ms(2000);
     kube_cache_stats st;
     kube_cache_get_stats(f->cache, &st);

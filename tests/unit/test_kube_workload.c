@@ -78,10 +78,7 @@ static int setup(void **state)
     json_t *items = json_object_get(w->pods, "items");
     json_array_append_new(items, stray("lone-match", NULL));
     json_array_append_new(items, stray("orders-canary-5f7d-x", "orders-canary-5f7d"));
-    if (fake_api_start(&w->api, handler, w, "shop") != 0)
-        return -1;
-    char err[512];
-    w->c = fake_client(&w->api, err, sizeof err);
+    w->c = fake_api_connect(&w->api, handler, w, "shop");
     if (!w->c)
         return -1;
     *state = w;
@@ -91,8 +88,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     world *w = *state;
-    kube_client_free(w->c);
-    fake_api_stop(&w->api);
+    fake_api_disconnect(&w->api, w->c);
     json_decref(w->deployment);
     json_decref(w->pods);
     pthread_mutex_destroy(&w->mu);

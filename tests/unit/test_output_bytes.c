@@ -330,10 +330,9 @@ static void test_event_with_invalid_utf8_is_written(void **state)
     (void)state;
     store s = {.mu = PTHREAD_MUTEX_INITIALIZER};
     fake_api api;
-    assert_int_equal(fake_api_start(&api, handler, &s, "shop"), 0);
-    char err[512];
-    kube_client *c = fake_client(&api, err, sizeof err);
+    kube_client *c = fake_api_connect(&api, handler, &s, "shop");
     assert_non_null(c);
+    char err[512];
     kube_recorder_opts o = {.component = "leakwatch", .instance = "t",
                             .log = keep_log, .max_message_bytes = 64};
     kube_recorder *r = kube_recorder_new(c, &o, err, sizeof err);
@@ -364,8 +363,7 @@ static void test_event_with_invalid_utf8_is_written(void **state)
     assert_int_equal(strncmp(m, "\xEF\xBF\xBD\xEF\xBF\xBD", 6), 0);
     pthread_mutex_unlock(&s.mu);
     kube_recorder_free(r);
-    kube_client_free(c);
-    fake_api_stop(&api);
+    fake_api_disconnect(&api, c);
     json_decref(s.last);
 }
 
