@@ -60,25 +60,22 @@ static void test_formats(void **state)
     assert_string_equal(b, "300 B");
 }
 
+static void expect_trimmed(const char *in, const char *want)
+{
+    char s[16];
+    snprintf(s, sizeof s, "%s", in);
+    cnt_utf8_trim(s);
+    assert_string_equal(s, want);
+}
+
 static void test_utf8_trim(void **state)
 {
     (void)state;
-    char s[16];
-    snprintf(s, sizeof s, "ab\xe2\x80"); /* an em dash cut after 2 of 3 bytes */
-    cnt_utf8_trim(s);
-    assert_string_equal(s, "ab");
-    snprintf(s, sizeof s, "ab\xe2\x80\x94");
-    cnt_utf8_trim(s);
-    assert_string_equal(s, "ab\xe2\x80\x94");
-    snprintf(s, sizeof s, "x\xc3");
-    cnt_utf8_trim(s);
-    assert_string_equal(s, "x");
-    snprintf(s, sizeof s, "\xf0\x9f\x98");
-    cnt_utf8_trim(s);
-    assert_string_equal(s, "");
-    snprintf(s, sizeof s, "plain");
-    cnt_utf8_trim(s);
-    assert_string_equal(s, "plain");
+    expect_trimmed("ab\xe2\x80", "ab"); /* an em dash cut after 2 of 3 bytes */
+    expect_trimmed("ab\xe2\x80\x94", "ab\xe2\x80\x94");
+    expect_trimmed("x\xc3", "x");
+    expect_trimmed("\xf0\x9f\x98", "");
+    expect_trimmed("plain", "plain");
 }
 
 static json_t *pod_json(const char *text)
@@ -90,54 +87,55 @@ static json_t *pod_json(const char *text)
     return j;
 }
 
+/* The limit of the pod `text`: found, and as given. */
+static void expect_limit(const char *text, uint64_t bytes, const char *as,
+                         const char *source)
+{
+    cnt_mem_limit l;
+    char err[256];
+    json_t *p = pod_json(text);
+    if (cnt_pod_memory_limit(p, &l, err, sizeof err) != 1)
+        fail_msg("no limit found in %s (%s)", text, err);
+    assert_int_equal(l.bytes, bytes);
+    assert_string_equal(l.text, as);
+    assert_string_equal(l.source, source);
+    json_decref(p);
+}
+
 static void test_memory_limit(void **state)
 {
     (void)state;
     cnt_mem_limit l;
     char err[256];
     /* One container: its limit, as written. */
-    json_t *p = pod_json("{\"spec\":{\"containers\":[{\"name\":\"app\","
-                         "\"resources\":{\"limits\":{\"memory\":\"256Mi\"}}}]}}");
-    assert_int_equal(cnt_pod_memory_limit(p, &l, err, sizeof err), 1);
-    assert_int_equal(l.bytes, 268435456);
-    assert_string_equal(l.text, "256Mi");
-    assert_string_equal(l.source, "container app");
-    json_decref(p);
+    expect_limit("{\"spec\":{\"containers\":[{\"name\":\"app\","
+                 "\"resources\":{\"limits\":{\"memory\":\"256Mi\"}}}]}}",
+                 268435456, "256Mi", "container app");
 
     /* Two containers, the pprof one is known: its limit, not the sum. */
-    p = pod_json("{\"metadata\":{\"annotations\":{\"leakwatch.dev/scrape\":\"true\"}},"
+    expect_limit("{\"metadata\":{\"annotations\":{\"leakwatch.dev/scrape\":\"true\"}},"
                  "\"spec\":{\"containers\":["
                  "{\"name\":\"proxy\",\"resources\":{\"limits\":{\"memory\":\"1Gi\"}}},"
                  "{\"name\":\"app\",\"ports\":[{\"name\":\"pprof\",\"containerPort\":6060}],"
-                 "\"resources\":{\"limits\":{\"memory\":\"128Mi\"}}}]}}");
-    assert_int_equal(cnt_pod_memory_limit(p, &l, err, sizeof err), 1);
-    assert_int_equal(l.bytes, 134217728);
-    assert_string_equal(l.source, "container app");
-    json_decref(p);
+                 "\"resources\":{\"limits\":{\"memory\":\"128Mi\"}}}]}}",
+                 134217728, "128Mi", "container app");
 
     /* Unknown which container: the sum, only when every one has a limit. */
-    p = pod_json("{\"spec\":{\"containers\":["
+    expect_limit("{\"spec\":{\"containers\":["
                  "{\"name\":\"a\",\"resources\":{\"limits\":{\"memory\":\"1Gi\"}}},"
-                 "{\"name\":\"b\",\"resources\":{\"limits\":{\"memory\":\"512Mi\"}}}]}}");
-    assert_int_equal(cnt_pod_memory_limit(p, &l, err, sizeof err), 1);
-    assert_int_equal(l.bytes, 1610612736);
-    assert_string_equal(l.text, "1536Mi");
-    assert_string_equal(l.source, "2 containers");
-    json_decref(p);
-    p = pod_json("{\"spec\":{\"containers\":["
-                 "{\"name\":\"a\",\"resources\":{\"limits\":{\"memory\":\"1Gi\"}}},"
-                 "{\"name\":\"b\"}]}}");
+                 "{\"name\":\"b\",\"resources\":{\"limits\":{\"memory\":\"512Mi\"}}}]}}",
+                 1610612736, "1536Mi", "2 containers");
+    json_t *p = pod_json("{\"spec\":{\"containers\":["
+                         "{\"name\":\"a\",\"resources\":{\"limits\":{\"memory\":\"1Gi\"}}},"
+                         "{\"name\":\"b\"}]}}");
     assert_int_equal(cnt_pod_memory_limit(p, &l, err, sizeof err), 0);
     json_decref(p);
 
     /* A pod-level limit caps the containers'. */
-    p = pod_json("{\"spec\":{\"resources\":{\"limits\":{\"memory\":\"200Mi\"}},"
+    expect_limit("{\"spec\":{\"resources\":{\"limits\":{\"memory\":\"200Mi\"}},"
                  "\"containers\":[{\"name\":\"app\",\"resources\":{\"limits\":"
-                 "{\"memory\":\"256Mi\"}}}]}}");
-    assert_int_equal(cnt_pod_memory_limit(p, &l, err, sizeof err), 1);
-    assert_int_equal(l.bytes, 209715200);
-    assert_string_equal(l.source, "pod");
-    json_decref(p);
+                 "{\"memory\":\"256Mi\"}}}]}}",
+                 209715200, "200Mi", "pod");
 
     /* A limit that is not a quantity: an error naming it. */
     p = pod_json("{\"spec\":{\"containers\":[{\"name\":\"app\","

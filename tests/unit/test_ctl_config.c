@@ -54,6 +54,22 @@ static void test_flags_override_file(void **state)
 /* Sizes and durations mean what they mean for every other option
  * (lw_units.h): the capture command's --max-bytes 64M is the controller's
  * --max-capture-bytes 64M. */
+/* ctl_config_parse refuses argv (returns 1) with an error naming `what`
+ * and, when not NULL, `why`. */
+static void expect_refused(int argc, char **argv, const char *what,
+                           const char *why)
+{
+    ctl_config c;
+    ctl_config_defaults(&c);
+    char err[256] = "";
+    assert_int_equal(ctl_config_parse(&c, argc, argv, stdout, err, sizeof err),
+                     1);
+    if (!strstr(err, what) || (why && !strstr(err, why)))
+        fail_msg("%s: \"%s\" lacks %s or %s", argv[argc - 1], err, what,
+                 why ? why : "");
+    ctl_config_free(&c);
+}
+
 static void test_sizes_and_durations_share_one_grammar(void **state)
 {
     (void)state;
@@ -93,19 +109,11 @@ static void test_sizes_and_durations_share_one_grammar(void **state)
         {"--qps=fast", "not a number"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        ctl_config c;
-        ctl_config_defaults(&c);
         char *argv[] = {"controller", (char *)bad[i][0]};
-        char err[256] = "";
-        assert_int_equal(ctl_config_parse(&c, 2, argv, stdout, err, sizeof(err)),
-                         1);
         char name[64];
         snprintf(name, sizeof name, "%.*s", (int)strcspn(bad[i][0], "="),
                  bad[i][0]);
-        if (!strstr(err, name) || !strstr(err, bad[i][1]))
-            fail_msg("%s: \"%s\" lacks %s or %s", bad[i][0], err, name,
-                     bad[i][1]);
-        ctl_config_free(&c);
+        expect_refused(2, argv, name, bad[i][1]);
     }
 }
 
@@ -115,30 +123,14 @@ static void test_errors_name_what_and_where(void **state)
     ctl_config c;
     char err[256];
 
-    ctl_config_defaults(&c);
     char *a1[] = {"controller", "--interval", "often"};
-    assert_int_equal(ctl_config_parse(&c, 3, a1, stdout, err, sizeof(err)), 1);
-    assert_non_null(strstr(err, "--interval"));
-    assert_non_null(strstr(err, "often"));
-    ctl_config_free(&c);
-
-    ctl_config_defaults(&c);
+    expect_refused(3, a1, "--interval", "often");
     char *a2[] = {"controller", "--bogus"};
-    assert_int_equal(ctl_config_parse(&c, 2, a2, stdout, err, sizeof(err)), 1);
-    assert_non_null(strstr(err, "--bogus"));
-    ctl_config_free(&c);
-
-    ctl_config_defaults(&c);
+    expect_refused(2, a2, "--bogus", NULL);
     char *a3[] = {"controller", "--transport=pigeon"};
-    assert_int_equal(ctl_config_parse(&c, 2, a3, stdout, err, sizeof(err)), 1);
-    assert_non_null(strstr(err, "pigeon"));
-    ctl_config_free(&c);
-
-    ctl_config_defaults(&c);
+    expect_refused(2, a3, "pigeon", NULL);
     char *a4[] = {"controller", "--lease-duration=5s"};
-    assert_int_equal(ctl_config_parse(&c, 2, a4, stdout, err, sizeof(err)), 1);
-    assert_non_null(strstr(err, "renew-deadline"));
-    ctl_config_free(&c);
+    expect_refused(2, a4, "renew-deadline", NULL);
 
     char *path = write_tmp("interval: 30s\nwindow: many\n");
     ctl_config_defaults(&c);
