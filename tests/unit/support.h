@@ -5,13 +5,15 @@
  * parsing recorded pprof inputs and checking refusals (support_pprof.c);
  * scratch directories for tests that write files (support_tmpdir.c);
  * loading recorded Kubernetes objects (support_kube.c); running a test
- * over every recorded behaviour (support_fixtures.c). Linked into every
+ * over every recorded behaviour (support_fixtures.c); the WebSocket frame
+ * header a test server writes (support_ws.c). Linked into every
  * unit test binary (tests/unit/ files not named test_*). Not a fixture
  * library: each test still states its own goroutines and file contents.
  */
 #ifndef LW_TESTS_UNIT_SUPPORT_H
 #define LW_TESTS_UNIT_SUPPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,6 +49,10 @@ void ts_stack_parse(ts_stack *s, const char *text);
 /* A profile of the `n` groups in `g`; the caller frees it. */
 pprof_profile *ts_build(pprof_format fmt, pprof_kind kind, const ts_gr *g,
                         size_t n);
+
+/* The function of the frame a signature is shown by (its first frame
+ * outside the runtime): how the tests name a signature. */
+const char *ts_shown(const lwa_sig *s);
 
 /* A goroutine snapshot of `g` in table `t`, taken from a profile that is
  * freed before returning (the table must not point into it). */
@@ -139,5 +145,13 @@ typedef struct ts_fixture {
  * No recording at all is a failure.  Returns what main returns. */
 int ts_run_fixtures(const char *group, const char *prefix,
                     void (*test)(void **state));
+
+/* The longest header ts_ws_server_head writes. */
+#define TS_WS_HEAD_MAX 10
+
+/* Writes into `h` the header of an unmasked (server to client) WebSocket
+ * frame of opcode `op` carrying `len` bytes, final when `fin`; returns its
+ * size, at most TS_WS_HEAD_MAX. */
+size_t ts_ws_server_head(uint8_t *h, unsigned op, bool fin, size_t len);
 
 #endif

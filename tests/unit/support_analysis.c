@@ -73,6 +73,11 @@ lwa_snapshot *ts_take(lwa_sigtab *t, pprof_format fmt, const ts_gr *g,
     return s;
 }
 
+const char *ts_shown(const lwa_sig *s)
+{
+    return s->frames[s->shown].func;
+}
+
 void ts_world_init(ts_world *w)
 {
     memset(w, 0, sizeof(*w));

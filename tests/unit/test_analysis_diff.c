@@ -21,11 +21,9 @@
 
 static const lwa_diff_row *row_of(const lwa_diff *d, const char *func)
 {
-    for (size_t i = 0; i < d->nrows; i++) {
-        const lwa_sig *s = d->rows[i].sig;
-        if (!strcmp(s->frames[s->shown].func, func))
+    for (size_t i = 0; i < d->nrows; i++)
+        if (!strcmp(ts_shown(d->rows[i].sig), func))
             return &d->rows[i];
-    }
     return NULL;
 }
 

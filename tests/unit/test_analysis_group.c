@@ -24,16 +24,14 @@
 
 static const char *lead_func(const lwa_finding *f)
 {
-    return f->sig->frames[f->sig->shown].func;
+    return ts_shown(f->sig);
 }
 
 static const lwa_companion *companion(const lwa_finding *f, const char *func)
 {
-    for (size_t i = 0; i < f->ncompanions; i++) {
-        const lwa_sig *s = f->companions[i].sig;
-        if (!strcmp(s->frames[s->shown].func, func))
+    for (size_t i = 0; i < f->ncompanions; i++)
+        if (!strcmp(ts_shown(f->companions[i].sig), func))
             return &f->companions[i];
-    }
     return NULL;
 }
 

@@ -38,11 +38,9 @@ static void one_stack_series(ts_world *w, pprof_format fmt, const char *reason,
 
 static const lwa_finding *finding_of(const lwa_report *r, const char *func)
 {
-    for (size_t i = 0; i < r->nfindings; i++) {
-        const lwa_sig *s = r->findings[i].sig;
-        if (!strcmp(s->frames[s->shown].func, func))
+    for (size_t i = 0; i < r->nfindings; i++)
+        if (!strcmp(ts_shown(r->findings[i].sig), func))
             return &r->findings[i];
-    }
     return NULL;
 }
 
@@ -413,7 +411,7 @@ static void set_old(lwa_snapshot *s, const lwa_sigtab *t, const char *func,
     }
     for (size_t i = 0; i < lwa_sigtab_size(t); i++) {
         const lwa_sig *g = lwa_sigtab_at(t, i);
-        if (!strcmp(g->frames[g->shown].func, func)) {
+        if (!strcmp(ts_shown(g), func)) {
             assert_true(i < s->nstats);
             s->old[i] = old;
             return;

@@ -39,6 +39,7 @@
 #include "kube/kube.h"
 
 #include "../support/sock.h"
+#include "support.h"
 
 /* ---- the fake server ----------------------------------------------------- */
 
@@ -151,20 +152,8 @@ static SSL_CTX *make_tls_ctx(void)
 /* Unmasked server frame. */
 static void ws_send(int fd, unsigned op, bool fin, const void *p, size_t len)
 {
-    uint8_t h[10];
-    size_t i = 0;
-    h[i++] = (uint8_t)((fin ? 0x80 : 0) | op);
-    if (len < 126) {
-        h[i++] = (uint8_t)len;
-    } else if (len <= 0xFFFF) {
-        h[i++] = 126;
-        h[i++] = (uint8_t)(len >> 8);
-        h[i++] = (uint8_t)len;
-    } else {
-        h[i++] = 127;
-        for (int s = 56; s >= 0; s -= 8)
-            h[i++] = (uint8_t)((uint64_t)len >> s);
-    }
+    uint8_t h[TS_WS_HEAD_MAX];
+    size_t i = ts_ws_server_head(h, op, fin, len);
     tsock_send_all(fd, h, i);
     if (len)
         tsock_send_all(fd, p, len);

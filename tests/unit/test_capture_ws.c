@@ -15,6 +15,8 @@
 
 #include "capture/cap_ws.h"
 
+#include "support.h"
+
 /* ---- a recording consumer ---------------------------------------------- */
 
 typedef struct rec {
@@ -68,19 +70,7 @@ static int on_control(void *ud, unsigned op, const uint8_t *p, size_t len)
 static size_t server_frame(uint8_t *out, unsigned op, bool fin,
                            const void *payload, size_t len)
 {
-    size_t i = 0;
-    out[i++] = (uint8_t)((fin ? 0x80 : 0) | op);
-    if (len < 126) {
-        out[i++] = (uint8_t)len;
-    } else if (len <= 0xFFFF) {
-        out[i++] = 126;
-        out[i++] = (uint8_t)(len >> 8);
-        out[i++] = (uint8_t)len;
-    } else {
-        out[i++] = 127;
-        for (int s = 56; s >= 0; s -= 8)
-            out[i++] = (uint8_t)((uint64_t)len >> s);
-    }
+    size_t i = ts_ws_server_head(out, op, fin, len);
     if (len)
         memcpy(out + i, payload, len);
     return i + len;
