@@ -131,11 +131,7 @@ int main(int argc, char **argv)
 
     /* Signals are taken by sigwait below; no thread may get them. */
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    drv_sigwait_set(&set, SIGUSR1);
 
     char err[1024];
     kube_client *c = drv_client("kubecache_watch", kubeconfig);

@@ -83,10 +83,7 @@ int main(int argc, char **argv)
         return 1;
     }
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    drv_sigwait_set(&set, 0);
 
     char err[1024];
     kube_client *c = drv_client("kubelease_elect", kubeconfig);

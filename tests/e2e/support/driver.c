@@ -1,7 +1,10 @@
 /*
- * driver.c — the kubeconfig-to-client setup the e2e drivers share (see
- * driver.h). Not for: anything the controller or the CLI run.
+ * driver.c — the kubeconfig-to-client setup and the sigwait set the e2e
+ * drivers share (see driver.h). Not for: anything the controller or the
+ * CLI run.
  */
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 
 #include "driver.h"
@@ -23,4 +26,14 @@ kube_client *drv_client(const char *prog, const char *kubeconfig)
     if (!c)
         fprintf(stderr, "%s: %s\n", prog, err);
     return c;
+}
+
+void drv_sigwait_set(sigset_t *set, int extra)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    if (extra)
+        sigaddset(set, extra);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
 }
