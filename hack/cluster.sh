@@ -71,13 +71,9 @@ default_pod_cidr() {
 }
 POD_CIDR="${LEAKWATCH_POD_CIDR:-$(default_pod_cidr)}"
 
-log() { echo "cluster.sh: $*" >&2; }
-die() { echo "cluster.sh: error: $*" >&2; exit 1; }
-
-usage() {
-  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
-  exit 2
-}
+# log, die, usage
+# shellcheck source=hack/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ "$NAME" =~ ^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$ ]] ||
   die "LEAKWATCH_CLUSTER='$NAME' is not a valid name (lowercase letters, digits, '-')"

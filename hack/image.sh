@@ -38,13 +38,9 @@ BUILD_DIR="${BUILD:-build}"
 # Marks a base image made by this script, with the cache key it came from.
 BASE_LABEL=dev.leakwatch.base
 
-log() { echo "image.sh: $*" >&2; }
-die() { echo "image.sh: error: $*" >&2; exit 1; }
-
-usage() {
-  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
-  exit 2
-}
+# log, die, usage
+# shellcheck source=hack/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 version() {
   local v

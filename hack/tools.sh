@@ -35,13 +35,9 @@ HELM_VERSION="v3.22.0"
 
 K8S_BINS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
 
-log() { echo "tools.sh: $*" >&2; }
-die() { echo "tools.sh: error: $*" >&2; exit 1; }
-
-usage() {
-  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
-  exit 2
-}
+# log, die, usage
+# shellcheck source=hack/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # ---------------------------------------------------------------- go toolchain
 
