@@ -3,6 +3,7 @@
  * (see sock.h). Not for: anything the controller or the CLI run.
  */
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -26,6 +27,14 @@ int tsock_listen(struct sockaddr_in *a, int backlog)
         return -1;
     }
     return fd;
+}
+
+int tsock_accept_within(int lfd, int wait_ms)
+{
+    struct pollfd p = {.fd = lfd, .events = POLLIN};
+    if (poll(&p, 1, wait_ms) <= 0)
+        return -1;
+    return accept(lfd, NULL, NULL);
 }
 
 void tsock_send_all(int fd, const void *d, size_t n)

@@ -608,10 +608,7 @@ static void *accept_thread(void *arg)
 {
     fake *f = arg;
     while (!atomic_load(&f->stop)) {
-        struct pollfd p = {.fd = f->lfd, .events = POLLIN};
-        if (poll(&p, 1, 50) <= 0)
-            continue;
-        int fd = accept(f->lfd, NULL, NULL);
+        int fd = tsock_accept_within(f->lfd, 50);
         if (fd < 0)
             continue;
         atomic_fetch_add(&f->connections, 1);

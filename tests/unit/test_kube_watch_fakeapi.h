@@ -269,10 +269,7 @@ FAKE_FN void *fake_accept_main(void *arg)
 {
     fake_api *a = arg;
     while (!fake_stopping(a)) {
-        struct pollfd p = {.fd = a->lfd, .events = POLLIN};
-        if (poll(&p, 1, 50) <= 0)
-            continue;
-        int fd = accept(a->lfd, NULL, NULL);
+        int fd = tsock_accept_within(a->lfd, 50);
         if (fd < 0)
             continue;
         pthread_mutex_lock(&a->mu);
