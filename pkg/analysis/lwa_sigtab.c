@@ -11,9 +11,8 @@
  * frames too, so a hash collision costs a probe, never a wrong merge.
  *
  * The table copies and interns every string it keeps (its own arena), so
- * profiles can be freed once counted.  Both hash tables are open addressing
- * with linear probing, written here because none of our libraries has one
- * keyed by a precomputed 64-bit hash.
+ * profiles can be freed once counted; its two tables (strings, ids) are
+ * lw_htab indexes.
  *
  * Not for: counting (lwa_snapshot.c) or classification rules
  * (lwa_pattern.c).
@@ -25,23 +24,15 @@
 #include "lw/lw_arena.h"
 #include "lw/lw_grow.h"
 #include "lw/lw_hash.h"
-
-typedef struct str_slot {
-    uint64_t hash;
-    const char *s;
-} str_slot;
+#include "lw/lw_htab.h"
 
 struct lwa_sigtab {
     lwa_options opt;
     lw_arena *arena;
-    /* interned strings */
-    str_slot *strs;
-    size_t strs_cap, strs_len;
-    /* signatures */
+    lw_htab strs; /* interned strings: hash -> the arena's copy */
     lwa_sig **sigs;
     size_t nsigs, sigs_cap;
-    uint32_t *slots; /* index + 1, 0 empty */
-    size_t slots_cap;
+    lw_htab ids; /* signature id -> index + 1 */
 };
 
 void lwa_options_default(lwa_options *o)
@@ -60,11 +51,9 @@ lwa_sigtab *lwa_sigtab_new(const lwa_options *opt)
     else
         lwa_options_default(&t->opt);
     t->arena = lw_arena_new(0);
-    t->strs_cap = 1024;
-    t->strs = calloc(t->strs_cap, sizeof(*t->strs));
-    t->slots_cap = 1024;
-    t->slots = calloc(t->slots_cap, sizeof(*t->slots));
-    if (!t->arena || !t->strs || !t->slots) {
+    int strs_rc = lw_htab_init(&t->strs, 64);
+    int ids_rc = lw_htab_init(&t->ids, 64);
+    if (!t->arena || strs_rc < 0 || ids_rc < 0) {
         lwa_sigtab_free(t);
         return NULL;
     }
@@ -76,9 +65,9 @@ void lwa_sigtab_free(lwa_sigtab *t)
     if (!t)
         return;
     lw_arena_free(t->arena);
-    free(t->strs);
+    lw_htab_fini(&t->strs);
     free(t->sigs);
-    free(t->slots);
+    lw_htab_fini(&t->ids);
     free(t);
 }
 
@@ -99,37 +88,12 @@ const lwa_options *lwa_sigtab_options(const lwa_sigtab *t)
 
 const lwa_sig *lwa_sigtab_find(const lwa_sigtab *t, uint64_t id)
 {
-    size_t mask = t->slots_cap - 1;
-    for (size_t i = (size_t)id & mask;; i = (i + 1) & mask) {
-        uint32_t s = t->slots[i];
-        if (!s)
-            return NULL;
-        if (t->sigs[s - 1]->id == id)
-            return t->sigs[s - 1];
-    }
+    lw_htab_probe probe;
+    uint64_t v = lw_htab_find(&t->ids, id, &probe);
+    return v ? t->sigs[v - 1] : NULL;
 }
 
 /* ---- strings ---- */
-
-static int strs_grow(lwa_sigtab *t)
-{
-    size_t cap = t->strs_cap * 2;
-    str_slot *n = calloc(cap, sizeof(*n));
-    if (!n)
-        return -1;
-    for (size_t i = 0; i < t->strs_cap; i++) {
-        if (!t->strs[i].s)
-            continue;
-        size_t j = (size_t)t->strs[i].hash & (cap - 1);
-        while (n[j].s)
-            j = (j + 1) & (cap - 1);
-        n[j] = t->strs[i];
-    }
-    free(t->strs);
-    t->strs = n;
-    t->strs_cap = cap;
-    return 0;
-}
 
 /* The table's copy of s (NULL stays NULL); NULL with *oom on failure. */
 static const char *intern(lwa_sigtab *t, const char *s, bool *oom)
@@ -138,28 +102,17 @@ static const char *intern(lwa_sigtab *t, const char *s, bool *oom)
         return NULL;
     size_t len = strlen(s);
     uint64_t h = lw_hash_bytes(s, len, 0x5157);
-    size_t mask = t->strs_cap - 1;
-    size_t i = (size_t)h & mask;
-    for (; t->strs[i].s; i = (i + 1) & mask)
-        if (t->strs[i].hash == h && !strcmp(t->strs[i].s, s))
-            return t->strs[i].s;
-    if ((t->strs_len + 1) * 2 > t->strs_cap) {
-        if (strs_grow(t) < 0) {
-            *oom = true;
-            return NULL;
-        }
-        mask = t->strs_cap - 1;
-        for (i = (size_t)h & mask; t->strs[i].s; i = (i + 1) & mask)
-            ;
-    }
+    lw_htab_probe probe;
+    for (uint64_t v = lw_htab_find(&t->strs, h, &probe); v;
+         v = lw_htab_next(&t->strs, &probe))
+        if (!strcmp((const char *)(uintptr_t)v, s))
+            return (const char *)(uintptr_t)v;
     char *copy = lw_arena_strndup(t->arena, s, len);
-    if (!copy) {
+    if (!copy ||
+        lw_htab_add(&t->strs, &probe, (uint64_t)(uintptr_t)copy) < 0) {
         *oom = true;
         return NULL;
     }
-    t->strs[i].hash = h;
-    t->strs[i].s = copy;
-    t->strs_len++;
     return copy;
 }
 
@@ -231,24 +184,6 @@ static bool key_equal(const lwa_options *opt, const pprof_frame *a,
 
 /* ---- signatures ---- */
 
-static int slots_grow(lwa_sigtab *t)
-{
-    size_t cap = t->slots_cap * 2;
-    uint32_t *n = calloc(cap, sizeof(*n));
-    if (!n)
-        return -1;
-    for (size_t i = 0; i < t->nsigs; i++) {
-        size_t j = (size_t)t->sigs[i]->id & (cap - 1);
-        while (n[j])
-            j = (j + 1) & (cap - 1);
-        n[j] = (uint32_t)i + 1;
-    }
-    free(t->slots);
-    t->slots = n;
-    t->slots_cap = cap;
-    return 0;
-}
-
 /* How much a bucket can tell about its stack: a reason Go printed for a
  * parked goroutine beats one inferred from frames, which beats frames
  * alone, which beat "running"/"runnable" (the frames then say more than
@@ -311,7 +246,7 @@ static void classify(const lwa_sigtab *t, lwa_sig *s)
 }
 
 static lwa_sig *sig_add(lwa_sigtab *t, uint64_t id, const pprof_bucket *b,
-                        size_t slot)
+                        const lw_htab_probe *probe)
 {
     if (t->nsigs >= UINT32_MAX - 1)
         return NULL;
@@ -339,8 +274,9 @@ static lwa_sig *sig_add(lwa_sigtab *t, uint64_t id, const pprof_bucket *b,
             return NULL;
     }
     classify(t, s);
+    if (lw_htab_add(&t->ids, probe, t->nsigs + 1) < 0)
+        return NULL;
     t->sigs[t->nsigs++] = s;
-    t->slots[slot] = (uint32_t)t->nsigs;
     return s;
 }
 
@@ -371,16 +307,13 @@ static int sig_merge(lwa_sigtab *t, lwa_sig *s, const pprof_bucket *b)
 
 int lwa_sigtab_place(lwa_sigtab *t, const pprof_bucket *b, lwa_placed *out)
 {
-    if ((t->nsigs + 1) * 2 > t->slots_cap && slots_grow(t) < 0)
-        return -1;
     uint64_t id = key_hash(&t->opt, b->frames, b->nframes);
-    size_t mask = t->slots_cap - 1;
-    size_t i = (size_t)id & mask;
+    lw_htab_probe probe;
     lwa_sig *s = NULL;
-    for (; t->slots[i]; i = (i + 1) & mask) {
-        lwa_sig *c = t->sigs[t->slots[i] - 1];
-        if (c->id == id &&
-            key_equal(&t->opt, c->frames, c->nframes, b->frames, b->nframes)) {
+    for (uint64_t v = lw_htab_find(&t->ids, id, &probe); v;
+         v = lw_htab_next(&t->ids, &probe)) {
+        lwa_sig *c = t->sigs[v - 1];
+        if (key_equal(&t->opt, c->frames, c->nframes, b->frames, b->nframes)) {
             s = c;
             break;
         }
@@ -389,7 +322,7 @@ int lwa_sigtab_place(lwa_sigtab *t, const pprof_bucket *b, lwa_placed *out)
         if (sig_merge(t, s, b) < 0)
             return -1;
     } else {
-        s = sig_add(t, id, b, i);
+        s = sig_add(t, id, b, &probe);
         if (!s)
             return -1;
     }

@@ -22,9 +22,14 @@ typedef struct lw_chunk {
 
 struct lw_arena {
     lw_chunk *head;
-    size_t chunk_size;
+    size_t chunk_size; /* the largest ordinary chunk */
+    size_t next_chunk; /* the next one: doubles up to chunk_size */
     size_t footprint;
 };
+
+/* Chunks start small and double, so an arena that holds little (a short
+ * capture, a parse that fails early) costs a few KiB, not chunk_size. */
+#define LW_ARENA_FIRST_CHUNK (4u * 1024u)
 
 lw_arena *lw_arena_new(size_t chunk_size)
 {
@@ -32,6 +37,8 @@ lw_arena *lw_arena_new(size_t chunk_size)
     if (!a)
         return NULL;
     a->chunk_size = chunk_size ? chunk_size : LW_ARENA_DEFAULT_CHUNK;
+    a->next_chunk = a->chunk_size < LW_ARENA_FIRST_CHUNK ? a->chunk_size
+                                                         : LW_ARENA_FIRST_CHUNK;
     return a;
 }
 
@@ -91,9 +98,13 @@ void *lw_arena_alloc(lw_arena *a, size_t size)
         }
         return big->data;
     }
-    lw_chunk *fresh = chunk_new(a, a->chunk_size);
+    size_t cap = a->next_chunk;
+    while (cap < rounded)
+        cap *= 2; /* rounded <= chunk_size / 4, so this stops by chunk_size */
+    lw_chunk *fresh = chunk_new(a, cap);
     if (!fresh)
         return NULL;
+    a->next_chunk = cap * 2 < a->chunk_size ? cap * 2 : a->chunk_size;
     fresh->next = c;
     a->head = fresh;
     fresh->used = rounded;

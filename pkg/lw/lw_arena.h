@@ -17,8 +17,10 @@
 
 typedef struct lw_arena lw_arena;
 
-/* chunk_size 0 picks a default (64 KiB).  Returns NULL only when out of
- * memory. */
+/* chunk_size is the largest ordinary chunk (0 picks 64 KiB): the first
+ * is 4 KiB and each next one twice the last, up to chunk_size.  A request
+ * over a quarter of chunk_size gets a chunk of its own.  Returns NULL only
+ * when out of memory. */
 lw_arena *lw_arena_new(size_t chunk_size);
 void lw_arena_free(lw_arena *a);
 

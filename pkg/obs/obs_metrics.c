@@ -1,10 +1,11 @@
 /*
  * obs_metrics.c — the registry behind obs_metrics.h.
  *
- * Each metric keeps its series in an open-addressing table keyed by the
- * label values joined with a 0xff separator (a byte that cannot appear in
- * UTF-8 text, so "a","bc" and "ab","c" never collide).  Removal uses
- * tombstones; the table is rebuilt when it fills up.
+ * Each metric keeps its series in an lw_htab index keyed by the label
+ * values joined with a 0xff separator (a byte that cannot appear in UTF-8
+ * text, so "a","bc" and "ab","c" never collide).  A series is its own
+ * allocation, so it stays put while the index grows; a removed one leaves
+ * a tombstone in the index, which the index's rebuilds drop.
  */
 #include "obs_metrics.h"
 
@@ -17,11 +18,12 @@
 
 #include "lw/lw_grow.h"
 #include "lw/lw_hash.h"
+#include "lw/lw_htab.h"
 
 typedef enum { OBS_COUNTER, OBS_GAUGE, OBS_HISTOGRAM } obs_type;
 
 typedef struct obs_series {
-    char *key;      /* joined label values; NULL = empty, TOMBSTONE = removed */
+    char *key;      /* joined label values */
     char **values;
     double value;   /* counter/gauge; histogram: sum */
     uint64_t count; /* histogram observations */
@@ -36,8 +38,7 @@ struct obs_metric {
     size_t nlabels;
     double *bounds;
     size_t nbounds;
-    obs_series *slots;
-    size_t cap, used, live;
+    lw_htab series; /* hash of key -> obs_series * */
 };
 
 struct obs_registry {
@@ -45,9 +46,6 @@ struct obs_registry {
     obs_metric **metrics;
     size_t n, cap;
 };
-
-static char tombstone_mark;
-#define TOMBSTONE (&tombstone_mark)
 
 obs_registry *obs_registry_new(void)
 {
@@ -58,23 +56,29 @@ obs_registry *obs_registry_new(void)
     return r;
 }
 
-static void series_clear(obs_metric *m, obs_series *s)
+static void series_free(const obs_metric *m, obs_series *s)
 {
-    if (s->key && s->key != TOMBSTONE) {
-        free(s->key);
-        for (size_t i = 0; i < m->nlabels; i++)
-            free(s->values[i]);
-        free(s->values);
-        free(s->buckets);
-    }
-    memset(s, 0, sizeof(*s));
+    if (!s)
+        return;
+    free(s->key);
+    for (size_t i = 0; s->values && i < m->nlabels; i++)
+        free(s->values[i]);
+    free(s->values);
+    free(s->buckets);
+    free(s);
+}
+
+static obs_series *series_at(const lw_htab_slot *slot)
+{
+    return lw_htab_slot_live(slot) ? (obs_series *)(uintptr_t)slot->val
+                                   : NULL;
 }
 
 static void metric_free(obs_metric *m)
 {
-    for (size_t i = 0; i < m->cap; i++)
-        series_clear(m, &m->slots[i]);
-    free(m->slots);
+    for (size_t i = 0; m->series.slots && i <= m->series.mask; i++)
+        series_free(m, series_at(&m->series.slots[i]));
+    lw_htab_fini(&m->series);
     for (size_t i = 0; i < m->nlabels; i++)
         free(m->labels[i]);
     free(m->labels);
@@ -113,6 +117,8 @@ static obs_metric *metric_register(obs_registry *r, obs_type type,
         goto fail;
     m->reg = r;
     m->type = type;
+    if (lw_htab_init(&m->series, 16) < 0)
+        goto fail_m;
     m->name = strdup(name);
     m->help = strdup(help ? help : "");
     size_t nl = 0;
@@ -192,76 +198,31 @@ static char *join_key(const obs_metric *m, const char *const *vals,
     return k;
 }
 
-static size_t slot_of(const obs_metric *m, const char *key, int *found)
+/* The series of a joined key; NULL when there is none (p then stands
+ * where a new one goes). */
+static obs_series *series_find(const obs_metric *m, const char *key,
+                               lw_htab_probe *p)
 {
     uint64_t h = lw_hash_bytes(key, strlen(key), 0x6f6273);
-    size_t mask = m->cap - 1, i = (size_t)h & mask, first_free = SIZE_MAX;
-    for (;;) {
-        obs_series *s = &m->slots[i];
-        if (!s->key) {
-            *found = 0;
-            return first_free != SIZE_MAX ? first_free : i;
-        }
-        if (s->key == TOMBSTONE) {
-            if (first_free == SIZE_MAX)
-                first_free = i;
-        } else if (!strcmp(s->key, key)) {
-            *found = 1;
-            return i;
-        }
-        i = (i + 1) & mask;
+    for (uint64_t v = lw_htab_find(&m->series, h, p); v;
+         v = lw_htab_next(&m->series, p)) {
+        obs_series *s = (obs_series *)(uintptr_t)v;
+        if (!strcmp(s->key, key))
+            return s;
     }
+    return NULL;
 }
 
-static int grow(obs_metric *m)
+/* A new series for key (which it takes when heap, else copies). */
+static obs_series *series_make(const obs_metric *m, const char *const *vals,
+                               char *key, int heap)
 {
-    size_t ncap = m->cap ? m->cap * 2 : 16;
-    if (m->live * 4 < m->cap)
-        ncap = m->cap; /* mostly tombstones: rebuild at the same size */
-    obs_series *old = m->slots;
-    size_t oldcap = m->cap;
-    obs_series *ns = calloc(ncap, sizeof(*ns));
-    if (!ns)
-        return -1;
-    m->slots = ns;
-    m->cap = ncap;
-    m->used = 0;
-    for (size_t i = 0; i < oldcap; i++) {
-        if (!old[i].key || old[i].key == TOMBSTONE)
-            continue;
-        int found;
-        size_t j = slot_of(m, old[i].key, &found);
-        m->slots[j] = old[i];
-        m->used++;
-    }
-    free(old);
-    return 0;
-}
-
-/* Caller holds the registry lock. */
-static obs_series *series_get(obs_metric *m, const char *const *vals, int create)
-{
-    char buf[512];
-    int heap;
-    char *key = join_key(m, vals, buf, sizeof(buf), &heap);
-    if (!key)
+    obs_series *s = calloc(1, sizeof(*s));
+    if (!s) {
+        if (heap)
+            free(key);
         return NULL;
-    obs_series *res = NULL;
-    if ((m->used + 1) * 4 >= m->cap * 3 && create && grow(m) < 0)
-        goto out;
-    if (!m->cap)
-        goto out;
-    int found;
-    size_t i = slot_of(m, key, &found);
-    if (found) {
-        res = &m->slots[i];
-        goto out;
     }
-    if (!create)
-        goto out;
-    obs_series *s = &m->slots[i];
-    int was_tomb = s->key == TOMBSTONE;
-    memset(s, 0, sizeof(*s));
     s->key = heap ? key : strdup(key);
     s->values = calloc(m->nlabels + 1, sizeof(char *));
     if (m->type == OBS_HISTOGRAM)
@@ -270,27 +231,37 @@ static obs_series *series_get(obs_metric *m, const char *const *vals, int create
     for (size_t k = 0; !bad && k < m->nlabels; k++)
         bad = !(s->values[k] = strdup(vals && vals[k] ? vals[k] : ""));
     if (bad) {
-        if (heap)
-            heap = 0; /* ownership moved into s->key; freed below */
-        for (size_t k = 0; s->values && k < m->nlabels; k++)
-            free(s->values[k]);
-        free(s->values);
-        free(s->buckets);
-        free(s->key);
-        s->key = was_tomb ? TOMBSTONE : NULL;
-        s->values = NULL;
-        s->buckets = NULL;
+        series_free(m, s);
         return NULL;
     }
-    heap = 0;
-    if (!was_tomb)
-        m->used++;
-    m->live++;
-    res = s;
-out:
-    if (heap)
-        free(key);
-    return res;
+    return s;
+}
+
+/* Caller holds the registry lock.  With remove, the series found is
+ * taken out of the index and returned for the caller to free. */
+static obs_series *series_get(obs_metric *m, const char *const *vals,
+                              int create, int remove)
+{
+    char buf[512];
+    int heap;
+    char *key = join_key(m, vals, buf, sizeof(buf), &heap);
+    if (!key)
+        return NULL;
+    lw_htab_probe p;
+    obs_series *s = series_find(m, key, &p);
+    if (s && remove)
+        lw_htab_remove(&m->series, &p);
+    if (s || !create) {
+        if (heap)
+            free(key);
+        return s;
+    }
+    s = series_make(m, vals, key, heap);
+    if (s && lw_htab_add(&m->series, &p, (uint64_t)(uintptr_t)s) < 0) {
+        series_free(m, s);
+        s = NULL;
+    }
+    return s;
 }
 
 void obs_counter_add(obs_metric *m, const char *const *vals, double v)
@@ -298,7 +269,7 @@ void obs_counter_add(obs_metric *m, const char *const *vals, double v)
     if (!m || !(v >= 0))
         return; /* counters never go down; NaN is dropped too */
     pthread_mutex_lock(&m->reg->mu);
-    obs_series *s = series_get(m, vals, 1);
+    obs_series *s = series_get(m, vals, 1, 0);
     if (s)
         s->value += v;
     pthread_mutex_unlock(&m->reg->mu);
@@ -309,7 +280,7 @@ void obs_gauge_set(obs_metric *m, const char *const *vals, double v)
     if (!m)
         return;
     pthread_mutex_lock(&m->reg->mu);
-    obs_series *s = series_get(m, vals, 1);
+    obs_series *s = series_get(m, vals, 1, 0);
     if (s)
         s->value = v;
     pthread_mutex_unlock(&m->reg->mu);
@@ -320,7 +291,7 @@ void obs_histogram_observe(obs_metric *m, const char *const *vals, double v)
     if (!m || m->type != OBS_HISTOGRAM || isnan(v))
         return;
     pthread_mutex_lock(&m->reg->mu);
-    obs_series *s = series_get(m, vals, 1);
+    obs_series *s = series_get(m, vals, 1, 0);
     if (s) {
         size_t b = 0;
         while (b < m->nbounds && v > m->bounds[b])
@@ -337,7 +308,7 @@ double obs_metric_value(obs_metric *m, const char *const *vals)
     if (!m)
         return 0;
     pthread_mutex_lock(&m->reg->mu);
-    obs_series *s = series_get(m, vals, 0);
+    obs_series *s = series_get(m, vals, 0, 0);
     double v = s ? s->value : 0;
     pthread_mutex_unlock(&m->reg->mu);
     return v;
@@ -348,12 +319,7 @@ void obs_metric_remove(obs_metric *m, const char *const *vals)
     if (!m)
         return;
     pthread_mutex_lock(&m->reg->mu);
-    obs_series *s = series_get(m, vals, 0);
-    if (s) {
-        series_clear(m, s);
-        s->key = TOMBSTONE;
-        m->live--;
-    }
+    series_free(m, series_get(m, vals, 0, 1));
     pthread_mutex_unlock(&m->reg->mu);
 }
 
@@ -455,9 +421,9 @@ char *obs_registry_render(obs_registry *r, size_t *len)
         out_str(&o, " ");
         out_str(&o, type_names[m->type]);
         out_str(&o, "\n");
-        for (size_t j = 0; j < m->cap; j++) {
-            obs_series *s = &m->slots[j];
-            if (!s->key || s->key == TOMBSTONE)
+        for (size_t j = 0; j <= m->series.mask; j++) {
+            const obs_series *s = series_at(&m->series.slots[j]);
+            if (!s)
                 continue;
             if (m->type != OBS_HISTOGRAM) {
                 out_str(&o, m->name);

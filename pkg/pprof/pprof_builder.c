@@ -15,6 +15,7 @@
 #include "pprof_internal.h"
 
 #include "lw/lw_arena.h"
+#include "lw/lw_htab.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -22,31 +23,22 @@
 #include <string.h>
 
 #define PP_ARENA_CHUNK (256u * 1024u)
-#define PP_STR_TABLE_MIN 1024u
-#define PP_BUCKET_TABLE_MIN 1024u
+#define PP_STR_TABLE_MIN 64u
+#define PP_BUCKET_TABLE_MIN 64u
 /* Unique strings plus stored frames may take this many times
  * max_decompressed_bytes: a protobuf profile can reference one location
  * from many samples, so the model could otherwise outgrow its input. */
 #define PP_MODEL_FACTOR 4u
 
-typedef struct pp_islot {
-    uint64_t hash;
-    pp_str *str;
-} pp_islot;
-
 struct pprof_builder {
     pprof_limits lim;
     lw_arena *arena;
 
-    pp_islot *strs;
-    size_t str_mask;
-    size_t str_n;
+    lw_htab strs; /* hash -> pp_str * */
 
     pprof_bucket *buckets;
-    uint64_t *bhash;
     size_t nb, bcap;
-    uint32_t *btab; /* bucket index + 1; 0 is empty */
-    size_t btab_mask;
+    lw_htab btab; /* hash -> bucket index + 1 */
 
     uint64_t counted;
     uint64_t model_bytes, model_cap;
@@ -143,14 +135,12 @@ pprof_builder *pprof_builder_new(const pprof_limits *limits)
     if (b->model_cap < (64u << 20))
         b->model_cap = 64u << 20;
     b->arena = lw_arena_new(PP_ARENA_CHUNK);
-    b->strs = calloc(PP_STR_TABLE_MIN, sizeof(*b->strs));
-    b->btab = calloc(PP_BUCKET_TABLE_MIN, sizeof(*b->btab));
-    if (!b->arena || !b->strs || !b->btab) {
+    int strs_rc = lw_htab_init(&b->strs, PP_STR_TABLE_MIN);
+    int btab_rc = lw_htab_init(&b->btab, PP_BUCKET_TABLE_MIN);
+    if (!b->arena || strs_rc < 0 || btab_rc < 0) {
         pprof_builder_free(b);
         return NULL;
     }
-    b->str_mask = PP_STR_TABLE_MIN - 1;
-    b->btab_mask = PP_BUCKET_TABLE_MIN - 1;
     return b;
 }
 
@@ -159,10 +149,9 @@ void pprof_builder_free(pprof_builder *b)
     if (!b)
         return;
     lw_arena_free(b->arena);
-    free(b->strs);
+    lw_htab_fini(&b->strs);
     free(b->buckets);
-    free(b->bhash);
-    free(b->btab);
+    lw_htab_fini(&b->btab);
     free(b->scratch);
     free(b->nulbuf);
     free(b);
@@ -197,26 +186,6 @@ static int model_charge(pprof_builder *b, uint64_t bytes)
 
 /* ---- strings ----------------------------------------------------------- */
 
-static int str_grow(pprof_builder *b)
-{
-    size_t ncap = (b->str_mask + 1) * 2;
-    pp_islot *n = calloc(ncap, sizeof(*n));
-    if (!n)
-        return builder_fail(b, "out of memory");
-    for (size_t i = 0; i <= b->str_mask; i++) {
-        if (!b->strs[i].str)
-            continue;
-        size_t j = b->strs[i].hash & (ncap - 1);
-        while (n[j].str)
-            j = (j + 1) & (ncap - 1);
-        n[j] = b->strs[i];
-    }
-    free(b->strs);
-    b->strs = n;
-    b->str_mask = ncap - 1;
-    return 0;
-}
-
 const char *pp_intern(pprof_builder *b, const char *s, size_t len)
 {
     if (len > UINT32_MAX) {
@@ -241,15 +210,12 @@ const char *pp_intern(pprof_builder *b, const char *s, size_t len)
         s = b->nulbuf;
     }
     uint64_t h = pp_hash_bytes(s, len);
-    size_t i = h & b->str_mask;
-    for (;;) {
-        pp_islot *slot = &b->strs[i];
-        if (!slot->str)
-            break;
-        if (slot->hash == h && slot->str->len == len &&
-            memcmp(slot->str->s, s, len) == 0)
-            return slot->str->s;
-        i = (i + 1) & b->str_mask;
+    lw_htab_probe probe;
+    for (uint64_t v = lw_htab_find(&b->strs, h, &probe); v;
+         v = lw_htab_next(&b->strs, &probe)) {
+        const pp_str *old = (const pp_str *)(uintptr_t)v;
+        if (old->len == len && memcmp(old->s, s, len) == 0)
+            return old->s;
     }
     size_t need = offsetof(pp_str, s) + len + 1;
     if (model_charge(b, need) < 0)
@@ -265,12 +231,10 @@ const char *pp_intern(pprof_builder *b, const char *s, size_t len)
     if (len)
         memcpy(str->s, s, len);
     str->s[len] = '\0';
-    b->strs[i].hash = h;
-    b->strs[i].str = str;
-    b->str_n++;
-    /* Keep the load under one half so probes stay short. */
-    if (b->str_n * 2 > b->str_mask + 1 && str_grow(b) < 0)
+    if (lw_htab_add(&b->strs, &probe, (uint64_t)(uintptr_t)str) < 0) {
+        builder_fail(b, "out of memory");
         return NULL;
+    }
     return str->s;
 }
 
@@ -306,24 +270,6 @@ static int frames_equal(const pprof_frame *a, const pprof_frame *b, uint32_t n)
     return 1;
 }
 
-static int btab_grow(pprof_builder *b)
-{
-    size_t ncap = (b->btab_mask + 1) * 2;
-    uint32_t *n = calloc(ncap, sizeof(*n));
-    if (!n)
-        return builder_fail(b, "out of memory");
-    for (size_t k = 0; k < b->nb; k++) {
-        size_t j = b->bhash[k] & (ncap - 1);
-        while (n[j])
-            j = (j + 1) & (ncap - 1);
-        n[j] = (uint32_t)(k + 1);
-    }
-    free(b->btab);
-    b->btab = n;
-    b->btab_mask = ncap - 1;
-    return 0;
-}
-
 static int buckets_reserve(pprof_builder *b)
 {
     if (b->nb < b->bcap)
@@ -333,10 +279,6 @@ static int buckets_reserve(pprof_builder *b)
     if (!nbk)
         return builder_fail(b, "out of memory");
     b->buckets = nbk;
-    uint64_t *nh = realloc(b->bhash, ncap * sizeof(*nh));
-    if (!nh)
-        return builder_fail(b, "out of memory");
-    b->bhash = nh;
     b->bcap = ncap;
     return 0;
 }
@@ -384,14 +326,11 @@ int pp_builder_add_interned(pprof_builder *b, const pprof_frame *frames,
     uint32_t kflags = flags & ~(uint32_t)PPROF_BF_WAIT_INFERRED;
     uint64_t h = key_hash(frames, nframes, wait_reason, kflags, cb, labels);
 
-    size_t i = h & b->btab_mask;
-    for (;;) {
-        uint32_t slot = b->btab[i];
-        if (!slot)
-            break;
-        size_t k = slot - 1;
-        pprof_bucket *bk = &b->buckets[k];
-        if (b->bhash[k] == h && bk->nframes == nframes &&
+    lw_htab_probe probe;
+    for (uint64_t v = lw_htab_find(&b->btab, h, &probe); v;
+         v = lw_htab_next(&b->btab, &probe)) {
+        pprof_bucket *bk = &b->buckets[v - 1];
+        if (bk->nframes == nframes &&
             bk->wait_reason == wait_reason &&
             (bk->flags & ~(uint32_t)PPROF_BF_WAIT_INFERRED) == kflags &&
             bk->labels == labels && bk->created_by.func == cb->func &&
@@ -407,7 +346,6 @@ int pp_builder_add_interned(pprof_builder *b, const pprof_frame *frames,
             minutes_add(bk, minutes, count, 0);
             return 0;
         }
-        i = (i + 1) & b->btab_mask;
     }
 
     if (b->nb >= b->lim.max_buckets) {
@@ -443,12 +381,10 @@ int pp_builder_add_interned(pprof_builder *b, const pprof_frame *frames,
     bk->created_by = *cb;
     bk->labels = labels;
     minutes_add(bk, minutes, count, 1);
-    b->bhash[b->nb] = h;
-    b->btab[i] = (uint32_t)(b->nb + 1);
+    if (lw_htab_add(&b->btab, &probe, b->nb + 1) < 0)
+        return builder_fail(b, "out of memory");
     b->nb++;
     b->counted += count;
-    if (b->nb * 2 > b->btab_mask + 1 && btab_grow(b) < 0)
-        return -1;
     return 0;
 }
 
