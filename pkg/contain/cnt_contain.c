@@ -482,6 +482,137 @@ static bool fresh_news(cnt_containment *c, const char *uid, bool on_pod,
 
 /* ---- the entry point ------------------------------------------------------------ */
 
+/* Restarts the pod (or rolls out its workload) under a reserved ledger
+ * entry, then records how it went: the entry kept or given back, the
+ * workload's back-off, the budget gauges, and the outcome in d.  false
+ * when the pod was gone or replaced first: nothing to say. */
+static bool restart_reserved(cnt_containment *c, const cnt_candidate *cand,
+                             const cnt_facts *f, const cnt_action *reserved,
+                             int64_t now2, cnt_decision *d)
+{
+    const cnt_config *cfg = &c->cfg;
+    outcome o = {0};
+    if (cfg->rollout)
+        rollout(c, cand, now2, &o);
+    else
+        evict(c, cand, &o);
+    if (c->m_restarts) {
+        const char *v[] = {o.result};
+        obs_counter_add(c->m_restarts, v, 1);
+    }
+    pthread_mutex_lock(&c->mu);
+    cnt_pod_ent *p = pod_find(c, cand->pod_uid);
+    cnt_wl_ent *w = wl_find(c, cand->owner_uid);
+    bool done = o.kind == CNT_EVICTED || o.kind == CNT_ROLLED_OUT ||
+                o.kind == CNT_WOULD;
+    if (!done)
+        cnt_ledger_remove(&c->ledger, reserved);
+    if (p && (done || o.kind == CNT_SILENT))
+        p->acted = true;
+    double retry = 0;
+    if (w) {
+        if (done) {
+            w->backoff_s = 0;
+            w->retry_at_ms = 0;
+        } else if (o.kind == CNT_DEFERRED_PDB || o.kind == CNT_FAILED) {
+            w->backoff_s = w->backoff_s > 0 ? w->backoff_s * 2 : BACKOFF_MIN_S;
+            if (w->backoff_s > BACKOFF_MAX_S)
+                w->backoff_s = BACKOFF_MAX_S;
+            retry = o.retry_s > w->backoff_s ? o.retry_s : w->backoff_s;
+            if (retry > BACKOFF_MAX_S)
+                retry = BACKOFF_MAX_S;
+            w->retry_at_ms = cnt_now_ms(c) + (int64_t)(retry * 1000);
+            w->retry_kind = o.kind;
+            snprintf(w->retry_reason, sizeof w->retry_reason, "%.500s", o.api);
+        } else if (o.kind == CNT_MULTIPLE_PDBS) {
+            w->stopped_until_s = cnt_now_ms(c) / 1000 + STOP_S;
+        }
+        w->busy = false;
+    }
+    if (o.kind == CNT_SILENT) {
+        pthread_mutex_unlock(&c->mu);
+        obs_log(c->log, OBS_INFO, "containment: pod gone or replaced "
+                "before its restart", "namespace", cand->ns, "pod",
+                cand->pod, "result", o.result, "detail", o.api, (char *)OBS_END);
+        return false;
+    }
+    /* f's counts are those before this restart: the message says
+     * "restart N+1/B". */
+    cnt_describe_outcome(f, o.kind, o.api, retry, d);
+    if (w && o.kind == CNT_MULTIPLE_PDBS) {
+        const char *m = strstr(d->msg, "PodDisruptionBudgets): ");
+        snprintf(w->stopped_reason, sizeof w->stopped_reason, "%.500s",
+                 m ? m + strlen("PodDisruptionBudgets): ") : d->msg);
+    }
+    if (done && c->m_budget && w) {
+        long used = cnt_ledger_count(&c->ledger, w->uid,
+                                     now2 / 1000 - CNT_BUDGET_WINDOW_S,
+                                     cfg->dry_run);
+        double left = (double)(cfg->budget_per_workload - used);
+        budget_gauge(c, w, left < 0 ? 0 : left, false);
+        const char *gv[] = {"global", "", ""};
+        double gl = (double)(cfg->budget_global - f->used_global - 1);
+        obs_gauge_set(c->m_budget, gv, gl < 0 ? 0 : gl);
+    }
+    pthread_mutex_unlock(&c->mu);    return true;
+}
+
+/* A decision that needs the cluster: the workload's replicas and
+ * budgets read from the API, then decided again with them; an action is
+ * reserved in the ledger before it is taken, so two threads never restart
+ * for one workload at once.  false when there is nothing to say yet. */
+static bool decide_with_workload(cnt_containment *c, const cnt_candidate *cand,
+                                 cnt_facts *f, cnt_workload_state *st,
+                                 char *steeper, size_t steeper_len,
+                                 cnt_decision *d)
+{
+    const cnt_config *cfg = &c->cfg;
+    const char *okind = cand->owner_kind ? cand->owner_kind : "";
+    bool nf = false;
+    char err[768];
+    int rc = cnt_cluster_workload(c->kube, cand->ns, okind, cand->owner_name,
+                                  cand->owner_uid, cand->pod_uid, st, &nf,
+                                  err, sizeof err);
+    int64_t now2 = cnt_now_ms(c);
+    cnt_action reserved;
+    bool act = false;
+    pthread_mutex_lock(&c->mu);
+    cnt_pod_ent *p = pod_find(c, cand->pod_uid);
+    cnt_wl_ent *w = wl_find(c, cand->owner_uid);
+    if (rc < 0 || !p || !w) {
+        if (w)
+            w->busy = false;
+        pthread_mutex_unlock(&c->mu);
+        obs_log(c->log, nf ? OBS_INFO : OBS_WARN, "containment: cannot read "
+                "the workload; deciding at the next interval", "namespace",
+                cand->ns, "pod", cand->pod, "error", err, (char *)OBS_END);
+        return false;
+    }
+    fill_counts(c, f, p, w, now2);
+    f->have_cluster = true;
+    f->wl = st;
+    int64_t lastw = cnt_ledger_last(&c->ledger, NULL, NULL, w->uid, cfg->dry_run);
+    f->since_workload_restart_s = lastw >= 0 ? (double)(now2 / 1000 - lastw) : -1;
+    f->first_sight = p->calls < 2;
+    fill_rank(c, f, p, now2, steeper, steeper_len);
+    cnt_decide(f, d);
+    if (d->kind == CNT_ACT) {
+        memset(&reserved, 0, sizeof reserved);
+        reserved.t_s = now2 / 1000;
+        reserved.dry_run = cfg->dry_run;
+        snprintf(reserved.ns, sizeof reserved.ns, "%s", cand->ns);
+        snprintf(reserved.workload_uid, sizeof reserved.workload_uid, "%s", w->uid);
+        snprintf(reserved.pod, sizeof reserved.pod, "%s", cand->pod);
+        act = cnt_ledger_add(&c->ledger, &reserved) == 0;
+        if (!act)
+            w->busy = false;
+    } else {
+        w->busy = false;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return !act || restart_reserved(c, cand, f, &reserved, now2, d);
+}
+
 void cnt_consider(cnt_containment *c, const cnt_candidate *cand)
 {
     if (!c || !cand || !cand->ns || !cand->pod || !cand->pod_uid || !*cand->pod_uid)
@@ -557,117 +688,8 @@ void cnt_consider(cnt_containment *c, const cnt_candidate *cand)
         w->busy = true;
     pthread_mutex_unlock(&c->mu);
 
-    if (go) {
-        bool nf = false;
-        char err[768];
-        int rc = cnt_cluster_workload(c->kube, cand->ns, okind, cand->owner_name,
-                                      cand->owner_uid, cand->pod_uid, &st, &nf,
-                                      err, sizeof err);
-        int64_t now2 = cnt_now_ms(c);
-        cnt_action reserved;
-        bool act = false;
-        pthread_mutex_lock(&c->mu);
-        p = pod_find(c, cand->pod_uid);
-        w = wl_find(c, cand->owner_uid);
-        if (rc < 0 || !p || !w) {
-            if (w)
-                w->busy = false;
-            pthread_mutex_unlock(&c->mu);
-            obs_log(c->log, nf ? OBS_INFO : OBS_WARN, "containment: cannot read "
-                    "the workload; deciding at the next interval", "namespace",
-                    cand->ns, "pod", cand->pod, "error", err, (char *)OBS_END);
-            return;
-        }
-        fill_counts(c, &f, p, w, now2);
-        f.have_cluster = true;
-        f.wl = &st;
-        int64_t lastw = cnt_ledger_last(&c->ledger, NULL, NULL, w->uid, cfg->dry_run);
-        f.since_workload_restart_s = lastw >= 0 ? (double)(now2 / 1000 - lastw) : -1;
-        f.first_sight = p->calls < 2;
-        fill_rank(c, &f, p, now2, steeper, sizeof steeper);
-        cnt_decide(&f, &d);
-        if (d.kind == CNT_ACT) {
-            memset(&reserved, 0, sizeof reserved);
-            reserved.t_s = now2 / 1000;
-            reserved.dry_run = cfg->dry_run;
-            snprintf(reserved.ns, sizeof reserved.ns, "%s", cand->ns);
-            snprintf(reserved.workload_uid, sizeof reserved.workload_uid, "%s", w->uid);
-            snprintf(reserved.pod, sizeof reserved.pod, "%s", cand->pod);
-            act = cnt_ledger_add(&c->ledger, &reserved) == 0;
-            if (!act)
-                w->busy = false;
-        } else {
-            w->busy = false;
-        }
-        pthread_mutex_unlock(&c->mu);
-
-        if (act) {
-            outcome o = {0};
-            if (cfg->rollout)
-                rollout(c, cand, now2, &o);
-            else
-                evict(c, cand, &o);
-            if (c->m_restarts) {
-                const char *v[] = {o.result};
-                obs_counter_add(c->m_restarts, v, 1);
-            }
-            pthread_mutex_lock(&c->mu);
-            p = pod_find(c, cand->pod_uid);
-            w = wl_find(c, cand->owner_uid);
-            bool done = o.kind == CNT_EVICTED || o.kind == CNT_ROLLED_OUT ||
-                        o.kind == CNT_WOULD;
-            if (!done)
-                cnt_ledger_remove(&c->ledger, &reserved);
-            if (p && (done || o.kind == CNT_SILENT))
-                p->acted = true;
-            double retry = 0;
-            if (w) {
-                if (done) {
-                    w->backoff_s = 0;
-                    w->retry_at_ms = 0;
-                } else if (o.kind == CNT_DEFERRED_PDB || o.kind == CNT_FAILED) {
-                    w->backoff_s = w->backoff_s > 0 ? w->backoff_s * 2 : BACKOFF_MIN_S;
-                    if (w->backoff_s > BACKOFF_MAX_S)
-                        w->backoff_s = BACKOFF_MAX_S;
-                    retry = o.retry_s > w->backoff_s ? o.retry_s : w->backoff_s;
-                    if (retry > BACKOFF_MAX_S)
-                        retry = BACKOFF_MAX_S;
-                    w->retry_at_ms = cnt_now_ms(c) + (int64_t)(retry * 1000);
-                    w->retry_kind = o.kind;
-                    snprintf(w->retry_reason, sizeof w->retry_reason, "%.500s", o.api);
-                } else if (o.kind == CNT_MULTIPLE_PDBS) {
-                    w->stopped_until_s = cnt_now_ms(c) / 1000 + STOP_S;
-                }
-                w->busy = false;
-            }
-            if (o.kind == CNT_SILENT) {
-                pthread_mutex_unlock(&c->mu);
-                obs_log(c->log, OBS_INFO, "containment: pod gone or replaced "
-                        "before its restart", "namespace", cand->ns, "pod",
-                        cand->pod, "result", o.result, "detail", o.api, (char *)OBS_END);
-                return;
-            }
-            /* f's counts are those before this restart: the message says
-             * "restart N+1/B". */
-            cnt_describe_outcome(&f, o.kind, o.api, retry, &d);
-            if (w && o.kind == CNT_MULTIPLE_PDBS) {
-                const char *m = strstr(d.msg, "PodDisruptionBudgets): ");
-                snprintf(w->stopped_reason, sizeof w->stopped_reason, "%.500s",
-                         m ? m + strlen("PodDisruptionBudgets): ") : d.msg);
-            }
-            if (done && c->m_budget && w) {
-                long used = cnt_ledger_count(&c->ledger, w->uid,
-                                             now2 / 1000 - CNT_BUDGET_WINDOW_S,
-                                             cfg->dry_run);
-                double left = (double)(cfg->budget_per_workload - used);
-                budget_gauge(c, w, left < 0 ? 0 : left, false);
-                const char *gv[] = {"global", "", ""};
-                double gl = (double)(cfg->budget_global - f.used_global - 1);
-                obs_gauge_set(c->m_budget, gv, gl < 0 ? 0 : gl);
-            }
-            pthread_mutex_unlock(&c->mu);
-        }
-    }
+    if (go && !decide_with_workload(c, cand, &f, &st, steeper, sizeof steeper, &d))
+        return;
 
     /* The pod hears every change of decision; its workload hears the
      * lasting ones, once each however many of its pods share them. */

@@ -461,7 +461,7 @@ static void resolve_owner(ctl_controller *c, pod_view *v)
     json_decref(pod);
 }
 
-static void report_annotation_error(ctl_controller *c, pod_view *v)
+static void report_annotation_error(ctl_controller *c, const pod_view *v)
 {
     char msg[768];
     snprintf(msg, sizeof(msg), "leakwatch cannot capture this pod: %s",
@@ -995,70 +995,48 @@ static void offer_containment(ctl_controller *c, const pod_view *v)
     json_decref(obj);
 }
 
-static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
+/* The annotation cannot be used: said once per distinct error. */
+static void note_annotation_error(ctl_controller *c, const char *uid,
+                                  const pod_view *v)
 {
-    pod_view v;
+    if (v->annotation_reported && !strcmp(v->annotation_error, v->ep.error))
+        return;
+    report_annotation_error(c, v);
     ctl_pods_lock(c->pods);
     ctl_pod *p = ctl_pods_get(c->pods, uid);
-    if (!p) {
-        ctl_pods_unlock(c->pods);
-        return;
+    if (p) {
+        p->annotation_reported = true;
+        snprintf(p->annotation_error, sizeof(p->annotation_error), "%s",
+                 v->ep.error);
     }
-    view_of(p, &v);
     ctl_pods_unlock(c->pods);
+}
 
-    int64_t now = lw_mono_ms();
-    if (v.ep_state < 0) {
-        if (!v.annotation_reported || strcmp(v.annotation_error, v.ep.error)) {
-            report_annotation_error(c, &v);
-            ctl_pods_lock(c->pods);
-            if ((p = ctl_pods_get(c->pods, uid))) {
-                p->annotation_reported = true;
-                snprintf(p->annotation_error, sizeof(p->annotation_error), "%s",
-                         v.ep.error);
-            }
-            ctl_pods_unlock(c->pods);
-        }
-        goto reschedule;
-    }
-    if (!v.ready || v.terminating)
-        goto reschedule;
-    if (!v.owner_resolved)
-        resolve_owner(c, &v);
+/* What one cheap sample decided for a pod, taken under the pod lock and
+ * acted on after it. */
+typedef struct sample_outcome {
+    bool adopted;     /* a finding left open by an earlier leakwatch */
+    bool suspect, was_suspect;
+    bool want_full;   /* a full capture for the episode this interval */
+    bool finding;     /* a finding was open before this sample */
+    bool clear;       /* ... and is cleared by it */
+    ctl_trend trend;
+    char finding_pattern[32];
+    char finding_funcs[sizeof(((ctl_pod *)0)->finding_func)];
+} sample_outcome;
 
-    int64_t count = -1;
-    char err[1024] = "";
-    int rc = cheap_sample(c, &v, &count, err, sizeof(err));
-    const char *pl[] = {v.ns, v.name};
-
-    ctl_pods_lock(c->pods);
-    p = ctl_pods_get(c->pods, uid);
-    if (!p) {
-        ctl_pods_unlock(c->pods);
-        return;
-    }
-    if (v.owner_resolved && !p->owner_resolved) {
-        p->owner = v.owner;
-        p->owner_resolved = true;
-    }
-    p->metrics_absent = v.metrics_absent;
-    if (rc < 0) {
-        int failures = ++p->failures;
-        ctl_pods_unlock(c->pods);
-        /* One warning when a pod starts failing, then quiet: the capturer
-         * backs off per pod and the metrics count every failure. */
-        if (failures == 1 || failures % 20 == 0)
-            obs_log(c->log, OBS_WARN, "sample failed", "namespace", v.ns, "pod",
-                    v.name, "error", err, OBS_END);
-        goto reschedule;
-    }
-    if (p->failures)
-        obs_log(c->log, OBS_INFO, "sampling recovered", "pod", v.name, OBS_END);
-    p->failures = 0;
+/* Adds a successful sample to the pod's window and decides, from the
+ * window, divergence from its peers and the episode under way, whether
+ * the pod wants a full capture and whether its finding clears.  Caller
+ * holds the pod lock. */
+static void judge_sample(ctl_controller *c, ctl_pod *p, const char *uid,
+                         int64_t count, sample_outcome *o)
+{
+    memset(o, 0, sizeof(*o));
     char open_pattern[32];
-    bool adopted = !p->finding && !p->adopted &&
-                   ctl_open_take(c->open, uid, open_pattern, sizeof(open_pattern));
-    if (adopted) {
+    o->adopted = !p->finding && !p->adopted &&
+                 ctl_open_take(c->open, uid, open_pattern, sizeof(open_pattern));
+    if (o->adopted) {
         /* Open since before this leadership.  It clears (and says so) like
          * any finding once the count is flat.  While the pod still grows a
          * new episode re-establishes it, Event adopted rather than
@@ -1072,8 +1050,8 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
     /* A count far below the window after a restart the watch has not shown
      * yet: a new process.  Start over rather than call it a drain. */
     ctl_window_add(&p->win, now_wall, (uint64_t)count);
-    bool was_suspect = p->win.suspect;
-    bool suspect = ctl_window_evaluate(&p->win, &c->wth, &p->trend);
+    o->was_suspect = p->win.suspect;
+    o->suspect = ctl_window_evaluate(&p->win, &c->wth, &p->trend);
     p->last_count = count;
     p->last_sample_ms = now_wall;
     double median = ctl_pods_peer_rate_median(c->pods, p, now_wall / 1000);
@@ -1094,67 +1072,70 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
         p->episode && !p->finding && !p->trend.flat &&
         p->trend.last > p->trend.first &&
         now_wall - ctl_episode_first(p->episode)->t_ms < 2 * episode_min_span_ms(c);
-    bool want_full = suspect || p->diverged || keep_episode;
-    ctl_trend trend = p->trend;
-    bool finding = p->finding;
-    char finding_pattern[32], finding_funcs[sizeof(p->finding_func)];
-    snprintf(finding_pattern, sizeof(finding_pattern), "%s", p->finding_pattern);
-    snprintf(finding_funcs, sizeof(finding_funcs), "%s", p->finding_func);
-    if (!want_full)
+    o->want_full = o->suspect || p->diverged || keep_episode;
+    o->trend = p->trend;
+    o->finding = p->finding;
+    snprintf(o->finding_pattern, sizeof(o->finding_pattern), "%s",
+             p->finding_pattern);
+    snprintf(o->finding_funcs, sizeof(o->finding_funcs), "%s", p->finding_func);
+    if (!o->want_full)
         ctl_pod_end_episode(p);
     /* A finding clears only when the window is flat or falling as a whole
      * (ctl_window.h): a window that merely stopped looking like a clean
      * climb keeps the finding, and keeps it out of a new episode. */
-    bool clear = (finding || p->adopted) && !want_full && trend.flat;
-    if (clear) {
+    o->clear = (o->finding || p->adopted) && !o->want_full && o->trend.flat;
+    if (o->clear) {
         p->finding = false;
         p->adopted = false;
         p->finding_pattern[0] = '\0';
         p->finding_func[0] = '\0';
     }
-    ctl_pods_unlock(c->pods);
+}
 
-    if (adopted) {
-        findings_adjust(c, finding_pattern, +1);
+/* Says what judge_sample decided: metrics, logs, the cleared finding. */
+static void report_sample(ctl_controller *c, const pod_view *v, int64_t count,
+                          const sample_outcome *o)
+{
+    const char *pl[] = {v->ns, v->name};
+    if (o->adopted) {
+        findings_adjust(c, o->finding_pattern, +1);
         obs_log(c->log, OBS_INFO, "finding left open by an earlier leakwatch; "
-                "adopting it", "namespace", v.ns, "pod", v.name, "pattern",
-                finding_pattern, OBS_END);
+                "adopting it", "namespace", v->ns, "pod", v->name, "pattern",
+                o->finding_pattern, OBS_END);
     }
     obs_gauge_set(c->m_goroutines, pl, (double)count);
-    obs_gauge_set(c->m_growth, pl, trend.per_minute);
-    if (suspect && !was_suspect)
-        obs_log(c->log, OBS_INFO, "goroutine growth suspected", "namespace", v.ns,
-                "pod", v.name, OBS_END);
-    if (clear) {
+    obs_gauge_set(c->m_growth, pl, o->trend.per_minute);
+    if (o->suspect && !o->was_suspect)
+        obs_log(c->log, OBS_INFO, "goroutine growth suspected", "namespace",
+                v->ns, "pod", v->name, OBS_END);
+    if (o->clear) {
         char why[160];
         snprintf(why, sizeof(why), "count flat over the last %u samples "
-                 "(%" PRIu64 " -> %" PRIu64 ", %+.1f/min)", trend.n,
-                 trend.first, trend.last, trend.per_minute);
-        clear_finding(c, &v, finding_pattern, finding_funcs, why);
+                 "(%" PRIu64 " -> %" PRIu64 ", %+.1f/min)", o->trend.n,
+                 o->trend.first, o->trend.last, o->trend.per_minute);
+        clear_finding(c, v, o->finding_pattern, o->finding_funcs, why);
     }
-    if (finding && want_full)
-        offer_containment(c, &v);
-    if (!want_full || finding)
-        goto reschedule;
+}
 
-    /* Suspect: a full capture this interval, added to the episode, unless
-     * the last one is too recent to say anything new. */
+/* A suspect pod: one full capture this interval, added to its episode
+ * (unless the last one is too recent to say anything new); with enough
+ * captures over enough time, the episode is analysed and reported. */
+static void deepen_episode(ctl_controller *c, const char *uid, pod_view *v)
+{
     ctl_pods_lock(c->pods);
-    p = ctl_pods_get(c->pods, uid);
+    ctl_pod *p = ctl_pods_get(c->pods, uid);
     bool too_soon = p && p->episode && ctl_episode_captures(p->episode) &&
                     lw_wall_ms() - ctl_episode_last(p->episode)->t_ms <
                         episode_spacing_ms(c);
     ctl_pods_unlock(c->pods);
-    if (!p)
+    if (!p || too_soon)
         return;
-    if (too_soon)
-        goto reschedule;
     cap_result full;
-    if (capture_as(c, &v, CAP_KIND_GOROUTINE, true, false, &full) < 0) {
-        obs_log(c->log, OBS_WARN, "full capture failed", "pod", v.name, "error",
+    if (capture_as(c, v, CAP_KIND_GOROUTINE, true, false, &full) < 0) {
+        obs_log(c->log, OBS_WARN, "full capture failed", "pod", v->name, "error",
                 full.error, OBS_END);
         cap_result_free(&full);
-        goto reschedule;
+        return;
     }
     episode_job job;
     memset(&job, 0, sizeof(job));
@@ -1180,11 +1161,11 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
         job.ep = ctl_episode_new(&c->aopt);
     char perr[512];
     if (!job.ep) {
-        obs_log(c->log, OBS_WARN, "out of memory for the episode", "pod", v.name,
+        obs_log(c->log, OBS_WARN, "out of memory for the episode", "pod", v->name,
                 OBS_END);
     } else if (ctl_episode_add(job.ep, full.data, full.len, cap_kind_ext(full.kind),
-                               lw_wall_ms(), v.name, perr, sizeof(perr)) < 0) {
-        obs_log(c->log, OBS_WARN, "cannot analyse capture", "pod", v.name,
+                               lw_wall_ms(), v->name, perr, sizeof(perr)) < 0) {
+        obs_log(c->log, OBS_WARN, "cannot analyse capture", "pod", v->name,
                 "error", perr, OBS_END);
     }
     if (job.ep)
@@ -1193,8 +1174,8 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
     if (ctl_episode_captures(job.ep) >= CTL_EPISODE_MIN &&
         ctl_episode_last(job.ep)->t_ms - ctl_episode_first(job.ep)->t_ms >=
             episode_min_span_ms(c)) {
-        analyse_and_report(c, &v, &job);
-        offer_containment(c, &v);
+        analyse_and_report(c, v, &job);
+        offer_containment(c, v);
     }
     ctl_pods_lock(c->pods);
     p = ctl_pods_get(c->pods, uid);
@@ -1204,6 +1185,69 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
     }
     ctl_pods_unlock(c->pods);
     ctl_episode_free(job.ep);
+}
+
+/* The work of one due pod: a cheap sample, judged against the pod's
+ * window; a full capture for a suspect pod; then the next due time. */
+static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
+{
+    pod_view v;
+    ctl_pods_lock(c->pods);
+    ctl_pod *p = ctl_pods_get(c->pods, uid);
+    if (!p) {
+        ctl_pods_unlock(c->pods);
+        return;
+    }
+    view_of(p, &v);
+    ctl_pods_unlock(c->pods);
+
+    int64_t now = lw_mono_ms();
+    if (v.ep_state < 0) {
+        note_annotation_error(c, uid, &v);
+        goto reschedule;
+    }
+    if (!v.ready || v.terminating)
+        goto reschedule;
+    if (!v.owner_resolved)
+        resolve_owner(c, &v);
+
+    int64_t count = -1;
+    char err[1024] = "";
+    int rc = cheap_sample(c, &v, &count, err, sizeof(err));
+
+    ctl_pods_lock(c->pods);
+    p = ctl_pods_get(c->pods, uid);
+    if (!p) {
+        ctl_pods_unlock(c->pods);
+        return;
+    }
+    if (v.owner_resolved && !p->owner_resolved) {
+        p->owner = v.owner;
+        p->owner_resolved = true;
+    }
+    p->metrics_absent = v.metrics_absent;
+    if (rc < 0) {
+        int failures = ++p->failures;
+        ctl_pods_unlock(c->pods);
+        /* One warning when a pod starts failing, then quiet: the capturer
+         * backs off per pod and the metrics count every failure. */
+        if (failures == 1 || failures % 20 == 0)
+            obs_log(c->log, OBS_WARN, "sample failed", "namespace", v.ns, "pod",
+                    v.name, "error", err, OBS_END);
+        goto reschedule;
+    }
+    if (p->failures)
+        obs_log(c->log, OBS_INFO, "sampling recovered", "pod", v.name, OBS_END);
+    p->failures = 0;
+    sample_outcome o;
+    judge_sample(c, p, uid, count, &o);
+    ctl_pods_unlock(c->pods);
+
+    report_sample(c, &v, count, &o);
+    if (o.finding && o.want_full)
+        offer_containment(c, &v);
+    if (o.want_full && !o.finding)
+        deepen_episode(c, uid, &v);
 
 reschedule:
     ctl_pods_lock(c->pods);
