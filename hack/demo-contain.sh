@@ -70,10 +70,4 @@ The healthy catalog pods are opted in too, and untouched.  Stop everything with:
 MSG
 }
 
-down() { demo_down; }
-
-case "${1:-}" in
-  up) up ;;
-  down) down ;;
-  *) echo "usage: $0 up|down" >&2; exit 1 ;;
-esac
+demo_main "$@"

@@ -66,10 +66,4 @@ The healthy catalog pods have no GoroutineLeak event.  Stop everything with:
 MSG
 }
 
-down() { demo_down; }
-
-case "${1:-}" in
-  up) up ;;
-  down) down ;;
-  *) echo "usage: $0 up|down" >&2; exit 1 ;;
-esac
+demo_main "$@"

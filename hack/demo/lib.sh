@@ -94,3 +94,13 @@ demo_down() {
   fi
   "$ROOT/hack/cluster.sh" down
 }
+
+# demo_main ARG: a demo script's command line: "up" runs the script's own
+# up(), "down" demo_down; anything else is a usage error.
+demo_main() {
+  case "${1:-}" in
+    up) up ;;
+    down) demo_down ;;
+    *) echo "usage: $0 up|down" >&2; exit 1 ;;
+  esac
+}

@@ -19,8 +19,7 @@ LW_BUILD="${LW_BUILD:-$LW_ROOT/build}"
 
 NS="lw-capture-err-$$"
 # Other suites run processes on 127.1.x.y:6060; a port of our own.
-PORT=$((20000 + RANDOM % 20000))
-while ss -Hltn "sport = :$PORT" 2>/dev/null | grep -q .; do PORT=$((PORT + 1)); done
+PORT=$(e2e_free_port)
 
 E2E_K_ARGS=(--request-timeout=30s)
 e2e_start "$NS"
@@ -30,26 +29,8 @@ check "capture_badserver is built" test -x "$LW_BUILD/e2e/capture_badserver"
 k create namespace "$NS" >/dev/null
 lwc() { lw capture -n "$NS" "$@"; }
 
-make_pod() {
-  k -n "$NS" apply -f - >/dev/null <<EOF
-apiVersion: v1
-kind: Pod
-metadata:
-  name: $1
-  annotations: {leakwatch.dev/scrape: "true", leakwatch.dev/port: "$PORT"}
-spec:
-  containers:
-  - name: app
-    image: example.invalid/app
-    ports: [{name: pprof, containerPort: $PORT}]
-EOF
-}
-
-pod_ip() {
-  poll 30 test -n "$(k -n "$NS" get pod "$1" -o jsonpath='{.status.podIP}' 2>/dev/null)" || return 1
-  local ip; ip="$(k -n "$NS" get pod "$1" -o jsonpath='{.status.podIP}')"
-  case "$ip" in 127.*) echo "$ip" ;; *) echo "pod $1 has non-loopback IP $ip" >&2; return 1 ;; esac
-}
+make_pod() { e2e_port_pod "$NS" "$1" "$PORT"; }
+pod_ip() { e2e_pod_ip "$NS" "$1"; }
 
 # forward POD ADDRESS: a kwok PortForward for $PORT to ADDRESS:$PORT.
 forward() {

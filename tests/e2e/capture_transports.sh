@@ -21,8 +21,7 @@ LW_BUILD="${LW_BUILD:-$LW_ROOT/build}"
 NS="lw-capture-$$"
 # Other suites run their own processes on 127.1.x.y:6060 (pod IPs of other
 # clusters collide); a port of our own keeps the processes apart.
-PORT=$((20000 + RANDOM % 20000))
-while ss -Hltn "sport = :$PORT" 2>/dev/null | grep -q .; do PORT=$((PORT + 1)); done
+PORT=$(e2e_free_port)
 
 E2E_K_ARGS=(--request-timeout=30s)
 e2e_start "$NS"
@@ -44,12 +43,7 @@ k create namespace "$NS" >/dev/null
 lwc() { lw capture -n "$NS" "$@"; }
 
 # pod_ip NAME: waits for the pod's IP and prints it.
-pod_ip() {
-  local ip=""
-  poll 30 test -n "$(k -n "$NS" get pod "$1" -o jsonpath='{.status.podIP}' 2>/dev/null)" || return 1
-  ip="$(k -n "$NS" get pod "$1" -o jsonpath='{.status.podIP}')"
-  case "$ip" in 127.*) echo "$ip" ;; *) echo "pod $1 has non-loopback IP $ip" >&2; return 1 ;; esac
-}
+pod_ip() { e2e_pod_ip "$NS" "$1"; }
 
 # serve POD BINARY ARGS...: runs BINARY on the pod's IP:$PORT and points a
 # kwok PortForward for port $PORT at it; waits until both answer.  The
@@ -79,21 +73,8 @@ EOF
   poll 30 bash -c "'$LW_BIN' capture -n '$NS' 'pod/$pod' --kind metrics --transport portforward -o /dev/null 2>&1 | grep -Eq 'metrics \\(go_goroutines|HTTP 404'"
 }
 
-# pod NAME [labels-yaml]: an opted-in kwok pod.
-make_pod() {
-  k -n "$NS" apply -f - >/dev/null <<EOF
-apiVersion: v1
-kind: Pod
-metadata:
-  name: $1
-  annotations: {leakwatch.dev/scrape: "true", leakwatch.dev/port: "$PORT"}
-spec:
-  containers:
-  - name: app
-    image: example.invalid/app
-    ports: [{name: pprof, containerPort: $PORT}]
-EOF
-}
+# make_pod NAME: an opted-in kwok pod, served on $PORT by the suite.
+make_pod() { e2e_port_pod "$NS" "$1" "$PORT"; }
 
 # same_bytes DESC URL ARGS...: the capture equals, byte for byte, a curl of
 # URL taken just before or just after it.  Even two curls of debug=1 differ

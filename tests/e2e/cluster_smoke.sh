@@ -58,25 +58,7 @@ k create namespace "$NS" >/dev/null || nok "create namespace $NS"
 poll 30 k -n "$NS" get serviceaccount default ||
   info "no default ServiceAccount in $NS yet"
 
-cat >"$TMP/deploy.yaml" <<EOF
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: ${APP}
-spec:
-  replicas: 2
-  selector:
-    matchLabels: {app: ${APP}}
-  template:
-    metadata:
-      labels: {app: ${APP}}
-    spec:
-      containers:
-      - name: app
-        image: registry.k8s.io/pause:3.10
-        ports:
-        - containerPort: 8080
-EOF
+e2e_pause_deployment "$APP" "$APP" 2 8080 >"$TMP/deploy.yaml"
 if k -n "$NS" apply -f "$TMP/deploy.yaml" >/dev/null; then
   ok "create Deployment with 2 replicas"
 else

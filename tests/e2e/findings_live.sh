@@ -28,28 +28,8 @@ T0=$SECONDS
 # deploy NAME BINARY BEHAVIOR RATE "ARGS" [REPLICAS]
 deploy() {
   local name=$1 binary=$2 behavior=$3 rate=$4 args=$5 replicas=${6:-2}
-  cat <<YAML | k apply -f - >/dev/null
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: $name, namespace: $E2E_NS}
-spec:
-  replicas: $replicas
-  selector: {matchLabels: {app: $name}}
-  template:
-    metadata:
-      labels: {app: $name, targets.leakwatch.dev/behavior: $behavior}
-      annotations:
-        leakwatch.dev/scrape: "true"
-        targets.leakwatch.dev/binary: "$binary"
-        targets.leakwatch.dev/rate: "$rate"
-        targets.leakwatch.dev/args: "$args"
-    spec:
-      nodeSelector: {type: kwok}
-      containers:
-        - name: app
-          image: leakwatch.dev/$binary:e2e
-          ports: [{name: pprof, containerPort: 6060}]
-YAML
+  e2e_targets_deployment "$E2E_NS" "$name" "$replicas" "$behavior" binary="$binary" \
+    targets.leakwatch.dev/rate="$rate" targets.leakwatch.dev/args="$args" | k apply -f - >/dev/null
 }
 
 PPROF_ONLY="-metrics=false"

@@ -154,24 +154,7 @@ check "the manifests' ConfigMap is mounted" test -s "$STATE/config/config.yaml"
 # --- a leaking workload backed by real processes ------------------------------
 k create namespace "$NS" >/dev/null
 deploy() { # replicas
-  cat <<YAML | k apply -f - >/dev/null
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: orders, namespace: $NS}
-spec:
-  replicas: $1
-  selector: {matchLabels: {app: orders}}
-  template:
-    metadata:
-      labels: {app: orders, targets.leakwatch.dev/behavior: chan-send}
-      annotations: {leakwatch.dev/scrape: "true", targets.leakwatch.dev/rate: "4"}
-    spec:
-      nodeSelector: {type: kwok}
-      containers:
-        - name: app
-          image: leakwatch.dev/targets:e2e
-          ports: [{name: pprof, containerPort: 6060}]
-YAML
+  e2e_targets_deployment "$NS" orders "$1" chan-send targets.leakwatch.dev/rate=4 | k apply -f - >/dev/null
 }
 deploy 2
 check "leaky deployment rolls out" k -n "$NS" rollout status deploy/orders --timeout=120s
@@ -187,8 +170,7 @@ mkdir -p "$RFS/proc" "$RFS/dev" "$RFS/etc/leakwatch" \
 SETPRIV_LIBS=$(ldd /usr/bin/setpriv | awk '$3 ~ /^\// && $1 !~ /^libc\.so/ { print $3 }')
 ROOTMNT=$STATE/root
 mkdir -p "$ROOTMNT"
-METRICS_PORT=$(( 20000 + RANDOM % 20000 ))
-while ss -ltn | awk '{ print $4 }' | grep -q ":$METRICS_PORT\$"; do METRICS_PORT=$((METRICS_PORT + 1)); done
+METRICS_PORT=$(e2e_free_port)
 
 cat >"$STATE/run.sh" <<EOF
 set -eu

@@ -89,24 +89,7 @@ check "kubectl plugin list finds it" \
 check "kubectl leakwatch version" bash -c "'$KUBECTL' leakwatch version | grep -q '^leakwatch '"
 
 k create namespace "$NS" >/dev/null
-cat <<YAML | k apply -f - >/dev/null
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: orders, namespace: $NS}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: orders}}
-  template:
-    metadata:
-      labels: {app: orders, targets.leakwatch.dev/behavior: chan-send}
-      annotations: {leakwatch.dev/scrape: "true", targets.leakwatch.dev/rate: "20"}
-    spec:
-      nodeSelector: {type: kwok}
-      containers:
-        - name: app
-          image: leakwatch.dev/targets:e2e
-          ports: [{name: pprof, containerPort: 6060}]
-YAML
+e2e_targets_deployment "$NS" orders 2 chan-send targets.leakwatch.dev/rate=20 | k apply -f - >/dev/null
 check "deployment rolls out" k -n "$NS" rollout status deploy/orders --timeout=120s
 "$ROOT/hack/backends.sh" start "$NS" "$STATE/backends" || nok "backends start"
 pods=$(k -n "$NS" get pods -l app=orders -o 'jsonpath={.items[*].metadata.name}')

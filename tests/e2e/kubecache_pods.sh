@@ -68,23 +68,7 @@ check "namespaced cache syncs (empty)" wait_line "$TMP/a.out" '^SYNCED objects=0
 check "all-namespaces cache syncs" wait_line "$TMP/b.out" '^SYNCED objects=0$' 60
 START=$SECONDS
 
-cat >"$TMP/deploy.yaml" <<EOF
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 3
-  selector:
-    matchLabels: {app: ${APP}}
-  template:
-    metadata:
-      labels: {app: ${APP}}
-    spec:
-      containers:
-      - name: app
-        image: registry.k8s.io/pause:3.10
-EOF
+e2e_pause_deployment web "$APP" 3 >"$TMP/deploy.yaml"
 cat >"$TMP/other.yaml" <<EOF
 apiVersion: v1
 kind: Pod

@@ -64,16 +64,7 @@ etcd_delete_pod() {
 
 k create namespace "$NS" >/dev/null
 for i in 1 2 3 4 5; do
-  cat <<EOF | k -n "$NS" apply -f - >/dev/null
-apiVersion: v1
-kind: Pod
-metadata:
-  name: p$i
-spec:
-  containers:
-  - name: app
-    image: registry.k8s.io/pause:3.10
-EOF
+  e2e_pause_pod "p$i" | k -n "$NS" apply -f - >/dev/null
 done
 check "5 pods created" [ "$(k -n "$NS" get pods -o name | grep -c .)" = 5 ]
 

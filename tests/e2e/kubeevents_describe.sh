@@ -50,16 +50,7 @@ events_of() { # pod reason -> "count name" lines
 
 k create namespace "$NS" >/dev/null
 for p in target flood; do
-  cat <<EOF | k -n "$NS" apply -f - >/dev/null
-apiVersion: v1
-kind: Pod
-metadata:
-  name: $p
-spec:
-  containers:
-  - name: app
-    image: registry.k8s.io/pause:3.10
-EOF
+  e2e_pause_pod "$p" | k -n "$NS" apply -f - >/dev/null
 done
 check "pods target and flood exist" quiet k -n "$NS" get pod target flood
 UID_TARGET="$(k -n "$NS" get pod target -o 'jsonpath={.metadata.uid}')"

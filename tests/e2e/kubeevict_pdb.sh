@@ -21,22 +21,8 @@ e2e_start "$NS"
 evict() { "$DRIVER" --kubeconfig "${EVICT_KUBECONFIG:-$KUBECONFIG}" --namespace "$NS" "$@"; }
 
 k create namespace "$NS" >/dev/null
-cat <<EOF | k -n "$NS" apply -f - >/dev/null
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 2
-  selector:
-    matchLabels: {app: ${APP}}
-  template:
-    metadata:
-      labels: {app: ${APP}}
-    spec:
-      containers:
-      - name: app
-        image: registry.k8s.io/pause:3.10
+{ e2e_pause_deployment web "$APP" 2
+  cat <<EOF
 ---
 apiVersion: policy/v1
 kind: PodDisruptionBudget
@@ -47,6 +33,7 @@ spec:
   selector:
     matchLabels: {app: ${APP}}
 EOF
+} | k -n "$NS" apply -f - >/dev/null
 pdb_is() { [ "$(k -n "$NS" get pdb "$1" -o 'jsonpath={.status.expectedPods}/{.status.currentHealthy}/{.status.disruptionsAllowed}')" = "$2" ]; }
 check "2 pods healthy, PDB allows no disruption (2/2/0)" poll 120 pdb_is web 2/2/0
 POD="$(k -n "$NS" get pods -l "app=$APP" -o 'jsonpath={.items[0].metadata.name}')"

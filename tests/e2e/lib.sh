@@ -1,7 +1,8 @@
 # tests/e2e/lib.sh — what the end-to-end suites share: the local cluster,
-# kubectl, polling, cleanup on exit, real Go backends behind kwok pods, and
-# reading the Events leakwatch wrote.  Source it after tests/cli/lib.sh (the
-# assertions).
+# kubectl, polling, cleanup on exit, the workloads they deploy (real Go
+# backends behind kwok pods, pods that run nothing), the controller run
+# under the manifests' RBAC, and reading the Events leakwatch wrote.  Source
+# it after tests/cli/lib.sh (the assertions).
 #
 #   e2e_start [NAMESPACE...]  scratch dir $TMP, cluster up ($KUBECTL,
 #                           $KUBECONFIG), e2e_stop on exit; the namespaces
@@ -34,6 +35,12 @@
 #   e2e_controller LOG ARGS...  `leakwatch controller ARGS` in the
 #                           background ($CTL), JSON debug log in LOG
 #   e2e_metrics_port LOG, e2e_readyz LOG   that controller's port, /readyz
+#   e2e_free_port           a local TCP port nothing listens on
+#   e2e_port_pod NS NAME PORT   an opted-in kwok pod the suite serves itself
+#   e2e_pod_ip NS NAME      that pod's (loopback) IP, once it has one
+#   e2e_pause_deployment NAME APP REPLICAS [PORT]   the YAML of a Deployment
+#                           of pods that run nothing
+#   e2e_pause_pod NAME      the YAML of one bare such pod
 #
 # Not for: assertions (tests/cli/lib.sh) or anything a single suite needs.
 # shellcheck shell=bash  # sourced, never run on its own
@@ -190,13 +197,19 @@ e2e_controller_sa() {
 # leakwatch (leakwatch.dev/scrape), whose pprof port is 6060 and which
 # hack/backends.sh backs with a tests/targets process running BEHAVIOR.
 # A KEY with a "/" is one more pod annotation (targets.leakwatch.dev/rate=4,
-# leakwatch.dev/containment=restart, ...); memory=QUANTITY sets the
-# container's memory limit; finalizer=NAME puts a finalizer on every pod.
+# leakwatch.dev/containment=restart, ...); binary=catalog runs
+# tests/targets/catalog instead (its annotation and image);
+# memory=QUANTITY sets the container's memory limit; finalizer=NAME puts a
+# finalizer on every pod.
 e2e_targets_deployment() {
   local ns=$1 name=$2 replicas=$3 behavior=$4 kv annotations="" limits="" finalizers=""
+  local image=leakwatch.dev/targets:e2e
   shift 4
   for kv in "$@"; do
     case "${kv%%=*}" in
+      binary)
+        image=leakwatch.dev/${kv#*=}:e2e
+        annotations+=$'\n'"        targets.leakwatch.dev/binary: \"${kv#*=}\"" ;;
       */*) annotations+=$'\n'"        ${kv%%=*}: \"${kv#*=}\"" ;;
       memory) limits=$'\n'"          resources: {limits: {memory: ${kv#*=}}}" ;;
       finalizer) finalizers=$'\n'"      finalizers: [${kv#*=}]" ;;
@@ -219,7 +232,7 @@ spec:
       nodeSelector: {type: kwok}
       containers:
         - name: app
-          image: leakwatch.dev/targets:e2e
+          image: $image
           ports: [{name: pprof, containerPort: 6060}]$limits
 YAML
 }
@@ -247,4 +260,82 @@ e2e_metrics_port() {
 # "ok: standby"); fails while it is not Ready.
 e2e_readyz() {
   curl -sf --max-time 5 "http://127.0.0.1:$(e2e_metrics_port "$1")/readyz"
+}
+
+# e2e_free_port: a TCP port from 20000 up that nothing here listens on.
+# Other suites run processes on 127.1.x.y:6060 (pod IPs of other clusters
+# collide), so a suite that serves pods itself takes a port of its own.
+e2e_free_port() {
+  local port=$((20000 + RANDOM % 20000))
+  while ss -Hltn "sport = :$port" 2>/dev/null | grep . >/dev/null; do port=$((port + 1)); done
+  echo "$port"
+}
+
+# e2e_port_pod NS NAME PORT: an opted-in kwok pod whose pprof port is PORT,
+# with no backend behind it: the suite serves on the pod's IP itself.
+e2e_port_pod() {
+  k -n "$1" apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $2
+  annotations: {leakwatch.dev/scrape: "true", leakwatch.dev/port: "$3"}
+spec:
+  containers:
+  - name: app
+    image: example.invalid/app
+    ports: [{name: pprof, containerPort: $3}]
+EOF
+}
+
+# e2e_pod_ip NS NAME: waits (30 s at most) for the pod's IP and prints it;
+# fails unless it is a loopback address, where a process of the suite can
+# listen as the pod.
+e2e_pod_ip() {
+  local ip
+  poll 30 test -n "$(k -n "$1" get pod "$2" -o jsonpath='{.status.podIP}' 2>/dev/null)" || return 1
+  ip="$(k -n "$1" get pod "$2" -o jsonpath='{.status.podIP}')"
+  case "$ip" in 127.*) echo "$ip" ;; *) echo "pod $2 has non-loopback IP $ip" >&2; return 1 ;; esac
+}
+
+# e2e_pause_deployment NAME APP REPLICAS [PORT]: prints the YAML of a
+# Deployment NAME (no namespace: the caller's apply names it) of REPLICAS
+# pods labelled app=APP that run nothing (the pause image), for suites that
+# need pods to exist and not what serves in them; PORT, when given, is the
+# container port they declare.
+e2e_pause_deployment() {
+  cat <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: $1
+spec:
+  replicas: $3
+  selector:
+    matchLabels: {app: $2}
+  template:
+    metadata:
+      labels: {app: $2}
+    spec:
+      containers:
+      - name: app
+        image: registry.k8s.io/pause:3.10${4:+
+        ports:
+        - containerPort: $4}
+YAML
+}
+
+# e2e_pause_pod NAME: prints the YAML of a bare pod NAME (no namespace, no
+# labels) that runs nothing, for suites that need an object to exist.
+e2e_pause_pod() {
+  cat <<YAML
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $1
+spec:
+  containers:
+  - name: app
+    image: registry.k8s.io/pause:3.10
+YAML
 }
