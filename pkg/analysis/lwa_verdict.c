@@ -522,6 +522,126 @@ static int push(lwa_finding **arr, size_t *len, size_t *cap,
     return 0;
 }
 
+/* One stack's finding over the captures: its series and growth, how it
+ * stands against the baseline, blocked minutes, persistence by goroutine
+ * id, the sleep-loop test, then the rules' judgement. */
+static void judge_stack(const judge_ctx *cx, const lwa_sig *sig, size_t i,
+                        const lwa_snapshot *const *snaps, size_t n,
+                        const lwa_snapshot *baseline, const int64_t *tp,
+                        const uint64_t *c, lwa_finding *f)
+{
+    const lwa_thresholds *th = cx->th;
+    const lwa_snapshot *last = snaps[n - 1];
+    uint64_t b = baseline ? lwa_snapshot_count(baseline, i) : 0;
+    memset(f, 0, sizeof(*f));
+    f->sig = sig;
+    f->count = c[n - 1];
+    f->has_baseline = baseline != NULL;
+    f->baseline = b;
+    bool diverged = baseline && f->count >= b &&
+                    (double)f->count >=
+                        th->baseline_ratio * (double)(b ? b : 1) &&
+                    f->count - b >= th->baseline_excess;
+    lwa_growth_compute(tp, c, n, th, diverged, &f->growth);
+    f->delta = n > 1 ? f->growth.delta
+                     : (baseline ? (int64_t)f->count - (int64_t)b : 0);
+    for (size_t k = 0; k < n; k++) {
+        const lwa_minutes *m = lwa_snapshot_minutes(snaps[k], i);
+        if (snaps[k]->minutes)
+            f->has_minutes = true;
+        if (m && m->max > f->minutes_max)
+            f->minutes_max = m->max;
+    }
+    const lwa_minutes *lm = lwa_snapshot_minutes(last, i);
+    if (lm)
+        f->held = held_since(lm, cx->has_times ? cx->span_minutes : 0);
+    f->has_leaked = last->leaked != NULL;
+    f->leaked = lwa_snapshot_leaked(last, i);
+    f->pattern = sig->pattern;
+    persistence(snaps, n, i, c, th, f);
+    if (sleeps(snaps, n, i, c, th, f))
+        f->pattern = LWA_PATTERN_SLEEP_LOOP;
+    judge(cx, f, last->minutes ? (lm ? lm : &(lwa_minutes){0}) : NULL);
+    judge_leaked(cx, f);
+}
+
+/* Findings in order, label shares per stack then per group (companions
+ * folded into their lead), dismissed stacks capped. */
+static int order_and_group(lwa_report *r, const lwa_snapshot *const *snaps,
+                           size_t n, const lwa_snapshot *baseline)
+{
+    if (r->nfindings > 1)
+        qsort(r->findings, r->nfindings, sizeof(*r->findings), cmp_findings);
+    /* Each stack's own label shares tie stacks; then the group's. */
+    for (size_t k = 0; k < r->nfindings; k++)
+        if (label_shares(&r->findings[k], snaps, n, baseline) < 0)
+            return -1;
+    if (lwa_group_findings(r, cmp_findings) < 0)
+        return -1;
+    for (size_t k = 0; k < r->nfindings; k++) {
+        lwa_finding *f = &r->findings[k];
+        if (!f->ncompanions)
+            continue;
+        free(f->labels);
+        f->labels = NULL;
+        f->nlabels = 0;
+        if (label_shares(f, snaps, n, baseline) < 0)
+            return -1;
+    }
+    /* Companions can lift a lead's status. */
+    if (r->nfindings > 1)
+        qsort(r->findings, r->nfindings, sizeof(*r->findings), cmp_findings);
+    if (r->ndismissed > 1)
+        qsort(r->dismissed, r->ndismissed, sizeof(*r->dismissed),
+              cmp_dismissed);
+    while (r->ndismissed > MAX_DISMISSED)
+        free(r->dismissed[--r->ndismissed].series);
+    for (size_t k = 0; k < r->ndismissed; k++)
+        lwa_group_single(&r->dismissed[k]);
+
+    return 0;
+}
+
+/* The report's verdict and why, from its findings and the captures. */
+static void overall_verdict(lwa_report *r, const lwa_snapshot *const *snaps,
+                            size_t n, const lwa_snapshot *baseline)
+{
+    /* goroutineleak profiles other than debug=2 dumps list only what the
+     * detector proved; their silence is not evidence of health. */
+    bool proof_only = true;
+    for (size_t k = 0; k < n; k++)
+        proof_only = proof_only && snaps[k]->kind == PPROF_KIND_GOROUTINELEAK &&
+                     snaps[k]->format != PPROF_FORMAT_DEBUG2;
+    size_t leaks = 0, suspects = 0;
+    for (size_t i = 0; i < r->nfindings; i++) {
+        leaks += r->findings[i].status == LWA_STATUS_LEAK;
+        suspects += r->findings[i].status == LWA_STATUS_SUSPECT;
+    }
+    if (leaks) {
+        r->verdict = LWA_VERDICT_LEAK;
+        r->why = r->findings[0].why;
+    } else if (n == 1 && !baseline) {
+        r->verdict = LWA_VERDICT_INCONCLUSIVE;
+        r->why = "one capture without a fresh peer cannot show growth";
+    } else if (suspects) {
+        r->verdict = LWA_VERDICT_INCONCLUSIVE;
+        r->why = r->findings[0].why;
+    } else if (proof_only) {
+        r->verdict = LWA_VERDICT_INCONCLUSIVE;
+        r->why = "Go's leak detector proved no leak, and it cannot see "
+                 "goroutines blocked on reachable objects (a held mutex, a "
+                 "sleep loop)";
+    } else if (r->total.shape == LWA_SHAPE_GROWING) {
+        r->verdict = LWA_VERDICT_INCONCLUSIVE;
+        r->why = "goroutines climb steadily but no single stack accounts "
+                 "for it";
+    } else {
+        r->verdict = LWA_VERDICT_NO_LEAK;
+        r->why = n == 1 ? "no stack stands out from the fresh peer"
+                        : "no stack grew steadily";
+    }
+}
+
 lwa_report *lwa_analyze(const lwa_sigtab *t, const lwa_snapshot *const *snaps,
                         size_t n, const lwa_snapshot *baseline,
                         const lwa_thresholds *th)
@@ -571,44 +691,13 @@ lwa_report *lwa_analyze(const lwa_sigtab *t, const lwa_snapshot *const *snaps,
             if (c[k] > hi)
                 hi = c[k];
         }
-        uint64_t b = baseline ? lwa_snapshot_count(baseline, i) : 0;
         /* Nothing below min_growth can matter to any rule but the leak
          * detector's. */
         if (hi < th->min_growth && !lwa_snapshot_leaked(last, i))
             continue;
 
         lwa_finding f;
-        memset(&f, 0, sizeof(f));
-        f.sig = sig;
-        f.count = c[n - 1];
-        f.has_baseline = baseline != NULL;
-        f.baseline = b;
-        bool diverged = baseline && f.count >= b &&
-                        (double)f.count >=
-                            th->baseline_ratio * (double)(b ? b : 1) &&
-                        f.count - b >= th->baseline_excess;
-        lwa_growth_compute(tp, c, n, th, diverged, &f.growth);
-        f.delta = n > 1 ? f.growth.delta
-                        : (baseline ? (int64_t)f.count - (int64_t)b : 0);
-        for (size_t k = 0; k < n; k++) {
-            const lwa_minutes *m = lwa_snapshot_minutes(snaps[k], i);
-            if (snaps[k]->minutes)
-                f.has_minutes = true;
-            if (m && m->max > f.minutes_max)
-                f.minutes_max = m->max;
-        }
-        const lwa_minutes *lm = lwa_snapshot_minutes(last, i);
-        if (lm)
-            f.held = held_since(lm, r->has_times ? r->span_minutes : 0);
-        f.has_leaked = last->leaked != NULL;
-        f.leaked = lwa_snapshot_leaked(last, i);
-        f.pattern = sig->pattern;
-        persistence(snaps, n, i, c, th, &f);
-        if (sleeps(snaps, n, i, c, th, &f))
-            f.pattern = LWA_PATTERN_SLEEP_LOOP;
-        judge(&cx, &f, last->minutes ? (lm ? lm : &(lwa_minutes){0}) : NULL);
-        judge_leaked(&cx, &f);
-
+        judge_stack(&cx, sig, i, snaps, n, baseline, tp, c, &f);
         bool keep = f.status != LWA_STATUS_NONE;
         bool dismiss = !keep && n > 1 &&
                        f.growth.max - f.growth.first >= th->min_growth;
@@ -625,69 +714,9 @@ lwa_report *lwa_analyze(const lwa_sigtab *t, const lwa_snapshot *const *snaps,
             }
         }
     }
-    if (r->nfindings > 1)
-        qsort(r->findings, r->nfindings, sizeof(*r->findings), cmp_findings);
-    /* Each stack's own label shares tie stacks; then the group's. */
-    for (size_t k = 0; k < r->nfindings; k++)
-        if (label_shares(&r->findings[k], snaps, n, baseline) < 0)
-            goto fail;
-    if (lwa_group_findings(r, cmp_findings) < 0)
+    if (order_and_group(r, snaps, n, baseline) < 0)
         goto fail;
-    for (size_t k = 0; k < r->nfindings; k++) {
-        lwa_finding *f = &r->findings[k];
-        if (!f->ncompanions)
-            continue;
-        free(f->labels);
-        f->labels = NULL;
-        f->nlabels = 0;
-        if (label_shares(f, snaps, n, baseline) < 0)
-            goto fail;
-    }
-    /* Companions can lift a lead's status. */
-    if (r->nfindings > 1)
-        qsort(r->findings, r->nfindings, sizeof(*r->findings), cmp_findings);
-    if (r->ndismissed > 1)
-        qsort(r->dismissed, r->ndismissed, sizeof(*r->dismissed),
-              cmp_dismissed);
-    while (r->ndismissed > MAX_DISMISSED)
-        free(r->dismissed[--r->ndismissed].series);
-    for (size_t k = 0; k < r->ndismissed; k++)
-        lwa_group_single(&r->dismissed[k]);
-
-    /* goroutineleak profiles other than debug=2 dumps list only what the
-     * detector proved; their silence is not evidence of health. */
-    bool proof_only = true;
-    for (size_t k = 0; k < n; k++)
-        proof_only = proof_only && snaps[k]->kind == PPROF_KIND_GOROUTINELEAK &&
-                     snaps[k]->format != PPROF_FORMAT_DEBUG2;
-    size_t leaks = 0, suspects = 0;
-    for (size_t i = 0; i < r->nfindings; i++) {
-        leaks += r->findings[i].status == LWA_STATUS_LEAK;
-        suspects += r->findings[i].status == LWA_STATUS_SUSPECT;
-    }
-    if (leaks) {
-        r->verdict = LWA_VERDICT_LEAK;
-        r->why = r->findings[0].why;
-    } else if (n == 1 && !baseline) {
-        r->verdict = LWA_VERDICT_INCONCLUSIVE;
-        r->why = "one capture without a fresh peer cannot show growth";
-    } else if (suspects) {
-        r->verdict = LWA_VERDICT_INCONCLUSIVE;
-        r->why = r->findings[0].why;
-    } else if (proof_only) {
-        r->verdict = LWA_VERDICT_INCONCLUSIVE;
-        r->why = "Go's leak detector proved no leak, and it cannot see "
-                 "goroutines blocked on reachable objects (a held mutex, a "
-                 "sleep loop)";
-    } else if (r->total.shape == LWA_SHAPE_GROWING) {
-        r->verdict = LWA_VERDICT_INCONCLUSIVE;
-        r->why = "goroutines climb steadily but no single stack accounts "
-                 "for it";
-    } else {
-        r->verdict = LWA_VERDICT_NO_LEAK;
-        r->why = n == 1 ? "no stack stands out from the fresh peer"
-                        : "no stack grew steadily";
-    }
+    overall_verdict(r, snaps, n, baseline);
     free(tms);
     free(c);
     return r;
