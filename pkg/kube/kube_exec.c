@@ -438,6 +438,105 @@ static void kill_and_reap(pid_t pid)
         ;
 }
 
+/* Why the plugin could not be started, with the kubeconfig's install
+ * hint when it has one. */
+static void spawn_error(const kube_exec_config *e, int serr, char *err,
+                        size_t errlen)
+{
+    char hint[300] = "";
+    if (e->install_hint) {
+        char h[256];
+        kube_one_line(e->install_hint, strlen(e->install_hint), h, sizeof h);
+        snprintf(hint, sizeof hint, " (%s)", h);
+    }
+    if (serr == ENOENT)
+        snprintf(err, errlen, "%s: exec plugin: command \"%s\" not found%s%s",
+                 e->origin, e->command,
+                 strchr(e->command, '/') ? "" : " in PATH", hint);
+    else
+        snprintf(err, errlen, "%s: exec plugin: cannot run \"%s\": %s%s",
+                 e->origin, e->command, strerror(serr), hint);
+}
+
+/* Reads the plugin's stdout and stderr until it closes both, within the
+ * deadline and the output cap.  0, or -1 with err set. */
+static int read_until_closed(const kube_exec_config *e, int fd_out, int fd_err,
+                             int64_t deadline, outbuf *out, outbuf *errb,
+                             char *err, size_t errlen)
+{
+    bool open_o = true, open_e = true;
+    while (open_o || open_e) {
+        int64_t left = deadline - lw_mono_ms();
+        if (left <= 0) {
+            snprintf(err, errlen,
+                     "%s: exec plugin \"%s\" did not finish within %ld ms",
+                     e->origin, e->command, e->timeout_ms);
+            return -1;
+        }
+        struct pollfd pf[2] = {{open_o ? fd_out : -1, POLLIN, 0},
+                               {open_e ? fd_err : -1, POLLIN, 0}};
+        int n = poll(pf, 2, (int)(left > 1000 ? 1000 : left));
+        if (n < 0 && errno != EINTR) {
+            snprintf(err, errlen, "%s: exec plugin \"%s\": poll: %s", e->origin,
+                     e->command, strerror(errno));
+            return -1;
+        }
+        for (int i = 0; n > 0 && i < 2; i++) {
+            if (!pf[i].revents)
+                continue;
+            char buf[8192];
+            ssize_t r = read(pf[i].fd, buf, sizeof buf);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0) {
+                if (i == 0)
+                    open_o = false;
+                else
+                    open_e = false;
+                continue;
+            }
+            outbuf *b = i == 0 ? out : errb;
+            if (outbuf_add(b, buf, (size_t)r) != 0) {
+                snprintf(err, errlen, "%s: exec plugin \"%s\": out of memory",
+                         e->origin, e->command);
+                return -1;
+            }
+            if (out->overflow) {
+                snprintf(err, errlen,
+                         "%s: exec plugin \"%s\" wrote more than %u bytes",
+                         e->origin, e->command, EXEC_MAX_STDOUT);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Both pipes closed: the plugin is exiting; it has until the deadline.
+ * 0 once reaped, or -1 with err set (the caller kills it). */
+static int wait_exit(const kube_exec_config *e, pid_t pid, int64_t deadline,
+                     int *status, char *err, size_t errlen)
+{
+    for (;;) {
+        pid_t w = waitpid(pid, status, WNOHANG);
+        if (w == pid)
+            break;
+        if (w < 0 && errno != EINTR) {
+            *status = 0; /* SIGCHLD ignored by the host: judge by output */
+            break;
+        }
+        if (lw_mono_ms() >= deadline) {
+            snprintf(err, errlen,
+                     "%s: exec plugin \"%s\" did not exit within %ld ms",
+                     e->origin, e->command, e->timeout_ms);
+            return -1;
+        }
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
 /* Runs the plugin; fills out/errb; sets *status (waitpid status).  Returns
  * 0, or -1 with err set (spawn failure, timeout, output too large). */
 static int run_plugin(kube_exec_config *e, outbuf *out, outbuf *errb,
@@ -501,20 +600,7 @@ static int run_plugin(kube_exec_config *e, outbuf *out, outbuf *errb,
     }
     if (serr != 0) {
         pid = -1;
-        char hint[300] = "";
-        if (e->install_hint) {
-            char h[256];
-            kube_one_line(e->install_hint, strlen(e->install_hint), h,
-                          sizeof h);
-            snprintf(hint, sizeof hint, " (%s)", h);
-        }
-        if (serr == ENOENT)
-            snprintf(err, errlen, "%s: exec plugin: command \"%s\" not found%s%s",
-                     e->origin, e->command,
-                     strchr(e->command, '/') ? "" : " in PATH", hint);
-        else
-            snprintf(err, errlen, "%s: exec plugin: cannot run \"%s\": %s%s",
-                     e->origin, e->command, strerror(serr), hint);
+        spawn_error(e, serr, err, errlen);
         goto out;
     }
     e->runs++;
@@ -523,69 +609,9 @@ static int run_plugin(kube_exec_config *e, outbuf *out, outbuf *errb,
     po[1] = pe[1] = -1;
 
     int64_t deadline = lw_mono_ms() + e->timeout_ms;
-    bool open_o = true, open_e = true;
-    while (open_o || open_e) {
-        int64_t left = deadline - lw_mono_ms();
-        if (left <= 0) {
-            snprintf(err, errlen,
-                     "%s: exec plugin \"%s\" did not finish within %ld ms",
-                     e->origin, e->command, e->timeout_ms);
-            goto out;
-        }
-        struct pollfd pf[2] = {{open_o ? po[0] : -1, POLLIN, 0},
-                               {open_e ? pe[0] : -1, POLLIN, 0}};
-        int n = poll(pf, 2, (int)(left > 1000 ? 1000 : left));
-        if (n < 0 && errno != EINTR) {
-            snprintf(err, errlen, "%s: exec plugin \"%s\": poll: %s", e->origin,
-                     e->command, strerror(errno));
-            goto out;
-        }
-        for (int i = 0; n > 0 && i < 2; i++) {
-            if (!pf[i].revents)
-                continue;
-            char buf[8192];
-            ssize_t r = read(pf[i].fd, buf, sizeof buf);
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r <= 0) {
-                if (i == 0)
-                    open_o = false;
-                else
-                    open_e = false;
-                continue;
-            }
-            outbuf *b = i == 0 ? out : errb;
-            if (outbuf_add(b, buf, (size_t)r) != 0) {
-                snprintf(err, errlen, "%s: exec plugin \"%s\": out of memory",
-                         e->origin, e->command);
-                goto out;
-            }
-            if (out->overflow) {
-                snprintf(err, errlen,
-                         "%s: exec plugin \"%s\" wrote more than %u bytes",
-                         e->origin, e->command, EXEC_MAX_STDOUT);
-                goto out;
-            }
-        }
-    }
-    /* Both pipes closed: the plugin is exiting; give it until the deadline. */
-    for (;;) {
-        pid_t w = waitpid(pid, status, WNOHANG);
-        if (w == pid)
-            break;
-        if (w < 0 && errno != EINTR) {
-            *status = 0; /* SIGCHLD ignored by the host: judge by output */
-            break;
-        }
-        if (lw_mono_ms() >= deadline) {
-            snprintf(err, errlen,
-                     "%s: exec plugin \"%s\" did not exit within %ld ms",
-                     e->origin, e->command, e->timeout_ms);
-            goto out;
-        }
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
+    if (read_until_closed(e, po[0], pe[0], deadline, out, errb, err, errlen) < 0 ||
+        wait_exit(e, pid, deadline, status, err, errlen) < 0)
+        goto out;
     pid = -1;
     rc = 0;
 out:
