@@ -592,6 +592,77 @@ static int upgrade_refused(pf *p, const char *head, size_t headlen,
                           o ? ": " : "", line);
 }
 
+/* The upgrade's response head, read whole (16 KiB at most), with the
+ * bytes after it: *have bytes in all, the head *headlen of them.  NULL
+ * after saying why. */
+static char *read_upgrade_head(pf *p, size_t *have, size_t *headlen)
+{
+    cap_fetch_ctx *f = p->f;
+    char *head = malloc(PF_MAX_HEAD + 1);
+    if (!head) {
+        cap_fetch_fail(f, CAP_ERR_CONNECT, "out of memory");
+        return NULL;
+    }
+    *have = 0;
+    char *end = NULL;
+    while (!end) {
+        size_t n;
+        if (*have == PF_MAX_HEAD) {
+            free(head);
+            cap_fetch_fail(f, CAP_ERR_PROTOCOL,
+                           "upgrade response head exceeds 16 KiB");
+            return NULL;
+        }
+        if (pf_recv(p, head + *have, PF_MAX_HEAD - *have, &n)) {
+            free(head);
+            return NULL;
+        }
+        if (n == 0) {
+            free(head);
+            cap_fetch_fail(f, CAP_ERR_CONNECT,
+                           "API server closed the connection during the "
+                           "WebSocket upgrade");
+            return NULL;
+        }
+        *have += n;
+        head[*have] = '\0';
+        end = strstr(head, "\r\n\r\n");
+    }
+    *headlen = (size_t)(end - head) + 4;
+    return head;
+}
+
+/* A 101 head must confirm the upgrade: "Upgrade: websocket", the accept
+ * value for our key, and our subprotocol or none.  0, or -1 after saying
+ * why.  head is the head alone, NUL-terminated after its last CRLF. */
+static int check_upgraded(pf *p, const char *head, const char *want)
+{
+    cap_fetch_ctx *f = p->f;
+    char v[256];
+    const char *up = head_value(head, "Upgrade", v, sizeof v);
+    if (!up || strcasecmp(up, "websocket"))
+        return cap_fetch_fail(f, CAP_ERR_PROTOCOL,
+                              "101 response without \"Upgrade: websocket\"");
+    const char *acc = head_value(head, "Sec-WebSocket-Accept", v, sizeof v);
+    if (!acc || !want[0] || strcmp(acc, want))
+        return cap_fetch_fail(f, CAP_ERR_PROTOCOL,
+                              "Sec-WebSocket-Accept %s%s%s does not match "
+                              "the key", acc ? "\"" : "(missing)",
+                              acc ? acc : "", acc ? "\"" : "");
+    /* kubelet serves the same binary channel protocol under the empty
+     * subprotocol, so only a different choice is an error. */
+    const char *proto = head_value(head, "Sec-WebSocket-Protocol", v,
+                                   sizeof v);
+    if (proto && strcmp(proto, PF_SUBPROTOCOL)) {
+        char pv[64];
+        snprintf(pv, sizeof pv, "%s", proto);
+        return cap_fetch_fail(f, CAP_ERR_PROTOCOL,
+                              "server chose subprotocol \"%s\", we asked for "
+                              PF_SUBPROTOCOL, pv);
+    }
+    return 0;
+}
+
 /* Connects, upgrades, and leaves any bytes after the 101 head in *extra.
  * Returns 0, -1 on failure, or 1 when the API server said 401 (the caller
  * may retry once with refreshed credentials). */
@@ -666,34 +737,10 @@ static int pf_connect(pf *p, uint8_t *extra, size_t *extralen)
     if (r)
         return -1;
 
-    /* Read the response head. */
-    char *head = malloc(PF_MAX_HEAD + 1);
+    size_t have, headlen;
+    char *head = read_upgrade_head(p, &have, &headlen);
     if (!head)
-        return cap_fetch_fail(f, CAP_ERR_CONNECT, "out of memory");
-    size_t have = 0;
-    char *end = NULL;
-    while (!end) {
-        size_t n;
-        if (have == PF_MAX_HEAD) {
-            free(head);
-            return cap_fetch_fail(f, CAP_ERR_PROTOCOL,
-                                  "upgrade response head exceeds 16 KiB");
-        }
-        if (pf_recv(p, head + have, PF_MAX_HEAD - have, &n)) {
-            free(head);
-            return -1;
-        }
-        if (n == 0) {
-            free(head);
-            return cap_fetch_fail(f, CAP_ERR_CONNECT,
-                                  "API server closed the connection during "
-                                  "the WebSocket upgrade");
-        }
-        have += n;
-        head[have] = '\0';
-        end = strstr(head, "\r\n\r\n");
-    }
-    size_t headlen = (size_t)(end - head) + 4;
+        return -1;
     int status = 0;
     if (strncmp(head, "HTTP/1.", 7) || sscanf(head + 8, " %3d", &status) != 1) {
         free(head);
@@ -716,33 +763,10 @@ static int pf_connect(pf *p, uint8_t *extra, size_t *extralen)
         free(head);
         return rr;
     }
-    end[2] = '\0'; /* keep the final CRLF of the last header for head_value */
-    char v[256];
-    const char *up = head_value(head, "Upgrade", v, sizeof v);
-    if (!up || strcasecmp(up, "websocket")) {
+    head[headlen - 2] = '\0'; /* keep the last header's CRLF for head_value */
+    if (check_upgraded(p, head, want) < 0) {
         free(head);
-        return cap_fetch_fail(f, CAP_ERR_PROTOCOL,
-                              "101 response without \"Upgrade: websocket\"");
-    }
-    const char *acc = head_value(head, "Sec-WebSocket-Accept", v, sizeof v);
-    if (!acc || !want[0] || strcmp(acc, want)) {
-        free(head);
-        return cap_fetch_fail(f, CAP_ERR_PROTOCOL,
-                              "Sec-WebSocket-Accept %s%s%s does not match "
-                              "the key", acc ? "\"" : "(missing)",
-                              acc ? acc : "", acc ? "\"" : "");
-    }
-    /* kubelet serves the same binary channel protocol under the empty
-     * subprotocol, so only a different choice is an error. */
-    const char *proto = head_value(head, "Sec-WebSocket-Protocol", v,
-                                   sizeof v);
-    if (proto && strcmp(proto, PF_SUBPROTOCOL)) {
-        char pv[64];
-        snprintf(pv, sizeof pv, "%s", proto);
-        free(head);
-        return cap_fetch_fail(f, CAP_ERR_PROTOCOL,
-                              "server chose subprotocol \"%s\", we asked for "
-                              PF_SUBPROTOCOL, pv);
+        return -1;
     }
     *extralen = have - headlen;
     memcpy(extra, head + headlen, *extralen);
