@@ -3,7 +3,7 @@
  *
  * Written here because none of our libraries exports a general byte hash;
  * it is a plain multiply-xorshift mix over 8-byte words, good enough for
- * open-addressing tables keyed by function names and stacks.  Not for
+ * the hash index (lw_htab.h) keyed by function names and stacks.  Not for
  * anything an attacker could exploit for more than slower lookups (tables
  * that use it must cap their size), and never for security.
  */
