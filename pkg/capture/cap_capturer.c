@@ -70,11 +70,6 @@ static void share_new(cap_capturer *c)
     }
 }
 
-static char *dup_or_null(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
 cap_capturer *cap_capturer_new(kube_client *kube, const cap_options *opts,
                                char *err, size_t errlen)
 {
@@ -103,7 +98,7 @@ cap_capturer *cap_capturer_new(kube_client *kube, const cap_options *opts,
                                                 : "/metrics");
     c->user_agent = strdup(opts->user_agent ? opts->user_agent
                                             : "leakwatch");
-    c->pod_ca_file = dup_or_null(opts->pod_ca_file);
+    c->pod_ca_file = lw_strdup(opts->pod_ca_file);
     c->nbuckets = 256;
     c->table = calloc(c->nbuckets, sizeof *c->table);
     if (!c->metrics_path || !c->user_agent || !c->table ||

@@ -832,11 +832,6 @@ static void *watch_main(void *arg)
     return NULL;
 }
 
-static char *dup_or_empty(const char *s)
-{
-    return strdup(s ? s : "");
-}
-
 kube_watch *kube_watch_start(kube_client *c, const kube_watch_opts *o,
                              const kube_watch_handler *h, char *err,
                              size_t errlen)
@@ -864,9 +859,9 @@ kube_watch *kube_watch_start(kube_client *c, const kube_watch_opts *o,
         return NULL;
     }
     w->c = c;
-    w->path = dup_or_empty(o->path);
-    w->label_selector = dup_or_empty(o->label_selector);
-    w->field_selector = dup_or_empty(o->field_selector);
+    w->path = lw_strdup(o->path ? o->path : "");
+    w->label_selector = lw_strdup(o->label_selector ? o->label_selector : "");
+    w->field_selector = lw_strdup(o->field_selector ? o->field_selector : "");
     w->page_limit = o->page_limit ? o->page_limit : 500;
     w->timeout_seconds = o->timeout_seconds;
     w->max_line = o->max_line_bytes ? o->max_line_bytes : DEFAULT_MAX_LINE;
