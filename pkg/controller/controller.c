@@ -1594,6 +1594,81 @@ static void setup_metrics(ctl_controller *c)
     }
 }
 
+/* The capturer, with the controller's transport, limits and back-off. */
+static int new_capturer(ctl_controller *c, char *err, size_t errlen)
+{
+    const ctl_config *cfg = c->cfg;
+    cap_options copt;
+    cap_options_default(&copt);
+    if (cap_transport_parse(cfg->transport, &copt.transport) < 0) {
+        snprintf(err, errlen, "--transport: unknown \"%s\"", cfg->transport);
+        return -1;
+    }
+    copt.timeout_ms = (long)(cfg->capture_timeout_s * 1000);
+    copt.max_body_bytes = cfg->max_capture_bytes;
+    copt.debug2_max_goroutines = (uint64_t)cfg->full_capture_threshold;
+    copt.max_in_flight = (int)cfg->max_concurrent_captures;
+    copt.max_in_flight_per_node = (int)cfg->max_captures_per_node;
+    /* The controller samples every interval: back off no longer than a few
+     * intervals so a pod that comes back is seen again soon. */
+    copt.backoff_base_ms = (long)(cfg->interval_s * 1000);
+    copt.backoff_max_ms = (long)(cfg->interval_s * 1000 * 8);
+    c->cap = cap_capturer_new(c->kube, &copt, err, errlen);
+    return c->cap ? 0 : -1;
+}
+
+/* Containment, configured from the controller's flags (off unless a
+ * workload opts in or --containment says so). */
+static int new_containment(ctl_controller *c, char *err, size_t errlen)
+{
+    const ctl_config *cfg = c->cfg;
+    cnt_config cc;
+    cnt_config_default(&cc);
+    cc.enabled = cfg->containment;
+    cc.dry_run = cfg->dry_run;
+    cc.rollout = !strcmp(cfg->containment_mode, "rollout");
+    cc.horizon_s = cfg->containment_horizon_s;
+    cc.goroutine_cap = cfg->goroutine_cap;
+    cc.min_rate_per_min = cfg->containment_min_rate;
+    cc.budget_per_workload = cfg->budget_per_workload;
+    cc.budget_global = cfg->budget_global;
+    cc.pod_cooldown_s = cfg->pod_cooldown_s;
+    cc.ready_timeout_s = cfg->ready_timeout_s;
+    c->contain = cnt_new(c->kube, c->rec, &cc, c->reg, c->log, err, errlen);
+    return c->contain ? 0 : -1;
+
+}
+
+/* One pod cache per --namespaces entry (all namespaces when empty), each
+ * slimming pods to what the controller reads. */
+static int start_caches(ctl_controller *c, char *err, size_t errlen)
+{
+    const ctl_config *cfg = c->cfg;
+    kube_cache_handlers h = {.on_add = cb_add, .on_update = cb_update,
+                             .on_delete = cb_delete, .ud = c};
+    char nsbuf[1024];
+    snprintf(nsbuf, sizeof(nsbuf), "%s", cfg->namespaces ? cfg->namespaces : "");
+    char *save = NULL;
+    char *tok = strtok_r(nsbuf, ",", &save);
+    do {
+        while (tok && *tok == ' ')
+            tok++;
+        if (c->ncaches == CTL_MAX_CACHES) {
+            snprintf(err, errlen, "--namespaces: at most %d namespaces", CTL_MAX_CACHES);
+            return -1;
+        }
+        kube_cache_opts co = {.namespace = tok && *tok ? tok : NULL,
+                              .label_selector = cfg->selector && *cfg->selector ? cfg->selector : NULL,
+                              .log = log_kube, .log_ud = c,
+                              .transform = slim_pod};
+        c->caches[c->ncaches] = kube_cache_new(c->kube, &co, &h, err, errlen);
+        if (!c->caches[c->ncaches])
+            return -1;
+        c->ncaches++;
+    } while (tok && (tok = strtok_r(NULL, ",", &save)));
+    return 0;
+}
+
 ctl_controller *ctl_controller_new(const ctl_config *cfg, obs_logger *log,
                                    char *err, size_t errlen)
 {
@@ -1650,23 +1725,7 @@ ctl_controller *ctl_controller_new(const ctl_config *cfg, obs_logger *log,
         goto fail;
     kube_client_set_observer(c->kube, observe_request, c);
 
-    cap_options copt;
-    cap_options_default(&copt);
-    if (cap_transport_parse(cfg->transport, &copt.transport) < 0) {
-        snprintf(err, errlen, "--transport: unknown \"%s\"", cfg->transport);
-        goto fail;
-    }
-    copt.timeout_ms = (long)(cfg->capture_timeout_s * 1000);
-    copt.max_body_bytes = cfg->max_capture_bytes;
-    copt.debug2_max_goroutines = (uint64_t)cfg->full_capture_threshold;
-    copt.max_in_flight = (int)cfg->max_concurrent_captures;
-    copt.max_in_flight_per_node = (int)cfg->max_captures_per_node;
-    /* The controller samples every interval: back off no longer than a few
-     * intervals so a pod that comes back is seen again soon. */
-    copt.backoff_base_ms = (long)(cfg->interval_s * 1000);
-    copt.backoff_max_ms = (long)(cfg->interval_s * 1000 * 8);
-    c->cap = cap_capturer_new(c->kube, &copt, err, errlen);
-    if (!c->cap)
+    if (new_capturer(c, err, errlen) < 0)
         goto fail;
     c->sched = cap_scheduler_new((int)cfg->max_concurrent_captures,
                                  (int)cfg->max_captures_per_node);
@@ -1686,44 +1745,11 @@ ctl_controller *ctl_controller_new(const ctl_config *cfg, obs_logger *log,
     if (!c->rec)
         goto fail;
 
-    cnt_config cc;
-    cnt_config_default(&cc);
-    cc.enabled = cfg->containment;
-    cc.dry_run = cfg->dry_run;
-    cc.rollout = !strcmp(cfg->containment_mode, "rollout");
-    cc.horizon_s = cfg->containment_horizon_s;
-    cc.goroutine_cap = cfg->goroutine_cap;
-    cc.min_rate_per_min = cfg->containment_min_rate;
-    cc.budget_per_workload = cfg->budget_per_workload;
-    cc.budget_global = cfg->budget_global;
-    cc.pod_cooldown_s = cfg->pod_cooldown_s;
-    cc.ready_timeout_s = cfg->ready_timeout_s;
-    c->contain = cnt_new(c->kube, c->rec, &cc, c->reg, c->log, err, errlen);
-    if (!c->contain)
+    if (new_containment(c, err, errlen) < 0)
         goto fail;
 
-    kube_cache_handlers h = {.on_add = cb_add, .on_update = cb_update,
-                             .on_delete = cb_delete, .ud = c};
-    char nsbuf[1024];
-    snprintf(nsbuf, sizeof(nsbuf), "%s", cfg->namespaces ? cfg->namespaces : "");
-    char *save = NULL;
-    char *tok = strtok_r(nsbuf, ",", &save);
-    do {
-        while (tok && *tok == ' ')
-            tok++;
-        if (c->ncaches == CTL_MAX_CACHES) {
-            snprintf(err, errlen, "--namespaces: at most %d namespaces", CTL_MAX_CACHES);
-            goto fail;
-        }
-        kube_cache_opts co = {.namespace = tok && *tok ? tok : NULL,
-                              .label_selector = cfg->selector && *cfg->selector ? cfg->selector : NULL,
-                              .log = log_kube, .log_ud = c,
-                              .transform = slim_pod};
-        c->caches[c->ncaches] = kube_cache_new(c->kube, &co, &h, err, errlen);
-        if (!c->caches[c->ncaches])
-            goto fail;
-        c->ncaches++;
-    } while (tok && (tok = strtok_r(NULL, ",", &save)));
+    if (start_caches(c, err, errlen) < 0)
+        goto fail;
 
     if (cfg->identity && *cfg->identity)
         snprintf(c->identity, sizeof(c->identity), "%s", cfg->identity);
