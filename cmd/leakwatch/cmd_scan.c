@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli_args.h"
 #include "cmds.h"
 #include "kube/kube.h"
 #include "kube/kube_pods.h"
@@ -67,63 +68,70 @@ static void usage(FILE *out)
             "error.\n");
 }
 
-/* --opt VALUE or --opt=VALUE; returns the value or NULL (usage error). */
-static const char *opt_value(int argc, char **argv, int *i, const char *arg,
-                             const char *name)
-{
-    size_t n = strlen(name);
-    if (!strncmp(arg, name, n) && arg[n] == '=')
-        return arg + n + 1;
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "leakwatch scan: %s needs a value\n", name);
-        return NULL;
-    }
-    return argv[++*i];
-}
+enum { OPT_ALL = 1, OPT_NAMESPACE, OPT_SELECTOR, OPT_KUBECONFIG, OPT_CONTEXT };
 
-static bool opt_is(const char *arg, const char *name)
-{
-    size_t n = strlen(name);
-    return !strncmp(arg, name, n) && (arg[n] == '\0' || arg[n] == '=');
-}
+/* scan's own options; --help and --json come from cli_common_opts. */
+static const cli_opt opts[] = {
+    {"--all-namespaces", false, OPT_ALL},
+    {"-A", false, OPT_ALL},
+    {"--namespace", true, OPT_NAMESPACE},
+    {"-n", true, OPT_NAMESPACE},
+    {"--selector", true, OPT_SELECTOR},
+    {"-l", true, OPT_SELECTOR},
+    {"--kubeconfig", true, OPT_KUBECONFIG},
+    {"--context", true, OPT_CONTEXT},
+    {NULL, false, 0},
+};
 
+/* 0 after --help, 1 on a usage error, -1 to go on. */
 static int parse_args(int argc, char **argv, scan_opts *o)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
+    cli_parser ps;
+    cli_parser_init(&ps, "leakwatch scan", argc, argv);
+    const char *v;
+    int id;
+    while ((id = cli_next(&ps, opts, &v)) != CLI_END) {
         const char **dst = NULL;
-        const char *name = a;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+        switch (id) {
+        case CLI_ERROR:
+            return 1;
+        case CLI_ARG:
+            fprintf(stderr, "leakwatch scan: unknown argument '%s'\n", v);
+            return 1;
+        case CLI_OPT_HELP:
             usage(stdout);
             return 0;
-        } else if (!strcmp(a, "-A") || !strcmp(a, "--all-namespaces")) {
-            o->all = true;
-            continue;
-        } else if (!strcmp(a, "--json")) {
+        case CLI_OPT_JSON:
             o->json = true;
             continue;
-        } else if (!strcmp(a, "-n") || opt_is(a, "--namespace")) {
+        case OPT_ALL:
+            o->all = true;
+            continue;
+        case OPT_NAMESPACE:
             dst = &o->ns;
-            name = a[1] == 'n' ? "-n" : "--namespace";
-        } else if (!strcmp(a, "-l") || opt_is(a, "--selector")) {
+            break;
+        case OPT_SELECTOR:
             dst = &o->selector;
-            name = a[1] == 'l' ? "-l" : "--selector";
-        } else if (opt_is(a, "--kubeconfig")) {
+            break;
+        case OPT_KUBECONFIG:
             dst = &o->kubeconfig;
-            name = "--kubeconfig";
-        } else if (opt_is(a, "--context")) {
+            break;
+        case OPT_CONTEXT:
             dst = &o->context;
-            name = "--context";
-        } else {
-            fprintf(stderr, "leakwatch scan: unknown argument '%s'\n", a);
+            break;
+        default:
+            /* The offline commands' shared options (parser limits,
+             * ignore rules) have nothing to act on in a listing. */
+            fprintf(stderr, "leakwatch scan: of the analysis options only "
+                    "--json applies to scan (see --help)\n");
             return 1;
         }
-        const char *v = opt_value(argc, argv, &i, a, name);
-        if (!v)
-            return 1;
         if (!*v) {
+            static const char *const names[] = {
+                [OPT_NAMESPACE] = "--namespace", [OPT_SELECTOR] = "--selector",
+                [OPT_KUBECONFIG] = "--kubeconfig", [OPT_CONTEXT] = "--context"};
             fprintf(stderr, "leakwatch scan: %s needs a non-empty value\n",
-                    name);
+                    names[id]);
             return 1;
         }
         *dst = v;
@@ -435,11 +443,8 @@ int cmd_scan(int argc, char **argv)
 {
     scan_opts o = {0};
     int prc = parse_args(argc, argv, &o);
-    if (prc >= 0) {
-        if (prc == 1)
-            fprintf(stderr, "Run 'leakwatch scan --help' for usage.\n");
-        return prc;
-    }
+    if (prc >= 0)
+        return prc; /* errors are one line, as every command's */
     char err[1024];
     kube_config_opts co = {.kubeconfig = o.kubeconfig, .context = o.context};
     kube_config *cfg = NULL;

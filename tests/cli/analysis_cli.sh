@@ -56,6 +56,26 @@ for c in inspect diff analyze; do
   run $c --json=yes x
   expect "$c rejects a value on a flag" 1 "--json"
 done
+# scan reads the same option grammar (cli_next) before it needs a cluster.
+run scan --help
+expect "scan --help exits 0" 0
+contains "scan --help prints usage" "usage: leakwatch scan"
+run scan --no-such-option
+expect "scan rejects an unknown option" 1 "--no-such-option"
+run scan -n ''
+expect "scan rejects an empty -n" 1 "--namespace needs a non-empty value"
+run scan --selector=
+expect "scan rejects an empty --selector=" 1 "--selector needs a non-empty value"
+run scan -n
+expect "scan -n needs a value" 1 "-n needs a value"
+run scan -n a -A
+expect "scan: -n and -A exclude each other" 1 "exclude each other"
+run scan stray
+expect "scan takes no positional argument" 1 "unknown argument 'stray'"
+run scan --max-frames 3
+expect "scan refuses the offline parser options" 1 "only --json applies"
+run scan --json=yes
+expect "scan rejects a value on --json" 1 "--json"
 run inspect
 expect "inspect without FILE" 1 "missing FILE"
 run inspect a b
