@@ -6,6 +6,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -1792,6 +1795,27 @@ static void join_workers(ctl_controller *c)
     c->nworkers = 0;
 }
 
+/* The initial LIST parses every pod whole before slim_pod cuts it down,
+ * and full captures parse dumps of megabytes: both leave the malloc arenas
+ * of the threads that did it mostly free but not returned, because glibc
+ * only shrinks an arena from its top.  malloc_trim hands the free pages
+ * inside the arenas back too.  Done when the caches first sync and then
+ * once per interval, so a burst of captures does not hold its peak. */
+static void give_back_free_memory(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
+static bool caches_synced(ctl_controller *c)
+{
+    for (size_t i = 0; i < c->ncaches; i++)
+        if (!kube_cache_synced(c->caches[i]))
+            return false;
+    return true;
+}
+
 int ctl_controller_run(ctl_controller *c, volatile sig_atomic_t *stop)
 {
     char err[512];
@@ -1840,9 +1864,14 @@ int ctl_controller_run(ctl_controller *c, volatile sig_atomic_t *stop)
     char(*due)[64] = malloc(cap * 64);
     if (!due)
         return -1;
+    int64_t next_trim_ms = 0;
     while (!*stop) {
         int64_t now = lw_mono_ms();
         atomic_store(&c->heartbeat_ms, now);
+        if (now >= next_trim_ms && caches_synced(c)) {
+            give_back_free_memory();
+            next_trim_ms = now + (int64_t)(cfg->interval_s * 1000);
+        }
         if (leading(c) && !atomic_load(&c->open_loaded)) {
             load_open_findings(c);
             atomic_store(&c->open_loaded, true);
