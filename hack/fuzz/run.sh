@@ -116,23 +116,27 @@ for t in "${targets[@]}"; do
   if [ -d "hack/fuzz/corpus/$t" ]; then
     cp -n hack/fuzz/corpus/"$t"/* "$corpus"/ 2>/dev/null || true
   fi
-  log="$OUT/$t.log"
+  # One log per run: a smoke run (tests/cli/fuzz_smoke.sh) while a long
+  # run goes on must not overwrite the long run's figures.
+  log=$(mktemp "$OUT/$t.XXXXXX.log")
   before=$(find "$RUN" -maxdepth 1 -name "$t-*" -type f | wc -l)
   echo "== $t: fuzzing for ${SECONDS_PER_TARGET}s (log $log)"
   nice "./$bin" "$corpus" -dict="$dict" -max_total_time="$SECONDS_PER_TARGET" \
     -max_len="$MAX_LEN" -timeout=20 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$RUN/$t-" >"$log" 2>&1
   rc=$?
-  execs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -n 1)
-  rate=$(grep -oE 'stat::average_exec_per_sec: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -n 1)
-  cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -n 1 | grep -oE '[0-9]+')
+  # -a: libFuzzer echoes input bytes (dictionary entries) into the log,
+  # and grep would otherwise call it binary and print nothing.
+  execs=$(grep -aoE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -n 1)
+  rate=$(grep -aoE 'stat::average_exec_per_sec: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -n 1)
+  cov=$(grep -aoE 'cov: [0-9]+' "$log" | tail -n 1 | grep -oE '[0-9]+')
   crashes=$(( $(find "$RUN" -maxdepth 1 -name "$t-*" -type f | wc -l) - before ))
   files=$(find "$corpus" -type f | wc -l)
   line="$t: ${execs:-?} execs, ${rate:-?} exec/s, ${cov:-?} edges, $crashes crashes, corpus $files files"
   if [ $rc -ne 0 ]; then
     failed+=("$t")
     summary+=("$line: FAILED (exit $rc), see $log")
-    grep -E 'ERROR|invariant failed|SUMMARY|Test unit written' "$log" | head -n 8
+    grep -aE 'ERROR|invariant failed|SUMMARY|Test unit written' "$log" | head -n 8
   else
     summary+=("$line")
   fi

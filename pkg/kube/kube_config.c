@@ -491,7 +491,9 @@ static int normalize_server(kc *k, const kc_entry *e, const char *in,
     size_t len = strlen(s);
     while (len > 0 && s[len - 1] == '/')
         s[--len] = '\0';
-    const char *host = strstr(s, "://") + 3;
+    /* "https://" alone lost its slashes above: no "://" is left. */
+    const char *sep = strstr(s, "://");
+    const char *host = sep ? sep + 3 : "";
     if (!*host || *host == '/') {
         free(s);
         return fail_ent(k, e, K_CLUSTER, "server \"%s\" has no host", in);

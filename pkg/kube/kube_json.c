@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "kube/kube.h"
@@ -89,9 +90,11 @@ void kube_status_decode(long http_status, const json_t *status,
 {
     const code_name *cn = code_lookup(http_status);
     const char *msg = NULL, *rsn = NULL;
+    bool is_status = false;
     if (json_is_object(status)) {
         const char *kind = kube_json_str(status, "kind");
         if (kind && !strcmp(kind, "Status")) {
+            is_status = true;
             msg = kube_json_str(status, "message");
             rsn = kube_json_str(status, "reason");
         }
@@ -100,8 +103,10 @@ void kube_status_decode(long http_status, const json_t *status,
     if (!errlen)
         return;
     if (msg && *msg) {
+        /* A message of white space alone says nothing: the code does. */
         kube_one_line(msg, strlen(msg), err, errlen);
-        return;
+        if (err[0])
+            return;
     }
     char head[64];
     if (cn)
@@ -115,9 +120,10 @@ void kube_status_decode(long http_status, const json_t *status,
         return;
     }
     /* A proxy or a crashed server in front of the API: show what it said,
-     * first line only, so the message stays one line. */
+     * first line only, so the message stays one line.  A Status said all
+     * it had to say above. */
     char first[256] = "";
-    if (raw && raw_len) {
+    if (raw && raw_len && !is_status) {
         size_t n = 0;
         while (n < raw_len && raw[n] && raw[n] != '\n' && n < 200)
             n++;

@@ -345,6 +345,11 @@ static void test_errors(void **state)
         {"current-context: a\ncontexts: [{name: a, context: {cluster: c}}]\n"
          "clusters: [{name: c, cluster: {server: 'ftp://h'}}]\n",
          "cluster \"c\": server \"ftp://h\" is not an http or https URL"},
+        /* Found by fuzzing: a scheme alone lost its "://" with its trailing
+         * slashes, and the host was looked for past a NULL. */
+        {"current-context: a\ncontexts: [{name: a, context: {cluster: c}}]\n"
+         "clusters: [{name: c, cluster: {server: 'https://'}}]\n",
+         "cluster \"c\": server \"https://\" has no host"},
         {"current-context: a\ncontexts: [{name: a, context: {cluster: c}}]\n"
          "clusters: [{name: c, cluster: {server: 'https://h', "
          "certificate-authority: /nonexistent/ca.crt}}]\n",

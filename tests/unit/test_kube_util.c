@@ -191,6 +191,12 @@ static void test_status_decode(void **state)
     assert_string_equal(reason, "Al\\x0aready\\x1b");
     assert_string_equal(err, "HTTP 409 Conflict (Al\\x0aready\\x1b)");
 
+    /* Found by fuzzing: a message of white space alone left the error
+     * empty; the code and phrase stand in for it. */
+    decode(404, "{\"kind\":\"Status\",\"message\":\" \"}", err,
+           sizeof err, reason, sizeof reason);
+    assert_string_equal(err, "HTTP 404 Not Found");
+
     /* Status without message: code, phrase and reason. */
     decode(404, "{\"kind\":\"Status\",\"reason\":\"NotFound\"}", err,
            sizeof err, reason, sizeof reason);
