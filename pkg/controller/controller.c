@@ -1660,10 +1660,15 @@ static int start_caches(ctl_controller *c, char *err, size_t errlen)
             snprintf(err, errlen, "--namespaces: at most %d namespaces", CTL_MAX_CACHES);
             return -1;
         }
+        /* Pages of 100 pods, not 500: a page is parsed whole before
+         * slim_pod cuts each pod down, and what a page's parse leaves
+         * behind is scattered through the arena it grew, where no trim can
+         * return it.  At 1,000 pods this is 16 MB less RSS for 8 more
+         * LIST requests at start-up. */
         kube_cache_opts co = {.namespace = tok && *tok ? tok : NULL,
                               .label_selector = cfg->selector && *cfg->selector ? cfg->selector : NULL,
                               .log = log_kube, .log_ud = c,
-                              .transform = slim_pod};
+                              .transform = slim_pod, .page_limit = 100};
         c->caches[c->ncaches] = kube_cache_new(c->kube, &co, &h, err, errlen);
         if (!c->caches[c->ncaches])
             return -1;
