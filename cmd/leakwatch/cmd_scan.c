@@ -83,6 +83,15 @@ static const cli_opt opts[] = {
     {NULL, false, 0},
 };
 
+/* An option's long name, from the table, for messages. */
+static const char *long_name(int id)
+{
+    for (const cli_opt *o = opts; o->name; o++)
+        if (o->id == id && o->name[1] == '-')
+            return o->name;
+    return "option";
+}
+
 /* 0 after --help, 1 on a usage error, -1 to go on. */
 static int parse_args(int argc, char **argv, scan_opts *o)
 {
@@ -127,11 +136,8 @@ static int parse_args(int argc, char **argv, scan_opts *o)
             return 1;
         }
         if (!*v) {
-            static const char *const names[] = {
-                [OPT_NAMESPACE] = "--namespace", [OPT_SELECTOR] = "--selector",
-                [OPT_KUBECONFIG] = "--kubeconfig", [OPT_CONTEXT] = "--context"};
             fprintf(stderr, "leakwatch scan: %s needs a non-empty value\n",
-                    names[id]);
+                    long_name(id));
             return 1;
         }
         *dst = v;

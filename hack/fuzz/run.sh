@@ -118,7 +118,7 @@ for t in "${targets[@]}"; do
   fi
   # One log per run: a smoke run (tests/cli/fuzz_smoke.sh) while a long
   # run goes on must not overwrite the long run's figures.
-  log=$(mktemp "$OUT/$t.XXXXXX.log")
+  log="$OUT/$t.$(date +%Y%m%d-%H%M%S).$$.log"
   before=$(find "$RUN" -maxdepth 1 -name "$t-*" -type f | wc -l)
   echo "== $t: fuzzing for ${SECONDS_PER_TARGET}s (log $log)"
   nice "./$bin" "$corpus" -dict="$dict" -max_total_time="$SECONDS_PER_TARGET" \
