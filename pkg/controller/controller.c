@@ -378,9 +378,11 @@ static int capture(ctl_controller *c, const pod_view *v, cap_kind kind,
 }
 
 /* Cheap sample: go_goroutines from /metrics, or the debug=1 total when the
- * pod does not export the gauge (remembered per pod). */
+ * pod does not export the gauge (remembered per pod).  On failure *status
+ * says what kind it was (cap_status), so the caller can tell a new kind of
+ * failure from more of the same. */
 static int cheap_sample(ctl_controller *c, pod_view *v, int64_t *count,
-                        char *err, size_t errlen)
+                        int *status, char *err, size_t errlen)
 {
     cap_result r;
     if (!v->metrics_absent) {
@@ -393,6 +395,7 @@ static int cheap_sample(ctl_controller *c, pod_view *v, int64_t *count,
         bool absent = r.status == CAP_ERR_UNSUPPORTED ||
                       (r.status == CAP_ERR_HTTP && r.http_status == 404);
         if (!absent) {
+            *status = (int)r.status;
             snprintf(err, errlen, "%s", r.error);
             cap_result_free(&r);
             return -1;
@@ -406,6 +409,7 @@ static int cheap_sample(ctl_controller *c, pod_view *v, int64_t *count,
         cap_result_free(&r);
         return 0;
     }
+    *status = r.status != CAP_OK ? (int)r.status : CAP_ERR_PARSE;
     snprintf(err, errlen, "%s", r.error[0] ? r.error : "no goroutine count");
     cap_result_free(&r);
     return -1;
@@ -1215,8 +1219,9 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
         resolve_owner(c, &v);
 
     int64_t count = -1;
+    int status = CAP_OK;
     char err[1024] = "";
-    int rc = cheap_sample(c, &v, &count, err, sizeof(err));
+    int rc = cheap_sample(c, &v, &count, &status, err, sizeof(err));
 
     ctl_pods_lock(c->pods);
     p = ctl_pods_get(c->pods, uid);
@@ -1231,10 +1236,19 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
     p->metrics_absent = v.metrics_absent;
     if (rc < 0) {
         int failures = ++p->failures;
+        /* One warning per kind of failure in a streak, then quiet: the
+         * capturer backs off per pod and the metrics count every failure.
+         * The kind matters: a pod whose first try met a 429 and whose every
+         * later try times out must say it times out.  A set, not the last
+         * kind, so a pod flapping between two kinds warns twice, not at
+         * every try.  Skips while backing off are not a kind of their own. */
+        unsigned kind_bit = status > 0 && status < 32 && status != CAP_ERR_BACKOFF
+                                ? 1u << status : 0;
+        bool new_kind = kind_bit && !(p->failure_kinds_logged & kind_bit);
+        bool warn = failures == 1 || new_kind || failures % 20 == 0;
+        p->failure_kinds_logged |= kind_bit;
         ctl_pods_unlock(c->pods);
-        /* One warning when a pod starts failing, then quiet: the capturer
-         * backs off per pod and the metrics count every failure. */
-        if (failures == 1 || failures % 20 == 0)
+        if (warn)
             obs_log(c->log, OBS_WARN, "sample failed", "namespace", v.ns, "pod",
                     v.name, "error", err, OBS_END);
         goto reschedule;
@@ -1242,6 +1256,7 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
     if (p->failures)
         obs_log(c->log, OBS_INFO, "sampling recovered", "pod", v.name, OBS_END);
     p->failures = 0;
+    p->failure_kinds_logged = 0;
     sample_outcome o;
     judge_sample(c, p, uid, count, &o);
     ctl_pods_unlock(c->pods);

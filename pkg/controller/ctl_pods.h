@@ -62,6 +62,7 @@ typedef struct ctl_pod {
     bool busy;            /* a worker holds it                           */
     bool metrics_absent;  /* no go_goroutines: cheap sample is debug=1    */
     int failures;         /* consecutive failed samples                  */
+    unsigned failure_kinds_logged; /* bit per cap_status warned this streak */
     bool diverged;        /* stands out from its peers (age-normalised)  */
 
     /* Suspicion episode: full captures since the window turned suspect
