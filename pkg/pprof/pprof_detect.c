@@ -78,12 +78,13 @@ static int texty(const unsigned char *p, size_t n)
 }
 
 static pp_detect detect_text(const unsigned char *data, size_t len, int final,
-                             char *why, size_t why_len)
+                             pp_detect_scan *s, char *why, size_t why_len)
 {
-    size_t i = 0;
+    size_t i = s->lead;
     while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' ||
                        data[i] == '\n'))
         i++;
+    s->lead = i;
     if (i == len)
         return final ? PP_DETECT_NONE : PP_DETECT_MORE;
     const unsigned char *p = data + i;
@@ -100,11 +101,14 @@ static pp_detect detect_text(const unsigned char *data, size_t len, int final,
 
     /* Some other text: a dump behind a preamble, or another profile.
      * Lines are judged in order, so what is decided on the first bytes
-     * of a stream stays decided however much more arrives. */
+     * of a stream stays decided however much more arrives, and a call
+     * resumes at the first line an earlier call could not judge, past the
+     * part of it already known to be text. */
     size_t scan = len < DETECT_TEXT_WINDOW ? len : DETECT_TEXT_WINDOW;
-    size_t ls = i;
+    size_t ls = s->line > i ? s->line : i;
     while (ls < scan) {
-        const unsigned char *nl = memchr(data + ls, '\n', scan - ls);
+        size_t from = s->texty_to > ls ? s->texty_to : ls;
+        const unsigned char *nl = memchr(data + from, '\n', scan - from);
         size_t le = nl ? (size_t)(nl - data) : scan;
         /* The header test needs only a line's first bytes, so it comes
          * before looking at the rest of the line.  Headers may be
@@ -114,11 +118,15 @@ static pp_detect detect_text(const unsigned char *data, size_t len, int final,
             hs++;
         if (goroutine_header(data + hs, le - hs) == 1)
             return PP_DETECT_DEBUG2;
-        if (!texty(data + ls, le - ls))
+        if (!texty(data + from, le - from))
             return PP_DETECT_NONE; /* binary: protobuf's turn */
-        if (!nl)
+        if (!nl) {
+            s->line = ls;
+            s->texty_to = le;
             break;
+        }
         ls = le + 1;
+        s->line = ls;
     }
     if (!final && len < DETECT_TEXT_WINDOW)
         return PP_DETECT_MORE;
@@ -221,7 +229,7 @@ static pp_detect detect_proto(const unsigned char *data, size_t len, int final,
 }
 
 pp_detect pp_detect_format(const unsigned char *data, size_t len, int final,
-                           char *why, size_t why_len)
+                           pp_detect_scan *scan, char *why, size_t why_len)
 {
     why[0] = '\0';
     if (len == 0) {
@@ -235,7 +243,7 @@ pp_detect pp_detect_format(const unsigned char *data, size_t len, int final,
         if (data[1] == 0x8b)
             return PP_DETECT_GZIP;
     }
-    pp_detect t = detect_text(data, len, final, why, why_len);
+    pp_detect t = detect_text(data, len, final, scan, why, why_len);
     if (t != PP_DETECT_NONE)
         return t;
     if (why[0])

@@ -333,10 +333,22 @@ typedef enum pp_detect {
     PP_DETECT_NONE,      /* not a goroutine profile                      */
 } pp_detect;
 
+/* How far detection has judged a growing buffer, so that a stream fed in
+ * small pieces is scanned once rather than again from its first byte on
+ * every piece (which made detection quadratic in the undecided prefix).
+ * Zero it before the first call; keep it while the bytes already passed
+ * stay the same and only more are appended. */
+typedef struct pp_detect_scan {
+    size_t lead;     /* leading blank bytes seen                         */
+    size_t line;     /* start of the first line not judged yet           */
+    size_t texty_to; /* that line holds text and no newline up to here   */
+} pp_detect_scan;
+
 /* Decides from the first bytes; final says no more bytes will come.  On
- * PP_DETECT_NONE, why/why_len describe what was seen (for the message). */
+ * PP_DETECT_NONE, why/why_len describe what was seen (for the message).
+ * scan carries what earlier calls on a prefix of the same bytes saw. */
 pp_detect pp_detect_format(const unsigned char *data, size_t len, int final,
-                           char *why, size_t why_len);
+                           pp_detect_scan *scan, char *why, size_t why_len);
 
 /* ---- gzip (pprof_gzip.c) -------------------------------------------- */
 

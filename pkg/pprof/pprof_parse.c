@@ -48,6 +48,7 @@ struct pprof_parser {
     /* decoded layer */
     unsigned char *det;
     size_t det_len;
+    pp_detect_scan det_scan;
     pp_detect fmt;
     pprof_builder *b;
     pp_lines lines;
@@ -186,7 +187,8 @@ static int decoded_feed(void *ctx, const unsigned char *data, size_t len)
     char why[128];
     if (p->det_len == 0) {
         /* Usually decided on the first chunk, without copying it. */
-        pp_detect d = pp_detect_format(data, len, 0, why, sizeof(why));
+        pp_detect d = pp_detect_format(data, len, 0, &p->det_scan, why,
+                                       sizeof(why));
         if (d != PP_DETECT_MORE) {
             if (choose(p, d, why) < 0)
                 return -1;
@@ -207,7 +209,8 @@ static int decoded_feed(void *ctx, const unsigned char *data, size_t len)
         data += take;
         len -= take;
         pp_detect d = pp_detect_format(p->det, p->det_len,
-                                       p->det_len == DETECT_BUF, why,
+                                       p->det_len == DETECT_BUF,
+                                       &p->det_scan, why,
                                        sizeof(why));
         if (d == PP_DETECT_MORE)
             continue;
@@ -318,7 +321,8 @@ pprof_profile *pprof_parser_finish(pprof_parser *p)
         return NULL;
     if (p->fmt == PP_DETECT_MORE) {
         char why[128];
-        pp_detect d = pp_detect_format(p->det, p->det_len, 1, why, sizeof(why));
+        pp_detect d = pp_detect_format(p->det, p->det_len, 1, &p->det_scan,
+                                     why, sizeof(why));
         if (choose(p, d, why) < 0)
             return NULL;
         size_t n = p->det_len;

@@ -171,6 +171,64 @@ static void test_text_detection(void **state)
     free(big);
 }
 
+/* Detection resumes where the last piece left it (pp_detect_scan) rather
+ * than rescanning the buffer: fed a byte at a time, or in odd pieces, text
+ * before a header, a control byte deep in a long line and leading blank
+ * lines decide exactly as the whole input does. */
+static void test_detection_in_pieces(void **state)
+{
+    (void)state;
+    static const size_t pieces[] = {1, 7, 61, 4096};
+    char err[256], want[256];
+    size_t n = 70000;
+    char *big = malloc(n + 64);
+    for (size_t i = 0; i < n; i++)
+        big[i] = (i % 60 == 59) ? '\n' : 'x';
+    strcpy(big + n, "\ngoroutine 1 [running]:\nmain.main()\n\t/a.go:3 +0x1d\n");
+    for (size_t k = 0; k < sizeof(pieces) / sizeof(pieces[0]); k++) {
+        pprof_profile *p = tp_parse_chunked(big, strlen(big), pieces[k],
+                                            "big.txt", NULL, err, sizeof(err));
+        assert_non_null(p);
+        assert_int_equal(p->format, PPROF_FORMAT_DEBUG2);
+        assert_int_equal(p->counted, 1);
+        pprof_profile_free(p);
+    }
+    /* A line of 3000 text bytes, then a control byte in the same line:
+     * binary, so protobuf's turn ('x' reads as a varint field 15), which
+     * refuses it at the control byte. */
+    memset(big, 'x', 5000);
+    big[3000] = 0x01;
+    big[5000] = '\0';
+    assert_null(tp_parse_chunked(big, 5000, 0, "bin", NULL, want, sizeof(want)));
+    assert_string_equal(want, "bin: protobuf: field number 0 at byte 3000");
+    /* Blank lines, then a header in an indented line after a long one. */
+    size_t off = 0;
+    for (; off < 2000; off++)
+        big[off] = off % 50 == 49 ? '\n' : ' ';
+    memset(big + off, 'y', 3000);
+    off += 3000;
+    strcpy(big + off, "\n   goroutine 7 [chan receive]:\nmain.main()\n\t/a.go:3 +0x1d\n");
+    for (size_t k = 0; k < sizeof(pieces) / sizeof(pieces[0]); k++) {
+        char e2[256];
+        pprof_profile *p = tp_parse_chunked(big, strlen(big), pieces[k],
+                                            "pad.txt", NULL, e2, sizeof(e2));
+        assert_non_null(p);
+        assert_int_equal(p->format, PPROF_FORMAT_DEBUG2);
+        assert_int_equal(p->counted, 1);
+        pprof_profile_free(p);
+    }
+    /* The binary line, byte by byte and in pieces: the same refusal. */
+    memset(big, 'x', 5000);
+    big[3000] = 0x01;
+    for (size_t k = 0; k < sizeof(pieces) / sizeof(pieces[0]); k++) {
+        char e2[256];
+        assert_null(tp_parse_chunked(big, 5000, pieces[k], "bin", NULL, e2,
+                                     sizeof(e2)));
+        assert_string_equal(e2, want);
+    }
+    free(big);
+}
+
 static void test_gzip_damage(void **state)
 {
     (void)state;
@@ -364,6 +422,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_not_a_profile),
         cmocka_unit_test(test_text_detection),
+        cmocka_unit_test(test_detection_in_pieces),
         cmocka_unit_test(test_gzip_damage),
         cmocka_unit_test(test_gzip_bombs),
         cmocka_unit_test(test_input_limits),
