@@ -23,7 +23,8 @@
 # crashes; exits non-zero if any target found a crash, a leak or a timeout,
 # or did not build.
 # Environment: FUZZ_TARGETS (space-separated names, default all),
-# FUZZ_MAX_LEN (default 65536), CLANG (default clang).
+# FUZZ_MAX_LEN (default 65536), FUZZ_BUILD (asan or fast, see above),
+# FUZZ_FAST_FROM (default 120), CLANG (default clang).
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 
@@ -38,6 +39,18 @@ if ! command -v "$CLANG" >/dev/null 2>&1; then
   exit 1
 fi
 MAX_LEN=${FUZZ_MAX_LEN:-65536}
+FAST_FROM=${FUZZ_FAST_FROM:-120}
+if [ -n "${FUZZ_BUILD:-}" ]; then
+  MODE=$FUZZ_BUILD
+elif [ "$SECONDS_PER_TARGET" -ge "$FAST_FROM" ]; then
+  MODE=fast
+else
+  MODE=asan
+fi
+case "$MODE" in
+  asan|fast) ;;
+  *) echo "run.sh: FUZZ_BUILD is asan or fast, not $MODE" >&2; exit 1 ;;
+esac
 OUT=build/fuzz
 RUN=hack/fuzz/corpus-run
 mkdir -p "$OUT" "$RUN"
@@ -94,23 +107,34 @@ for t in "${targets[@]}"; do
     summary+=("$t: not run: every target needs its source and a dictionary")
     continue
   fi
-  bin="$OUT/$t"
-  stale=1
-  if [ -x "$bin" ] && [ -z "$(find "$src" hack/fuzz/*.h "${dirs[@]}" \
-        -name '*.[ch]' -newer "$bin" 2>/dev/null | head -n 1)" ]; then
-    stale=0
-  fi
-  if [ $stale -eq 1 ]; then
-    echo "== $t: building"
-    # shellcheck disable=SC2086
-    if ! "$CLANG" -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
-        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-        -Ipkg $PKG_CFLAGS -o "$bin" "$src" "${srcs[@]}" $PKG_LIBS -lpthread -lm; then
-      failed+=("$t (build)")
-      summary+=("$t: build failed")
+  build_failed=0
+  for kind in asan $MODE; do
+    if [ "$kind" = asan ]; then
+      bin="$OUT/$t" san=fuzzer,address,undefined
+    else
+      bin="$OUT/$t.fast" san=fuzzer,undefined
+    fi
+    if [ -x "$bin" ] && [ -z "$(find "$src" hack/fuzz/*.h "${dirs[@]}" \
+          -name '*.[ch]' -newer "$bin" 2>/dev/null | head -n 1)" ]; then
       continue
     fi
+    echo "== $t: building ($kind)"
+    # shellcheck disable=SC2086
+    if ! "$CLANG" -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
+        -fsanitize=$san -fno-sanitize-recover=undefined \
+        -Ipkg $PKG_CFLAGS -o "$bin" "$src" "${srcs[@]}" $PKG_LIBS -lpthread -lm; then
+      build_failed=1
+      break
+    fi
+  done
+  if [ $build_failed -eq 1 ]; then
+    failed+=("$t (build)")
+    summary+=("$t: build failed")
+    continue
   fi
+  asan_bin="$OUT/$t"
+  bin=$asan_bin
+  [ "$MODE" = fast ] && bin="$OUT/$t.fast"
   corpus="$RUN/$t"
   mkdir -p "$corpus"
   if [ -d "hack/fuzz/corpus/$t" ]; then
@@ -120,7 +144,8 @@ for t in "${targets[@]}"; do
   # run goes on must not overwrite the long run's figures.
   log="$OUT/$t.$(date +%Y%m%d-%H%M%S).$$.log"
   before=$(find "$RUN" -maxdepth 1 -name "$t-*" -type f | wc -l)
-  echo "== $t: fuzzing for ${SECONDS_PER_TARGET}s (log $log)"
+  : >"$log.start"
+  echo "== $t: fuzzing for ${SECONDS_PER_TARGET}s, $MODE build (log $log)"
   nice "./$bin" "$corpus" -dict="$dict" -max_total_time="$SECONDS_PER_TARGET" \
     -max_len="$MAX_LEN" -timeout=20 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$RUN/$t-" >"$log" 2>&1
@@ -131,8 +156,26 @@ for t in "${targets[@]}"; do
   rate=$(grep -aoE 'stat::average_exec_per_sec: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -n 1)
   cov=$(grep -aoE 'cov: [0-9]+' "$log" | tail -n 1 | grep -oE '[0-9]+')
   crashes=$(( $(find "$RUN" -maxdepth 1 -name "$t-*" -type f | wc -l) - before ))
+  replay=""
+  if [ "$MODE" = fast ]; then
+    # The ASan replay: -runs=0 runs each input of the corpus once; the
+    # findings are passed as files (libFuzzer runs each and stops at the
+    # first that fails).
+    rlog="${log%.log}.asan-replay.log"
+    mapfile -t found < <(find "$RUN" -maxdepth 1 -name "$t-*" -type f -newer "$log.start")
+    nice "./$asan_bin" "$corpus" -runs=0 -max_len="$MAX_LEN" -timeout=20 \
+      -rss_limit_mb=2048 -artifact_prefix="$RUN/$t-asan-" >"$rlog" 2>&1
+    rrc=$?
+    if [ $rrc -eq 0 ] && [ ${#found[@]} -gt 0 ]; then
+      nice "./$asan_bin" "${found[@]}" -timeout=20 -rss_limit_mb=2048 >>"$rlog" 2>&1
+      rrc=$?
+    fi
+    replay=", ASan replay of the corpus: $([ $rrc -eq 0 ] && echo clean || echo "FAILED, see $rlog")"
+    [ $rrc -ne 0 ] && [ $rc -eq 0 ] && rc=$rrc
+  fi
+  rm -f "$log.start"
   files=$(find "$corpus" -type f | wc -l)
-  line="$t: ${execs:-?} execs, ${rate:-?} exec/s, ${cov:-?} edges, $crashes crashes, corpus $files files"
+  line="$t: ${execs:-?} execs, ${rate:-?} exec/s, ${cov:-?} edges, $crashes crashes, corpus $files files$replay"
   if [ $rc -ne 0 ]; then
     failed+=("$t")
     summary+=("$line: FAILED (exit $rc), see $log")
@@ -142,7 +185,7 @@ for t in "${targets[@]}"; do
   fi
 done
 
-echo "== fuzz summary (${SECONDS_PER_TARGET}s per target)"
+echo "== fuzz summary (${SECONDS_PER_TARGET}s per target, $MODE build)"
 printf '%s\n' "${summary[@]}"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "failing targets: ${failed[*]}"
