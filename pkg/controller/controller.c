@@ -301,6 +301,8 @@ static void record_on_owner(ctl_controller *c, const char *ns,
 /* What a worker copies out of the registry to work without the lock. */
 typedef struct pod_view {
     char uid[64], ns[64], name[254], node[254], ip[64];
+    char rev_hash[64], images[512];
+    long revision;        /* -1 unknown                                  */
     kube_pod_endpoint ep;
     int ep_state;
     bool ready, terminating, owner_resolved, metrics_absent, annotation_reported;
@@ -318,6 +320,9 @@ static void view_of(const ctl_pod *p, pod_view *v)
     memcpy(v->name, p->name, sizeof(v->name));
     memcpy(v->node, p->node, sizeof(v->node));
     memcpy(v->ip, p->ip, sizeof(v->ip));
+    memcpy(v->rev_hash, p->rev_hash, sizeof(v->rev_hash));
+    memcpy(v->images, p->images, sizeof(v->images));
+    v->revision = p->revision;
     v->ep = p->ep;
     v->ep_state = p->ep_state;
     v->ready = p->ready;
@@ -416,9 +421,10 @@ static int cheap_sample(ctl_controller *c, pod_view *v, int64_t *count,
 }
 
 typedef struct ctl_owner_match {
-    const char *rs_uid;
+    const char *rs_uid, *rev_hash;
     bool found;
     kube_owner owner;
+    long revision;
 } ctl_owner_match;
 
 static int match_owner(ctl_pod *p, void *ud)
@@ -428,27 +434,38 @@ static int match_owner(ctl_pod *p, void *ud)
         return 0;
     m->owner = p->owner;
     m->found = true;
-    return 1;
+    /* A StatefulSet's pods share its uid across revisions: the revision is
+     * another pod's only when their template hash is the same. */
+    if (p->revision > 0 && !strcmp(p->rev_hash, m->rev_hash)) {
+        m->revision = p->revision;
+        return 1;
+    }
+    return 0;
 }
 
+/* The pod's workload owner and the revision of its template, resolved
+ * once per pod (v->owner_resolved); a revision that cannot be read stays
+ * -1 and the finding says less, never nothing. */
 static void resolve_owner(ctl_controller *c, pod_view *v)
 {
     /* Pods of one ReplicaSet share their owner: resolve it once, not once
      * per pod (a thousand pods of ten workloads is ten lookups). */
-    bool found = false;
+    ctl_owner_match m = {.revision = -1};
     ctl_pods_lock(c->pods);
     ctl_pod *self = ctl_pods_get(c->pods, v->uid);
     if (self && self->rs_uid[0]) {
-        ctl_owner_match m = {.rs_uid = self->rs_uid};
+        m.rs_uid = self->rs_uid;
+        m.rev_hash = self->rev_hash;
         ctl_pods_foreach(c->pods, match_owner, &m);
-        if (m.found) {
-            v->owner = m.owner;
-            v->owner_resolved = found = true;
-        }
     }
     ctl_pods_unlock(c->pods);
-    if (found)
-        return;
+    if (m.found) {
+        v->owner = m.owner;
+        v->owner_resolved = true;
+        v->revision = m.revision;
+        if (m.revision > 0 || !v->rev_hash[0])
+            return;
+    }
     json_t *pod = NULL;
     for (size_t i = 0; i < c->ncaches && !pod; i++)
         pod = kube_cache_get(c->caches[i], v->ns, v->name);
@@ -457,14 +474,22 @@ static void resolve_owner(ctl_controller *c, pod_view *v)
     kube_owner o;
     kube_response err;
     memset(&err, 0, sizeof(err));
-    if (kube_resolve_owner(c->kube, pod, &o, &err) == 0) {
-        v->owner = o;
-        v->owner_resolved = true;
-    } else {
-        obs_log(c->log, OBS_WARN, "cannot resolve owner", "pod", v->name,
-                "namespace", v->ns, "error", err.error, OBS_END);
+    if (!m.found) {
+        if (kube_resolve_owner(c->kube, pod, &o, &err) == 0) {
+            v->owner = o;
+            v->owner_resolved = true;
+        } else {
+            obs_log(c->log, OBS_WARN, "cannot resolve owner", "pod", v->name,
+                    "namespace", v->ns, "error", err.error, OBS_END);
+        }
+        kube_response_free(&err);
     }
-    kube_response_free(&err);
+    if (v->owner_resolved && v->rev_hash[0]) {
+        if (kube_pod_revision(c->kube, pod, &v->revision, &err) < 0)
+            obs_log(c->log, OBS_WARN, "cannot read the pod's revision", "pod",
+                    v->name, "namespace", v->ns, "error", err.error, OBS_END);
+        kube_response_free(&err);
+    }
     json_decref(pod);
 }
 
@@ -501,12 +526,12 @@ static void keep_evidence(ctl_controller *c, const pod_view *v,
     const ctl_full *own_first = ctl_episode_first(ep);
     const ctl_full *own_last = ctl_episode_last(ep);
     if (capture(c, v, CAP_KIND_GOROUTINE_PROTO, true, &r) == 0)
-        rc = ctl_evidence_write(c->evidence, v->ns, v->name, now_s, "suspect",
-                                "pb.gz", r.data, r.len, suspect_path, pathlen,
+        rc = ctl_evidence_write(c->evidence, v->ns, v->name, v->revision,
+                                now_s, "suspect", "pb.gz", r.data, r.len, suspect_path, pathlen,
                                 err, sizeof(err));
     else if (own_last->raw)
-        rc = ctl_evidence_write(c->evidence, v->ns, v->name, now_s, "suspect",
-                                own_last->ext, own_last->raw, own_last->len,
+        rc = ctl_evidence_write(c->evidence, v->ns, v->name, v->revision,
+                                now_s, "suspect", own_last->ext, own_last->raw, own_last->len,
                                 suspect_path, pathlen, err, sizeof(err));
     cap_result_free(&r);
     if (rc < 0) {
@@ -517,12 +542,13 @@ static void keep_evidence(ctl_controller *c, const pod_view *v,
     rc = 0;
     if (peer) {
         if (capture(c, peer, CAP_KIND_GOROUTINE_PROTO, true, &r) == 0)
-            rc = ctl_evidence_write(c->evidence, peer->ns, peer->name, now_s,
+            rc = ctl_evidence_write(c->evidence, peer->ns, peer->name,
+                                    peer->revision, now_s,
                                     "baseline", "pb.gz", r.data, r.len,
                                     baseline_path, pathlen, err, sizeof(err));
         cap_result_free(&r);
     } else if (own_first->raw) {
-        rc = ctl_evidence_write(c->evidence, v->ns, v->name,
+        rc = ctl_evidence_write(c->evidence, v->ns, v->name, v->revision,
                                 own_first->t_ms / 1000, "baseline",
                                 own_first->ext, own_first->raw, own_first->len,
                                 baseline_path, pathlen, err, sizeof(err));
@@ -836,6 +862,10 @@ static void analyse_and_report(ctl_controller *c, pod_view *v, episode_job *job)
         .baseline_path = baseline_path[0] ? baseline_path : NULL,
         .evidence_error = evidence_err[0] ? evidence_err : NULL,
         .diverged = diverged,
+        .revision = v->revision,
+        .images = v->images,
+        .peer_revision = job->has_peer ? job->peer.revision : -1,
+        .peer_images = job->has_peer ? job->peer.images : NULL,
     };
     for (size_t i = 0; i < nleaks; i++) {
         const char *func = finding_func(leaks[i]);
@@ -1232,6 +1262,8 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
     if (v.owner_resolved && !p->owner_resolved) {
         p->owner = v.owner;
         p->owner_resolved = true;
+        if (!strcmp(p->rev_hash, v.rev_hash))
+            p->revision = v.revision;
     }
     p->metrics_absent = v.metrics_absent;
     if (rc < 0) {

@@ -159,7 +159,7 @@ static void sanitize(char *out, size_t outlen, const char *in)
 }
 
 int ctl_evidence_write(ctl_evidence *e, const char *ns, const char *pod,
-                       int64_t unix_s, const char *role, const char *ext,
+                       long revision, int64_t unix_s, const char *role, const char *ext,
                        const void *data, size_t len, char *path_out,
                        size_t pathlen, char *err, size_t errlen)
 {
@@ -173,9 +173,12 @@ int ctl_evidence_write(ctl_evidence *e, const char *ns, const char *pod,
     gmtime_r(&t, &tm);
     strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
 
+    char rev[32] = "";
+    if (revision > 0)
+        snprintf(rev, sizeof(rev), "_rev%ld", revision);
     char final[4096], tmp[4096];
-    int n = snprintf(final, sizeof(final), "%s/%s_%s_%s_%s.%s", e->dir, sns,
-                     spod, stamp, srole, sext);
+    int n = snprintf(final, sizeof(final), "%s/%s_%s%s_%s_%s.%s", e->dir, sns,
+                     spod, rev, stamp, srole, sext);
     if (n < 0 || (size_t)n >= sizeof(final) || (path_out && (size_t)n >= pathlen)) {
         snprintf(err, errlen, "evidence path too long");
         return -1;

@@ -26,10 +26,13 @@ ctl_evidence *ctl_evidence_new(const char *dir, uint64_t max_bytes,
 void ctl_evidence_free(ctl_evidence *e);
 
 /* Writes data under a file name built from the parts (unsafe characters
- * replaced), e.g. "demo_web-7d9f-x2k_20261123T040506Z_suspect.pb.gz".
- * The full path goes to path_out.  0 on success. */
+ * replaced), e.g. "demo_web-7d9f-x2k_rev7_20261123T040506Z_suspect.pb.gz":
+ * the workload revision the pod runs (revision <= 0, unknown: no "_revN")
+ * names the code a profile came from, so a baseline of an older revision
+ * reads as one in a listing.  The full path goes to path_out.  0 on
+ * success. */
 int ctl_evidence_write(ctl_evidence *e, const char *ns, const char *pod,
-                       int64_t unix_s, const char *role, const char *ext,
+                       long revision, int64_t unix_s, const char *role, const char *ext,
                        const void *data, size_t len, char *path_out,
                        size_t pathlen, char *err, size_t errlen);
 

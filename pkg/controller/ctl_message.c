@@ -79,6 +79,17 @@ static void sb_escaped(sbuf *b, const char *s)
     b->len += lw_text_escape(s, strlen(s), b->p + b->len, b->cap - b->len);
 }
 
+/* "revision 7 (orders:1.4.2)", or "revision 7" when the images are unknown */
+static void sb_revision(sbuf *b, long rev, const char *images)
+{
+    sb_printf(b, "revision %ld", rev);
+    if (images && images[0]) {
+        sb_printf(b, " (");
+        sb_escaped(b, images);
+        sb_printf(b, ")");
+    }
+}
+
 void ctl_format_finding(const ctl_finding_msg *m, char *out, size_t outlen)
 {
     sbuf b = {out, 0, outlen};
@@ -90,7 +101,25 @@ void ctl_format_finding(const ctl_finding_msg *m, char *out, size_t outlen)
     ctl_fmt_duration(m->span_minutes, d1, sizeof(d1));
     sb_printf(&b, "%s%s goroutines in %s (%.1f/min)", m->growth >= 0 ? "+" : "",
               n1, d1, m->per_minute);
-    if (m->peer_name) {
+    if (m->revision > 0) {
+        sb_printf(&b, " in ");
+        sb_revision(&b, m->revision, m->images);
+    }
+    bool older_peer = m->peer_name && m->revision > 0 &&
+                      m->peer_revision > 0 && m->peer_revision < m->revision;
+    if (older_peer) {
+        /* The runbook's baseline: a pod that has not yet rolled. */
+        char d2[32], c2[64] = "";
+        ctl_fmt_duration(m->peer_age_minutes, d2, sizeof(d2));
+        if (m->peer_count >= 0) {
+            char cnt[32];
+            ctl_fmt_count(m->peer_count, cnt, sizeof(cnt));
+            snprintf(c2, sizeof(c2), ", %s goroutines", cnt);
+        }
+        sb_printf(&b, " vs not-yet-rolled peer %s of ", m->peer_name);
+        sb_revision(&b, m->peer_revision, m->peer_images);
+        sb_printf(&b, " (%s old%s)", d2, c2);
+    } else if (m->peer_name) {
         char d2[32], c2[64] = "";
         ctl_fmt_duration(m->peer_age_minutes, d2, sizeof(d2));
         if (m->peer_count >= 0) {
@@ -168,6 +197,26 @@ void ctl_format_finding(const ctl_finding_msg *m, char *out, size_t outlen)
             sb_escaped(&b, f->labels[i].key);
             sb_printf(&b, "=");
             sb_escaped(&b, f->labels[i].value);
+        }
+        if (older_peer && f->has_baseline) {
+            /* Flat: the old revision's pod ran at least as long as the
+             * window and holds under a tenth of what this one holds. */
+            bool flat = m->peer_age_minutes >= m->span_minutes &&
+                        f->baseline * 10 <= f->count;
+            sb_printf(&b, "; ");
+            if (flat) {
+                sb_printf(&b, "new in ");
+                sb_revision(&b, m->revision, m->images);
+                sb_printf(&b, "; ");
+                sb_revision(&b, m->peer_revision, m->peer_images);
+                sb_printf(&b, " flat on this stack");
+            } else {
+                char bl[32];
+                ctl_fmt_count((int64_t)f->baseline, bl, sizeof(bl));
+                sb_revision(&b, m->peer_revision, m->peer_images);
+                sb_printf(&b, " holds %s on this stack too: not new in "
+                          "revision %ld", bl, m->revision);
+            }
         }
         sb_printf(&b, "; pattern %s: %s", lwa_pattern_name(f->pattern),
                   lwa_pattern_fix(f->pattern));

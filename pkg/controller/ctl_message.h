@@ -7,6 +7,11 @@
  *   3 min] x3,790, created by main.(*fetcher).gather; pattern chan-send:
  *   buffer the channel or select on ctx.Done() in the sender. Evidence: ...
  *
+ * With the workload revisions known, it says which one the pod runs and,
+ * against a peer of an older revision, whether that revision was flat on
+ * the stack ("new in revision 7 (orders:1.4.2); revision 6 (orders:1.4.1)
+ * flat on this stack").
+ *
  * Not for: deciding anything; pure formatting, unit-tested.
  */
 #ifndef CTL_MESSAGE_H
@@ -31,6 +36,12 @@ typedef struct ctl_finding_msg {
     const char *baseline_path;
     const char *evidence_error; /* why a file could not be saved, or NULL */
     bool diverged;           /* stands out from its peers                 */
+    long revision;           /* the workload revision the pod runs, <= 0
+                                unknown; images: its containers' ("" / NULL
+                                unknown) — the same for the peer          */
+    const char *images;
+    long peer_revision;
+    const char *peer_images;
 } ctl_finding_msg;
 
 /* "3,812" */

@@ -168,6 +168,7 @@ ctl_upsert_result ctl_pods_upsert(ctl_pods *r, const json_t *pod, ctl_pod **out,
         lw_strlcpy(p->uid, uid, sizeof(p->uid));
         ctl_window_init(&p->win);
         p->last_count = -1;
+        p->revision = -1;
         p->restarts = kp.restarts;
         r->pods[r->n] = p;
         size_t s = slot_for(r, uid);
@@ -184,6 +185,10 @@ ctl_upsert_result ctl_pods_upsert(ctl_pods *r, const json_t *pod, ctl_pod **out,
     lw_strlcpy(p->rs_uid, kp.controller.uid, sizeof(p->rs_uid));
     lw_strlcpy(p->rs_kind, kp.controller.kind, sizeof(p->rs_kind));
     lw_strlcpy(p->rs_name, kp.controller.name, sizeof(p->rs_name));
+    if (strcmp(p->rev_hash, kp.rev_hash) != 0)
+        p->revision = -1; /* a template is never relabelled; be safe */
+    lw_strlcpy(p->rev_hash, kp.rev_hash, sizeof(p->rev_hash));
+    lw_strlcpy(p->images, kp.images, sizeof(p->images));
     p->ep = kp.ep;
     p->ep_state = kp.ep_state;
     p->ready = kp.ready;
@@ -218,6 +223,12 @@ static bool same_group(const ctl_pod *a, const ctl_pod *b)
     return !strcmp(a->owner.uid, b->owner.uid);
 }
 
+/* q runs an older template than p: both revisions known and q's lower. */
+static bool older_revision(const ctl_pod *q, const ctl_pod *p)
+{
+    return q->revision > 0 && p->revision > 0 && q->revision < p->revision;
+}
+
 ctl_pod *ctl_pods_fresh_peer(ctl_pods *r, const ctl_pod *p)
 {
     ctl_pod *best = NULL;
@@ -227,7 +238,11 @@ ctl_pod *ctl_pods_fresh_peer(ctl_pods *r, const ctl_pod *p)
         if (!same_group(p, q) || q->ep_state != 1 ||
             !kube_serving(q->ready, q->terminating, false))
             continue;
-        if (!best || kube_fresher(q->start_s, q->name, best->start_s, best->name))
+        bool q_old = older_revision(q, p);
+        bool b_old = best && older_revision(best, p);
+        if (!best || (q_old && !b_old) ||
+            (q_old == b_old &&
+             kube_fresher(q->start_s, q->name, best->start_s, best->name)))
             best = q;
     }
     return best;

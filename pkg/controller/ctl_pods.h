@@ -41,6 +41,8 @@ typedef struct ctl_pod {
     char rs_uid[64];      /* controller owner as the pod names it        */
     char rs_kind[32];
     char rs_name[254];
+    char rev_hash[64];    /* pod-template-hash / controller-revision-hash */
+    char images[512];     /* kube_pod_images: "orders:1.4.2"             */
     kube_pod_endpoint ep;
     int ep_state;         /* 1 usable, -1 annotation error               */
     bool ready;
@@ -52,6 +54,8 @@ typedef struct ctl_pod {
      * worker; peers are pods with the same owner uid. */
     bool owner_resolved;
     kube_owner owner;
+    long revision;        /* the workload revision of its template, -1
+                             unknown (resolved with the owner)           */
 
     /* Sampling state. */
     ctl_window win;
@@ -120,8 +124,11 @@ size_t ctl_pods_count(ctl_pods *r);
 /* Iteration under the lock: fn returns non-zero to stop. */
 void ctl_pods_foreach(ctl_pods *r, int (*fn)(ctl_pod *p, void *ud), void *ud);
 
-/* The freshest ready peer of p (same owner uid, not p, not terminating),
- * i.e. the youngest; NULL when none.  Caller holds the lock. */
+/* The baseline peer of p (same owner uid, not p, serving): a pod of an
+ * older revision of the workload when one serves — the runbook's "a pod
+ * that has not yet rolled", which runs the code before the change — else
+ * the freshest, i.e. the youngest; NULL when none.  Caller holds the
+ * lock. */
 ctl_pod *ctl_pods_fresh_peer(ctl_pods *r, const ctl_pod *p);
 /* Median of the peers' last counts normalised by age (goroutines per
  * minute of age), excluding p; -1 when fewer than two peers have counts. */

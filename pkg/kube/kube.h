@@ -236,4 +236,15 @@ typedef struct kube_owner {
 int kube_resolve_owner(kube_client *c, const json_t *pod, kube_owner *out,
                        kube_response *err_out);
 
+/* The workload revision the pod's template belongs to: a Deployment pod's
+ * ReplicaSet annotation deployment.kubernetes.io/revision, or for a
+ * StatefulSet/DaemonSet pod the .revision of the ControllerRevision its
+ * controller-revision-hash label names (a StatefulSet's label is the whole
+ * name, a DaemonSet's the hash after "<owner>-").  0 with *rev the number, or with
+ * *rev -1 when the pod has no such revision (a bare pod, a Job) or its
+ * object is gone (404); -1 on another API error, err_out filled (may be
+ * NULL). */
+int kube_pod_revision(kube_client *c, const json_t *pod, long *rev,
+                      kube_response *err_out);
+
 #endif

@@ -49,6 +49,8 @@ void kube_pod_parse(const json_t *obj, kube_pod *out)
                     !strcmp(out->phase, "Failed");
     out->start_s = kube_pod_start_time(obj);
     out->restarts = kube_pod_restarts(obj);
+    copy(out->rev_hash, sizeof out->rev_hash, kube_pod_revision_hash(obj));
+    kube_pod_images(obj, out->images, sizeof out->images);
     out->has_controller = kube_controller_ref(obj, &out->controller);
     out->ep_state = kube_pod_endpoint_resolve(obj, &out->ep);
 }

@@ -34,6 +34,8 @@ typedef struct kube_pod {
     bool finished;           /* phase Succeeded or Failed                  */
     int64_t start_s;         /* status.startTime (else creation), or -1    */
     int restarts;            /* sum over containers                        */
+    char rev_hash[64];       /* kube_pod_revision_hash, or ""              */
+    char images[512];        /* kube_pod_images                            */
     bool has_controller;
     kube_owner controller;   /* the controller reference, as the pod names
                                 it (a ReplicaSet for a Deployment's pods)  */

@@ -4,10 +4,14 @@
  * peers of a leaking pod are the pods of the same Deployment, not of the
  * same ReplicaSet revision.
  *
+ * Also the revision number of the pod's template (kube_pod_revision), read
+ * from the same objects.
+ *
  * Not for: caching (callers that resolve many pods keep their own), or
  * anything about annotations (kube_pods.c).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kube/kube.h"
@@ -56,6 +60,65 @@ int kube_resolve_owner(kube_client *c, const json_t *pod, kube_owner *out,
     kube_owner rsref;
     if (kube_controller_ref(r.json, &rsref) && rsref.kind[0] && rsref.name[0])
         *out = rsref;
+    kube_response_free(&r);
+    return 0;
+}
+
+int kube_pod_revision(kube_client *c, const json_t *pod, long *rev,
+                      kube_response *err_out)
+{
+    *rev = -1;
+    if (err_out)
+        memset(err_out, 0, sizeof *err_out);
+    kube_owner ref;
+    if (!kube_controller_ref(pod, &ref))
+        return 0;
+    const char *hash = kube_pod_revision_hash(pod);
+    const char *ns = kube_json_str(pod, "metadata.namespace");
+    char path[1100], ens[256], ename[768], obj[600];
+    bool rs = !strcmp(ref.kind, "ReplicaSet");
+    if (rs)
+        snprintf(obj, sizeof obj, "replicasets/%s", ref.name);
+    else if ((!strcmp(ref.kind, "StatefulSet") ||
+              !strcmp(ref.kind, "DaemonSet")) && *hash) {
+        /* A StatefulSet labels its pods with the ControllerRevision's whole
+         * name (<sts>-<hash>), a DaemonSet with the hash alone. */
+        size_t n = strlen(ref.name);
+        if (!strncmp(hash, ref.name, n) && hash[n] == '-')
+            snprintf(obj, sizeof obj, "%s", hash);
+        else
+            snprintf(obj, sizeof obj, "%s-%s", ref.name, hash);
+    } else
+        return 0;
+    lw_pct_encode(ns ? ns : "default", ens, sizeof ens);
+    lw_pct_encode(rs ? ref.name : obj, ename, sizeof ename);
+    snprintf(path, sizeof path, "/apis/apps/v1/namespaces/%s/%s/%s", ens,
+             rs ? "replicasets" : "controllerrevisions", ename);
+    kube_response r;
+    if (kube_get(c, path, &r) != 0) {
+        if (r.status == 404) {
+            kube_response_free(&r);
+            return 0;
+        }
+        if (err_out)
+            *err_out = r;
+        else
+            kube_response_free(&r);
+        return -1;
+    }
+    if (rs) {
+        const json_t *ann = kube_json_get(r.json, "metadata.annotations");
+        const char *v = json_string_value(
+            json_object_get(ann, "deployment.kubernetes.io/revision"));
+        char *end = NULL;
+        long n = v ? strtol(v, &end, 10) : -1;
+        if (v && end != v && !*end && n > 0)
+            *rev = n;
+    } else {
+        const json_t *v = json_object_get(r.json, "revision");
+        if (json_is_integer(v) && json_integer_value(v) > 0)
+            *rev = (long)json_integer_value(v);
+    }
     kube_response_free(&r);
     return 0;
 }

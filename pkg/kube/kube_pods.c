@@ -473,3 +473,38 @@ int kube_pod_restarts(const json_t *pod)
     }
     return n;
 }
+
+const char *kube_pod_revision_hash(const json_t *pod)
+{
+    const char *h = kube_json_str(pod, "metadata.labels.pod-template-hash");
+    if (!h || !*h)
+        h = kube_json_str(pod, "metadata.labels.controller-revision-hash");
+    return h ? h : "";
+}
+
+void kube_pod_images(const json_t *pod, char *out, size_t outlen)
+{
+    size_t len = 0, i;
+    const json_t *c;
+    if (!outlen)
+        return;
+    out[0] = '\0';
+    json_array_foreach(kube_json_get(pod, "spec.containers"), i, c)
+    {
+        const char *img = json_string_value(json_object_get(c, "image"));
+        if (!img || !*img)
+            continue;
+        /* The last path element keeps name and tag (or digest); the
+         * registry and team path say nothing about the version. */
+        const char *slash = strrchr(img, '/');
+        const char *at = strchr(img, '@');
+        if (slash && (!at || slash < at))
+            img = slash + 1;
+        int n = snprintf(out + len, outlen - len, "%s%s", len ? "," : "", img);
+        if (n < 0 || (size_t)n >= outlen - len) {
+            out[len] = '\0';
+            return;
+        }
+        len += (size_t)n;
+    }
+}

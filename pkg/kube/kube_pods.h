@@ -77,5 +77,13 @@ const char *kube_pod_node(const json_t *pod);
 bool kube_pod_terminating(const json_t *pod);
 /* Sum of restartCount over containers. */
 int kube_pod_restarts(const json_t *pod);
+/* The pod template's revision hash its workload labelled it with:
+ * pod-template-hash (a Deployment's ReplicaSet) or controller-revision-hash
+ * (StatefulSet, DaemonSet); "" when it has neither. */
+const char *kube_pod_revision_hash(const json_t *pod);
+/* The regular containers' images, comma-separated in spec order, with the
+ * registry path cut to its last element ("reg.io/team/orders:1.4.2" ->
+ * "orders:1.4.2"): what an engineer calls a version.  Truncated to outlen. */
+void kube_pod_images(const json_t *pod, char *out, size_t outlen);
 
 #endif

@@ -83,11 +83,12 @@ static void test_write_and_name(void **state)
     assert_int_not_equal(access(stale, F_OK), 0);
 
     const char data[] = "profile bytes";
-    assert_int_equal(ctl_evidence_write(e, "demo", "web/../x", 1795406706,
+    assert_int_equal(ctl_evidence_write(e, "demo", "web/../x", 7, 1795406706,
                                         "suspect", "pb.gz", data, sizeof(data),
                                         path, sizeof(path), err, sizeof(err)),
                      0);
-    assert_non_null(strstr(path, "demo_web_.._x_"));
+    /* the revision the pod runs is in the name */
+    assert_non_null(strstr(path, "demo_web_.._x_rev7_2026"));
     assert_non_null(strstr(path, "_suspect.pb.gz"));
     assert_null(strstr(strrchr(path, '/'), "/x")); /* no path escape */
     struct stat st;
@@ -106,7 +107,7 @@ static void test_rotation_keeps_cap_and_fresh_files(void **state)
     assert_non_null(e);
     char paths[8][4096];
     for (int i = 0; i < 8; i++) {
-        assert_int_equal(ctl_evidence_write(e, "ns", "pod", 1795406700 + i,
+        assert_int_equal(ctl_evidence_write(e, "ns", "pod", 0, 1795406700 + i,
                                             "suspect", "pb.gz", block,
                                             sizeof(block), paths[i],
                                             sizeof(paths[i]), err, sizeof(err)),
@@ -115,7 +116,7 @@ static void test_rotation_keeps_cap_and_fresh_files(void **state)
     }
     /* All eight are "fresh" only if protected: aged ones can go.  One more
      * write triggers rotation down to the cap. */
-    assert_int_equal(ctl_evidence_write(e, "ns", "pod", 1795406800, "baseline",
+    assert_int_equal(ctl_evidence_write(e, "ns", "pod", 0, 1795406800, "baseline",
                                         "pb.gz", block, sizeof(block), path,
                                         sizeof(path), err, sizeof(err)),
                      0);
@@ -127,7 +128,7 @@ static void test_rotation_keeps_cap_and_fresh_files(void **state)
     /* Fresh files are never dropped, even over the cap. */
     ctl_evidence_free(e);
     e = ctl_evidence_new(dir, 100, 3600, err, sizeof(err));
-    assert_int_equal(ctl_evidence_write(e, "ns", "pod2", 1795406900, "suspect",
+    assert_int_equal(ctl_evidence_write(e, "ns", "pod2", 0, 1795406900, "suspect",
                                         "txt", block, sizeof(block), path,
                                         sizeof(path), err, sizeof(err)),
                      0);
@@ -164,7 +165,7 @@ static void test_full_disk_then_room(void **state)
     lim.rlim_cur = 4096;
     void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
-    int rc = ctl_evidence_write(e, "ns", "pod", 1763870706, "suspect", "pb.gz",
+    int rc = ctl_evidence_write(e, "ns", "pod", 0, 1763870706, "suspect", "pb.gz",
                                 big, sizeof(big), path, sizeof(path), err,
                                 sizeof(err));
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
@@ -177,7 +178,7 @@ static void test_full_disk_then_room(void **state)
     assert_int_equal(ctl_evidence_bytes(e), 0);
 
     /* Room again: the next write is whole. */
-    rc = ctl_evidence_write(e, "ns", "pod", 1763870707, "suspect", "pb.gz",
+    rc = ctl_evidence_write(e, "ns", "pod", 0, 1763870707, "suspect", "pb.gz",
                             big, sizeof(big), path, sizeof(path), err,
                             sizeof(err));
     assert_int_equal(rc, 0);

@@ -113,6 +113,23 @@ static void test_fresh_peer_and_many_pods(void **state)
     assert_string_equal(peer->name, "web-1"); /* the youngest */
     assert_ptr_equal(ctl_pods_fresh_peer(r, peer), ctl_pods_get(r, "u2"));
 
+    /* Mid-rollout: web-0 and web-2 run revision 6, web-1 revision 7.  The
+     * new pod's baseline is the youngest pod that has not yet rolled; an
+     * old pod still takes the freshest, and unknown revisions change
+     * nothing. */
+    ctl_pods_get(r, "u0")->revision = 6;
+    ctl_pods_get(r, "u1")->revision = 7;
+    ctl_pods_get(r, "u2")->revision = 6;
+    assert_ptr_equal(ctl_pods_fresh_peer(r, ctl_pods_get(r, "u1")),
+                     ctl_pods_get(r, "u2"));
+    ctl_pods_get(r, "u2")->revision = 7;
+    assert_ptr_equal(ctl_pods_fresh_peer(r, ctl_pods_get(r, "u1")),
+                     ctl_pods_get(r, "u0"));
+    assert_ptr_equal(ctl_pods_fresh_peer(r, old), ctl_pods_get(r, "u1"));
+    ctl_pods_get(r, "u0")->revision = -1;
+    assert_ptr_equal(ctl_pods_fresh_peer(r, ctl_pods_get(r, "u1")),
+                     ctl_pods_get(r, "u2"));
+
     /* The index survives growth and removals. */
     for (int i = 3; i < 2000; i++) {
         char name[16], uid[16];
@@ -180,6 +197,33 @@ static void test_message_reads_like_an_answer(void **state)
     m.peer_age_minutes = 29;
     ctl_format_finding(&m, out, sizeof(out));
     assert_non_null(strstr(out, " vs peer web-7d9f-x2k (29m old"));
+
+    /* Revisions known: the pod's revision and images, the peer that has
+     * not yet rolled, and the old revision flat on the stack (12 of 3,790,
+     * over 29m, longer than the 4m window). */
+    m.revision = 7;
+    m.images = "orders:1.4.2";
+    m.peer_revision = 6;
+    m.peer_images = "orders:1.4.1";
+    ctl_format_finding(&m, out, sizeof(out));
+    assert_non_null(strstr(out, "(15.9/min) in revision 7 (orders:1.4.2) vs "
+                                "not-yet-rolled peer web-7d9f-x2k of revision "
+                                "6 (orders:1.4.1) (29m old, 41 goroutines)"));
+    assert_non_null(strstr(out, "; new in revision 7 (orders:1.4.2); revision "
+                                "6 (orders:1.4.1) flat on this stack; pattern"));
+    /* The old revision holding the stack as well is not "new". */
+    f.baseline = 900;
+    ctl_format_finding(&m, out, sizeof(out));
+    assert_null(strstr(out, "; new in revision"));
+    assert_non_null(strstr(out, "; revision 6 (orders:1.4.1) holds 900 on this "
+                                "stack too: not new in revision 7; pattern"));
+    f.baseline = 12;
+    /* A peer of the same revision is an ordinary peer. */
+    m.peer_revision = 7;
+    ctl_format_finding(&m, out, sizeof(out));
+    assert_non_null(strstr(out, "in revision 7 (orders:1.4.2) vs peer web-7d9f-x2k (29m old"));
+    assert_null(strstr(out, "flat on this stack"));
+    m.revision = m.peer_revision = -1;
 
     /* Without a peer it says what it compared with; tiny buffers cut, never overflow. */
     m.peer_name = NULL;

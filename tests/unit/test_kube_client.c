@@ -334,6 +334,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
         return send_text(c, 200, "{\"kind\": ", "application/json", NULL);
     if (!strcmp(url, "/api/v1/pods"))
         return list_pods(c);
+    if (!strcmp(url, "/apis/apps/v1/namespaces/ns/controllerrevisions/"
+                     "db-6b8c9"))
+        return send_text(c, 200, "{\"kind\":\"ControllerRevision\","
+                         "\"revision\":3}", "application/json", NULL);
     if (!strncmp(url, "/apis/apps/v1/namespaces/ns/replicasets/", 40)) {
         const char *rs = url + 40;
         if (!strcmp(rs, "rs-gone"))
@@ -350,8 +354,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
                  "{\"kind\":\"ReplicaSet\",\"metadata\":{\"name\":\"%s\","
                  "\"ownerReferences\":[{\"apiVersion\":\"apps/v1\",\"kind\":"
                  "\"Deployment\",\"name\":\"web\",\"uid\":\"dep-uid\","
-                 "\"controller\":true}]}}",
-                 rs);
+                 "\"controller\":true}],\"annotations\":{"
+                 "\"deployment.kubernetes.io/revision\":\"%s\"}}}",
+                 rs, strcmp(rs, "rs-norev") ? "7" : "x");
         return send_text(c, 200, body, "application/json", NULL);
     }
     return send_status(c, 404, "NotFound", "no such path", NULL);
@@ -1414,6 +1419,60 @@ static void test_bad_server_url(void **state)
     assert_string_equal(err, "kube client: no server configured");
 }
 
+static void test_pod_revision(void **state)
+{
+    fx *f = *state;
+    kube_client *c = client(f, NULL);
+    kube_response r;
+    long rev = 0;
+    /* A Deployment's pod: its ReplicaSet's revision annotation. */
+    json_t *p = owned_pod("ReplicaSet", "web-5d8f7");
+    assert_int_equal(kube_pod_revision(c, p, &rev, &r), 0);
+    assert_int_equal(rev, 7);
+    json_decref(p);
+    /* An annotation that is not a number, a ReplicaSet that is gone: unknown. */
+    p = owned_pod("ReplicaSet", "rs-norev");
+    assert_int_equal(kube_pod_revision(c, p, &rev, &r), 0);
+    assert_int_equal(rev, -1);
+    json_decref(p);
+    p = owned_pod("ReplicaSet", "rs-gone");
+    rev = 0;
+    assert_int_equal(kube_pod_revision(c, p, &rev, &r), 0);
+    assert_int_equal(rev, -1);
+    json_decref(p);
+    p = owned_pod("ReplicaSet", "rs-forbidden");
+    assert_int_equal(kube_pod_revision(c, p, &rev, &r), -1);
+    assert_int_equal(r.status, 403);
+    kube_response_free(&r);
+    json_decref(p);
+    /* A StatefulSet's pod names its ControllerRevision whole in its label,
+     * a DaemonSet's pod by the hash alone: both read db-6b8c9. */
+    static const char *const sets[][2] = {{"StatefulSet", "db-6b8c9"},
+                                          {"DaemonSet", "6b8c9"}};
+    for (int i = 0; i < 2; i++) {
+        p = owned_pod(sets[i][0], "db");
+        json_object_set_new(json_object_get(p, "metadata"), "labels",
+                            json_pack("{s:s}", "controller-revision-hash",
+                                      sets[i][1]));
+        rev = 0;
+        assert_int_equal(kube_pod_revision(c, p, &rev, NULL), 0);
+        assert_int_equal(rev, 3);
+        json_decref(p);
+    }
+    /* A Job's pod and a bare pod have no revision, and ask nothing. */
+    int hits = f->s->hits;
+    p = owned_pod("Job", "j");
+    assert_int_equal(kube_pod_revision(c, p, &rev, NULL), 0);
+    assert_int_equal(rev, -1);
+    json_decref(p);
+    p = owned_pod(NULL, NULL);
+    assert_int_equal(kube_pod_revision(c, p, &rev, NULL), 0);
+    assert_int_equal(rev, -1);
+    json_decref(p);
+    assert_int_equal(f->s->hits, hits);
+    kube_client_free(c);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1439,6 +1498,7 @@ int main(void)
         T(test_cancel_and_shutdown),
         T(test_list_paging),
         T(test_resolve_owner),
+        T(test_pod_revision),
         T(test_invalid_json_and_setup_easy),
         T(test_tls_server_name_routing),
         T(test_bad_server_url),

@@ -336,6 +336,36 @@ static void test_pod_facts(void **state)
     json_decref(odd);
 }
 
+static void test_revision_and_images(void **state)
+{
+    (void)state;
+    json_t *p = json_loads(
+        "{\"metadata\":{\"labels\":{\"pod-template-hash\":\"7d9f\"}},"
+        "\"spec\":{\"containers\":[{\"name\":\"app\",\"image\":"
+        "\"reg.io:5000/team/orders:1.4.2\"},{\"name\":\"proxy\",\"image\":"
+        "\"envoy@sha256:ab/cd\"},{\"name\":\"noimage\"}],"
+        "\"initContainers\":[{\"name\":\"init\",\"image\":\"busybox\"}]}}",
+        0, NULL);
+    assert_non_null(p);
+    assert_string_equal(kube_pod_revision_hash(p), "7d9f");
+    char out[64];
+    /* Registry and path cut; a digest's own '/' is not a path. */
+    kube_pod_images(p, out, sizeof out);
+    assert_string_equal(out, "orders:1.4.2,envoy@sha256:ab/cd");
+    /* Cut at a whole image, never mid-name. */
+    kube_pod_images(p, out, 16);
+    assert_string_equal(out, "orders:1.4.2");
+    json_object_set_new(json_object_get(p, "metadata"), "labels",
+                        json_pack("{s:s}", "controller-revision-hash", "db-6b8c9"));
+    assert_string_equal(kube_pod_revision_hash(p), "db-6b8c9");
+    json_decref(p);
+    json_t *empty = json_object();
+    assert_string_equal(kube_pod_revision_hash(empty), "");
+    kube_pod_images(empty, out, sizeof out);
+    assert_string_equal(out, "");
+    json_decref(empty);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -346,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_bad_annotations),
         cmocka_unit_test(test_grafana),
         cmocka_unit_test(test_pod_facts),
+        cmocka_unit_test(test_revision_and_images),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
