@@ -1391,7 +1391,7 @@ static void slim_pod(json_t *pod, void *ud)
     (void)ud;
     static const char *const top[] = {"metadata", "spec", "status", "kind", "apiVersion", NULL};
     static const char *const spec_keys[] = {"nodeName", "containers", "overhead", NULL};
-    static const char *const container_keys[] = {"name", "ports", "resources", NULL};
+    static const char *const container_keys[] = {"name", "image", "ports", "resources", NULL};
     static const char *const status_keys[] = {"phase", "podIP", "startTime", "conditions",
                                               "containerStatuses", NULL};
     static const char *const cstatus_keys[] = {"name", "ready", "restartCount", "started", NULL};

@@ -118,6 +118,9 @@ for p in $leaky_pods; do
   msg=$(k -n "$NS" get events --field-selector "involvedObject.name=$p,reason=GoroutineLeak" -o 'jsonpath={.items[0].message}')
   check "$p: pattern chan-send in the Event" grep -q "pattern chan-send" <<<"$msg"
   check "$p: the leaking stack main.(*fetcher).gather.func1 in the Event" grep -qF "main.(*fetcher).gather.func1" <<<"$msg"
+  # The revision comes from the ReplicaSet, the image from the pod's spec as
+  # the controller's slimmed cache keeps it.
+  check "$p: the Event names the revision and image the pod runs" grep -qF "in revision 1 (targets:e2e)" <<<"$msg"
   check "$p: kubectl describe shows it" bash -c "'$KUBECTL' -n '$NS' describe pod '$p' | grep -q GoroutineLeak"
 done
 check "the workload has the finding too" bash -c "'$KUBECTL' -n '$NS' describe deployment orders | grep -q GoroutineLeak"
