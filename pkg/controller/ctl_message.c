@@ -90,6 +90,20 @@ static void sb_revision(sbuf *b, long rev, const char *images)
     }
 }
 
+/* " (3m old, 2,072 goroutines)": the peer's age, and its count when known */
+static void sb_peer_facts(sbuf *b, const ctl_finding_msg *m)
+{
+    char age[32];
+    ctl_fmt_duration(m->peer_age_minutes, age, sizeof(age));
+    sb_printf(b, " (%s old", age);
+    if (m->peer_count >= 0) {
+        char cnt[32];
+        ctl_fmt_count(m->peer_count, cnt, sizeof(cnt));
+        sb_printf(b, ", %s goroutines", cnt);
+    }
+    sb_printf(b, ")");
+}
+
 void ctl_format_finding(const ctl_finding_msg *m, char *out, size_t outlen)
 {
     sbuf b = {out, 0, outlen};
@@ -109,28 +123,14 @@ void ctl_format_finding(const ctl_finding_msg *m, char *out, size_t outlen)
                       m->peer_revision > 0 && m->peer_revision < m->revision;
     if (older_peer) {
         /* The runbook's baseline: a pod that has not yet rolled. */
-        char d2[32], c2[64] = "";
-        ctl_fmt_duration(m->peer_age_minutes, d2, sizeof(d2));
-        if (m->peer_count >= 0) {
-            char cnt[32];
-            ctl_fmt_count(m->peer_count, cnt, sizeof(cnt));
-            snprintf(c2, sizeof(c2), ", %s goroutines", cnt);
-        }
         sb_printf(&b, " vs not-yet-rolled peer %s of ", m->peer_name);
         sb_revision(&b, m->peer_revision, m->peer_images);
-        sb_printf(&b, " (%s old%s)", d2, c2);
+        sb_peer_facts(&b, m);
     } else if (m->peer_name) {
-        char d2[32], c2[64] = "";
-        ctl_fmt_duration(m->peer_age_minutes, d2, sizeof(d2));
-        if (m->peer_count >= 0) {
-            char cnt[32];
-            ctl_fmt_count(m->peer_count, cnt, sizeof(cnt));
-            snprintf(c2, sizeof(c2), ", %s goroutines", cnt);
-        }
         bool fresh = m->pod_age_minutes <= 0 ||
                      m->peer_age_minutes < 0.5 * m->pod_age_minutes;
-        sb_printf(&b, " vs %speer %s (%s old%s)", fresh ? "fresh " : "",
-                  m->peer_name, d2, c2);
+        sb_printf(&b, " vs %speer %s", fresh ? "fresh " : "", m->peer_name);
+        sb_peer_facts(&b, m);
     } else {
         sb_printf(&b, " vs its own first capture (no ready peer)");
     }

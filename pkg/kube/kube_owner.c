@@ -18,6 +18,29 @@
 #include "kube/kube_objects.h"
 #include "lw/lw_str.h"
 
+/* GET an apps/v1 object of a pod's namespace: 1 with *r filled, 0 when
+ * it is gone (404: nothing to follow), -1 on another error, given to
+ * *err_out when the caller wants it. */
+static int get_apps_object(kube_client *c, const char *ns, const char *resource,
+                           const char *name, kube_response *r,
+                           kube_response *err_out)
+{
+    char path[1100], ens[256], ename[768];
+    lw_pct_encode(ns ? ns : "default", ens, sizeof ens);
+    lw_pct_encode(name, ename, sizeof ename);
+    snprintf(path, sizeof path, "/apis/apps/v1/namespaces/%s/%s/%s", ens,
+             resource, ename);
+    if (kube_get(c, path, r) == 0)
+        return 1;
+    if (r->status == 404 || !err_out) {
+        int gone = r->status == 404;
+        kube_response_free(r);
+        return gone ? 0 : -1;
+    }
+    *err_out = *r;
+    return -1;
+}
+
 int kube_resolve_owner(kube_client *c, const json_t *pod, kube_owner *out,
                        kube_response *err_out)
 {
@@ -37,24 +60,11 @@ int kube_resolve_owner(kube_client *c, const json_t *pod, kube_owner *out,
         (strcmp(api, "apps/v1") != 0 && strcmp(api, "extensions/v1beta1") != 0))
         return 0;
 
-    const char *ns = kube_json_str(pod, "metadata.namespace");
-    char path[1100], ens[256], ename[768];
-    lw_pct_encode(ns ? ns : "default", ens, sizeof ens);
-    lw_pct_encode(out->name, ename, sizeof ename);
-    snprintf(path, sizeof path, "/apis/apps/v1/namespaces/%s/replicasets/%s",
-             ens, ename);
     kube_response r;
-    if (kube_get(c, path, &r) != 0) {
-        if (r.status == 404) { /* the ReplicaSet is gone: it is the owner */
-            kube_response_free(&r);
-            return 0;
-        }
-        if (err_out)
-            *err_out = r;
-        else
-            kube_response_free(&r);
-        return -1;
-    }
+    int got = get_apps_object(c, kube_json_str(pod, "metadata.namespace"),
+                              "replicasets", out->name, &r, err_out);
+    if (got <= 0) /* gone (the ReplicaSet is the owner), or an error */
+        return got;
     /* A Deployment (or a rollout controller such as Argo's Rollout) spans
      * revisions: its pods are peers even across ReplicaSets. */
     kube_owner rsref;
@@ -75,10 +85,10 @@ int kube_pod_revision(kube_client *c, const json_t *pod, long *rev,
         return 0;
     const char *hash = kube_pod_revision_hash(pod);
     const char *ns = kube_json_str(pod, "metadata.namespace");
-    char path[1100], ens[256], ename[768], obj[600];
+    char obj[600];
     bool rs = !strcmp(ref.kind, "ReplicaSet");
     if (rs)
-        snprintf(obj, sizeof obj, "replicasets/%s", ref.name);
+        obj[0] = '\0';
     else if ((!strcmp(ref.kind, "StatefulSet") ||
               !strcmp(ref.kind, "DaemonSet")) && *hash) {
         /* A StatefulSet labels its pods with the ControllerRevision's whole
@@ -90,22 +100,11 @@ int kube_pod_revision(kube_client *c, const json_t *pod, long *rev,
             snprintf(obj, sizeof obj, "%s-%s", ref.name, hash);
     } else
         return 0;
-    lw_pct_encode(ns ? ns : "default", ens, sizeof ens);
-    lw_pct_encode(rs ? ref.name : obj, ename, sizeof ename);
-    snprintf(path, sizeof path, "/apis/apps/v1/namespaces/%s/%s/%s", ens,
-             rs ? "replicasets" : "controllerrevisions", ename);
     kube_response r;
-    if (kube_get(c, path, &r) != 0) {
-        if (r.status == 404) {
-            kube_response_free(&r);
-            return 0;
-        }
-        if (err_out)
-            *err_out = r;
-        else
-            kube_response_free(&r);
-        return -1;
-    }
+    int got = get_apps_object(c, ns, rs ? "replicasets" : "controllerrevisions",
+                              rs ? ref.name : obj, &r, err_out);
+    if (got <= 0) /* gone: no revision to name, or an error */
+        return got;
     if (rs) {
         const json_t *ann = kube_json_get(r.json, "metadata.annotations");
         const char *v = json_string_value(

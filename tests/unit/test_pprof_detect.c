@@ -171,6 +171,22 @@ static void test_text_detection(void **state)
     free(big);
 }
 
+static const size_t piece_sizes[] = {1, 7, 61, 4096};
+
+/* The text, fed in each piece size, is one debug=2 goroutine. */
+static void expect_one_goroutine_in_pieces(const char *text, const char *name)
+{
+    for (size_t k = 0; k < sizeof(piece_sizes) / sizeof(piece_sizes[0]); k++) {
+        char err[256];
+        pprof_profile *p = tp_parse_chunked(text, strlen(text), piece_sizes[k],
+                                            name, NULL, err, sizeof(err));
+        assert_non_null(p);
+        assert_int_equal(p->format, PPROF_FORMAT_DEBUG2);
+        assert_int_equal(p->counted, 1);
+        pprof_profile_free(p);
+    }
+}
+
 /* Detection resumes where the last piece left it (pp_detect_scan) rather
  * than rescanning the buffer: fed a byte at a time, or in odd pieces, text
  * before a header, a control byte deep in a long line and leading blank
@@ -178,21 +194,13 @@ static void test_text_detection(void **state)
 static void test_detection_in_pieces(void **state)
 {
     (void)state;
-    static const size_t pieces[] = {1, 7, 61, 4096};
-    char err[256], want[256];
+    char want[256];
     size_t n = 70000;
     char *big = malloc(n + 64);
     for (size_t i = 0; i < n; i++)
         big[i] = (i % 60 == 59) ? '\n' : 'x';
     strcpy(big + n, "\ngoroutine 1 [running]:\nmain.main()\n\t/a.go:3 +0x1d\n");
-    for (size_t k = 0; k < sizeof(pieces) / sizeof(pieces[0]); k++) {
-        pprof_profile *p = tp_parse_chunked(big, strlen(big), pieces[k],
-                                            "big.txt", NULL, err, sizeof(err));
-        assert_non_null(p);
-        assert_int_equal(p->format, PPROF_FORMAT_DEBUG2);
-        assert_int_equal(p->counted, 1);
-        pprof_profile_free(p);
-    }
+    expect_one_goroutine_in_pieces(big, "big.txt");
     /* A line of 3000 text bytes, then a control byte in the same line:
      * binary, so protobuf's turn ('x' reads as a varint field 15), which
      * refuses it at the control byte. */
@@ -208,21 +216,13 @@ static void test_detection_in_pieces(void **state)
     memset(big + off, 'y', 3000);
     off += 3000;
     strcpy(big + off, "\n   goroutine 7 [chan receive]:\nmain.main()\n\t/a.go:3 +0x1d\n");
-    for (size_t k = 0; k < sizeof(pieces) / sizeof(pieces[0]); k++) {
-        char e2[256];
-        pprof_profile *p = tp_parse_chunked(big, strlen(big), pieces[k],
-                                            "pad.txt", NULL, e2, sizeof(e2));
-        assert_non_null(p);
-        assert_int_equal(p->format, PPROF_FORMAT_DEBUG2);
-        assert_int_equal(p->counted, 1);
-        pprof_profile_free(p);
-    }
+    expect_one_goroutine_in_pieces(big, "pad.txt");
     /* The binary line, byte by byte and in pieces: the same refusal. */
     memset(big, 'x', 5000);
     big[3000] = 0x01;
-    for (size_t k = 0; k < sizeof(pieces) / sizeof(pieces[0]); k++) {
+    for (size_t k = 0; k < sizeof(piece_sizes) / sizeof(piece_sizes[0]); k++) {
         char e2[256];
-        assert_null(tp_parse_chunked(big, 5000, pieces[k], "bin", NULL, e2,
+        assert_null(tp_parse_chunked(big, 5000, piece_sizes[k], "bin", NULL, e2,
                                      sizeof(e2)));
         assert_string_equal(e2, want);
     }
