@@ -473,23 +473,19 @@ static void resolve_owner(ctl_controller *c, pod_view *v)
         return;
     kube_owner o;
     kube_response err;
-    memset(&err, 0, sizeof(err));
-    if (!m.found) {
-        if (kube_resolve_owner(c->kube, pod, &o, &err) == 0) {
-            v->owner = o;
-            v->owner_resolved = true;
-        } else {
-            obs_log(c->log, OBS_WARN, "cannot resolve owner", "pod", v->name,
-                    "namespace", v->ns, "error", err.error, OBS_END);
-        }
-        kube_response_free(&err);
+    /* A peer gave the owner but not this template's revision (a new
+     * ReplicaSet of the same Deployment): only the revision is read. */
+    int rc = m.found ? (kube_pod_revision(c->kube, pod, &v->revision, &err) < 0 ? 1 : 0)
+                     : kube_resolve_workload(c->kube, pod, &o, &v->revision, &err);
+    if (!m.found && rc >= 0) {
+        v->owner = o;
+        v->owner_resolved = true;
     }
-    if (v->owner_resolved && v->rev_hash[0]) {
-        if (kube_pod_revision(c->kube, pod, &v->revision, &err) < 0)
-            obs_log(c->log, OBS_WARN, "cannot read the pod's revision", "pod",
-                    v->name, "namespace", v->ns, "error", err.error, OBS_END);
-        kube_response_free(&err);
-    }
+    if (rc != 0)
+        obs_log(c->log, OBS_WARN,
+                rc < 0 ? "cannot resolve owner" : "cannot read the pod's revision",
+                "pod", v->name, "namespace", v->ns, "error", err.error, OBS_END);
+    kube_response_free(&err);
     json_decref(pod);
 }
 

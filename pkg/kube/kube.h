@@ -247,4 +247,12 @@ int kube_resolve_owner(kube_client *c, const json_t *pod, kube_owner *out,
 int kube_pod_revision(kube_client *c, const json_t *pod, long *rev,
                       kube_response *err_out);
 
+/* kube_resolve_owner and kube_pod_revision together, for a caller that
+ * wants both: a Deployment pod's ReplicaSet is read once for its owner and
+ * its revision.  Returns as kube_resolve_owner (0, or -1 with err_out
+ * filled), and 1 when the owner is resolved but the revision could not be
+ * read (err_out filled); *rev as kube_pod_revision, -1 unknown. */
+int kube_resolve_workload(kube_client *c, const json_t *pod, kube_owner *out,
+                          long *rev, kube_response *err_out);
+
 #endif

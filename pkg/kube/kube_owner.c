@@ -41,8 +41,22 @@ static int get_apps_object(kube_client *c, const char *ns, const char *resource,
     return -1;
 }
 
-int kube_resolve_owner(kube_client *c, const json_t *pod, kube_owner *out,
-                       kube_response *err_out)
+/* A ReplicaSet's place in its Deployment's history, -1 when it has none. */
+static long replicaset_revision(const json_t *rs)
+{
+    const json_t *ann = kube_json_get(rs, "metadata.annotations");
+    const char *v = json_string_value(
+        json_object_get(ann, "deployment.kubernetes.io/revision"));
+    char *end = NULL;
+    long n = v ? strtol(v, &end, 10) : -1;
+    return v && end != v && !*end && n > 0 ? n : -1;
+}
+
+/* kube_resolve_owner, and when rs_rev is given, the revision of the
+ * ReplicaSet it read on the way (so a Deployment pod's revision costs no
+ * second GET). */
+static int resolve_owner(kube_client *c, const json_t *pod, kube_owner *out,
+                         long *rs_rev, kube_response *err_out)
 {
     memset(out, 0, sizeof *out);
     if (err_out)
@@ -70,8 +84,29 @@ int kube_resolve_owner(kube_client *c, const json_t *pod, kube_owner *out,
     kube_owner rsref;
     if (kube_controller_ref(r.json, &rsref) && rsref.kind[0] && rsref.name[0])
         *out = rsref;
+    if (rs_rev)
+        *rs_rev = replicaset_revision(r.json);
     kube_response_free(&r);
     return 0;
+}
+
+int kube_resolve_owner(kube_client *c, const json_t *pod, kube_owner *out,
+                       kube_response *err_out)
+{
+    return resolve_owner(c, pod, out, NULL, err_out);
+}
+
+int kube_resolve_workload(kube_client *c, const json_t *pod, kube_owner *out,
+                          long *rev, kube_response *err_out)
+{
+    *rev = -1;
+    int rc = resolve_owner(c, pod, out, rev, err_out);
+    kube_owner direct;
+    if (rc < 0 || *rev > 0 || !kube_controller_ref(pod, &direct) ||
+        !strcmp(direct.kind, "ReplicaSet"))
+        return rc;
+    /* A StatefulSet or DaemonSet: its ControllerRevision says. */
+    return kube_pod_revision(c, pod, rev, err_out) < 0 ? 1 : 0;
 }
 
 int kube_pod_revision(kube_client *c, const json_t *pod, long *rev,
@@ -106,13 +141,7 @@ int kube_pod_revision(kube_client *c, const json_t *pod, long *rev,
     if (got <= 0) /* gone: no revision to name, or an error */
         return got;
     if (rs) {
-        const json_t *ann = kube_json_get(r.json, "metadata.annotations");
-        const char *v = json_string_value(
-            json_object_get(ann, "deployment.kubernetes.io/revision"));
-        char *end = NULL;
-        long n = v ? strtol(v, &end, 10) : -1;
-        if (v && end != v && !*end && n > 0)
-            *rev = n;
+        *rev = replicaset_revision(r.json);
     } else {
         const json_t *v = json_object_get(r.json, "revision");
         if (json_is_integer(v) && json_integer_value(v) > 0)

@@ -217,8 +217,12 @@ done
 check "no_new_privs is set" test "$(status NoNewPrivs)" = 1
 check "its root is the image, mounted read-only" \
   bash -c "awk '\$5 == \"/\" { print \$6 }' /proc/$CTL_PID/mountinfo | grep -qE '(^|,)ro(,|\$)'"
+# Its file system as it sees it, in its own mount namespace: chroot(1)
+# changes directory into the new root and leakwatch never changes it, so
+# the process's working directory is that root.
+CTL_FS=/proc/$CTL_PID/cwd
 check "even root cannot write to that root" \
-  bash -c "! touch /proc/$CTL_PID/root/probe 2>/dev/null"
+  bash -c "! touch '$CTL_FS/probe' 2>/dev/null"
 check "no kubeconfig is visible: in-cluster configuration only" \
   test -z "$(tr '\0' '\n' <"/proc/$CTL_PID/environ" | grep -E '^KUBECONFIG=')"
 
@@ -240,7 +244,7 @@ for p in $pods; do
     bash -c "'$KUBECTL' -n '$NS' describe pod '$p' | grep -A3 GoroutineLeak | grep -q 'pattern chan-send'"
 done
 check "evidence written to the evidence volume" \
-  bash -c "find /proc/$CTL_PID/root/var/lib/leakwatch -name '*.pb.gz' | grep -q ."
+  bash -c "find '$CTL_FS/var/lib/leakwatch' -name '*.pb.gz' | grep -q ."
 
 # --- token rotation -------------------------------------------------------------
 api_total() { # code -> sum of leakwatch_api_requests_total with that code

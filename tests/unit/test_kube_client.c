@@ -1419,6 +1419,39 @@ static void test_bad_server_url(void **state)
     assert_string_equal(err, "kube client: no server configured");
 }
 
+/* Owner and revision together: a Deployment pod's ReplicaSet is read once
+ * for both; a StatefulSet pod's ControllerRevision is read for the
+ * revision; an API error on the owner fails the whole. */
+static void test_resolve_workload(void **state)
+{
+    fx *f = *state;
+    kube_client *c = client(f, NULL);
+    kube_owner o;
+    kube_response r;
+    long rev = 0;
+    json_t *p = owned_pod("ReplicaSet", "web-5d8f7");
+    int hits = f->s->hits;
+    assert_int_equal(kube_resolve_workload(c, p, &o, &rev, &r), 0);
+    assert_string_equal(o.kind, "Deployment");
+    assert_int_equal(rev, 7);
+    assert_int_equal(f->s->hits, hits + 1);
+    json_decref(p);
+    p = owned_pod("StatefulSet", "db");
+    json_object_set_new(json_object_get(p, "metadata"), "labels",
+                        json_pack("{s:s}", "controller-revision-hash", "db-6b8c9"));
+    assert_int_equal(kube_resolve_workload(c, p, &o, &rev, NULL), 0);
+    assert_string_equal(o.kind, "StatefulSet");
+    assert_int_equal(rev, 3);
+    json_decref(p);
+    p = owned_pod("ReplicaSet", "rs-forbidden");
+    assert_int_equal(kube_resolve_workload(c, p, &o, &rev, &r), -1);
+    assert_int_equal(r.status, 403);
+    assert_int_equal(rev, -1);
+    kube_response_free(&r);
+    json_decref(p);
+    kube_client_free(c);
+}
+
 static void test_pod_revision(void **state)
 {
     fx *f = *state;
@@ -1499,6 +1532,7 @@ int main(void)
         T(test_list_paging),
         T(test_resolve_owner),
         T(test_pod_revision),
+        T(test_resolve_workload),
         T(test_invalid_json_and_setup_easy),
         T(test_tls_server_name_routing),
         T(test_bad_server_url),
