@@ -73,6 +73,9 @@ void lwa_classify(const pprof_frame *frames, uint32_t nframes,
                   const char *wait_reason, bool reason_inferred,
                   const char *created_by, lwa_class *out);
 
+/* Goroutines of p whose shown frame (lwa_class.culprit) is `func`. */
+uint64_t lwa_count_on(const pprof_profile *p, const char *func);
+
 /* Unexported runtime functions ("runtime.gopark", "runtime.chansend1"):
  * what Go's own tracebacks hide, and what signatures leave out so that
  * debug=1, debug=2 and protobuf captures of one stack match. */

@@ -520,3 +520,30 @@ reason_only:
         }
     }
 }
+
+/*
+ * Goroutines whose stack is shown as `func` (the classifier's culprit, the
+ * frame a finding names): how a fix is verified on a later revision, where
+ * one number per capture is all that is compared.  Counting the shown
+ * frame, not any frame, keeps requests that merely pass through `func`
+ * (net/http's conn.serve under a handler, say) out of the count.
+ */
+uint64_t lwa_count_on(const pprof_profile *p, const char *func)
+{
+    uint64_t n = 0;
+    if (!p || !func || !func[0])
+        return 0;
+    for (size_t i = 0; i < p->nbuckets; i++) {
+        const pprof_bucket *b = &p->buckets[i];
+        if (!b->nframes)
+            continue;
+        lwa_class c;
+        lwa_classify(b->frames, b->nframes, b->wait_reason,
+                     (b->flags & PPROF_BF_WAIT_INFERRED) != 0,
+                     b->created_by.func, &c);
+        const char *shown = b->frames[c.culprit < b->nframes ? c.culprit : 0].func;
+        if (shown && !strcmp(shown, func))
+            n += b->count;
+    }
+    return n;
+}

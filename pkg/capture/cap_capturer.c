@@ -267,6 +267,7 @@ static void result_init(cap_result *res)
 {
     memset(res, 0, sizeof *res);
     res->goroutines = -1;
+    res->requests = -1;
     res->ext = "txt";
 }
 
@@ -573,6 +574,7 @@ static int main_fetch(capture_run *r, const char *path, bool profile,
             rc = -1;
         } else {
             res->goroutines = (int64_t)scan.value;
+            res->requests = scan.requests_found ? scan.requests : -1;
             snprintf(res->count_source, sizeof res->count_source, "metrics");
         }
     }

@@ -1,10 +1,20 @@
 /*
  * cap_prom.c — finds one gauge (go_goroutines) in Prometheus text
- * exposition as the bytes stream by, holding at most one line.
+ * exposition as the bytes stream by, holding at most one line, and on the
+ * way sums the pod's request counter when it exports one.
  *
  * Hand-written because no library we use parses the exposition format, and
- * we need only "name{labels} value [timestamp]" for one name.  Lines of
- * other metrics are skipped without being buffered.
+ * we need only "name{labels} value [timestamp]" for a few names.
+ *
+ * The request counter is what "under the same load" is judged by when a
+ * fix is verified (controller.c): the first family that looks like one —
+ * a *_requests_total counter (but promhttp's count of its own scrapes),
+ * grpc-go's grpc_server_handled_total, OpenTelemetry's
+ * http_server_request_duration_seconds_count — summed over its labels.
+ * Families after the first are ignored rather than added, since services
+ * often export one count at two layers (HTTP and gRPC) and adding them
+ * would double it.  A malformed request line is skipped, never an error:
+ * the gauge is what the scan is for.
  * Not for: general metric scraping or OpenMetrics exemplars.
  */
 #include <ctype.h>
@@ -49,37 +59,101 @@ static const char *skip_labels(const char *p)
     return NULL;
 }
 
-/* A complete line that starts with the metric name. */
-static int prom_line(cap_prom_scan *s, char *l)
+/* The value of a sample whose name ends at p; NULL on success, else what
+ * is wrong with it. */
+static const char *sample_value(const char *p, double *out)
 {
-    size_t ml = strlen(s->metric);
-    char *p = l + ml;
     if (*p == '{') {
-        p = (char *)skip_labels(p);
+        p = skip_labels(p);
         if (!p)
-            return prom_fail(s, "unterminated label set");
+            return "unterminated label set";
     }
     if (*p != ' ' && *p != '\t')
-        return prom_fail(s, "no value after the name");
+        return "no value after the name";
     while (*p == ' ' || *p == '\t')
         p++;
     char *end;
     errno = 0;
     double v = strtod(p, &end);
     if (end == p || errno == ERANGE)
-        return prom_fail(s, "value is not a number");
+        return "value is not a number";
     if (*end && *end != ' ' && *end != '\t')
-        return prom_fail(s, "garbage after the value");
+        return "garbage after the value";
     if (!isfinite(v) || v < 0)
-        return prom_fail(s, "value is negative or not finite");
-    s->value = v;
-    s->found = true;
+        return "value is negative or not finite";
+    *out = v;
+    return NULL;
+}
+
+bool cap_prom_is_request_counter(const char *name, size_t len)
+{
+    static const char suffix[] = "_requests_total";
+    static const char scrapes[] = "promhttp_metric_handler_";
+    static const char *const exact[] = {
+        "grpc_server_handled_total",
+        "http_server_request_duration_seconds_count",
+    };
+    size_t sl = sizeof(suffix) - 1;
+    if (len > sl && !memcmp(name + len - sl, suffix, sl))
+        return len < sizeof(scrapes) - 1 ||
+               memcmp(name, scrapes, sizeof(scrapes) - 1) != 0;
+    for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+        if (strlen(exact[i]) == len && !memcmp(name, exact[i], len))
+            return true;
+    return false;
+}
+
+static size_t name_len(const char *l)
+{
+    size_t n = 0;
+    while (isalnum((unsigned char)l[n]) || l[n] == '_' || l[n] == ':')
+        n++;
+    return n;
+}
+
+static void request_line(cap_prom_scan *s, const char *l)
+{
+    size_t n = name_len(l);
+    if (!n || !cap_prom_is_request_counter(l, n))
+        return;
+    if (s->requests_family[0] &&
+        (strlen(s->requests_family) != n || memcmp(s->requests_family, l, n)))
+        return;
+    double v;
+    if (sample_value(l + n, &v))
+        return;
+    if (!s->requests_family[0])
+        snprintf(s->requests_family, sizeof s->requests_family, "%.*s",
+                 (int)(n < sizeof s->requests_family ? n : sizeof s->requests_family - 1),
+                 l);
+    s->requests += v;
+    s->requests_found = true;
+}
+
+/* A complete line (NUL-terminated, trailing CR and blanks gone). */
+static int prom_line(cap_prom_scan *s, char *l)
+{
+    size_t ml = strlen(s->metric);
+    if (!s->found && !strncmp(l, s->metric, ml) &&
+        (l[ml] == '\0' || l[ml] == ' ' || l[ml] == '\t' || l[ml] == '{')) {
+        double v;
+        const char *why = sample_value(l + ml, &v);
+        if (why)
+            return prom_fail(s, why);
+        s->value = v;
+        s->found = true;
+        return 0;
+    }
+    if (l[0] != '#')
+        request_line(s, l);
     return 0;
 }
 
-/* Whether the buffered line prefix could still be the metric's sample. */
+/* Whether the buffered line prefix could still be the gauge's sample. */
 static bool could_match(const cap_prom_scan *s)
 {
+    if (s->found)
+        return false;
     size_t ml = strlen(s->metric);
     size_t n = s->line_len < ml ? s->line_len : ml;
     if (memcmp(s->line, s->metric, n))
@@ -94,13 +168,12 @@ static bool could_match(const cap_prom_scan *s)
 static int end_line(cap_prom_scan *s)
 {
     int rc = 0;
-    size_t ml = strlen(s->metric);
-    if (!s->skipping && s->line_len >= ml) {
+    if (!s->skipping) {
         while (s->line_len && (s->line[s->line_len - 1] == '\r' ||
                                s->line[s->line_len - 1] == ' '))
             s->line_len--;
         s->line[s->line_len] = '\0';
-        if (s->line_len > ml || s->line_len == ml)
+        if (s->line_len)
             rc = prom_line(s, s->line);
     }
     s->line_len = 0;
@@ -113,7 +186,7 @@ int cap_prom_scan_feed(cap_prom_scan *s, const void *data, size_t len)
     const char *d = data;
     if (s->failed)
         return -1;
-    for (size_t i = 0; i < len && !s->found; i++) {
+    for (size_t i = 0; i < len; i++) {
         char c = d[i];
         if (c == '\n') {
             if (end_line(s))
@@ -122,11 +195,14 @@ int cap_prom_scan_feed(cap_prom_scan *s, const void *data, size_t len)
         }
         if (s->skipping)
             continue;
-        if (s->line_len + 1 >= sizeof s->line)
-            return prom_fail(s, "longer than 4 KiB");
-        s->line[s->line_len++] = c;
-        if (!could_match(s))
+        /* A line too long to hold is skipped unless it is the gauge's. */
+        if (s->line_len + 1 >= sizeof s->line) {
+            if (could_match(s))
+                return prom_fail(s, "longer than 4 KiB");
             s->skipping = true;
+            continue;
+        }
+        s->line[s->line_len++] = c;
     }
     return 0;
 }
@@ -135,7 +211,7 @@ int cap_prom_scan_finish(cap_prom_scan *s)
 {
     if (s->failed)
         return -1;
-    if (!s->found && s->line_len && end_line(s))
+    if (s->line_len && end_line(s))
         return -1;
     return s->found ? 0 : -1;
 }

@@ -159,6 +159,9 @@ typedef struct cap_result {
      * profile's total; -1 when unknown.  count_source says which. */
     int64_t goroutines;
     char count_source[32];
+    /* METRICS: the pod's request counter (cap_prom_scan), -1 when it
+     * exports none. */
+    double requests;
     char why_format[128];      /* AUTO's reason, e.g. "debug=2: 812
                                   goroutines <= 50000 (metrics)"           */
     pprof_profile *profile;    /* when request.parse (caller owns)          */
@@ -240,18 +243,28 @@ const char *cap_kind_ext(cap_kind k);
 /*
  * Streaming scan of Prometheus text exposition for one gauge (e.g.
  * go_goroutines): the first sample of that metric, labels or not, optional
- * timestamp.  Lines are bounded (4 KiB for a matching line).
+ * timestamp.  Lines are bounded (4 KiB for a matching line; longer lines
+ * of other metrics are skipped).  On the way it sums the first request
+ * counter family it meets (cap_prom_is_request_counter).
  */
 typedef struct cap_prom_scan {
     char metric[64];
     char line[4096];
     size_t line_len;
-    bool skipping;     /* rest of a line that cannot match                 */
+    bool skipping;     /* rest of a line too long to hold                  */
     bool found;
     double value;
+    bool requests_found;
+    double requests;            /* summed over the family's samples        */
+    char requests_family[96];   /* "http_requests_total"                   */
     bool failed;
     char error[160];
 } cap_prom_scan;
+
+/* Whether a metric name counts requests served: *_requests_total (not
+ * promhttp_metric_handler_requests_total, which counts scrapes),
+ * grpc_server_handled_total, http_server_request_duration_seconds_count. */
+bool cap_prom_is_request_counter(const char *name, size_t len);
 
 void cap_prom_scan_init(cap_prom_scan *s, const char *metric);
 /* 0 ok (keep feeding, check s->found), -1 on a malformed matching line. */

@@ -25,6 +25,7 @@
 #include "controller/ctl_message.h"
 #include "controller/ctl_open.h"
 #include "controller/ctl_pods.h"
+#include "controller/ctl_story.h"
 #include "controller/ctl_window.h"
 #include "kube/kube.h"
 #include "kube/kube_cache.h"
@@ -42,6 +43,8 @@
 /* Reasons written into Events (the first two are DESIGN.md contracts). */
 #define REASON_LEAK "GoroutineLeak"
 #define REASON_CLEARED "GoroutineLeakCleared"
+#define REASON_FIXED "GoroutineLeakFixed"
+#define REASON_NOT_FIXED "GoroutineLeakNotFixed"
 #define REASON_ANNOTATION "InvalidAnnotation"
 
 struct ctl_controller {
@@ -71,18 +74,18 @@ struct ctl_controller {
     obs_registry *reg;
     obs_http *http;
     obs_metric *m_goroutines, *m_growth, *m_findings, *m_captures,
-        *m_capture_seconds, *m_api, *m_leader, *m_pods, *m_events;
+        *m_capture_seconds, *m_api, *m_leader, *m_pods, *m_events,
+        *m_open, *m_fixed;
     pthread_mutex_t findings_mu;
     long findings_by_pattern[LWA_PATTERN_COUNT];
     /* Findings an earlier leakwatch left open, read once per leadership. */
     ctl_open *open;
     atomic_bool open_loaded;
-    /* Workload stories this process has written and not yet closed
-     * ("owner-uid func"): two replicas found at once must not both write
-     * one, and an Event just queued is not in the API's answer yet. */
-    pthread_mutex_t stories_mu;
-    char **stories;
-    size_t nstories;
+    /* Workload stories open in this process (ctl_story.h): two replicas
+     * found at once must not both write one, an Event just queued is not
+     * in the API's answer yet, and a newer revision is verified against
+     * them. */
+    ctl_stories *stories;
 
     /* Work queue of pod uids. */
     pthread_mutex_t qmu;
@@ -234,14 +237,18 @@ static int scan_leak_event(json_t *ev, void *ud)
     const char *reason = json_string_value(json_object_get(ev, "reason"));
     if (!reason)
         return 0;
-    bool leak = !strcmp(reason, REASON_LEAK);
-    if (!leak && strcmp(reason, REASON_CLEARED))
+    /* A workload's GoroutineLeakNotFixed keeps its finding open, its
+     * GoroutineLeakFixed closes it; both start with the stack's name. */
+    bool leak = !strcmp(reason, REASON_LEAK) || !strcmp(reason, REASON_NOT_FIXED);
+    bool fixed = !strcmp(reason, REASON_FIXED);
+    if (!leak && !fixed && strcmp(reason, REASON_CLEARED))
         return 0;
     const char *msg = json_string_value(json_object_get(ev, "message"));
     /* Asked about one stack: only the Events about it count (an object
      * can carry findings on several stacks at once). */
+    bool names = msg && ls->func && strstr(msg, ls->func);
     if (ls->func && ls->func[0] &&
-        (leak ? !(msg && strstr(msg, ls->func)) : !clear_closes(msg, ls->func)))
+        (leak || fixed ? !names : !clear_closes(msg, ls->func)))
         return 0;
     int64_t t = kube_event_time(ev);
     /* The newer Event decides; on a tie a clear wins. */
@@ -303,6 +310,7 @@ typedef struct pod_view {
     char uid[64], ns[64], name[254], node[254], ip[64];
     char rev_hash[64], images[512];
     long revision;        /* -1 unknown                                  */
+    int64_t revision_since_s;
     kube_pod_endpoint ep;
     int ep_state;
     bool ready, terminating, owner_resolved, metrics_absent, annotation_reported;
@@ -323,6 +331,7 @@ static void view_of(const ctl_pod *p, pod_view *v)
     memcpy(v->rev_hash, p->rev_hash, sizeof(v->rev_hash));
     memcpy(v->images, p->images, sizeof(v->images));
     v->revision = p->revision;
+    v->revision_since_s = p->revision_since_s;
     v->ep = p->ep;
     v->ep_state = p->ep_state;
     v->ready = p->ready;
@@ -387,13 +396,14 @@ static int capture(ctl_controller *c, const pod_view *v, cap_kind kind,
  * says what kind it was (cap_status), so the caller can tell a new kind of
  * failure from more of the same. */
 static int cheap_sample(ctl_controller *c, pod_view *v, int64_t *count,
-                        int *status, char *err, size_t errlen)
+                        double *requests, int *status, char *err, size_t errlen)
 {
     cap_result r;
     if (!v->metrics_absent) {
         int rc = capture(c, v, CAP_KIND_METRICS, false, &r);
         if (rc == 0 && r.goroutines >= 0) {
             *count = r.goroutines;
+            *requests = r.requests;
             cap_result_free(&r);
             return 0;
         }
@@ -424,7 +434,7 @@ typedef struct ctl_owner_match {
     const char *rs_uid, *rev_hash;
     bool found;
     kube_owner owner;
-    long revision;
+    kube_revision revision;
 } ctl_owner_match;
 
 static int match_owner(ctl_pod *p, void *ud)
@@ -437,7 +447,8 @@ static int match_owner(ctl_pod *p, void *ud)
     /* A StatefulSet's pods share its uid across revisions: the revision is
      * another pod's only when their template hash is the same. */
     if (p->revision > 0 && !strcmp(p->rev_hash, m->rev_hash)) {
-        m->revision = p->revision;
+        m->revision.number = p->revision;
+        m->revision.created_s = p->revision_since_s;
         return 1;
     }
     return 0;
@@ -450,7 +461,7 @@ static void resolve_owner(ctl_controller *c, pod_view *v)
 {
     /* Pods of one ReplicaSet share their owner: resolve it once, not once
      * per pod (a thousand pods of ten workloads is ten lookups). */
-    ctl_owner_match m = {.revision = -1};
+    ctl_owner_match m = {.revision = {-1, -1}};
     ctl_pods_lock(c->pods);
     ctl_pod *self = ctl_pods_get(c->pods, v->uid);
     if (self && self->rs_uid[0]) {
@@ -462,8 +473,9 @@ static void resolve_owner(ctl_controller *c, pod_view *v)
     if (m.found) {
         v->owner = m.owner;
         v->owner_resolved = true;
-        v->revision = m.revision;
-        if (m.revision > 0 || !v->rev_hash[0])
+        v->revision = m.revision.number;
+        v->revision_since_s = m.revision.created_s;
+        if (m.revision.number > 0 || !v->rev_hash[0])
             return;
     }
     json_t *pod = NULL;
@@ -475,8 +487,11 @@ static void resolve_owner(ctl_controller *c, pod_view *v)
     kube_response err;
     /* A peer gave the owner but not this template's revision (a new
      * ReplicaSet of the same Deployment): only the revision is read. */
-    int rc = m.found ? (kube_pod_revision(c->kube, pod, &v->revision, &err) < 0 ? 1 : 0)
-                     : kube_resolve_workload(c->kube, pod, &o, &v->revision, &err);
+    kube_revision rev;
+    int rc = m.found ? (kube_pod_revision(c->kube, pod, &rev, &err) < 0 ? 1 : 0)
+                     : kube_resolve_workload(c->kube, pod, &o, &rev, &err);
+    v->revision = rev.number;
+    v->revision_since_s = rev.created_s;
     if (!m.found && rc >= 0) {
         v->owner = o;
         v->owner_resolved = true;
@@ -705,51 +720,36 @@ static void tally_replicas(ctl_controller *c, replica_tally *t)
     ctl_pods_unlock(c->pods);
 }
 
-/*
- * One story per workload: the first replica found leaking on a stack
- * writes the workload's Event, summing up its replicas; a later replica on
- * the same stack does not write again while that Event is open.
- */
-/* Claims the story (owner, func) for this process: false when it is
- * already claimed.  release drops the claim (the story ended). */
-static bool story_claim(ctl_controller *c, const char *owner_uid,
-                        const char *func, bool release)
+/* leakwatch_findings_open{workload="ns/Kind/name",pattern}: 1 while the
+ * workload's story is open, gone when it closes. */
+static void story_gauge(ctl_controller *c, const char *ns,
+                        const kube_owner *owner, const char *pattern, bool open)
 {
-    char key[1100];
-    snprintf(key, sizeof(key), "%s %s", owner_uid, func);
-    bool claimed = false;
-    pthread_mutex_lock(&c->stories_mu);
-    for (size_t i = 0; i < c->nstories; i++) {
-        if (strcmp(c->stories[i], key))
-            continue;
-        if (release) {
-            free(c->stories[i]);
-            c->stories[i] = c->stories[--c->nstories];
-        }
-        pthread_mutex_unlock(&c->stories_mu);
-        return false;
-    }
-    if (!release) {
-        char **grown = realloc(c->stories, (c->nstories + 1) * sizeof(*grown));
-        char *dup = grown ? strdup(key) : NULL;
-        if (grown)
-            c->stories = grown;
-        if (dup) {
-            c->stories[c->nstories++] = dup;
-            claimed = true;
-        }
-    }
-    pthread_mutex_unlock(&c->stories_mu);
-    return claimed;
+    char workload[400];
+    snprintf(workload, sizeof(workload), "%.63s/%.31s/%.253s", ns, owner->kind,
+             owner->name);
+    const char *vals[] = {workload, pattern};
+    if (open)
+        obs_gauge_set(c->m_open, vals, 1);
+    else
+        obs_metric_remove(c->m_open, vals);
 }
 
+/*
+ * One story per workload: the first replica found leaking on a stack
+ * opens the workload's story (ctl_story.h) and writes its Event, summing
+ * up its replicas; a later replica on the same stack does not write again
+ * while the story is open.
+ */
 static void report_workload(ctl_controller *c, const pod_view *v,
-                            const char *func, const char *pod_msg)
+                            const ctl_story_facts *facts, const char *pod_msg)
 {
+    const char *func = facts->func;
     if (!v->owner_resolved || !v->owner.uid[0])
         return;
-    if (!story_claim(c, v->owner.uid, func, false))
+    if (!ctl_stories_open(c->stories, facts, lw_mono_ms()))
         return;
+    story_gauge(c, v->ns, &v->owner, facts->pattern, true);
     if (leak_recorded(c, v->ns, v->owner.uid, func) == LEAK_RECORD_SAME)
         return;
     replica_tally t = {.owner_uid = v->owner.uid, .func = func};
@@ -830,6 +830,7 @@ static void analyse_and_report(ctl_controller *c, pod_view *v, episode_job *job)
         snprintf(p->finding_func, sizeof(p->finding_func), "%s", funcs);
     }
     bool diverged = p && p->diverged;
+    double req_per_s = p ? ctl_pod_request_rate(p) : -1;
     ctl_pods_unlock(c->pods);
     if (!still)
         goto out;
@@ -859,6 +860,9 @@ static void analyse_and_report(ctl_controller *c, pod_view *v, episode_job *job)
         .evidence_error = evidence_err[0] ? evidence_err : NULL,
         .diverged = diverged,
         .revision = v->revision,
+        .revision_age_minutes = v->revision > 0 && v->revision_since_s > 0
+                                    ? (double)(lw_wall_ms() / 1000 - v->revision_since_s) / 60.0
+                                    : 0,
         .images = v->images,
         .peer_revision = job->has_peer ? job->peer.revision : -1,
         .peer_images = job->has_peer ? job->peer.images : NULL,
@@ -896,7 +900,14 @@ static void analyse_and_report(ctl_controller *c, pod_view *v, episode_job *job)
             const char *ev[] = {REASON_LEAK};
             obs_counter_add(c->m_events, ev, 1);
         }
-        report_workload(c, v, func, msg);
+        ctl_story_facts facts = {
+            .ns = v->ns, .owner = &v->owner, .func = func,
+            .pattern = lwa_pattern_name(leaks[i]->pattern),
+            .revision = v->revision, .images = v->images,
+            .per_minute = job->trend.per_minute,
+            .span_ms = job->trend.span_ms, .req_per_s = req_per_s,
+        };
+        report_workload(c, v, &facts, msg);
     }
 out:
     lwa_report_free(rep);
@@ -929,7 +940,8 @@ static void clear_workload(ctl_controller *c, const char *ns,
     tally_replicas(c, &t);
     if (t.leaking)
         return;
-    story_claim(c, owner->uid, func, true);
+    if (ctl_stories_end(c->stories, owner->uid, func))
+        story_gauge(c, ns, owner, pattern, false);
     if (leak_recorded(c, ns, owner->uid, func) != LEAK_RECORD_SAME)
         return;
     char msg[1600];
@@ -1222,6 +1234,75 @@ static void deepen_episode(ctl_controller *c, const char *uid, pod_view *v)
 
 /* The work of one due pod: a cheap sample, judged against the pod's
  * window; a full capture for a suspect pod; then the next due time. */
+/*
+ * A pod of a newer revision than an open story's: capture it and let the
+ * story judge whether the leaking stack still grows (ctl_story.h).  Only
+ * the leader verifies, since only it writes.
+ */
+static void verify_fix(ctl_controller *c, const pod_view *v, int restarts)
+{
+    char func[512];
+    if (!v->owner_resolved || v->revision <= 0 || !may_write(c) ||
+        !ctl_stories_wants(c->stories, v->owner.uid, v->uid, v->revision,
+                           lw_mono_ms(), func, sizeof(func)))
+        return;
+    cap_result r;
+    if (capture(c, v, CAP_KIND_GOROUTINE, true, &r) != 0 || !r.profile) {
+        obs_log(c->log, OBS_INFO, "verification capture failed; trying again "
+                "next interval", "pod", v->name, "error", r.error, OBS_END);
+        cap_result_free(&r);
+        return;
+    }
+    int64_t on_stack = (int64_t)lwa_count_on(r.profile, func);
+    cap_result_free(&r);
+    double requests = -1;
+    ctl_pods_lock(c->pods);
+    ctl_pod *p = ctl_pods_get(c->pods, v->uid);
+    if (p)
+        requests = p->req_last;
+    ctl_pods_unlock(c->pods);
+    ctl_verify_obs o = {
+        .owner_uid = v->owner.uid, .func = func, .pod_uid = v->uid,
+        .pod_name = v->name, .revision = v->revision, .images = v->images,
+        .restarts = restarts, .count = on_stack, .requests = requests,
+        .t_ms = lw_mono_ms(),
+    };
+    ctl_verify_result res;
+    ctl_verify_outcome out = ctl_stories_observe(c->stories, &o, &res);
+    char n[32], rev[32];
+    snprintf(n, sizeof(n), "%" PRId64, on_stack);
+    snprintf(rev, sizeof(rev), "%ld", v->revision);
+    switch (out) {
+    case CTL_VERIFY_NONE:
+        return;
+    case CTL_VERIFY_WATCHING:
+        obs_log(c->log, OBS_INFO, "verifying a newer revision", "pod", v->name,
+                "revision", rev, "function", func, "goroutines", n, OBS_END);
+        return;
+    case CTL_VERIFY_LOW_LOAD:
+        obs_log(c->log, OBS_INFO, "verification not comparable", "pod", v->name,
+                "message", res.message, OBS_END);
+        return;
+    case CTL_VERIFY_FIXED:
+    case CTL_VERIFY_NOT_FIXED:
+        break;
+    }
+    bool fixed = out == CTL_VERIFY_FIXED;
+    const char *reason = fixed ? REASON_FIXED : REASON_NOT_FIXED;
+    obs_log(c->log, fixed ? OBS_INFO : OBS_WARN, fixed ? "leak fixed" : "leak not fixed",
+            "namespace", res.ns, "workload", res.owner.name, "message",
+            res.message, OBS_END);
+    record_on_owner(c, res.ns, &res.owner, fixed ? "Normal" : "Warning", reason,
+                    res.message);
+    const char *ev[] = {reason};
+    obs_counter_add(c->m_events, ev, 1);
+    if (fixed) {
+        story_gauge(c, res.ns, &res.owner, res.pattern, false);
+        const char *pat[] = {res.pattern};
+        obs_counter_add(c->m_fixed, pat, 1);
+    }
+}
+
 static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
 {
     pod_view v;
@@ -1245,9 +1326,10 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
         resolve_owner(c, &v);
 
     int64_t count = -1;
+    double requests = -1;
     int status = CAP_OK;
     char err[1024] = "";
-    int rc = cheap_sample(c, &v, &count, &status, err, sizeof(err));
+    int rc = cheap_sample(c, &v, &count, &requests, &status, err, sizeof(err));
 
     ctl_pods_lock(c->pods);
     p = ctl_pods_get(c->pods, uid);
@@ -1258,8 +1340,10 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
     if (v.owner_resolved && !p->owner_resolved) {
         p->owner = v.owner;
         p->owner_resolved = true;
-        if (!strcmp(p->rev_hash, v.rev_hash))
+        if (!strcmp(p->rev_hash, v.rev_hash)) {
             p->revision = v.revision;
+            p->revision_since_s = v.revision_since_s;
+        }
     }
     p->metrics_absent = v.metrics_absent;
     if (rc < 0) {
@@ -1285,6 +1369,8 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
         obs_log(c->log, OBS_INFO, "sampling recovered", "pod", v.name, OBS_END);
     p->failures = 0;
     p->failure_kinds_logged = 0;
+    ctl_pod_note_requests(p, requests, lw_mono_ms());
+    int restarts = p->restarts;
     sample_outcome o;
     judge_sample(c, p, uid, count, &o);
     ctl_pods_unlock(c->pods);
@@ -1294,6 +1380,7 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
         offer_containment(c, &v);
     if (o.want_full && !o.finding)
         deepen_episode(c, uid, &v);
+    verify_fix(c, &v, restarts);
 
 reschedule:
     ctl_pods_lock(c->pods);
@@ -1466,20 +1553,57 @@ typedef struct deleted_ctx {
     const ctl_pod *removed;
 } deleted_ctx;
 
-static void clear_deleted_one(const char *func, void *ud)
+/* Does the workload run a pod of another template than the one deleted
+ * (a rollout in progress)?  Asked as a pod goes, when the new pods may not
+ * have been sampled yet, so the owner is also told from what the watch
+ * gives: a StatefulSet's or DaemonSet's pods name it directly, a
+ * Deployment's pods a ReplicaSet named "<deployment>-<pod-template-hash>". */
+typedef struct template_scan {
+    const ctl_pod *gone;
+    bool found;
+} template_scan;
+
+static int find_other_template(ctl_pod *p, void *ud)
+{
+    template_scan *ts = ud;
+    const ctl_pod *g = ts->gone;
+    if (p->terminating || !p->rev_hash[0] || !strcmp(p->rev_hash, g->rev_hash))
+        return 0;
+    bool same_owner = (p->owner_resolved && !strcmp(p->owner.uid, g->owner.uid)) ||
+                      !strcmp(p->rs_uid, g->owner.uid);
+    if (!same_owner && !strcmp(p->rs_kind, "ReplicaSet")) {
+        size_t n = strlen(g->owner.name);
+        same_owner = !strncmp(p->rs_name, g->owner.name, n) && p->rs_name[n] == '-' &&
+                     !strcmp(p->rs_name + n + 1, p->rev_hash);
+    }
+    ts->found = same_owner;
+    return ts->found;
+}
+
+/* A leaking replica deleted (evicted, rolled, scaled in) closes nothing:
+ * the workload's story stays open until a newer revision is verified or
+ * its replicas go flat (ctl_story.h).  It counts as a restart unless
+ * another template is rolling out (then it is the rollout replacing it).  A
+ * story this process never opened (the workload Event was an earlier
+ * leakwatch's) is left alone. */
+static void pod_gone_one(const char *func, void *ud)
 {
     deleted_ctx *dx = ud;
     const ctl_pod *r = dx->removed;
-    replica_tally t = {.owner_uid = r->owner.uid, .func = func,
-                       .except_uid = r->uid};
-    tally_replicas(dx->c, &t);
-    if (t.leaking)
+    template_scan ts = {.gone = r};
+    ctl_pods_lock(dx->c->pods);
+    ctl_pods_foreach(dx->c->pods, find_other_template, &ts);
+    ctl_pods_unlock(dx->c->pods);
+    int restarts = ts.found ? -1
+                            : ctl_stories_pod_gone(dx->c->stories, r->owner.uid,
+                                                   func, r->revision);
+    if (restarts < 0)
         return;
-    story_claim(dx->c, r->owner.uid, func, true);
-    char why[320], msg[1600];
-    snprintf(why, sizeof(why), "pod %.253s deleted", r->name);
-    format_workload_clear(r->finding_pattern, func, why, msg, sizeof(msg));
-    record_on_owner(dx->c, r->ns, &r->owner, "Normal", REASON_CLEARED, msg);
+    char n[16];
+    snprintf(n, sizeof(n), "%d", restarts);
+    obs_log(dx->c->log, OBS_INFO, "workload finding stays open: a pod going "
+            "away is not a fix", "namespace", r->ns, "workload", r->owner.name,
+            "pod", r->name, "function", func, "restarts", n, OBS_END);
 }
 
 static void cb_delete(const json_t *obj, bool final_state_unknown, void *ud)
@@ -1504,12 +1628,9 @@ static void cb_delete(const json_t *obj, bool final_state_unknown, void *ud)
         findings_adjust(c, removed.finding_pattern, -1);
         obs_log(c->log, OBS_INFO, "finding closed: pod deleted", "namespace",
                 removed.ns, "pod", removed.name, OBS_END);
-        /* The workload's story ends with its last leaking replica.  This
-         * runs on the watch's thread, so it asks the registry, not the API:
-         * the workload Event was written when this replica's finding was. */
-        if (may_write(c) && removed.owner_resolved && removed.owner.uid[0]) {
+        if (removed.owner_resolved && removed.owner.uid[0]) {
             deleted_ctx dx = {c, &removed};
-            each_func(removed.finding_func, clear_deleted_one, &dx);
+            each_func(removed.finding_func, pod_gone_one, &dx);
         }
     }
     ctl_pod_release(&removed);
@@ -1632,6 +1753,14 @@ static void setup_metrics(ctl_controller *c)
     c->m_leader = obs_gauge(r, "leakwatch_is_leader", "1 while this replica leads.", NULL);
     c->m_pods = obs_gauge(r, "leakwatch_watched_pods", "Annotated pods being watched.", NULL);
     c->m_events = obs_counter(r, "leakwatch_events_total", "Events written, by reason.", ev_l);
+    const char *open_l[] = {"workload", "pattern", NULL};
+    c->m_open = obs_gauge(r, "leakwatch_findings_open",
+                          "1 per workload and pattern with a goroutine leak finding "
+                          "open (workload: namespace/Kind/name); restarts do not close it.",
+                          open_l);
+    c->m_fixed = obs_counter(r, "leakwatch_findings_fixed_total",
+                             "Workload findings closed by a newer revision verified "
+                             "flat on the leaking stack, by pattern.", pat_l);
     obs_gauge_set(c->m_leader, NULL, c->cfg->leader_elect ? 0 : 1);
     obs_gauge_set(c->m_pods, NULL, 0);
     for (int p = 0; p < LWA_PATTERN_COUNT; p++) {
@@ -1735,9 +1864,9 @@ ctl_controller *ctl_controller_new(const ctl_config *cfg, obs_logger *log,
     pthread_mutex_init(&c->wake_mu, NULL);
     lw_cond_init_monotonic(&c->wake_cv);
     pthread_mutex_init(&c->findings_mu, NULL);
-    pthread_mutex_init(&c->stories_mu, NULL);
     c->open = ctl_open_new();
-    if (!c->open) {
+    c->stories = ctl_stories_new((int64_t)(cfg->finding_min_span_s * 1000));
+    if (!c->open || !c->stories) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -1991,9 +2120,6 @@ void ctl_controller_free(ctl_controller *c)
     pthread_cond_destroy(&c->wake_cv);
     pthread_mutex_destroy(&c->findings_mu);
     ctl_open_free(c->open);
-    for (size_t i = 0; i < c->nstories; i++)
-        free(c->stories[i]);
-    free(c->stories);
-    pthread_mutex_destroy(&c->stories_mu);
+    ctl_stories_free(c->stories);
     free(c);
 }

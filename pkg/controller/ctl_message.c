@@ -115,7 +115,17 @@ void ctl_format_finding(const ctl_finding_msg *m, char *out, size_t outlen)
     ctl_fmt_duration(m->span_minutes, d1, sizeof(d1));
     sb_printf(&b, "%s%s goroutines in %s (%.1f/min)", m->growth >= 0 ? "+" : "",
               n1, d1, m->per_minute);
-    if (m->revision > 0) {
+    if (m->revision > 0 && m->revision_age_minutes > 0) {
+        /* "in revision 7 (orders:1.4.2, rolled out 2h ago)" */
+        char age[32];
+        ctl_fmt_duration(m->revision_age_minutes, age, sizeof(age));
+        sb_printf(&b, " in revision %ld (", m->revision);
+        if (m->images && m->images[0]) {
+            sb_escaped(&b, m->images);
+            sb_printf(&b, ", ");
+        }
+        sb_printf(&b, "rolled out %s ago)", age);
+    } else if (m->revision > 0) {
         sb_printf(&b, " in ");
         sb_revision(&b, m->revision, m->images);
     }
@@ -251,4 +261,57 @@ void ctl_format_workload(size_t leaking, size_t replicas, size_t growing,
     if (growing)
         sb_printf(&b, ", %zu more growing", growing);
     sb_printf(&b, "; pod %s: %s", first_pod, pod_msg);
+}
+
+/* " at 4.1 req/s", or what is known instead */
+static void sb_rate(sbuf *b, double req_per_s)
+{
+    if (req_per_s >= 0)
+        sb_printf(b, " at %.1f req/s", req_per_s);
+    else
+        sb_printf(b, " at an unknown request rate (no request counter in /metrics)");
+}
+
+void ctl_format_verified(const ctl_verify_msg *m, char *out, size_t outlen)
+{
+    sbuf b = {out, 0, outlen};
+    if (!outlen)
+        return;
+    out[0] = '\0';
+    char from[32], to[32], span[32];
+    ctl_fmt_count(m->from, from, sizeof(from));
+    ctl_fmt_count(m->to, to, sizeof(to));
+    ctl_fmt_duration(m->minutes, span, sizeof(span));
+    if (m->kind == CTL_VERIFIED_LOW_LOAD) {
+        sb_printf(&b, "not yet comparable: ");
+        sb_escaped(&b, m->func);
+        sb_printf(&b, " in ");
+        sb_revision(&b, m->revision, m->images);
+        sb_printf(&b, " was watched for %s at %.1f req/s, under half the "
+                  "%.1f req/s it leaked at; watching again", span,
+                  m->req_per_s, m->old_req_per_s);
+        return;
+    }
+    bool fixed = m->kind == CTL_VERIFIED_FIXED;
+    sb_escaped(&b, m->func);
+    sb_printf(&b, fixed ? " no longer grows in " : " still grows in ");
+    sb_revision(&b, m->revision, m->images);
+    sb_printf(&b, ": %s \xe2\x86\x92 %s over %s", from, to, span);
+    if (!fixed)
+        sb_printf(&b, " (%+.1f/min)", m->per_minute);
+    sb_printf(&b, " on pod %s", m->pod);
+    sb_rate(&b, m->req_per_s);
+    sb_printf(&b, "; it grew %+.1f/min in ", m->old_per_minute);
+    sb_revision(&b, m->old_revision, m->old_images);
+    sb_rate(&b, m->old_req_per_s);
+    if (m->restarts > 0)
+        sb_printf(&b, ". The finding stayed open across %d restart%s of "
+                  "revision %ld: a restart is not a fix", m->restarts,
+                  m->restarts == 1 ? "" : "s", m->old_revision);
+    if (!fixed && m->pattern && m->pattern[0]) {
+        int p = lwa_pattern_from_name(m->pattern);
+        sb_printf(&b, ". Pattern %s", m->pattern);
+        if (p >= 0)
+            sb_printf(&b, ": %s", lwa_pattern_fix((lwa_pattern)p));
+    }
 }

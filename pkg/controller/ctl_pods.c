@@ -168,7 +168,9 @@ ctl_upsert_result ctl_pods_upsert(ctl_pods *r, const json_t *pod, ctl_pod **out,
         lw_strlcpy(p->uid, uid, sizeof(p->uid));
         ctl_window_init(&p->win);
         p->last_count = -1;
+        p->req_first = p->req_last = -1;
         p->revision = -1;
+        p->revision_since_s = -1;
         p->restarts = kp.restarts;
         r->pods[r->n] = p;
         size_t s = slot_for(r, uid);
@@ -200,11 +202,32 @@ ctl_upsert_result ctl_pods_upsert(ctl_pods *r, const json_t *pod, ctl_pod **out,
         ctl_window_reset(&p->win);
         ctl_pod_end_episode(p);
         p->last_count = -1;
+        p->req_first = p->req_last = -1;
         res = CTL_POD_RESTARTED;
     }
     p->restarts = restarts;
     *out = p;
     return res;
+}
+
+void ctl_pod_note_requests(ctl_pod *p, double requests, int64_t now_ms)
+{
+    if (requests < 0)
+        return;
+    if (p->req_first < 0 || requests < p->req_last) {
+        p->req_first = requests;
+        p->req_first_ms = now_ms;
+    }
+    p->req_last = requests;
+    p->req_last_ms = now_ms;
+}
+
+double ctl_pod_request_rate(const ctl_pod *p)
+{
+    int64_t ms = p->req_last_ms - p->req_first_ms;
+    if (p->req_first < 0 || ms < 10000)
+        return -1;
+    return (p->req_last - p->req_first) / ((double)ms / 1000.0);
 }
 
 void ctl_pods_foreach(ctl_pods *r, int (*fn)(ctl_pod *p, void *ud), void *ud)

@@ -56,11 +56,16 @@ typedef struct ctl_pod {
     kube_owner owner;
     long revision;        /* the workload revision of its template, -1
                              unknown (resolved with the owner)           */
+    int64_t revision_since_s; /* when that revision was created, -1      */
 
     /* Sampling state. */
     ctl_window win;
     ctl_trend trend;
     int64_t last_count;   /* -1 unknown                                   */
+    /* The pod's request counter (cap_prom_scan) since this process was
+     * first sampled, -1 unknown: the load a finding was made at. */
+    double req_first, req_last;
+    int64_t req_first_ms, req_last_ms;
     int64_t last_sample_ms;
     int64_t next_due_ms;
     bool busy;            /* a worker holds it                           */
@@ -133,6 +138,13 @@ ctl_pod *ctl_pods_fresh_peer(ctl_pods *r, const ctl_pod *p);
 /* Median of the peers' last counts normalised by age (goroutines per
  * minute of age), excluding p; -1 when fewer than two peers have counts. */
 double ctl_pods_peer_rate_median(ctl_pods *r, const ctl_pod *p, int64_t now_s);
+
+/* A request counter reading (monotonic ms); a smaller value than the last
+ * is a new process and starts over. */
+void ctl_pod_note_requests(ctl_pod *p, double requests, int64_t now_ms);
+/* Requests per second since the first reading, -1 when unknown or read
+ * over under 10 s. */
+double ctl_pod_request_rate(const ctl_pod *p);
 
 void ctl_full_clear(ctl_full *f);
 /* Frees the owned parts of a removed copy. */

@@ -236,15 +236,23 @@ typedef struct kube_owner {
 int kube_resolve_owner(kube_client *c, const json_t *pod, kube_owner *out,
                        kube_response *err_out);
 
+/* A workload revision: its number (-1 unknown) and when its object (the
+ * ReplicaSet or ControllerRevision) was created, in unix seconds (-1
+ * unknown) — for a Deployment, when that revision was first rolled out. */
+typedef struct kube_revision {
+    long number;
+    int64_t created_s;
+} kube_revision;
+
 /* The workload revision the pod's template belongs to: a Deployment pod's
  * ReplicaSet annotation deployment.kubernetes.io/revision, or for a
  * StatefulSet/DaemonSet pod the .revision of the ControllerRevision its
  * controller-revision-hash label names (a StatefulSet's label is the whole
  * name, a DaemonSet's the hash after "<owner>-").  0 with *rev the number, or with
- * *rev -1 when the pod has no such revision (a bare pod, a Job) or its
+ * rev->number -1 when the pod has no such revision (a bare pod, a Job) or its
  * object is gone (404); -1 on another API error, err_out filled (may be
  * NULL). */
-int kube_pod_revision(kube_client *c, const json_t *pod, long *rev,
+int kube_pod_revision(kube_client *c, const json_t *pod, kube_revision *rev,
                       kube_response *err_out);
 
 /* kube_resolve_owner and kube_pod_revision together, for a caller that
@@ -253,6 +261,6 @@ int kube_pod_revision(kube_client *c, const json_t *pod, long *rev,
  * filled), and 1 when the owner is resolved but the revision could not be
  * read (err_out filled); *rev as kube_pod_revision, -1 unknown. */
 int kube_resolve_workload(kube_client *c, const json_t *pod, kube_owner *out,
-                          long *rev, kube_response *err_out);
+                          kube_revision *rev, kube_response *err_out);
 
 #endif

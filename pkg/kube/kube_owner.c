@@ -41,22 +41,25 @@ static int get_apps_object(kube_client *c, const char *ns, const char *resource,
     return -1;
 }
 
-/* A ReplicaSet's place in its Deployment's history, -1 when it has none. */
-static long replicaset_revision(const json_t *rs)
+/* A ReplicaSet's place in its Deployment's history (-1 when it has none)
+ * and its creation time.  A rollback re-uses an old ReplicaSet under a new
+ * number, so the time is then the template's first rollout. */
+static void replicaset_revision(const json_t *rs, kube_revision *rev)
 {
     const json_t *ann = kube_json_get(rs, "metadata.annotations");
     const char *v = json_string_value(
         json_object_get(ann, "deployment.kubernetes.io/revision"));
     char *end = NULL;
     long n = v ? strtol(v, &end, 10) : -1;
-    return v && end != v && !*end && n > 0 ? n : -1;
+    rev->number = v && end != v && !*end && n > 0 ? n : -1;
+    rev->created_s = kube_parse_time(kube_json_str(rs, "metadata.creationTimestamp"));
 }
 
 /* kube_resolve_owner, and when rs_rev is given, the revision of the
  * ReplicaSet it read on the way (so a Deployment pod's revision costs no
  * second GET). */
 static int resolve_owner(kube_client *c, const json_t *pod, kube_owner *out,
-                         long *rs_rev, kube_response *err_out)
+                         kube_revision *rs_rev, kube_response *err_out)
 {
     memset(out, 0, sizeof *out);
     if (err_out)
@@ -85,7 +88,7 @@ static int resolve_owner(kube_client *c, const json_t *pod, kube_owner *out,
     if (kube_controller_ref(r.json, &rsref) && rsref.kind[0] && rsref.name[0])
         *out = rsref;
     if (rs_rev)
-        *rs_rev = replicaset_revision(r.json);
+        replicaset_revision(r.json, rs_rev);
     kube_response_free(&r);
     return 0;
 }
@@ -97,22 +100,24 @@ int kube_resolve_owner(kube_client *c, const json_t *pod, kube_owner *out,
 }
 
 int kube_resolve_workload(kube_client *c, const json_t *pod, kube_owner *out,
-                          long *rev, kube_response *err_out)
+                          kube_revision *rev, kube_response *err_out)
 {
-    *rev = -1;
+    rev->number = -1;
+    rev->created_s = -1;
     int rc = resolve_owner(c, pod, out, rev, err_out);
     kube_owner direct;
-    if (rc < 0 || *rev > 0 || !kube_controller_ref(pod, &direct) ||
+    if (rc < 0 || rev->number > 0 || !kube_controller_ref(pod, &direct) ||
         !strcmp(direct.kind, "ReplicaSet"))
         return rc;
     /* A StatefulSet or DaemonSet: its ControllerRevision says. */
     return kube_pod_revision(c, pod, rev, err_out) < 0 ? 1 : 0;
 }
 
-int kube_pod_revision(kube_client *c, const json_t *pod, long *rev,
+int kube_pod_revision(kube_client *c, const json_t *pod, kube_revision *rev,
                       kube_response *err_out)
 {
-    *rev = -1;
+    rev->number = -1;
+    rev->created_s = -1;
     if (err_out)
         memset(err_out, 0, sizeof *err_out);
     kube_owner ref;
@@ -141,11 +146,12 @@ int kube_pod_revision(kube_client *c, const json_t *pod, long *rev,
     if (got <= 0) /* gone: no revision to name, or an error */
         return got;
     if (rs) {
-        *rev = replicaset_revision(r.json);
+        replicaset_revision(r.json, rev);
     } else {
         const json_t *v = json_object_get(r.json, "revision");
         if (json_is_integer(v) && json_integer_value(v) > 0)
-            *rev = (long)json_integer_value(v);
+            rev->number = (long)json_integer_value(v);
+        rev->created_s = kube_parse_time(kube_json_str(r.json, "metadata.creationTimestamp"));
     }
     kube_response_free(&r);
     return 0;

@@ -120,7 +120,7 @@ for p in $leaky_pods; do
   check "$p: the leaking stack main.(*fetcher).gather.func1 in the Event" grep -qF "main.(*fetcher).gather.func1" <<<"$msg"
   # The revision comes from the ReplicaSet, the image from the pod's spec as
   # the controller's slimmed cache keeps it.
-  check "$p: the Event names the revision and image the pod runs" grep -qF "in revision 1 (targets:e2e)" <<<"$msg"
+  check "$p: the Event names the revision and image the pod runs" grep -qE "in revision 1 \(targets:e2e, rolled out [0-9hms]+ ago\)" <<<"$msg"
   check "$p: kubectl describe shows it" bash -c "'$KUBECTL' -n '$NS' describe pod '$p' | grep -q GoroutineLeak"
 done
 check "the workload has the finding too" bash -c "'$KUBECTL' -n '$NS' describe deployment orders | grep -q GoroutineLeak"

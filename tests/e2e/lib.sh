@@ -200,7 +200,8 @@ e2e_controller_sa() {
 # leakwatch.dev/containment=restart, ...); binary=catalog runs
 # tests/targets/catalog instead (its annotation and image);
 # memory=QUANTITY sets the container's memory limit; finalizer=NAME puts a
-# finalizer on every pod.
+# finalizer on every pod; image=REF names the container's image (kwok runs
+# none: it is what a revision is told apart by).
 e2e_targets_deployment() {
   local ns=$1 name=$2 replicas=$3 behavior=$4 kv annotations="" limits="" finalizers=""
   local image=leakwatch.dev/targets:e2e
@@ -212,6 +213,7 @@ e2e_targets_deployment() {
         annotations+=$'\n'"        targets.leakwatch.dev/binary: \"${kv#*=}\"" ;;
       */*) annotations+=$'\n'"        ${kv%%=*}: \"${kv#*=}\"" ;;
       memory) limits=$'\n'"          resources: {limits: {memory: ${kv#*=}}}" ;;
+      image) image=${kv#*=} ;;
       finalizer) finalizers=$'\n'"      finalizers: [${kv#*=}]" ;;
       *) echo "e2e_targets_deployment: unknown option $kv" >&2; return 1 ;;
     esac

@@ -492,6 +492,26 @@ static void test_empty_stack(void **state)
     assert_int_equal(c.pattern, LWA_PATTERN_CHAN_RECEIVE);
 }
 
+/* The count a fix is verified by: goroutines shown as one function, the
+ * same whichever format Go wrote (a real Go 1.26 capture in three forms). */
+static void test_count_on(void **state)
+{
+    (void)state;
+    const char *files[] = {"go126_leak_debug2.txt", "go126_leak_debug1.txt",
+                           "go126_leak.pb.gz"};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        pprof_profile *p = ts_parse_testdata(files[i]);
+        assert_non_null(p);
+        assert_int_equal(lwa_count_on(p, "main.main.func4"), 1);
+        /* A runtime frame is never the shown one. */
+        assert_int_equal(lwa_count_on(p, "runtime.gopark"), 0);
+        assert_int_equal(lwa_count_on(p, "main.absent"), 0);
+        assert_int_equal(lwa_count_on(p, ""), 0);
+        pprof_profile_free(p);
+    }
+    assert_int_equal(lwa_count_on(NULL, "main.main.func4"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -502,6 +522,7 @@ int main(void)
         cmocka_unit_test(test_vocabulary),
         cmocka_unit_test(test_frame_predicates),
         cmocka_unit_test(test_empty_stack),
+        cmocka_unit_test(test_count_on),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

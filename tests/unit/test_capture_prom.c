@@ -2,7 +2,8 @@
  * test_capture_prom.c — finding go_goroutines in Prometheus text exposition
  * as it streams: plain and labelled samples, timestamps, look-alike names,
  * comments, any split of the input, a missing gauge, malformed values and
- * an over-long line.
+ * an over-long line; and the request counter summed on the way (first
+ * family only, promhttp's scrape count never).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -103,12 +104,56 @@ static void test_malformed(void **state)
     free(big);
 }
 
+/* What promhttp and go-grpc-prometheus print, in their order: the gauge
+ * early, the scrape counter, then the service's families. */
+static const char service_page[] =
+    "# TYPE go_goroutines gauge\n"
+    "go_goroutines 412\n"
+    "# TYPE promhttp_metric_handler_requests_total counter\n"
+    "promhttp_metric_handler_requests_total{code=\"200\"} 9000\n"
+    "# TYPE grpc_server_handled_total counter\n"
+    "grpc_server_handled_total{grpc_code=\"OK\",grpc_method=\"Get\"} 100\n"
+    "grpc_server_handled_total{grpc_code=\"NotFound\",grpc_method=\"Get\"} 5\n"
+    "garbage_requests_total{a=\"b\" 1\n"
+    "http_requests_total{code=\"200\"} 7000\n"
+    "grpc_server_handled_total{grpc_code=\"OK\",grpc_method=\"Put\"} 20\n";
+
+static void test_request_counter(void **state)
+{
+    (void)state;
+    size_t n = strlen(service_page);
+    for (size_t split = 0; split <= n; split += 7) {
+        cap_prom_scan s;
+        cap_prom_scan_init(&s, "go_goroutines");
+        assert_int_equal(cap_prom_scan_feed(&s, service_page, split), 0);
+        assert_int_equal(cap_prom_scan_feed(&s, service_page + split, n - split), 0);
+        assert_int_equal(cap_prom_scan_finish(&s), 0);
+        assert_true(s.value == 412.0);
+        assert_true(s.requests_found);
+        /* grpc's three samples; http_requests_total is a second family. */
+        assert_true(s.requests == 125.0);
+        assert_string_equal(s.requests_family, "grpc_server_handled_total");
+    }
+    cap_prom_scan s;
+    cap_prom_scan_init(&s, "go_goroutines");
+    const char *only_scrapes = "go_goroutines 3\n"
+                               "promhttp_metric_handler_requests_total 40\n";
+    assert_int_equal(cap_prom_scan_feed(&s, only_scrapes, strlen(only_scrapes)), 0);
+    assert_int_equal(cap_prom_scan_finish(&s), 0);
+    assert_false(s.requests_found);
+    assert_true(cap_prom_is_request_counter("targets_requests_total", 22));
+    assert_true(cap_prom_is_request_counter("http_server_request_duration_seconds_count", 42));
+    assert_false(cap_prom_is_request_counter("_requests_total", 15));
+    assert_false(cap_prom_is_request_counter("http_requests_in_flight", 23));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_split),
         cmocka_unit_test(test_forms),
         cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_request_counter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -211,6 +211,12 @@ static void test_message_reads_like_an_answer(void **state)
                                 "6 (orders:1.4.1) (29m old, 41 goroutines)"));
     assert_non_null(strstr(out, "; new in revision 7 (orders:1.4.2); revision "
                                 "6 (orders:1.4.1) flat on this stack; pattern"));
+    /* When the revision was rolled out, once known. */
+    m.revision_age_minutes = 125;
+    ctl_format_finding(&m, out, sizeof(out));
+    assert_non_null(strstr(out, "(15.9/min) in revision 7 (orders:1.4.2, rolled out "
+                                "2h5m ago) vs not-yet-rolled peer"));
+    m.revision_age_minutes = 0;
     /* The old revision holding the stack as well is not "new". */
     f.baseline = 900;
     ctl_format_finding(&m, out, sizeof(out));

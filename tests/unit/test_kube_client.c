@@ -337,7 +337,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
     if (!strcmp(url, "/apis/apps/v1/namespaces/ns/controllerrevisions/"
                      "db-6b8c9"))
         return send_text(c, 200, "{\"kind\":\"ControllerRevision\","
-                         "\"revision\":3}", "application/json", NULL);
+                         "\"metadata\":{\"creationTimestamp\":"
+                         "\"2023-11-14T23:13:20Z\"},\"revision\":3}", "application/json", NULL);
     if (!strncmp(url, "/apis/apps/v1/namespaces/ns/replicasets/", 40)) {
         const char *rs = url + 40;
         if (!strcmp(rs, "rs-gone"))
@@ -352,6 +353,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
         char body[512];
         snprintf(body, sizeof body,
                  "{\"kind\":\"ReplicaSet\",\"metadata\":{\"name\":\"%s\","
+                 "\"creationTimestamp\":\"2023-11-14T22:13:20Z\","
                  "\"ownerReferences\":[{\"apiVersion\":\"apps/v1\",\"kind\":"
                  "\"Deployment\",\"name\":\"web\",\"uid\":\"dep-uid\","
                  "\"controller\":true}],\"annotations\":{"
@@ -1428,12 +1430,14 @@ static void test_resolve_workload(void **state)
     kube_client *c = client(f, NULL);
     kube_owner o;
     kube_response r;
-    long rev = 0;
+    kube_revision rev = {0, 0};
     json_t *p = owned_pod("ReplicaSet", "web-5d8f7");
     int hits = f->s->hits;
     assert_int_equal(kube_resolve_workload(c, p, &o, &rev, &r), 0);
     assert_string_equal(o.kind, "Deployment");
-    assert_int_equal(rev, 7);
+    assert_int_equal(rev.number, 7);
+    /* When the revision was rolled out: the ReplicaSet's creation. */
+    assert_int_equal(rev.created_s, 1700000000);
     assert_int_equal(f->s->hits, hits + 1);
     json_decref(p);
     p = owned_pod("StatefulSet", "db");
@@ -1441,12 +1445,13 @@ static void test_resolve_workload(void **state)
                         json_pack("{s:s}", "controller-revision-hash", "db-6b8c9"));
     assert_int_equal(kube_resolve_workload(c, p, &o, &rev, NULL), 0);
     assert_string_equal(o.kind, "StatefulSet");
-    assert_int_equal(rev, 3);
+    assert_int_equal(rev.number, 3);
+    assert_int_equal(rev.created_s, 1700003600);
     json_decref(p);
     p = owned_pod("ReplicaSet", "rs-forbidden");
     assert_int_equal(kube_resolve_workload(c, p, &o, &rev, &r), -1);
     assert_int_equal(r.status, 403);
-    assert_int_equal(rev, -1);
+    assert_int_equal(rev.number, -1);
     kube_response_free(&r);
     json_decref(p);
     kube_client_free(c);
@@ -1457,21 +1462,22 @@ static void test_pod_revision(void **state)
     fx *f = *state;
     kube_client *c = client(f, NULL);
     kube_response r;
-    long rev = 0;
+    kube_revision rev = {0, 0};
     /* A Deployment's pod: its ReplicaSet's revision annotation. */
     json_t *p = owned_pod("ReplicaSet", "web-5d8f7");
     assert_int_equal(kube_pod_revision(c, p, &rev, &r), 0);
-    assert_int_equal(rev, 7);
+    assert_int_equal(rev.number, 7);
     json_decref(p);
     /* An annotation that is not a number, a ReplicaSet that is gone: unknown. */
     p = owned_pod("ReplicaSet", "rs-norev");
     assert_int_equal(kube_pod_revision(c, p, &rev, &r), 0);
-    assert_int_equal(rev, -1);
+    assert_int_equal(rev.number, -1);
     json_decref(p);
     p = owned_pod("ReplicaSet", "rs-gone");
-    rev = 0;
+    rev.number = 0;
     assert_int_equal(kube_pod_revision(c, p, &rev, &r), 0);
-    assert_int_equal(rev, -1);
+    assert_int_equal(rev.number, -1);
+    assert_int_equal(rev.created_s, -1);
     json_decref(p);
     p = owned_pod("ReplicaSet", "rs-forbidden");
     assert_int_equal(kube_pod_revision(c, p, &rev, &r), -1);
@@ -1487,20 +1493,20 @@ static void test_pod_revision(void **state)
         json_object_set_new(json_object_get(p, "metadata"), "labels",
                             json_pack("{s:s}", "controller-revision-hash",
                                       sets[i][1]));
-        rev = 0;
+        rev.number = 0;
         assert_int_equal(kube_pod_revision(c, p, &rev, NULL), 0);
-        assert_int_equal(rev, 3);
+        assert_int_equal(rev.number, 3);
         json_decref(p);
     }
     /* A Job's pod and a bare pod have no revision, and ask nothing. */
     int hits = f->s->hits;
     p = owned_pod("Job", "j");
     assert_int_equal(kube_pod_revision(c, p, &rev, NULL), 0);
-    assert_int_equal(rev, -1);
+    assert_int_equal(rev.number, -1);
     json_decref(p);
     p = owned_pod(NULL, NULL);
     assert_int_equal(kube_pod_revision(c, p, &rev, NULL), 0);
-    assert_int_equal(rev, -1);
+    assert_int_equal(rev.number, -1);
     json_decref(p);
     assert_int_equal(f->s->hits, hits);
     kube_client_free(c);

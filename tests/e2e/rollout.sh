@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# rollout.sh — which deploy brought the leak, and proof that the fix holds,
+# on one Deployment rolled through four revisions on the local cluster:
+#   1 (orders:1.0)  healthy (steady-pool);
+#   2 (orders:1.1)  leaks (chan-send): the workload's GoroutineLeak Event
+#                   names revision 2 and its image, against a pod of
+#                   revision 1 (the rollout is held so one has not rolled);
+#   restarts of revision 2's pods: the finding stays open, no "fixed";
+#   3 (orders:1.2)  still leaks: GoroutineLeakNotFixed;
+#   4 (orders:1.3)  fixed (steady-pool): GoroutineLeakFixed, and
+#                   leakwatch_findings_open goes while
+#                   leakwatch_findings_fixed_total counts it.
+# The targets export a request counter, so the verdicts name the load.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+source "$ROOT/tests/cli/lib.sh"
+source "$ROOT/tests/e2e/lib.sh"
+LW_ROOT=$ROOT
+NS=lw-e2e-rollout
+e2e_init "$NS"
+STATE=$E2E_STATE
+FUNC='main.(*fetcher).gather.func1'
+
+deploy() { # behaviour image
+  e2e_targets_deployment "$NS" orders 2 "$1" image="leakwatch.dev/$2" \
+    targets.leakwatch.dev/rate=4 | k apply -f - >/dev/null
+}
+phase() { echo "  [${SECONDS}s] $*"; }
+dep_events() { # reason -> messages on the Deployment
+  lw_event_messages "$DEP_UID" "$1"
+}
+revision() { # pod -> the Deployment revision of its ReplicaSet
+  local rs
+  rs=$(k -n "$NS" get pod "$1" -o 'jsonpath={.metadata.ownerReferences[0].name}')
+  k -n "$NS" get rs "$rs" -o 'jsonpath={.metadata.annotations.deployment\.kubernetes\.io/revision}'
+}
+metric() { # name -> its lines on the controller's /metrics
+  curl -sf --max-time 5 "http://127.0.0.1:$(e2e_metrics_port "$STATE/ctl.log")/metrics" | grep "^$1"
+}
+has_event() { [ -n "$(dep_events "$1")" ]; }
+one_event() { [ "$(dep_events "$1" | grep -c .)" = 1 ]; }
+open_metric() { metric leakwatch_findings_open | grep -F "workload=\"$NS/Deployment/orders\""; }
+open_is_one() { open_metric | grep -q ' 1$'; }
+open_is_gone() { ! open_metric >/dev/null; }
+fixed_counted() { metric leakwatch_findings_fixed_total | grep -F 'pattern="chan-send"' | grep -q ' 1$'; }
+new_pods_started() { [ "$(k -n "$NS" get pods -l targets.leakwatch.dev/behavior=chan-send -o name | wc -l)" -ge 1 ]; }
+serves_metrics() { [ -n "$(e2e_metrics_port "$STATE/ctl.log")" ]; }
+describe_tells() {
+  k -n "$NS" describe deployment orders | grep -E 'GoroutineLeak' >"$STATE/describe.txt" &&
+    grep -q GoroutineLeakFixed "$STATE/describe.txt" && grep -q GoroutineLeakNotFixed "$STATE/describe.txt"
+}
+
+deploy steady-pool orders:1.0
+check "revision 1 (healthy) rolls out" k -n "$NS" rollout status deploy/orders --timeout=120s
+DEP_UID=$(uid_of deployment/orders)
+# Hold the next rollout halfway: one new pod, the old ones kept until it
+# has been ready for 2 minutes — the runbook's "a pod that has not yet
+# rolled" is there while the new revision is judged.
+k -n "$NS" patch deployment orders --type merge -p \
+  '{"spec":{"minReadySeconds":120,"strategy":{"rollingUpdate":{"maxSurge":1,"maxUnavailable":0}}}}' >/dev/null
+e2e_backends_start || nok "backends start"
+e2e_controller "$STATE/ctl.log" --namespaces "$NS" --leader-elect=false \
+  --interval 3s --finding-min-span 20s --evidence-dir "$STATE/evidence"
+check "controller serves metrics" wait_until 30 serves_metrics
+
+phase "revision 2: leaking"
+deploy chan-send orders:1.1
+check "the leaking revision's first pod starts, revision 1's pods stay" \
+  wait_until 60 new_pods_started
+check "the workload gets a GoroutineLeak Event" wait_until 150 has_event GoroutineLeak
+msg=$(dep_events GoroutineLeak | head -1)
+echo "  GoroutineLeak: $msg"
+check "it names the leaking stack" grep -qF "$FUNC" <<<"$msg"
+check "it names the new revision, its image and when it rolled out" \
+  grep -qE "in revision 2 \(orders:1\.1, rolled out [0-9hms]+ ago\)" <<<"$msg"
+check "its baseline is a pod of revision 1 that has not rolled" \
+  grep -qF "vs not-yet-rolled peer orders-" <<<"$msg"
+check "the baseline's revision and image are named" grep -qF "of revision 1 (orders:1.0)" <<<"$msg"
+check "leakwatch_findings_open is 1 for the workload" open_is_one
+k -n "$NS" patch deployment orders --type merge -p '{"spec":{"minReadySeconds":0}}' >/dev/null
+check "revision 2 finishes rolling out" k -n "$NS" rollout status deploy/orders --timeout=240s
+
+phase "restarts of revision 2"
+k -n "$NS" delete pods -l app=orders --wait=false >/dev/null
+check "restarted pods come back" k -n "$NS" rollout status deploy/orders --timeout=120s
+for p in $(k -n "$NS" get pods -l app=orders -o 'jsonpath={.items[*].metadata.name}'); do
+  check "$p still runs revision 2" test "$(revision "$p")" = 2
+done
+# Longer than a verification window (the finding's, >= 20 s) plus captures.
+sleep 60
+check "a restart is not a fix: no GoroutineLeakFixed" test -z "$(dep_events GoroutineLeakFixed)"
+check "nor a GoroutineLeakCleared" test -z "$(dep_events GoroutineLeakCleared)"
+check "the finding stays open in the metrics" open_is_one
+check "the controller logged that the finding stays open" \
+  grep -q '"workload finding stays open: a pod going away is not a fix"' "$STATE/ctl.log"
+
+phase "revision 3: still leaking"
+deploy chan-send orders:1.2
+check "revision 3 rolls out" k -n "$NS" rollout status deploy/orders --timeout=120s
+check "GoroutineLeakNotFixed follows" wait_until 180 has_event GoroutineLeakNotFixed
+msg=$(dep_events GoroutineLeakNotFixed | head -1)
+echo "  GoroutineLeakNotFixed: $msg"
+check "it says the stack still grows in revision 3" \
+  grep -qF "$FUNC still grows in revision 3 (orders:1.2)" <<<"$msg"
+check "it compares with revision 2's growth" grep -qF "in revision 2 (orders:1.1)" <<<"$msg"
+check "it says the finding stayed open across the restarts" \
+  grep -qE "stayed open across [0-9]+ restarts? of revision 2: a restart is not a fix" <<<"$msg"
+check "it names the load from the pod's request counter" grep -q "req/s" <<<"$msg"
+check "it repeats the first fix" grep -q "Pattern chan-send: " <<<"$msg"
+check "no GoroutineLeakFixed" test -z "$(dep_events GoroutineLeakFixed)"
+
+phase "revision 4: fixed"
+deploy steady-pool orders:1.3
+check "revision 4 rolls out" k -n "$NS" rollout status deploy/orders --timeout=120s
+check "GoroutineLeakFixed follows" wait_until 180 has_event GoroutineLeakFixed
+msg=$(dep_events GoroutineLeakFixed | head -1)
+echo "  GoroutineLeakFixed: $msg"
+check "it says the stack no longer grows in revision 4" \
+  grep -qF "$FUNC no longer grows in revision 4 (orders:1.3)" <<<"$msg"
+check "it gives the rate revision 3 grew at" grep -qE "it grew \+[0-9.]+/min in revision 3" <<<"$msg"
+check "it names the load" grep -q "req/s" <<<"$msg"
+check "kubectl describe deployment shows the story" describe_tells
+sed 's/^/  describe: /' "$STATE/describe.txt"
+check "leakwatch_findings_open is gone for the workload" open_is_gone
+check "leakwatch_findings_fixed_total counts it" fixed_counted
+check "exactly one GoroutineLeakFixed Event" one_event GoroutineLeakFixed
+check "exactly one GoroutineLeakNotFixed Event" one_event GoroutineLeakNotFixed
+finish
