@@ -202,3 +202,23 @@ bool cli_file_mtime_ms(const char *path, int64_t *out)
     *out = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
     return true;
 }
+
+long cli_revision_of(const char *path)
+{
+    if (!path)
+        return -1;
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    /* Pod and namespace names are DNS labels, never holding '_': the
+     * first "_rev<digits>_" is the controller's. */
+    for (const char *p = strstr(base, "_rev"); p; p = strstr(p + 1, "_rev")) {
+        const char *d = p + 4;
+        long n = 0;
+        const char *q = d;
+        while (*q >= '0' && *q <= '9' && n < 100000000)
+            n = n * 10 + (*q++ - '0');
+        if (q > d && *q == '_' && n > 0)
+            return n;
+    }
+    return -1;
+}

@@ -75,6 +75,11 @@ json_t *cli_json_attach_notes(json_t *report, const char *key, size_t index,
 void cli_print_capture_notes(FILE *out, const char *name,
                              const cli_capture_notes *n);
 
+/* The workload revision an evidence file's name carries
+ * (NS_POD_revN_STAMP_ROLE.EXT, as the controller keeps them); -1 when the
+ * name carries none. */
+long cli_revision_of(const char *path);
+
 /* Modification time in unix ms; false when it cannot be read. */
 bool cli_file_mtime_ms(const char *path, int64_t *out);
 

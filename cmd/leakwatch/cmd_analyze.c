@@ -142,6 +142,13 @@ static void resolve_times(lwa_snapshot **s, size_t n, bool interval_set,
 
 /* ---- JSON ---- */
 
+/* The revision an evidence file's name carries, or null. */
+static json_t *json_revision(const char *name)
+{
+    long rev = cli_revision_of(name);
+    return rev > 0 ? json_integer(rev) : json_null();
+}
+
 static json_t *json_series(const lwa_report *r, const lwa_finding *f)
 {
     json_t *a = json_array();
@@ -308,6 +315,7 @@ static json_t *json_report(const lwa_report *r, lwa_snapshot *const *snaps,
             !cli_json_set(f, "format",
                           json_string(pprof_format_name(snaps[k]->format))) ||
             !cli_json_set(f, "total", json_integer((json_int_t)snaps[k]->total)) ||
+            !cli_json_set(f, "revision", json_revision(snaps[k]->name)) ||
             !cli_json_set(f, "time_unix_ms",
                           snaps[k]->has_time
                               ? json_integer(snaps[k]->time_ms)
@@ -319,7 +327,8 @@ static json_t *json_report(const lwa_report *r, lwa_snapshot *const *snaps,
          !cli_json_set(base, "format",
                        json_string(pprof_format_name(baseline->format))) ||
          !cli_json_set(base, "total",
-                       json_integer((json_int_t)baseline->total))))
+                       json_integer((json_int_t)baseline->total)) ||
+         !cli_json_set(base, "revision", json_revision(baseline->name))))
         goto fail;
     size_t nf = limit && limit < r->nfindings ? limit : r->nfindings;
     bool ok = cli_json_set(o, "verdict",
@@ -351,8 +360,32 @@ fail:
 
 /* ---- text ---- */
 
-static void print_headline(const lwa_report *r, const lwa_snapshot *baseline)
+/* " in revision 7" for the pod's last capture, when its name says */
+static void print_revision(const lwa_snapshot *last)
 {
+    long rev = last ? cli_revision_of(last->name) : -1;
+    if (rev > 0)
+        printf(" in revision %ld", rev);
+}
+
+/* "fresh peer", or "not-yet-rolled peer (revision 6)" when the names say
+ * the baseline runs an older revision than the pod */
+static void print_peer(const lwa_snapshot *last, const lwa_snapshot *baseline)
+{
+    long rev = last ? cli_revision_of(last->name) : -1;
+    long brev = cli_revision_of(baseline->name);
+    if (brev > 0 && rev > 0 && brev < rev)
+        printf("not-yet-rolled peer of revision %ld", brev);
+    else if (brev > 0)
+        printf("peer of revision %ld", brev);
+    else
+        printf("fresh peer");
+}
+
+static void print_headline(const lwa_report *r, lwa_snapshot *const *snaps,
+                           const lwa_snapshot *baseline)
+{
+    const lwa_snapshot *last = r->nsnapshots ? snaps[r->nsnapshots - 1] : NULL;
     char a[CLI_NUM_LEN], b[CLI_NUM_LEN], c[CLI_NUM_LEN];
     const char *label = r->verdict == LWA_VERDICT_LEAK ? "LEAK"
                         : r->verdict == LWA_VERDICT_INCONCLUSIVE
@@ -361,8 +394,11 @@ static void print_headline(const lwa_report *r, const lwa_snapshot *baseline)
     if (r->nsnapshots == 1) {
         printf("%s: %s goroutines in one capture", label,
                cli_fmt_count(a, r->total_last));
-        if (baseline)
-            printf(" vs %s in the fresh peer", cli_fmt_count(b, baseline->total));
+        print_revision(last);
+        if (baseline) {
+            printf(" vs %s in the ", cli_fmt_count(b, baseline->total));
+            print_peer(last, baseline);
+        }
     } else {
         printf("%s: goroutines %s → %s", label, cli_fmt_count(a, r->total_first),
                cli_fmt_count(b, r->total_last));
@@ -371,8 +407,12 @@ static void print_headline(const lwa_report *r, const lwa_snapshot *baseline)
                    cli_fmt_rate(a, r->total_per_minute));
         else
             printf(" over %zu captures", r->nsnapshots);
-        if (baseline)
-            printf(", fresh peer %s", cli_fmt_count(c, baseline->total));
+        print_revision(last);
+        if (baseline) {
+            printf(", ");
+            print_peer(last, baseline);
+            printf(" %s", cli_fmt_count(c, baseline->total));
+        }
     }
     printf("\n");
 }
@@ -475,7 +515,7 @@ static void text_report(const lwa_report *r, lwa_snapshot *const *snaps,
     for (size_t k = 0; k < r->nsnapshots; k++)
         proof_only = proof_only && snaps[k]->kind == PPROF_KIND_GOROUTINELEAK &&
                      snaps[k]->format != PPROF_FORMAT_DEBUG2;
-    print_headline(r, baseline);
+    print_headline(r, snaps, baseline);
     size_t nf = limit && limit < r->nfindings ? limit : r->nfindings;
     if (nf) {
         print_finding(r, &r->findings[0]);

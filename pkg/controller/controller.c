@@ -516,6 +516,51 @@ static void report_annotation_error(ctl_controller *c, const pod_view *v)
         record_on_pod(c, v->ns, v->name, v->uid, "Warning", REASON_ANNOTATION, msg);
 }
 
+/* The function a finding names: the frame users are shown first. */
+static const char *finding_func(const lwa_finding *f)
+{
+    const lwa_sig *sig = f->sig;
+    const char *func = sig->nframes ? sig->frames[sig->shown].func : NULL;
+    return func ? func : "";
+}
+
+/* A file just kept of pod `of` (a replica of v's workload), remembered as
+ * its revision's evidence for later revisions (ctl_story.h). */
+static void note_evidence(ctl_controller *c, const pod_view *v,
+                          const pod_view *of, const char *path, int64_t t_s)
+{
+    if (v->owner_resolved && path[0])
+        ctl_stories_note_evidence(c->stories, v->owner.uid, of->revision,
+                                  of->images, path, t_s);
+}
+
+/* How many goroutines each leak's stack had in the evidence kept of the
+ * newest revision older than v's (-1 each when there is none, or it can
+ * no longer be read: rotated away). */
+static bool older_revision_counts(ctl_controller *c, const pod_view *v,
+                                  const lwa_finding *const *leaks, size_t nleaks,
+                                  ctl_revision_evidence *ev, int64_t *counts)
+{
+    for (size_t i = 0; i < nleaks; i++)
+        counts[i] = -1;
+    if (!v->owner_resolved || v->revision <= 0 ||
+        !ctl_stories_older_evidence(c->stories, v->owner.uid, v->revision, ev))
+        return false;
+    pprof_limits lim;
+    pprof_limits_default(&lim);
+    char err[512];
+    pprof_profile *prof = pprof_parse_file(ev->path, &lim, err, sizeof(err));
+    if (!prof) {
+        obs_log(c->log, OBS_INFO, "older revision's evidence unreadable", "path",
+                ev->path, "error", err, OBS_END);
+        return false;
+    }
+    for (size_t i = 0; i < nleaks; i++)
+        counts[i] = (int64_t)lwa_count_on(prof, finding_func(leaks[i]));
+    pprof_profile_free(prof);
+    return true;
+}
+
 /* Evidence: protobuf captures of the suspect and its baseline (what `go
  * tool pprof -diff_base` opens), taken right now; when the protobuf
  * endpoint fails, the episode's own captures are kept instead.  A write
@@ -550,6 +595,7 @@ static void keep_evidence(ctl_controller *c, const pod_view *v,
         obs_log(c->log, OBS_WARN, "evidence not written", "pod", v->name,
                 "error", err, OBS_END);
     }
+    note_evidence(c, v, v, suspect_path, now_s);
     rc = 0;
     if (peer) {
         if (capture(c, peer, CAP_KIND_GOROUTINE_PROTO, true, &r) == 0)
@@ -570,6 +616,7 @@ static void keep_evidence(ctl_controller *c, const pod_view *v,
         obs_log(c->log, OBS_WARN, "evidence not written", "pod", v->name,
                 "error", err, OBS_END);
     }
+    note_evidence(c, v, peer ? peer : v, baseline_path, now_s);
 }
 
 /* What a worker holds while it judges one pod's episode. */
@@ -622,14 +669,6 @@ static int64_t episode_spacing_ms(const ctl_controller *c)
  */
 /* Independent leaking stacks reported from one pod's episode. */
 #define CTL_MAX_LEAKS 3
-
-/* The function a finding names: the frame users are shown first. */
-static const char *finding_func(const lwa_finding *f)
-{
-    const lwa_sig *sig = f->sig;
-    const char *func = sig->nframes ? sig->frames[sig->shown].func : NULL;
-    return func ? func : "";
-}
 
 /*
  * The controller reports only stacks whose goroutines are known to stay
@@ -838,6 +877,15 @@ static void analyse_and_report(ctl_controller *c, pod_view *v, episode_job *job)
         findings_adjust(c, adopted_pattern, -1);
     findings_adjust(c, pattern, +1);
 
+    /* Before this finding's own files join the record: the older
+     * revision's evidence, when no pod of it was the baseline. */
+    ctl_revision_evidence prev;
+    int64_t prev_counts[CTL_MAX_LEAKS];
+    bool older_peer = job->has_peer && job->peer.revision > 0 &&
+                      job->peer.revision < v->revision;
+    bool has_prev = !older_peer &&
+                    older_revision_counts(c, v, leaks, nleaks, &prev, prev_counts);
+
     char suspect_path[1024], baseline_path[1024], evidence_err[256];
     keep_evidence(c, v, job->has_peer ? &job->peer : NULL, job->ep,
                   suspect_path, baseline_path, sizeof(suspect_path),
@@ -866,11 +914,15 @@ static void analyse_and_report(ctl_controller *c, pod_view *v, episode_job *job)
         .images = v->images,
         .peer_revision = job->has_peer ? job->peer.revision : -1,
         .peer_images = job->has_peer ? job->peer.images : NULL,
+        .prev_revision = has_prev ? prev.revision : 0,
+        .prev_images = has_prev ? prev.images : NULL,
+        .prev_age_minutes = has_prev ? (double)(lw_wall_ms() / 1000 - prev.t_s) / 60.0 : 0,
     };
     for (size_t i = 0; i < nleaks; i++) {
         const char *func = finding_func(leaks[i]);
         char msg[4096];
         m.top = leaks[i];
+        m.prev_count = prev_counts[i];
         ctl_format_finding(&m, msg, sizeof(msg));
         if (i == 0) {
             ctl_pods_lock(c->pods);
@@ -1254,6 +1306,19 @@ static void verify_fix(ctl_controller *c, const pod_view *v, int restarts)
         return;
     }
     int64_t on_stack = (int64_t)lwa_count_on(r.profile, func);
+    /* Kept: the proof of the verdict, and the newer revision's evidence
+     * should it leak again later. */
+    if (c->evidence && r.data) {
+        char path[1024], err[256];
+        int64_t now_s = lw_wall_ms() / 1000;
+        if (ctl_evidence_write(c->evidence, v->ns, v->name, v->revision, now_s,
+                               "verify", r.ext, r.data, r.len, path, sizeof(path),
+                               err, sizeof(err)) == 0)
+            note_evidence(c, v, v, path, now_s);
+        else
+            obs_log(c->log, OBS_WARN, "evidence not written", "pod", v->name,
+                    "error", err, OBS_END);
+    }
     cap_result_free(&r);
     double requests = -1;
     ctl_pods_lock(c->pods);

@@ -55,6 +55,16 @@ typedef struct sbuf {
     size_t len, cap;
 } sbuf;
 
+/* An empty sentence in out; false when there is no room at all. */
+static bool sb_open(sbuf *b, char *out, size_t outlen)
+{
+    *b = (sbuf){out, 0, outlen};
+    if (!outlen)
+        return false;
+    out[0] = '\0';
+    return true;
+}
+
 static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void sb_printf(sbuf *b, const char *fmt, ...)
 {
@@ -106,10 +116,9 @@ static void sb_peer_facts(sbuf *b, const ctl_finding_msg *m)
 
 void ctl_format_finding(const ctl_finding_msg *m, char *out, size_t outlen)
 {
-    sbuf b = {out, 0, outlen};
-    if (!outlen)
+    sbuf b;
+    if (!sb_open(&b, out, outlen))
         return;
-    out[0] = '\0';
     char n1[32], d1[32];
     ctl_fmt_count(m->growth, n1, sizeof(n1));
     ctl_fmt_duration(m->span_minutes, d1, sizeof(d1));
@@ -228,6 +237,26 @@ void ctl_format_finding(const ctl_finding_msg *m, char *out, size_t outlen)
                           "revision %ld", bl, m->revision);
             }
         }
+        if (!older_peer && m->revision > 0 && m->prev_revision > 0 &&
+            m->prev_revision < m->revision && m->prev_count >= 0) {
+            /* The last green deploy, from its evidence: a capture of one
+             * moment, so "held", and new only under a tenth again. */
+            char held[32], age[32];
+            ctl_fmt_count(m->prev_count, held, sizeof(held));
+            ctl_fmt_duration(m->prev_age_minutes, age, sizeof(age));
+            bool new_here = (uint64_t)m->prev_count * 10 <= f->count;
+            sb_printf(&b, "; ");
+            if (new_here) {
+                sb_printf(&b, "new in ");
+                sb_revision(&b, m->revision, m->images);
+                sb_printf(&b, "; ");
+            }
+            sb_revision(&b, m->prev_revision, m->prev_images);
+            sb_printf(&b, " held %s on this stack%s in evidence kept %s ago", held,
+                      new_here ? "" : " too", age);
+            if (!new_here)
+                sb_printf(&b, ": not new in revision %ld", m->revision);
+        }
         sb_printf(&b, "; pattern %s: %s", lwa_pattern_name(f->pattern),
                   lwa_pattern_fix(f->pattern));
     }
@@ -251,10 +280,9 @@ void ctl_format_workload(size_t leaking, size_t replicas, size_t growing,
                          const char *pods, const char *first_pod,
                          const char *pod_msg, char *out, size_t outlen)
 {
-    sbuf b = {out, 0, outlen};
-    if (!outlen)
+    sbuf b;
+    if (!sb_open(&b, out, outlen))
         return;
-    out[0] = '\0';
     sb_printf(&b, "%zu of %zu replica%s leak%s on this stack (%s)", leaking,
               replicas, replicas == 1 ? "" : "s", leaking == 1 ? "s" : "",
               pods && pods[0] ? pods : first_pod);
@@ -274,10 +302,9 @@ static void sb_rate(sbuf *b, double req_per_s)
 
 void ctl_format_verified(const ctl_verify_msg *m, char *out, size_t outlen)
 {
-    sbuf b = {out, 0, outlen};
-    if (!outlen)
+    sbuf b;
+    if (!sb_open(&b, out, outlen))
         return;
-    out[0] = '\0';
     char from[32], to[32], span[32];
     ctl_fmt_count(m->from, from, sizeof(from));
     ctl_fmt_count(m->to, to, sizeof(to));

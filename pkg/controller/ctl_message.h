@@ -10,7 +10,9 @@
  * With the workload revisions known, it says which one the pod runs and,
  * against a peer of an older revision, whether that revision was flat on
  * the stack ("new in revision 7 (orders:1.4.2); revision 6 (orders:1.4.1)
- * flat on this stack").
+ * flat on this stack"); with no such peer, it says the same against the
+ * evidence kept of the older revision ("revision 6 (orders:1.4.1) held 3
+ * on this stack in evidence kept 2h ago").
  *
  * Not for: deciding anything; pure formatting, unit-tested.
  */
@@ -43,6 +45,13 @@ typedef struct ctl_finding_msg {
     double revision_age_minutes; /* since it was rolled out, 0 unknown */
     long peer_revision;
     const char *peer_images;
+    /* With no pod of an older revision to compare with: the evidence kept
+     * of the newest older revision (prev_revision <= 0: none), how many
+     * goroutines the leaking stack had in it and how long ago. */
+    long prev_revision;
+    const char *prev_images;
+    int64_t prev_count;
+    double prev_age_minutes;
 } ctl_finding_msg;
 
 /* "3,812" */

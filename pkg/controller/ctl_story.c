@@ -55,11 +55,20 @@ typedef struct story {
     int64_t v_seen_ms;    /* the watched pod last sampled (wants)        */
 } story;
 
+typedef struct kept {
+    char owner_uid[64];
+    ctl_revision_evidence ev;
+} kept;
+
+#define CTL_STORY_MAX_EVIDENCE 1024
+
 struct ctl_stories {
     pthread_mutex_t mu;
     int64_t min_window_ms;
     story *items;
     size_t n, cap;
+    kept *kept;                /* evidence per (workload, revision)       */
+    size_t nkept, kept_cap;
 };
 
 ctl_stories *ctl_stories_new(int64_t min_window_ms)
@@ -78,6 +87,7 @@ void ctl_stories_free(ctl_stories *s)
         return;
     pthread_mutex_destroy(&s->mu);
     free(s->items);
+    free(s->kept);
     free(s);
 }
 
@@ -308,4 +318,62 @@ ctl_verify_outcome ctl_stories_observe(ctl_stories *s, const ctl_verify_obs *o,
     }
     pthread_mutex_unlock(&s->mu);
     return outcome;
+}
+
+void ctl_stories_note_evidence(ctl_stories *s, const char *owner_uid,
+                               long revision, const char *images,
+                               const char *path, int64_t t_s)
+{
+    if (!owner_uid || !owner_uid[0] || revision <= 0 || !path || !path[0])
+        return;
+    pthread_mutex_lock(&s->mu);
+    kept *slot = NULL, *oldest = NULL;
+    for (size_t i = 0; i < s->nkept && !slot; i++) {
+        kept *k = &s->kept[i];
+        if (k->ev.revision == revision && !strcmp(k->owner_uid, owner_uid))
+            slot = k;
+        else if (!oldest || k->ev.t_s < oldest->ev.t_s)
+            oldest = k;
+    }
+    if (slot && t_s < slot->ev.t_s) {
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+    if (!slot && s->nkept == s->kept_cap && s->kept_cap < CTL_STORY_MAX_EVIDENCE) {
+        size_t cap = s->kept_cap ? s->kept_cap * 2 : 16;
+        kept *grown = realloc(s->kept, cap * sizeof(*grown));
+        if (grown) {
+            s->kept = grown;
+            s->kept_cap = cap;
+        }
+    }
+    if (!slot && s->nkept < s->kept_cap)
+        slot = &s->kept[s->nkept++];
+    if (!slot)
+        slot = oldest;
+    if (slot) {
+        snprintf(slot->owner_uid, sizeof(slot->owner_uid), "%s", owner_uid);
+        slot->ev.revision = revision;
+        snprintf(slot->ev.images, sizeof(slot->ev.images), "%s", images ? images : "");
+        snprintf(slot->ev.path, sizeof(slot->ev.path), "%s", path);
+        slot->ev.t_s = t_s;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+bool ctl_stories_older_evidence(ctl_stories *s, const char *owner_uid,
+                                long revision, ctl_revision_evidence *out)
+{
+    const kept *best = NULL;
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < s->nkept; i++) {
+        const kept *k = &s->kept[i];
+        if (k->ev.revision < revision && !strcmp(k->owner_uid, owner_uid) &&
+            (!best || k->ev.revision > best->ev.revision))
+            best = k;
+    }
+    if (best)
+        *out = best->ev;
+    pthread_mutex_unlock(&s->mu);
+    return best != NULL;
 }

@@ -23,6 +23,11 @@
  * revision); capturing them is the controller's.  One mutex guards the
  * set: workers and the watch thread call in.
  *
+ * It also remembers, per workload and revision, the newest evidence file
+ * kept of a pod of that revision (a finding's suspect or baseline, a
+ * verification's capture): the runbook's "diff against the last green
+ * deploy" once no pod of the older revision serves any more.
+ *
  * Not for: per-pod findings (ctl_pods.h), writing Events, or reading the
  * API (controller.c).
  */
@@ -105,5 +110,24 @@ typedef struct ctl_verify_result {
 
 ctl_verify_outcome ctl_stories_observe(ctl_stories *s, const ctl_verify_obs *o,
                                        ctl_verify_result *out);
+
+/* Evidence kept of one revision of a workload. */
+typedef struct ctl_revision_evidence {
+    long revision;
+    char images[512];
+    char path[1024];
+    int64_t t_s;               /* when it was captured                     */
+} ctl_revision_evidence;
+
+/* Records a file kept of a pod of revision (> 0) of owner_uid; the newest
+ * per (workload, revision) is kept, and at most CTL_STORY_MAX_EVIDENCE in
+ * all (the oldest go first). */
+void ctl_stories_note_evidence(ctl_stories *s, const char *owner_uid,
+                               long revision, const char *images,
+                               const char *path, int64_t t_s);
+/* The evidence of the newest revision of owner_uid older than `revision`;
+ * false when none was kept. */
+bool ctl_stories_older_evidence(ctl_stories *s, const char *owner_uid,
+                                long revision, ctl_revision_evidence *out);
 
 #endif

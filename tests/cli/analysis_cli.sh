@@ -242,6 +242,24 @@ contains "analyze text: the stack line" "main.(*fetcher).gather.func1  chansend.
 contains "analyze text: growth vs peer" "in the fresh peer"
 contains "analyze text: pattern and fix" "pattern chan-send — fix: buffer the channel or select on ctx.Done() in the sender"
 
+# Evidence the controller kept names the revision each file came from: the
+# pod's captures of revision 7, the baseline of a pod not yet rolled.
+EV=$TMP/evidence; mkdir -p "$EV"
+ev_snaps=()
+for f in "${snaps[@]}"; do
+  n=$(basename "$f" .debug2.txt)
+  cp "$f" "$EV/shop_orders-7d9f-x2k_rev7_2026120${n#0}T040506Z_suspect.txt"
+  ev_snaps+=("$EV/shop_orders-7d9f-x2k_rev7_2026120${n#0}T040506Z_suspect.txt")
+done
+cp "$CS/peer.debug2.txt" "$EV/shop_orders-6c4b-abcde_rev6_20261201T040506Z_baseline.txt"
+run analyze --json --times "$(times_of "$CS")" --baseline "$EV/shop_orders-6c4b-abcde_rev6_20261201T040506Z_baseline.txt" "${ev_snaps[@]}"
+jqok "analyze --json: revisions from evidence names" '.baseline.revision == 6 and all(.snapshots[]; .revision == 7)'
+run analyze --json --times "$(times_of "$CS")" --baseline "$CS/peer.debug2.txt" "${snaps[@]}"
+jqok "analyze --json: no revision in a plain name" '.baseline.revision == null and all(.snapshots[]; .revision == null)'
+run analyze --times "$(times_of "$CS")" --baseline "$EV/shop_orders-6c4b-abcde_rev6_20261201T040506Z_baseline.txt" "${ev_snaps[@]}"
+first=$(printf '%s\n' "$OUT" | head -n 1)
+case $first in *"/min) in revision 7, not-yet-rolled peer of revision 6 "*) ok "analyze text: revisions in the headline" ;; *) nok "analyze text revisions: $first" ;; esac
+
 # no-leak and inconclusive read as such
 PL=$FIX/plateau
 run analyze --times "$(times_of "$PL")" "$PL"/0?.debug2.txt

@@ -9,7 +9,9 @@
 #   3 (orders:1.2)  still leaks: GoroutineLeakNotFixed;
 #   4 (orders:1.3)  fixed (steady-pool): GoroutineLeakFixed, and
 #                   leakwatch_findings_open goes while
-#                   leakwatch_findings_fixed_total counts it.
+#                   leakwatch_findings_fixed_total counts it;
+#   5 (orders:1.4)  leaks again, rolled out whole: a new finding, compared
+#                   with the evidence kept of revision 4.
 # The targets export a request counter, so the verdicts name the load.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -48,6 +50,17 @@ serves_metrics() { [ -n "$(e2e_metrics_port "$STATE/ctl.log")" ]; }
 describe_tells() {
   k -n "$NS" describe deployment orders | grep -E 'GoroutineLeak' >"$STATE/describe.txt" &&
     grep -q GoroutineLeakFixed "$STATE/describe.txt" && grep -q GoroutineLeakNotFixed "$STATE/describe.txt"
+}
+
+# roll_to REV BEHAVIOUR IMAGE REASON: rolls out revision REV and waits for
+# the workload's REASON Event; its message in $msg.
+roll_to() {
+  phase "revision $1: $2 ($3)"
+  deploy "$2" "$3"
+  check "revision $1 rolls out" k -n "$NS" rollout status deploy/orders --timeout=120s
+  check "$4 follows" wait_until 180 has_event "$4"
+  msg=$(dep_events "$4" | head -1)
+  echo "  $4: $msg"
 }
 
 deploy steady-pool orders:1.0
@@ -94,12 +107,7 @@ check "the finding stays open in the metrics" open_is_one
 check "the controller logged that the finding stays open" \
   grep -q '"workload finding stays open: a pod going away is not a fix"' "$STATE/ctl.log"
 
-phase "revision 3: still leaking"
-deploy chan-send orders:1.2
-check "revision 3 rolls out" k -n "$NS" rollout status deploy/orders --timeout=120s
-check "GoroutineLeakNotFixed follows" wait_until 180 has_event GoroutineLeakNotFixed
-msg=$(dep_events GoroutineLeakNotFixed | head -1)
-echo "  GoroutineLeakNotFixed: $msg"
+roll_to 3 chan-send orders:1.2 GoroutineLeakNotFixed
 check "it says the stack still grows in revision 3" \
   grep -qF "$FUNC still grows in revision 3 (orders:1.2)" <<<"$msg"
 check "it compares with revision 2's growth" grep -qF "in revision 2 (orders:1.1)" <<<"$msg"
@@ -109,12 +117,7 @@ check "it names the load from the pod's request counter" grep -q "req/s" <<<"$ms
 check "it repeats the first fix" grep -q "Pattern chan-send: " <<<"$msg"
 check "no GoroutineLeakFixed" test -z "$(dep_events GoroutineLeakFixed)"
 
-phase "revision 4: fixed"
-deploy steady-pool orders:1.3
-check "revision 4 rolls out" k -n "$NS" rollout status deploy/orders --timeout=120s
-check "GoroutineLeakFixed follows" wait_until 180 has_event GoroutineLeakFixed
-msg=$(dep_events GoroutineLeakFixed | head -1)
-echo "  GoroutineLeakFixed: $msg"
+roll_to 4 steady-pool orders:1.3 GoroutineLeakFixed
 check "it says the stack no longer grows in revision 4" \
   grep -qF "$FUNC no longer grows in revision 4 (orders:1.3)" <<<"$msg"
 check "it gives the rate revision 3 grew at" grep -qE "it grew \+[0-9.]+/min in revision 3" <<<"$msg"
@@ -125,4 +128,20 @@ check "leakwatch_findings_open is gone for the workload" open_is_gone
 check "leakwatch_findings_fixed_total counts it" fixed_counted
 check "exactly one GoroutineLeakFixed Event" one_event GoroutineLeakFixed
 check "exactly one GoroutineLeakNotFixed Event" one_event GoroutineLeakNotFixed
+check "the verification's captures of revision 4 are kept as evidence" \
+  quiet compgen -G "$STATE/evidence/${NS}_orders-*_rev4_*_verify.*"
+
+# A regression after the fix, rolled out whole: no pod of revision 4 is
+# left to compare with, so the evidence kept of it is the last green
+# deploy; and the closed finding does not swallow the new one.
+phase "revision 5: leaks again (orders:1.4)"
+deploy chan-send orders:1.4
+check "revision 5 rolls out" k -n "$NS" rollout status deploy/orders --timeout=120s
+rev5_event() { dep_events GoroutineLeak | grep -F "in revision 5 (orders:1.4"; }
+check "a new GoroutineLeak Event on the workload names revision 5" wait_until 150 quiet rev5_event
+msg=$(rev5_event | head -1)
+echo "  GoroutineLeak: $msg"
+check "it compares with the evidence kept of revision 4" \
+  grep -qE "new in revision 5 \(orders:1\.4\); revision 4 \(orders:1\.3\) held 0 on this stack in evidence kept [0-9hms]+ ago" <<<"$msg"
+check "leakwatch_findings_open is 1 again" open_is_one
 finish

@@ -229,6 +229,26 @@ static void test_message_reads_like_an_answer(void **state)
     ctl_format_finding(&m, out, sizeof(out));
     assert_non_null(strstr(out, "in revision 7 (orders:1.4.2) vs peer web-7d9f-x2k (29m old"));
     assert_null(strstr(out, "flat on this stack"));
+    /* ... and then the evidence kept of revision 6 is the last green
+     * deploy: 12 of 3,790 is new here, 900 is not. */
+    m.prev_revision = 6;
+    m.prev_images = "orders:1.4.1";
+    m.prev_count = 12;
+    m.prev_age_minutes = 130;
+    ctl_format_finding(&m, out, sizeof(out));
+    assert_non_null(strstr(out, "; new in revision 7 (orders:1.4.2); revision 6 "
+                                "(orders:1.4.1) held 12 on this stack in evidence "
+                                "kept 2h10m ago; pattern"));
+    m.prev_count = 900;
+    ctl_format_finding(&m, out, sizeof(out));
+    assert_non_null(strstr(out, "; revision 6 (orders:1.4.1) held 900 on this stack "
+                                "too in evidence kept 2h10m ago: not new in revision 7; "
+                                "pattern"));
+    /* A peer of the older revision says it from the pod instead. */
+    m.peer_revision = 6;
+    ctl_format_finding(&m, out, sizeof(out));
+    assert_null(strstr(out, "in evidence kept"));
+    m.prev_revision = 0;
     m.revision = m.peer_revision = -1;
 
     /* Without a peer it says what it compared with; tiny buffers cut, never overflow. */

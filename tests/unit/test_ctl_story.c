@@ -170,6 +170,37 @@ static void test_end(void **state)
     ctl_stories_free(s);
 }
 
+/* The last green deploy's evidence: the newest revision older than the
+ * one asked about, its newest file; other workloads never mix in. */
+static void test_older_evidence(void **state)
+{
+    (void)state;
+    ctl_stories *s = ctl_stories_new(0);
+    ctl_revision_evidence ev;
+    assert_false(ctl_stories_older_evidence(s, "dep-uid", 9, &ev));
+    ctl_stories_note_evidence(s, "dep-uid", 6, "orders:1.4.1", "/ev/a_rev6_1.pb.gz", 100);
+    ctl_stories_note_evidence(s, "dep-uid", 6, "orders:1.4.1", "/ev/b_rev6_2.pb.gz", 200);
+    ctl_stories_note_evidence(s, "dep-uid", 6, "orders:1.4.1", "/ev/c_rev6_0.pb.gz", 50);
+    ctl_stories_note_evidence(s, "dep-uid", 7, "orders:1.4.2", "/ev/d_rev7.pb.gz", 300);
+    ctl_stories_note_evidence(s, "other", 8, "x:1", "/ev/e_rev8.pb.gz", 400);
+    ctl_stories_note_evidence(s, "dep-uid", -1, "?", "/ev/f.pb.gz", 500);
+    assert_true(ctl_stories_older_evidence(s, "dep-uid", 7, &ev));
+    assert_int_equal(ev.revision, 6);
+    assert_string_equal(ev.path, "/ev/b_rev6_2.pb.gz");
+    assert_string_equal(ev.images, "orders:1.4.1");
+    assert_int_equal(ev.t_s, 200);
+    assert_true(ctl_stories_older_evidence(s, "dep-uid", 9, &ev));
+    assert_int_equal(ev.revision, 7);
+    assert_false(ctl_stories_older_evidence(s, "dep-uid", 6, &ev));
+    /* Bounded: the oldest files make room. */
+    for (long r = 10; r < 2100; r++)
+        ctl_stories_note_evidence(s, "many", r, "m:1", "/ev/m.pb.gz", 1000 + r);
+    assert_false(ctl_stories_older_evidence(s, "dep-uid", 9, &ev));
+    assert_true(ctl_stories_older_evidence(s, "many", 2100, &ev));
+    assert_int_equal(ev.revision, 2099);
+    ctl_stories_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -178,6 +209,7 @@ int main(void)
         cmocka_unit_test(test_not_fixed_moves_the_story),
         cmocka_unit_test(test_window_restarts),
         cmocka_unit_test(test_end),
+        cmocka_unit_test(test_older_evidence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
