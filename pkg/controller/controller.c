@@ -1381,6 +1381,10 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
     ctl_pods_unlock(c->pods);
 
     int64_t now = lw_mono_ms();
+    /* Its workload still runs a pod (answering or not): a finding on it
+     * stays open (expire_stories). */
+    if (v.owner_resolved)
+        ctl_stories_touch(c->stories, v.owner.uid, now);
     if (v.ep_state < 0) {
         note_annotation_error(c, uid, &v);
         goto reschedule;
@@ -2058,6 +2062,30 @@ static bool caches_synced(ctl_controller *c)
     return true;
 }
 
+/*
+ * A workload whose pods have all been gone for CTL_STORY_IDLE_MS (deleted,
+ * scaled to zero) leaks nothing: its finding leaves the metrics, without
+ * an Event, as neither "fixed" nor "cleared" would be true.  Ten minutes
+ * or three intervals, whichever is longer, so that a rollout or a slow
+ * reschedule is never taken for it.
+ */
+#define CTL_STORY_IDLE_MS 600000
+
+static void expire_stories(ctl_controller *c, int64_t now)
+{
+    int64_t idle = (int64_t)(3 * c->cfg->interval_s * 1000);
+    if (idle < CTL_STORY_IDLE_MS)
+        idle = CTL_STORY_IDLE_MS;
+    ctl_story_gone gone[16];
+    size_t n = ctl_stories_expire(c->stories, now, idle, gone, 16);
+    for (size_t i = 0; i < n; i++) {
+        story_gauge(c, gone[i].ns, &gone[i].owner, gone[i].pattern, false);
+        obs_log(c->log, OBS_INFO, "workload finding closed: the workload runs no "
+                "pod any more", "namespace", gone[i].ns, "workload",
+                gone[i].owner.name, "function", gone[i].func, OBS_END);
+    }
+}
+
 int ctl_controller_run(ctl_controller *c, volatile sig_atomic_t *stop)
 {
     char err[512];
@@ -2106,7 +2134,7 @@ int ctl_controller_run(ctl_controller *c, volatile sig_atomic_t *stop)
     char(*due)[64] = malloc(cap * 64);
     if (!due)
         return -1;
-    int64_t next_trim_ms = 0;
+    int64_t next_trim_ms = 0, next_expire_ms = 0;
     while (!*stop) {
         int64_t now = lw_mono_ms();
         atomic_store(&c->heartbeat_ms, now);
@@ -2117,6 +2145,10 @@ int ctl_controller_run(ctl_controller *c, volatile sig_atomic_t *stop)
         if (leading(c) && !atomic_load(&c->open_loaded)) {
             load_open_findings(c);
             atomic_store(&c->open_loaded, true);
+        }
+        if (leading(c) && now >= next_expire_ms) {
+            expire_stories(c, now);
+            next_expire_ms = now + 10000;
         }
         if (leading(c)) {
             sched_ctx s = {.c = c, .now = now, .due = due, .cap = cap};

@@ -44,6 +44,7 @@ typedef struct story {
     double req_per_s;
     int restarts;
     int64_t opened_ms;
+    int64_t seen_ms;      /* a pod of the workload last sampled          */
 
     /* The pod of a newer revision being watched, "" when none. */
     char v_pod[64];
@@ -137,6 +138,7 @@ bool ctl_stories_open(ctl_stories *s, const ctl_story_facts *f, int64_t now_ms)
     st->span_ms = f->span_ms;
     st->req_per_s = f->req_per_s;
     st->opened_ms = now_ms;
+    st->seen_ms = now_ms;
     pthread_mutex_unlock(&s->mu);
     return true;
 }
@@ -178,6 +180,37 @@ size_t ctl_stories_count(ctl_stories *s)
 {
     pthread_mutex_lock(&s->mu);
     size_t n = s->n;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+void ctl_stories_touch(ctl_stories *s, const char *owner_uid, int64_t now_ms)
+{
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < s->n; i++)
+        if (!strcmp(s->items[i].owner.uid, owner_uid))
+            s->items[i].seen_ms = now_ms;
+    pthread_mutex_unlock(&s->mu);
+}
+
+size_t ctl_stories_expire(ctl_stories *s, int64_t now_ms, int64_t idle_ms,
+                          ctl_story_gone *out, size_t max)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < s->n && n < max;) {
+        story *st = &s->items[i];
+        if (now_ms - st->seen_ms < idle_ms) {
+            i++;
+            continue;
+        }
+        ctl_story_gone *g = &out[n++];
+        snprintf(g->ns, sizeof(g->ns), "%s", st->ns);
+        g->owner = st->owner;
+        snprintf(g->func, sizeof(g->func), "%s", st->func);
+        snprintf(g->pattern, sizeof(g->pattern), "%s", st->pattern);
+        remove_locked(s, st); /* the last item moved into i: look again */
+    }
     pthread_mutex_unlock(&s->mu);
     return n;
 }

@@ -71,6 +71,20 @@ bool ctl_stories_is_open(ctl_stories *s, const char *owner_uid, const char *func
 int ctl_stories_pod_gone(ctl_stories *s, const char *owner_uid,
                          const char *func, long revision);
 size_t ctl_stories_count(ctl_stories *s);
+/* A pod of owner_uid was sampled: its workload still runs. */
+void ctl_stories_touch(ctl_stories *s, const char *owner_uid, int64_t now_ms);
+
+/* A story closed because its workload ran no pod for idle_ms (deleted, or
+ * scaled to zero): nothing left to verify, and nothing leaking. */
+typedef struct ctl_story_gone {
+    char ns[64];
+    kube_owner owner;
+    char func[512];
+    char pattern[32];
+} ctl_story_gone;
+/* Closes such stories, up to max of them into out; returns how many. */
+size_t ctl_stories_expire(ctl_stories *s, int64_t now_ms, int64_t idle_ms,
+                          ctl_story_gone *out, size_t max);
 
 /* Does an open story of owner_uid want a verification capture from a pod
  * of `revision` now?  True (with the stack in func) when the revision is

@@ -159,6 +159,30 @@ static void test_window_restarts(void **state)
     ctl_stories_free(s);
 }
 
+/* A workload that runs no pod any more (deleted, scaled to zero) has its
+ * story closed after the idle time; one still sampled keeps it. */
+static void test_expire(void **state)
+{
+    (void)state;
+    ctl_stories *s = opened(4);   /* opened at 0 */
+    kube_owner o = orders();
+    snprintf(o.uid, sizeof(o.uid), "dep2");
+    ctl_story_facts f = {.ns = "shop", .owner = &o, .func = FUNC,
+                         .pattern = "mutex", .revision = 2};
+    assert_true(ctl_stories_open(s, &f, 0));
+    ctl_stories_touch(s, "dep-uid", 8 * MIN);
+    ctl_story_gone gone[4];
+    assert_int_equal(ctl_stories_expire(s, 9 * MIN, 10 * MIN, gone, 4), 0);
+    assert_int_equal(ctl_stories_expire(s, 10 * MIN, 10 * MIN, gone, 4), 1);
+    assert_string_equal(gone[0].owner.uid, "dep2");
+    assert_string_equal(gone[0].pattern, "mutex");
+    assert_string_equal(gone[0].ns, "shop");
+    assert_true(ctl_stories_is_open(s, "dep-uid", FUNC));
+    assert_int_equal(ctl_stories_expire(s, 18 * MIN, 10 * MIN, gone, 4), 1);
+    assert_int_equal(ctl_stories_count(s), 0);
+    ctl_stories_free(s);
+}
+
 static void test_end(void **state)
 {
     (void)state;
@@ -209,6 +233,7 @@ int main(void)
         cmocka_unit_test(test_not_fixed_moves_the_story),
         cmocka_unit_test(test_window_restarts),
         cmocka_unit_test(test_end),
+        cmocka_unit_test(test_expire),
         cmocka_unit_test(test_older_evidence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
