@@ -33,6 +33,7 @@
 #include "kube/kube_lease.h"
 #include "kube/kube_pods.h"
 #include "lw/lw_clock.h"
+#include "lw/lw_grow.h"
 #include "lw/lw_text.h"
 #include "obs/obs_http.h"
 #include "obs/obs_metrics.h"
@@ -1742,10 +1743,113 @@ static int note_open(json_t *ev, void *ud)
     return 0;
 }
 
+/* One of leakwatch's workload Events, read back (ctl_parse_workload_event). */
+typedef struct story_note {
+    int64_t t;
+    char ns[64];
+    kube_owner owner;
+    ctl_story_event ev;
+} story_note;
+
+typedef struct story_notes {
+    story_note *v;
+    size_t n, cap;
+} story_notes;
+
+static int note_story(json_t *ev, void *ud)
+{
+    story_notes *sn = ud;
+    const json_t *obj = json_object_get(ev, "involvedObject");
+    const char *uid = json_string_value(json_object_get(obj, "uid"));
+    const char *kind = json_string_value(json_object_get(obj, "kind"));
+    if (!uid || !kind)
+        return 0;
+    story_note n;
+    memset(&n, 0, sizeof(n));
+    if (!ctl_parse_workload_event(json_string_value(json_object_get(ev, "reason")),
+                                  json_string_value(json_object_get(ev, "message")),
+                                  &n.ev))
+        return 0;
+    n.t = kube_event_time(ev);
+    const char *ns = json_string_value(json_object_get(obj, "namespace"));
+    const char *name = json_string_value(json_object_get(obj, "name"));
+    const char *api = json_string_value(json_object_get(obj, "apiVersion"));
+    snprintf(n.ns, sizeof(n.ns), "%s", ns ? ns : "");
+    snprintf(n.owner.kind, sizeof(n.owner.kind), "%s", kind);
+    snprintf(n.owner.name, sizeof(n.owner.name), "%s", name ? name : "");
+    snprintf(n.owner.uid, sizeof(n.owner.uid), "%s", uid);
+    snprintf(n.owner.api_version, sizeof(n.owner.api_version), "%s", api ? api : "");
+    if (lw_grow(&sn->v, &sn->cap, sn->n, sizeof(*sn->v), 16))
+        return 1;
+    sn->v[sn->n++] = n;
+    return 0;
+}
+
+/* Oldest first; on a tie a close comes last, so it wins. */
+static int cmp_story_note(const void *a, const void *b)
+{
+    const story_note *x = a, *y = b;
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    return (int)y->ev.open - (int)x->ev.open;
+}
+
+/*
+ * The workload findings an earlier leakwatch left open (ctl_story.h),
+ * replayed from its workload Events in time order: a GoroutineLeak or
+ * GoroutineLeakNotFixed opens a stack's finding at the revision it names,
+ * a GoroutineLeakFixed or workload GoroutineLeakCleared closes it.  Without
+ * this, a leakwatch upgraded (restarted) between a finding and the rollout
+ * that fixes it would never write GoroutineLeakFixed.  The rate and the
+ * load it was found at are not in every message: the window is then
+ * --finding-min-span's and the load is not compared.
+ */
+static void adopt_stories(ctl_controller *c, story_notes *sn)
+{
+    qsort(sn->v, sn->n, sizeof(*sn->v), cmp_story_note);
+    int64_t now = lw_mono_ms();
+    for (size_t i = 0; i < sn->n; i++) {
+        const story_note *n = &sn->v[i];
+        if (!n->ev.open) {
+            ctl_stories_end(c->stories, n->owner.uid, n->ev.func);
+            continue;
+        }
+        /* A NotFixed moves an open finding to its revision: reopen it. */
+        ctl_stories_end(c->stories, n->owner.uid, n->ev.func);
+        ctl_story_facts f = {
+            .ns = n->ns, .owner = &n->owner, .func = n->ev.func,
+            .pattern = n->ev.pattern, .revision = n->ev.revision,
+            .images = n->ev.images, .per_minute = n->ev.per_minute,
+            .req_per_s = n->ev.req_per_s,
+        };
+        ctl_stories_open(c->stories, &f, now);
+    }
+    size_t open = 0;
+    for (size_t i = 0; i < sn->n; i++) {
+        const story_note *n = &sn->v[i];
+        /* Each stack once, with the pattern of its newest opening. */
+        bool last = true;
+        for (size_t j = i + 1; j < sn->n && last; j++)
+            last = strcmp(sn->v[j].owner.uid, n->owner.uid) ||
+                   strcmp(sn->v[j].ev.func, n->ev.func);
+        if (last && n->ev.open &&
+            ctl_stories_is_open(c->stories, n->owner.uid, n->ev.func)) {
+            story_gauge(c, n->ns, &n->owner, n->ev.pattern, true);
+            open++;
+        }
+    }
+    char count[32];
+    snprintf(count, sizeof(count), "%zu", open);
+    obs_log(c->log, OBS_INFO, "workload findings left open by an earlier leakwatch",
+            "count", count, OBS_END);
+}
+
 /* Read the findings an earlier leakwatch left open (ctl_open.h): one LIST
- * of leakwatch's Pod Events per watched namespace. */
+ * of leakwatch's Pod Events per watched namespace, and one of its other
+ * Events (the workloads'). */
 static void load_open_findings(ctl_controller *c)
 {
+    story_notes sn = {0};
     ctl_open_reset(c->open);
     const char *list = c->cfg->namespaces ? c->cfg->namespaces : "";
     char copy[4096];
@@ -1760,11 +1864,21 @@ static void load_open_findings(ctl_controller *c)
                     "left open before this leadership will not be cleared",
                     "namespace", ns ? ns : "", "error", err.error, OBS_END);
         kube_response_free(&err);
+        memset(&err, 0, sizeof(err));
+        if (kube_events_list(c->kube, ns ? ns : "", "involvedObject.kind!=Pod",
+                             "leakwatch", note_story, &sn, &err) < 0)
+            obs_log(c->log, OBS_WARN, "cannot read earlier workload findings; a "
+                    "fix rolled out for one left open before this leadership will "
+                    "not be verified", "namespace", ns ? ns : "", "error", err.error,
+                    OBS_END);
+        kube_response_free(&err);
     } while (ns && (ns = strtok_r(NULL, ",", &save)));
     char n[32];
     snprintf(n, sizeof(n), "%zu", ctl_open_count(c->open));
     obs_log(c->log, OBS_INFO, "findings left open by an earlier leakwatch",
             "count", n, OBS_END);
+    adopt_stories(c, &sn);
+    free(sn.v);
 }
 
 static void lease_started(void *ud)
@@ -1777,10 +1891,23 @@ static void lease_started(void *ud)
     pthread_mutex_unlock(&c->wake_mu);
 }
 
+/* A replica that stops leading forgets the workload findings (the next
+ * leader adopts them from the Events) and stops exporting them, so that
+ * sum(leakwatch_findings_open) over replicas counts each once. */
+static void forget_stories(ctl_controller *c)
+{
+    ctl_story_gone gone[16];
+    size_t n;
+    while ((n = ctl_stories_expire(c->stories, INT64_MAX, 0, gone, 16)) > 0)
+        for (size_t i = 0; i < n; i++)
+            story_gauge(c, gone[i].ns, &gone[i].owner, gone[i].pattern, false);
+}
+
 static void lease_stopped(void *ud)
 {
     atomic_store(&((ctl_controller *)ud)->open_loaded, false);
     ctl_controller *c = ud;
+    forget_stories(c);
     obs_log(c->log, OBS_INFO, "stopped leading", "identity", c->identity, OBS_END);
     obs_gauge_set(c->m_leader, NULL, 0);
 }

@@ -12,6 +12,8 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <regex.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -291,13 +293,15 @@ void ctl_format_workload(size_t leaking, size_t replicas, size_t growing,
     sb_printf(&b, "; pod %s: %s", first_pod, pod_msg);
 }
 
-/* " at 4.1 req/s", or what is known instead */
-static void sb_rate(sbuf *b, double req_per_s)
+/* " at 4.1 req/s", or what is known instead (why: for the pod watched
+ * now; a finding's rate is also unknown when it was adopted) */
+static void sb_rate(sbuf *b, double req_per_s, bool why)
 {
     if (req_per_s >= 0)
         sb_printf(b, " at %.1f req/s", req_per_s);
     else
-        sb_printf(b, " at an unknown request rate (no request counter in /metrics)");
+        sb_printf(b, " at an unknown request rate%s",
+                  why ? " (no request counter in /metrics)" : "");
 }
 
 void ctl_format_verified(const ctl_verify_msg *m, char *out, size_t outlen)
@@ -327,10 +331,10 @@ void ctl_format_verified(const ctl_verify_msg *m, char *out, size_t outlen)
     if (!fixed)
         sb_printf(&b, " (%+.1f/min)", m->per_minute);
     sb_printf(&b, " on pod %s", m->pod);
-    sb_rate(&b, m->req_per_s);
+    sb_rate(&b, m->req_per_s, true);
     sb_printf(&b, "; it grew %+.1f/min in ", m->old_per_minute);
     sb_revision(&b, m->old_revision, m->old_images);
-    sb_rate(&b, m->old_req_per_s);
+    sb_rate(&b, m->old_req_per_s, false);
     if (m->restarts > 0)
         sb_printf(&b, ". The finding stayed open across %d restart%s of "
                   "revision %ld: a restart is not a fix", m->restarts,
@@ -341,4 +345,107 @@ void ctl_format_verified(const ctl_verify_msg *m, char *out, size_t outlen)
         if (p >= 0)
             sb_printf(&b, ": %s", lwa_pattern_fix((lwa_pattern)p));
     }
+}
+
+/* ---- reading back ---------------------------------------------------- */
+
+/* The first match of an extended regex in msg, its groups copied out
+ * (groups NULL-terminated pairs of buffer and size); false when none. */
+static bool match_groups(const char *re, const char *msg, char **bufs,
+                         const size_t *sizes, size_t ngroups)
+{
+    regex_t rx;
+    regmatch_t m[6];
+    if (ngroups > 5 || regcomp(&rx, re, REG_EXTENDED) != 0)
+        return false;
+    bool ok = regexec(&rx, msg, ngroups + 1, m, 0) == 0;
+    for (size_t i = 0; ok && i < ngroups; i++) {
+        size_t n = m[i + 1].rm_so < 0 ? 0 : (size_t)(m[i + 1].rm_eo - m[i + 1].rm_so);
+        if (n >= sizes[i])
+            n = sizes[i] - 1;
+        memcpy(bufs[i], msg + (m[i + 1].rm_so < 0 ? 0 : m[i + 1].rm_so), n);
+        bufs[i][n] = '\0';
+    }
+    regfree(&rx);
+    return ok;
+}
+
+/* "in revision 7 (orders:1.4.2, rolled out 2h ago)" or "in revision 7
+ * (orders:1.4.2)": the number and the images. */
+static void revision_of(const char *msg, ctl_story_event *out)
+{
+    char num[24], images[512];
+    char *bufs[] = {num, images};
+    size_t sizes[] = {sizeof(num), sizeof(images)};
+    out->revision = -1;
+    if (!match_groups("in revision ([0-9]+)( \\([^ )]*)?", msg, bufs, sizes, 2))
+        return;
+    out->revision = strtol(num, NULL, 10);
+    const char *img = images[0] == ' ' ? images + 2 : images;
+    size_t n = strlen(img);
+    if (n && img[n - 1] == ',')
+        n--;
+    snprintf(out->images, sizeof(out->images), "%.*s", (int)n, img);
+}
+
+bool ctl_parse_workload_event(const char *reason, const char *message,
+                              ctl_story_event *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->revision = -1;
+    out->req_per_s = -1;
+    if (!reason || !message)
+        return false;
+    char rate[32] = "";
+    char *func_only[] = {out->func};
+    size_t func_size[] = {sizeof(out->func)};
+    if (!strcmp(reason, "GoroutineLeak")) {
+        /* "N of M replicas leak …; pod P: +G goroutines in 4m (15.9/min)
+         * in revision 7 (…) vs …: FUNC FILE:LINE [reason] xCOUNT (…" */
+        const char *pod = strstr(message, "; pod ");
+        if (!pod)
+            return false;
+        char *bufs[] = {out->func};
+        if (!match_groups(": ([^ ]+) [^ ]+( \\[[^]]*\\])? x[0-9]", pod, bufs,
+                          func_size, 1))
+            return false;
+        char *rb[] = {rate};
+        size_t rs[] = {sizeof(rate)};
+        match_groups("goroutines in [^(]*\\(([-0-9.]+)/min\\)", pod, rb, rs, 1);
+        char *pb[] = {out->pattern};
+        size_t ps[] = {sizeof(out->pattern)};
+        match_groups("; pattern ([^:]+):", pod, pb, ps, 1);
+        revision_of(pod, out);
+        out->open = true;
+    } else if (!strcmp(reason, "GoroutineLeakNotFixed")) {
+        /* "FUNC still grows in revision 8 (…): A → B over 30m (+10.3/min) …" */
+        if (!match_groups("^([^ ]+) still grows in revision", message, func_only,
+                          func_size, 1))
+            return false;
+        char *rb[] = {rate};
+        size_t rs[] = {sizeof(rate)};
+        match_groups("over [^ ]+ \\(([-+0-9.]+)/min\\)", message, rb, rs, 1);
+        char *pb[] = {out->pattern};
+        size_t ps[] = {sizeof(out->pattern)};
+        match_groups("Pattern ([^:]+):", message, pb, ps, 1);
+        char load[32] = "";
+        char *lb[] = {load};
+        size_t ls[] = {sizeof(load)};
+        if (match_groups("^[^;]* on pod [^ ]+ at ([0-9.]+) req/s", message, lb, ls, 1))
+            out->req_per_s = strtod(load, NULL);
+        revision_of(message, out);
+        out->open = true;
+    } else if (!strcmp(reason, "GoroutineLeakFixed")) {
+        if (!match_groups("^([^ ]+) no longer grows in revision", message, func_only,
+                          func_size, 1))
+            return false;
+    } else if (!strcmp(reason, "GoroutineLeakCleared")) {
+        if (!match_groups("^goroutine leak \\([^)]*\\) on ([^ ]+) no longer observed "
+                          "in any replica", message, func_only, func_size, 1))
+            return false;
+    } else {
+        return false;
+    }
+    out->per_minute = rate[0] ? strtod(rate, NULL) : 0;
+    return out->func[0] != '\0';
 }

@@ -103,4 +103,22 @@ typedef struct ctl_verify_msg {
 
 void ctl_format_verified(const ctl_verify_msg *m, char *out, size_t outlen);
 
+/* One of leakwatch's Events on a workload, read back (a new leader
+ * adopting the findings an earlier one left open): GoroutineLeak and
+ * GoroutineLeakNotFixed open the stack's finding, GoroutineLeakFixed and
+ * GoroutineLeakCleared close it. */
+typedef struct ctl_story_event {
+    bool open;
+    char func[512];            /* as the message has it (escaped)          */
+    char pattern[32];          /* "" when a closing Event                  */
+    long revision;             /* -1 unknown                               */
+    char images[512];
+    double per_minute;         /* 0 unknown                                */
+    double req_per_s;          /* the load it still grew at, -1 unknown    */
+} ctl_story_event;
+
+/* False when the Event is not one of these or names no stack. */
+bool ctl_parse_workload_event(const char *reason, const char *message,
+                              ctl_story_event *out);
+
 #endif

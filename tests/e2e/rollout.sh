@@ -6,7 +6,8 @@
 #                   names revision 2 and its image, against a pod of
 #                   revision 1 (the rollout is held so one has not rolled);
 #   restarts of revision 2's pods: the finding stays open, no "fixed";
-#   3 (orders:1.2)  still leaks: GoroutineLeakNotFixed;
+#   3 (orders:1.2)  still leaks: GoroutineLeakNotFixed; the controller is
+#                   restarted and adopts the open finding from the Events;
 #   4 (orders:1.3)  fixed (steady-pool): GoroutineLeakFixed, and
 #                   leakwatch_findings_open goes while
 #                   leakwatch_findings_fixed_total counts it;
@@ -37,7 +38,7 @@ revision() { # pod -> the Deployment revision of its ReplicaSet
   k -n "$NS" get rs "$rs" -o 'jsonpath={.metadata.annotations.deployment\.kubernetes\.io/revision}'
 }
 metric() { # name -> its lines on the controller's /metrics
-  curl -sf --max-time 5 "http://127.0.0.1:$(e2e_metrics_port "$STATE/ctl.log")/metrics" | grep "^$1"
+  curl -sf --max-time 5 "http://127.0.0.1:$(e2e_metrics_port "$CTL_LOG")/metrics" | grep "^$1"
 }
 has_event() { [ -n "$(dep_events "$1")" ]; }
 one_event() { [ "$(dep_events "$1" | grep -c .)" = 1 ]; }
@@ -46,7 +47,15 @@ open_is_one() { open_metric | grep -q ' 1$'; }
 open_is_gone() { ! open_metric >/dev/null; }
 fixed_counted() { metric leakwatch_findings_fixed_total | grep -F 'pattern="chan-send"' | grep -q ' 1$'; }
 new_pods_started() { [ "$(k -n "$NS" get pods -l targets.leakwatch.dev/behavior=chan-send -o name | wc -l)" -ge 1 ]; }
-serves_metrics() { [ -n "$(e2e_metrics_port "$STATE/ctl.log")" ]; }
+serves_metrics() { [ -n "$(e2e_metrics_port "$CTL_LOG")" ]; }
+start_ctl() { # log
+  CTL_LOG=$1
+  e2e_controller "$CTL_LOG" --namespaces "$NS" --leader-elect=false \
+    --interval 3s --finding-min-span 20s --evidence-dir "$STATE/evidence"
+}
+adopted_one() {
+  grep '"workload findings left open by an earlier leakwatch"' "$CTL_LOG" | grep -q '"count":"1"'
+}
 describe_tells() {
   k -n "$NS" describe deployment orders | grep -E 'GoroutineLeak' >"$STATE/describe.txt" &&
     grep -q GoroutineLeakFixed "$STATE/describe.txt" && grep -q GoroutineLeakNotFixed "$STATE/describe.txt"
@@ -72,8 +81,7 @@ DEP_UID=$(uid_of deployment/orders)
 k -n "$NS" patch deployment orders --type merge -p \
   '{"spec":{"minReadySeconds":120,"strategy":{"rollingUpdate":{"maxSurge":1,"maxUnavailable":0}}}}' >/dev/null
 e2e_backends_start || nok "backends start"
-e2e_controller "$STATE/ctl.log" --namespaces "$NS" --leader-elect=false \
-  --interval 3s --finding-min-span 20s --evidence-dir "$STATE/evidence"
+start_ctl "$STATE/ctl.log"
 check "controller serves metrics" wait_until 30 serves_metrics
 
 phase "revision 2: leaking"
@@ -105,7 +113,7 @@ check "a restart is not a fix: no GoroutineLeakFixed" test -z "$(dep_events Goro
 check "nor a GoroutineLeakCleared" test -z "$(dep_events GoroutineLeakCleared)"
 check "the finding stays open in the metrics" open_is_one
 check "the controller logged that the finding stays open" \
-  grep -q '"workload finding stays open: a pod going away is not a fix"' "$STATE/ctl.log"
+  grep -q '"workload finding stays open: a pod going away is not a fix"' "$CTL_LOG"
 
 roll_to 3 chan-send orders:1.2 GoroutineLeakNotFixed
 check "it says the stack still grows in revision 3" \
@@ -116,6 +124,15 @@ check "it says the finding stayed open across the restarts" \
 check "it names the load from the pod's request counter" grep -q "req/s" <<<"$msg"
 check "it repeats the first fix" grep -q "Pattern chan-send: " <<<"$msg"
 check "no GoroutineLeakFixed" test -z "$(dep_events GoroutineLeakFixed)"
+
+# An upgrade of leakwatch between the finding and the fix: the new process
+# adopts the workload's open finding from its Events.
+phase "controller restarted"
+kill -TERM "$CTL"; wait "$CTL"
+start_ctl "$STATE/ctl2.log"
+check "the restarted controller serves metrics" wait_until 30 serves_metrics
+check "it adopts the workload finding left open" wait_until 30 adopted_one
+check "leakwatch_findings_open is 1 in the new process" wait_until 30 open_is_one
 
 roll_to 4 steady-pool orders:1.3 GoroutineLeakFixed
 check "it says the stack no longer grows in revision 4" \

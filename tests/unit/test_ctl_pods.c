@@ -299,9 +299,73 @@ static void test_message_reads_like_an_answer(void **state)
     assert_string_equal(d, "-1,234,567");
 }
 
+/* Workload Events read back, as the controller wrote them on the local
+ * cluster (tests/e2e/rollout.sh). */
+static void test_parse_workload_event(void **state)
+{
+    (void)state;
+    ctl_story_event ev;
+    const char *leak =
+        "1 of 3 replicas leaks on this stack (orders-6fb6c5d59b-tg9jt +479.0/min); "
+        "pod orders-6fb6c5d59b-tg9jt: +216 goroutines in 27s (479.0/min) in revision 2 "
+        "(orders:1.1, rolled out 31s ago) vs not-yet-rolled peer orders-5fc4b5d475-8tb8f "
+        "of revision 1 (orders:1.0) (36s old, 12 goroutines), far above its peers for its "
+        "age: main.(*fetcher).gather.func1 chansend.go:40 [chan send] x242 (+192, 0 in "
+        "baseline), created by main.(*fetcher).gather; new in revision 2 (orders:1.1); "
+        "revision 1 (orders:1.0) flat on this stack; pattern chan-send: buffer the channel "
+        "or select on ctx.Done() in the sender. Evidence: go tool pprof -diff_base a b";
+    assert_true(ctl_parse_workload_event("GoroutineLeak", leak, &ev));
+    assert_true(ev.open);
+    assert_string_equal(ev.func, "main.(*fetcher).gather.func1");
+    assert_string_equal(ev.pattern, "chan-send");
+    assert_int_equal(ev.revision, 2);
+    assert_string_equal(ev.images, "orders:1.1");
+    assert_true(ev.per_minute == 479.0);
+    assert_true(ev.req_per_s == -1);
+    /* No revision, no wait reason, several images. */
+    assert_true(ctl_parse_workload_event("GoroutineLeak",
+        "2 of 2 replicas leak on this stack (a +3.0/min); pod a: +30 goroutines in 10m "
+        "(3.0/min) vs fresh peer b (1m old): main.worker ? x30 (+30); pattern unknown: x",
+        &ev));
+    assert_string_equal(ev.func, "main.worker");
+    assert_int_equal(ev.revision, -1);
+    assert_true(ctl_parse_workload_event("GoroutineLeak",
+        "1 of 1 replica leaks on this stack (a +3.0/min); pod a: +30 goroutines in 10m "
+        "(3.0/min) in revision 4 (api:2,sidecar:1) vs its own first capture (no ready "
+        "peer): main.worker w.go:3 [select, 12 min] x30 (+30); pattern select: x", &ev));
+    assert_string_equal(ev.images, "api:2,sidecar:1");
+    assert_int_equal(ev.revision, 4);
+    const char *not_fixed =
+        "main.(*fetcher).gather.func1 still grows in revision 3 (orders:1.2): 4 \xe2\x86\x92 "
+        "246 over 30s (+479.1/min) on pod orders-64c4d76cb7-7q84j at 4.0 req/s; it grew "
+        "+486.3/min in revision 2 (orders:1.1) at 4.0 req/s. Pattern chan-send: buffer";
+    assert_true(ctl_parse_workload_event("GoroutineLeakNotFixed", not_fixed, &ev));
+    assert_true(ev.open);
+    assert_int_equal(ev.revision, 3);
+    assert_string_equal(ev.images, "orders:1.2");
+    assert_true(ev.per_minute == 479.1);
+    assert_true(ev.req_per_s == 4.0);
+    assert_string_equal(ev.pattern, "chan-send");
+    assert_true(ctl_parse_workload_event("GoroutineLeakFixed",
+        "main.(*fetcher).gather.func1 no longer grows in revision 4 (orders:1.3): 0 \xe2\x86\x92 "
+        "0 over 31s on pod p at 4.0 req/s; it grew +479.4/min in revision 3", &ev));
+    assert_false(ev.open);
+    assert_string_equal(ev.func, "main.(*fetcher).gather.func1");
+    assert_true(ctl_parse_workload_event("GoroutineLeakCleared",
+        "goroutine leak (chan-send) on main.f no longer observed in any replica: flat", &ev));
+    assert_false(ev.open);
+    assert_string_equal(ev.func, "main.f");
+    assert_false(ctl_parse_workload_event("LeakContainment", "evicted: x", &ev));
+    assert_false(ctl_parse_workload_event("GoroutineLeak", "garbage", &ev));
+    assert_false(ctl_parse_workload_event("GoroutineLeakCleared",
+        "goroutine leak (chan-send) on main.f no longer observed: pod gone", &ev));
+    assert_false(ctl_parse_workload_event(NULL, "x", &ev));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_workload_event),
         cmocka_unit_test(test_upsert_lifecycle),
         cmocka_unit_test(test_fresh_peer_and_many_pods),
         cmocka_unit_test(test_message_reads_like_an_answer),
