@@ -374,7 +374,7 @@ static bool match_groups(const char *re, const char *msg, char **bufs,
  * (orders:1.4.2)": the number and the images. */
 static void revision_of(const char *msg, ctl_story_event *out)
 {
-    char num[24], images[512];
+    char num[24] = "", images[512] = "";
     char *bufs[] = {num, images};
     size_t sizes[] = {sizeof(num), sizeof(images)};
     out->revision = -1;
