@@ -13,8 +13,10 @@
 # without its closing line counts as failed.  Under CI=true a missing input
 # (no unit binaries, fixtures the suites report missing) is a failure.
 #
-# Options: --build DIR (default build), --only unit,cli,e2e, --valgrind
-# (unit and cli under valgrind; shell suites see it as $LW_WRAP).
+# Options: --build DIR (default build), --only unit,cli,e2e, --suite
+# NAME[,NAME] (only these suites, named as the summary names them:
+# e2e/rollout, unit/test_ctl_story), --valgrind (unit and cli under
+# valgrind; shell suites see it as $LW_WRAP).
 # Not for: building (make does that) or starting the cluster (e2e suites
 # bring it up themselves through hack/cluster.sh).
 set -uo pipefail
@@ -23,11 +25,13 @@ cd "$(dirname "$0")/.." || exit 1
 BUILD=build
 ONLY=unit,cli,e2e
 VALGRIND=0
+SUITES=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) BUILD=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
     --valgrind) VALGRIND=1; shift ;;
+    --suite) SUITES=$2; shift 2 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 1 ;;
   esac
 done
@@ -46,6 +50,7 @@ fi
 pass=0; fail=0; skipped=0; failed_suites=()
 in_ci() { [ "${CI:-}" = true ] || [ "${CI:-}" = 1 ]; }
 want() { [[ ",$ONLY," == *",$1,"* ]]; }
+picked() { [ -z "$SUITES" ] || [[ ",$SUITES," == *",$1,"* ]]; }
 LOGDIR="$BUILD/test-logs"; mkdir -p "$LOGDIR"
 
 record() { # name rc passed failed skipped
@@ -65,8 +70,9 @@ if want unit; then
   nunit=0
   for t in "$BUILD"/tests/test_*; do
     [ -x "$t" ] || continue
-    nunit=$((nunit + 1))
     name=$(basename "$t")
+    picked "unit/$name" || continue
+    nunit=$((nunit + 1))
     log="$LOGDIR/$name.log"
     "${WRAP[@]}" "$t" >"$log" 2>&1; rc=$?
     p=$(cmocka_count "$log" PASSED)
@@ -77,7 +83,7 @@ if want unit; then
     [ "$s" -gt 0 ] && grep -E '^skipped: ' "$log" | sed 's/^/    /'
     record "unit/$name" "$rc" "$p" "$f" "$s"
   done
-  if [ "$nunit" -eq 0 ]; then
+  if [ "$nunit" -eq 0 ] && [ -z "$SUITES" ]; then
     echo "unit: no test binaries in $BUILD/tests (run make first)"
     if in_ci; then record unit 1 0 1 0; else record unit 0 0 0 1; fi
   fi
@@ -88,6 +94,7 @@ run_shell_suite() { # dir
     [ -f "$s" ] || continue
     [ "$(basename "$s")" = lib.sh ] && continue  # sourced helpers, not a suite
     name="$(basename "$(dirname "$s")")/$(basename "$s" .sh)"
+    picked "$name" || continue
     log="$LOGDIR/${name//\//_}.log"
     bash "$s" >"$log" 2>&1; rc=$?
     # "N passed, N failed, N skipped"; suites not yet on lib.sh's finish
@@ -111,6 +118,10 @@ want e2e && run_shell_suite tests/e2e
 
 if [ ${#failed_suites[@]} -gt 0 ]; then
   echo "failing suites: ${failed_suites[*]} (logs in $LOGDIR)"
+fi
+if [ -n "$SUITES" ] && [ $((pass + fail + skipped)) -eq 0 ]; then
+  echo "run.sh: no suite named $SUITES" >&2
+  fail=1
 fi
 echo "$pass passed, $fail failed, $skipped skipped"
 [ "$fail" -eq 0 ]
