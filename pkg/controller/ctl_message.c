@@ -388,6 +388,14 @@ static void revision_of(const char *msg, ctl_story_event *out)
     snprintf(out->images, sizeof(out->images), "%.*s", (int)n, img);
 }
 
+/* match_groups for one group. */
+static bool match_one(const char *re, const char *msg, char *buf, size_t size)
+{
+    char *bufs[] = {buf};
+    size_t sizes[] = {size};
+    return match_groups(re, msg, bufs, sizes, 1);
+}
+
 bool ctl_parse_workload_event(const char *reason, const char *message,
                               ctl_story_event *out)
 {
@@ -396,56 +404,42 @@ bool ctl_parse_workload_event(const char *reason, const char *message,
     out->req_per_s = -1;
     if (!reason || !message)
         return false;
-    char rate[32] = "";
-    char *func_only[] = {out->func};
-    size_t func_size[] = {sizeof(out->func)};
+    char rate[32] = "", load[32] = "";
+    const char *about = message; /* where the revision is read */
     if (!strcmp(reason, "GoroutineLeak")) {
         /* "N of M replicas leak …; pod P: +G goroutines in 4m (15.9/min)
          * in revision 7 (…) vs …: FUNC FILE:LINE [reason] xCOUNT (…" */
-        const char *pod = strstr(message, "; pod ");
-        if (!pod)
+        about = strstr(message, "; pod ");
+        if (!about || !match_one(": ([^ ]+) [^ ]+( \\[[^]]*\\])? x[0-9]", about,
+                                 out->func, sizeof(out->func)))
             return false;
-        char *bufs[] = {out->func};
-        if (!match_groups(": ([^ ]+) [^ ]+( \\[[^]]*\\])? x[0-9]", pod, bufs,
-                          func_size, 1))
-            return false;
-        char *rb[] = {rate};
-        size_t rs[] = {sizeof(rate)};
-        match_groups("goroutines in [^(]*\\(([-0-9.]+)/min\\)", pod, rb, rs, 1);
-        char *pb[] = {out->pattern};
-        size_t ps[] = {sizeof(out->pattern)};
-        match_groups("; pattern ([^:]+):", pod, pb, ps, 1);
-        revision_of(pod, out);
+        match_one("goroutines in [^(]*\\(([-0-9.]+)/min\\)", about, rate, sizeof(rate));
+        match_one("; pattern ([^:]+):", about, out->pattern, sizeof(out->pattern));
         out->open = true;
     } else if (!strcmp(reason, "GoroutineLeakNotFixed")) {
-        /* "FUNC still grows in revision 8 (…): A → B over 30m (+10.3/min) …" */
-        if (!match_groups("^([^ ]+) still grows in revision", message, func_only,
-                          func_size, 1))
+        /* "FUNC still grows in revision 8 (…): A → B over 30m (+10.3/min)
+         * on pod P at 4.1 req/s; …" */
+        if (!match_one("^([^ ]+) still grows in revision", message, out->func,
+                       sizeof(out->func)))
             return false;
-        char *rb[] = {rate};
-        size_t rs[] = {sizeof(rate)};
-        match_groups("over [^ ]+ \\(([-+0-9.]+)/min\\)", message, rb, rs, 1);
-        char *pb[] = {out->pattern};
-        size_t ps[] = {sizeof(out->pattern)};
-        match_groups("Pattern ([^:]+):", message, pb, ps, 1);
-        char load[32] = "";
-        char *lb[] = {load};
-        size_t ls[] = {sizeof(load)};
-        if (match_groups("^[^;]* on pod [^ ]+ at ([0-9.]+) req/s", message, lb, ls, 1))
+        match_one("over [^ ]+ \\(([-+0-9.]+)/min\\)", message, rate, sizeof(rate));
+        match_one("Pattern ([^:]+):", message, out->pattern, sizeof(out->pattern));
+        if (match_one("^[^;]* on pod [^ ]+ at ([0-9.]+) req/s", message, load, sizeof(load)))
             out->req_per_s = strtod(load, NULL);
-        revision_of(message, out);
         out->open = true;
     } else if (!strcmp(reason, "GoroutineLeakFixed")) {
-        if (!match_groups("^([^ ]+) no longer grows in revision", message, func_only,
-                          func_size, 1))
+        if (!match_one("^([^ ]+) no longer grows in revision", message, out->func,
+                       sizeof(out->func)))
             return false;
     } else if (!strcmp(reason, "GoroutineLeakCleared")) {
-        if (!match_groups("^goroutine leak \\([^)]*\\) on ([^ ]+) no longer observed "
-                          "in any replica", message, func_only, func_size, 1))
+        if (!match_one("^goroutine leak \\([^)]*\\) on ([^ ]+) no longer observed "
+                       "in any replica", message, out->func, sizeof(out->func)))
             return false;
     } else {
         return false;
     }
+    if (out->open)
+        revision_of(about, out);
     out->per_minute = rate[0] ? strtod(rate, NULL) : 0;
     return out->func[0] != '\0';
 }
