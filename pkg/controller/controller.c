@@ -1292,7 +1292,8 @@ static void deepen_episode(ctl_controller *c, const char *uid, pod_view *v)
  * story judge whether the leaking stack still grows (ctl_story.h).  Only
  * the leader verifies, since only it writes.
  */
-static void verify_fix(ctl_controller *c, const pod_view *v, int restarts)
+static void verify_fix(ctl_controller *c, const pod_view *v, int restarts,
+                       double requests)
 {
     char func[512];
     if (!v->owner_resolved || v->revision <= 0 || !may_write(c) ||
@@ -1321,12 +1322,6 @@ static void verify_fix(ctl_controller *c, const pod_view *v, int restarts)
                     "error", err, OBS_END);
     }
     cap_result_free(&r);
-    double requests = -1;
-    ctl_pods_lock(c->pods);
-    ctl_pod *p = ctl_pods_get(c->pods, v->uid);
-    if (p)
-        requests = p->req_last;
-    ctl_pods_unlock(c->pods);
     ctl_verify_obs o = {
         .owner_uid = v->owner.uid, .func = func, .pod_uid = v->uid,
         .pod_name = v->name, .revision = v->revision, .images = v->images,
@@ -1450,7 +1445,7 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
         offer_containment(c, &v);
     if (o.want_full && !o.finding)
         deepen_episode(c, uid, &v);
-    verify_fix(c, &v, restarts);
+    verify_fix(c, &v, restarts, requests);
 
 reschedule:
     ctl_pods_lock(c->pods);
