@@ -111,12 +111,13 @@ test-asan:
 test-valgrind: all
 	./tests/run.sh --build $(BUILD) --only unit,cli --valgrind
 
-# Every target in turn for FUZZ_SECONDS (one core); prints executions,
-# exec/s, edges and crashes per target.  fuzz-smoke is the short pass that
-# make test runs (tests/cli/fuzz_smoke.sh).
+# Every target for FUZZ_SECONDS, one per core at a time (FUZZ_JOBS);
+# prints executions, exec/s, edges and crashes per target.  fuzz-smoke is
+# the short pass that make test runs (tests/cli/fuzz_smoke.sh).
 FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 fuzz: deps
-	./hack/fuzz/run.sh $(FUZZ_SECONDS)
+	FUZZ_JOBS=$(FUZZ_JOBS) ./hack/fuzz/run.sh $(FUZZ_SECONDS)
 
 fuzz-smoke: deps
 	./hack/fuzz/run.sh 3

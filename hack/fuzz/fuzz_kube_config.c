@@ -12,6 +12,7 @@
  * at request time, which this target never reaches.  Built and run by
  * hack/fuzz/run.sh.
  */
+#include <stdbool.h>
 #include <unistd.h>
 
 #include "fuzz_require.h"
@@ -37,9 +38,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
+    /* The input is written to a file once or twice per execution, millions
+     * of times a run: on a disk-backed /tmp that took three quarters of
+     * the target's time, so memory-backed /dev/shm comes first. */
     const char *t = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/lw-fuzz-kc-XXXXXX", t && *t ? t : "/tmp");
-    FZ_REQUIRE(mkdtemp(dir) != NULL);
+    const char *bases[] = {"/dev/shm", t && *t ? t : "/tmp"};
+    bool made = false;
+    for (size_t i = 0; i < 2 && !made; i++) {
+        snprintf(dir, sizeof dir, "%s/lw-fuzz-kc-XXXXXX", bases[i]);
+        made = mkdtemp(dir) != NULL;
+    }
+    FZ_REQUIRE(made);
     snprintf(path1, sizeof path1, "%s/config", dir);
     snprintf(path2, sizeof path2, "%s/config2", dir);
     snprintf(both, sizeof both, "%s:%s", path1, path2);
@@ -107,7 +116,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         setenv("KUBECONFIG", both, 1);
     } else {
         write_file(path1, data, size);
-        unlink(path2);
         opts.kubeconfig = path1;
     }
     kube_config *cfg = (kube_config *)1;

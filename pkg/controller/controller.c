@@ -1747,6 +1747,7 @@ typedef struct story_note {
 } story_note;
 
 typedef struct story_notes {
+    const ctl_event_reader *reader;
     story_note *v;
     size_t n, cap;
 } story_notes;
@@ -1761,7 +1762,8 @@ static int note_story(json_t *ev, void *ud)
         return 0;
     story_note n;
     memset(&n, 0, sizeof(n));
-    if (!ctl_parse_workload_event(json_string_value(json_object_get(ev, "reason")),
+    if (!ctl_parse_workload_event(sn->reader,
+                                  json_string_value(json_object_get(ev, "reason")),
                                   json_string_value(json_object_get(ev, "message")),
                                   &n.ev))
         return 0;
@@ -1844,7 +1846,8 @@ static void adopt_stories(ctl_controller *c, story_notes *sn)
  * Events (the workloads'). */
 static void load_open_findings(ctl_controller *c)
 {
-    story_notes sn = {0};
+    ctl_event_reader *reader = ctl_event_reader_new();
+    story_notes sn = {.reader = reader};
     ctl_open_reset(c->open);
     const char *list = c->cfg->namespaces ? c->cfg->namespaces : "";
     char copy[4096];
@@ -1860,12 +1863,14 @@ static void load_open_findings(ctl_controller *c)
                     "namespace", ns ? ns : "", "error", err.error, OBS_END);
         kube_response_free(&err);
         memset(&err, 0, sizeof(err));
-        if (kube_events_list(c->kube, ns ? ns : "", "involvedObject.kind!=Pod",
-                             "leakwatch", note_story, &sn, &err) < 0)
+        if ((sn.reader ? kube_events_list(c->kube, ns ? ns : "",
+                                          "involvedObject.kind!=Pod", "leakwatch",
+                                          note_story, &sn, &err)
+                       : -1) < 0)
             obs_log(c->log, OBS_WARN, "cannot read earlier workload findings; a "
                     "fix rolled out for one left open before this leadership will "
-                    "not be verified", "namespace", ns ? ns : "", "error", err.error,
-                    OBS_END);
+                    "not be verified", "namespace", ns ? ns : "", "error",
+                    sn.reader ? err.error : "out of memory", OBS_END);
         kube_response_free(&err);
     } while (ns && (ns = strtok_r(NULL, ",", &save)));
     char n[32];
@@ -1874,6 +1879,7 @@ static void load_open_findings(ctl_controller *c)
             "count", n, OBS_END);
     adopt_stories(c, &sn);
     free(sn.v);
+    ctl_event_reader_free(reader);
 }
 
 static void lease_started(void *ud)

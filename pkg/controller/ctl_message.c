@@ -349,36 +349,97 @@ void ctl_format_verified(const ctl_verify_msg *m, char *out, size_t outlen)
 
 /* ---- reading back ---------------------------------------------------- */
 
-/* The first match of an extended regex in msg, its groups copied out
- * (groups NULL-terminated pairs of buffer and size); false when none. */
-static bool match_groups(const char *re, const char *msg, char **bufs,
-                         const size_t *sizes, size_t ngroups)
+enum {
+    RX_LEAK_FUNC,      /* GoroutineLeak: the top stack's function */
+    RX_LEAK_RATE,
+    RX_LEAK_PATTERN,
+    RX_NOT_FIXED_FUNC,
+    RX_NOT_FIXED_RATE,
+    RX_NOT_FIXED_PATTERN,
+    RX_NOT_FIXED_LOAD,
+    RX_FIXED_FUNC,
+    RX_CLEARED_FUNC,
+    RX_REVISION,
+    RX_COUNT
+};
+
+/* Index by the enum above; each quotes the sentence ctl_format_* writes. */
+static const char *const rx_source[RX_COUNT] = {
+    /* "N of M replicas leak …; pod P: +G goroutines in 4m (15.9/min)
+     * in revision 7 (…) vs …: FUNC FILE:LINE [reason] xCOUNT (…" */
+    [RX_LEAK_FUNC] = ": ([^ ]+) [^ ]+( \\[[^]]*\\])? x[0-9]",
+    [RX_LEAK_RATE] = "goroutines in [^(]*\\(([-0-9.]+)/min\\)",
+    [RX_LEAK_PATTERN] = "; pattern ([^:]+):",
+    /* "FUNC still grows in revision 8 (…): A → B over 30m (+10.3/min)
+     * on pod P at 4.1 req/s; …" */
+    [RX_NOT_FIXED_FUNC] = "^([^ ]+) still grows in revision",
+    [RX_NOT_FIXED_RATE] = "over [^ ]+ \\(([-+0-9.]+)/min\\)",
+    [RX_NOT_FIXED_PATTERN] = "Pattern ([^:]+):",
+    [RX_NOT_FIXED_LOAD] = "^[^;]* on pod [^ ]+ at ([0-9.]+) req/s",
+    [RX_FIXED_FUNC] = "^([^ ]+) no longer grows in revision",
+    [RX_CLEARED_FUNC] = "^goroutine leak \\([^)]*\\) on ([^ ]+) no longer observed "
+                        "in any replica",
+    /* "in revision 7 (orders:1.4.2, rolled out 2h ago)" or "in revision 7
+     * (orders:1.4.2)": the number and the images. */
+    [RX_REVISION] = "in revision ([0-9]+)( \\([^ )]*)?",
+};
+
+struct ctl_event_reader {
+    regex_t rx[RX_COUNT];
+};
+
+ctl_event_reader *ctl_event_reader_new(void)
 {
-    regex_t rx;
+    ctl_event_reader *r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    for (int i = 0; i < RX_COUNT; i++) {
+        if (regcomp(&r->rx[i], rx_source[i], REG_EXTENDED) != 0) {
+            /* The patterns are constants: only memory can fail here. */
+            while (i-- > 0)
+                regfree(&r->rx[i]);
+            free(r);
+            return NULL;
+        }
+    }
+    return r;
+}
+
+void ctl_event_reader_free(ctl_event_reader *r)
+{
+    if (!r)
+        return;
+    for (int i = 0; i < RX_COUNT; i++)
+        regfree(&r->rx[i]);
+    free(r);
+}
+
+/* The first match of pattern rx in msg, its groups copied out (bufs[i]
+ * of sizes[i] bytes each); false when none. */
+static bool match_groups(const ctl_event_reader *r, int rx, const char *msg,
+                         char **bufs, const size_t *sizes, size_t ngroups)
+{
     regmatch_t m[6];
-    if (ngroups > 5 || regcomp(&rx, re, REG_EXTENDED) != 0)
+    if (ngroups > 5 || regexec(&r->rx[rx], msg, ngroups + 1, m, 0) != 0)
         return false;
-    bool ok = regexec(&rx, msg, ngroups + 1, m, 0) == 0;
-    for (size_t i = 0; ok && i < ngroups; i++) {
+    for (size_t i = 0; i < ngroups; i++) {
         size_t n = m[i + 1].rm_so < 0 ? 0 : (size_t)(m[i + 1].rm_eo - m[i + 1].rm_so);
         if (n >= sizes[i])
             n = sizes[i] - 1;
         memcpy(bufs[i], msg + (m[i + 1].rm_so < 0 ? 0 : m[i + 1].rm_so), n);
         bufs[i][n] = '\0';
     }
-    regfree(&rx);
-    return ok;
+    return true;
 }
 
-/* "in revision 7 (orders:1.4.2, rolled out 2h ago)" or "in revision 7
- * (orders:1.4.2)": the number and the images. */
-static void revision_of(const char *msg, ctl_story_event *out)
+static void revision_of(const ctl_event_reader *r, const char *msg,
+                        ctl_story_event *out)
 {
     char num[24] = "", images[512] = "";
     char *bufs[] = {num, images};
     size_t sizes[] = {sizeof(num), sizeof(images)};
     out->revision = -1;
-    if (!match_groups("in revision ([0-9]+)( \\([^ )]*)?", msg, bufs, sizes, 2))
+    if (!match_groups(r, RX_REVISION, msg, bufs, sizes, 2))
         return;
     out->revision = strtol(num, NULL, 10);
     const char *img = images[0] == ' ' ? images + 2 : images;
@@ -389,15 +450,16 @@ static void revision_of(const char *msg, ctl_story_event *out)
 }
 
 /* match_groups for one group. */
-static bool match_one(const char *re, const char *msg, char *buf, size_t size)
+static bool match_one(const ctl_event_reader *r, int rx, const char *msg,
+                      char *buf, size_t size)
 {
     char *bufs[] = {buf};
     size_t sizes[] = {size};
-    return match_groups(re, msg, bufs, sizes, 1);
+    return match_groups(r, rx, msg, bufs, sizes, 1);
 }
 
-bool ctl_parse_workload_event(const char *reason, const char *message,
-                              ctl_story_event *out)
+bool ctl_parse_workload_event(const ctl_event_reader *r, const char *reason,
+                              const char *message, ctl_story_event *out)
 {
     memset(out, 0, sizeof(*out));
     out->revision = -1;
@@ -407,39 +469,31 @@ bool ctl_parse_workload_event(const char *reason, const char *message,
     char rate[32] = "", load[32] = "";
     const char *about = message; /* where the revision is read */
     if (!strcmp(reason, "GoroutineLeak")) {
-        /* "N of M replicas leak …; pod P: +G goroutines in 4m (15.9/min)
-         * in revision 7 (…) vs …: FUNC FILE:LINE [reason] xCOUNT (…" */
         about = strstr(message, "; pod ");
-        if (!about || !match_one(": ([^ ]+) [^ ]+( \\[[^]]*\\])? x[0-9]", about,
-                                 out->func, sizeof(out->func)))
+        if (!about || !match_one(r, RX_LEAK_FUNC, about, out->func, sizeof(out->func)))
             return false;
-        match_one("goroutines in [^(]*\\(([-0-9.]+)/min\\)", about, rate, sizeof(rate));
-        match_one("; pattern ([^:]+):", about, out->pattern, sizeof(out->pattern));
+        match_one(r, RX_LEAK_RATE, about, rate, sizeof(rate));
+        match_one(r, RX_LEAK_PATTERN, about, out->pattern, sizeof(out->pattern));
         out->open = true;
     } else if (!strcmp(reason, "GoroutineLeakNotFixed")) {
-        /* "FUNC still grows in revision 8 (…): A → B over 30m (+10.3/min)
-         * on pod P at 4.1 req/s; …" */
-        if (!match_one("^([^ ]+) still grows in revision", message, out->func,
-                       sizeof(out->func)))
+        if (!match_one(r, RX_NOT_FIXED_FUNC, message, out->func, sizeof(out->func)))
             return false;
-        match_one("over [^ ]+ \\(([-+0-9.]+)/min\\)", message, rate, sizeof(rate));
-        match_one("Pattern ([^:]+):", message, out->pattern, sizeof(out->pattern));
-        if (match_one("^[^;]* on pod [^ ]+ at ([0-9.]+) req/s", message, load, sizeof(load)))
+        match_one(r, RX_NOT_FIXED_RATE, message, rate, sizeof(rate));
+        match_one(r, RX_NOT_FIXED_PATTERN, message, out->pattern, sizeof(out->pattern));
+        if (match_one(r, RX_NOT_FIXED_LOAD, message, load, sizeof(load)))
             out->req_per_s = strtod(load, NULL);
         out->open = true;
     } else if (!strcmp(reason, "GoroutineLeakFixed")) {
-        if (!match_one("^([^ ]+) no longer grows in revision", message, out->func,
-                       sizeof(out->func)))
+        if (!match_one(r, RX_FIXED_FUNC, message, out->func, sizeof(out->func)))
             return false;
     } else if (!strcmp(reason, "GoroutineLeakCleared")) {
-        if (!match_one("^goroutine leak \\([^)]*\\) on ([^ ]+) no longer observed "
-                       "in any replica", message, out->func, sizeof(out->func)))
+        if (!match_one(r, RX_CLEARED_FUNC, message, out->func, sizeof(out->func)))
             return false;
     } else {
         return false;
     }
     if (out->open)
-        revision_of(about, out);
+        revision_of(r, about, out);
     out->per_minute = rate[0] ? strtod(rate, NULL) : 0;
     return out->func[0] != '\0';
 }

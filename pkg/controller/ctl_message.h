@@ -117,8 +117,15 @@ typedef struct ctl_story_event {
     double req_per_s;          /* the load it still grew at, -1 unknown    */
 } ctl_story_event;
 
+/* The patterns the messages are read with, compiled once: a new leader
+ * reads every workload Event of the cluster, and compiling them per Event
+ * cost more than the matching.  NULL when out of memory. */
+typedef struct ctl_event_reader ctl_event_reader;
+ctl_event_reader *ctl_event_reader_new(void);
+void ctl_event_reader_free(ctl_event_reader *r);
+
 /* False when the Event is not one of these or names no stack. */
-bool ctl_parse_workload_event(const char *reason, const char *message,
-                              ctl_story_event *out);
+bool ctl_parse_workload_event(const ctl_event_reader *r, const char *reason,
+                              const char *message, ctl_story_event *out);
 
 #endif

@@ -246,8 +246,11 @@ out:
      * control bytes must not break the log line or reach a terminal. */
     if (kind != KUBE_WLINE_EVENT && errlen) {
         char raw[1024];
-        snprintf(raw, sizeof raw, "%s", err);
-        lw_text_escape(raw, strlen(raw), err, errlen);
+        size_t n = strnlen(err, errlen);
+        if (n >= sizeof raw)
+            n = sizeof raw - 1;
+        memcpy(raw, err, n);
+        lw_text_escape(raw, n, err, errlen);
     }
     return kind;
 }

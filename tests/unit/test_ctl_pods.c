@@ -304,6 +304,8 @@ static void test_message_reads_like_an_answer(void **state)
 static void test_parse_workload_event(void **state)
 {
     (void)state;
+    ctl_event_reader *r = ctl_event_reader_new();
+    assert_non_null(r);
     ctl_story_event ev;
     const char *leak =
         "1 of 3 replicas leaks on this stack (orders-6fb6c5d59b-tg9jt +479.0/min); "
@@ -314,7 +316,7 @@ static void test_parse_workload_event(void **state)
         "baseline), created by main.(*fetcher).gather; new in revision 2 (orders:1.1); "
         "revision 1 (orders:1.0) flat on this stack; pattern chan-send: buffer the channel "
         "or select on ctx.Done() in the sender. Evidence: go tool pprof -diff_base a b";
-    assert_true(ctl_parse_workload_event("GoroutineLeak", leak, &ev));
+    assert_true(ctl_parse_workload_event(r, "GoroutineLeak", leak, &ev));
     assert_true(ev.open);
     assert_string_equal(ev.func, "main.(*fetcher).gather.func1");
     assert_string_equal(ev.pattern, "chan-send");
@@ -323,13 +325,13 @@ static void test_parse_workload_event(void **state)
     assert_true(ev.per_minute == 479.0);
     assert_true(ev.req_per_s == -1);
     /* No revision, no wait reason, several images. */
-    assert_true(ctl_parse_workload_event("GoroutineLeak",
+    assert_true(ctl_parse_workload_event(r, "GoroutineLeak",
         "2 of 2 replicas leak on this stack (a +3.0/min); pod a: +30 goroutines in 10m "
         "(3.0/min) vs fresh peer b (1m old): main.worker ? x30 (+30); pattern unknown: x",
         &ev));
     assert_string_equal(ev.func, "main.worker");
     assert_int_equal(ev.revision, -1);
-    assert_true(ctl_parse_workload_event("GoroutineLeak",
+    assert_true(ctl_parse_workload_event(r, "GoroutineLeak",
         "1 of 1 replica leaks on this stack (a +3.0/min); pod a: +30 goroutines in 10m "
         "(3.0/min) in revision 4 (api:2,sidecar:1) vs its own first capture (no ready "
         "peer): main.worker w.go:3 [select, 12 min] x30 (+30); pattern select: x", &ev));
@@ -339,27 +341,28 @@ static void test_parse_workload_event(void **state)
         "main.(*fetcher).gather.func1 still grows in revision 3 (orders:1.2): 4 \xe2\x86\x92 "
         "246 over 30s (+479.1/min) on pod orders-64c4d76cb7-7q84j at 4.0 req/s; it grew "
         "+486.3/min in revision 2 (orders:1.1) at 4.0 req/s. Pattern chan-send: buffer";
-    assert_true(ctl_parse_workload_event("GoroutineLeakNotFixed", not_fixed, &ev));
+    assert_true(ctl_parse_workload_event(r, "GoroutineLeakNotFixed", not_fixed, &ev));
     assert_true(ev.open);
     assert_int_equal(ev.revision, 3);
     assert_string_equal(ev.images, "orders:1.2");
     assert_true(ev.per_minute == 479.1);
     assert_true(ev.req_per_s == 4.0);
     assert_string_equal(ev.pattern, "chan-send");
-    assert_true(ctl_parse_workload_event("GoroutineLeakFixed",
+    assert_true(ctl_parse_workload_event(r, "GoroutineLeakFixed",
         "main.(*fetcher).gather.func1 no longer grows in revision 4 (orders:1.3): 0 \xe2\x86\x92 "
         "0 over 31s on pod p at 4.0 req/s; it grew +479.4/min in revision 3", &ev));
     assert_false(ev.open);
     assert_string_equal(ev.func, "main.(*fetcher).gather.func1");
-    assert_true(ctl_parse_workload_event("GoroutineLeakCleared",
+    assert_true(ctl_parse_workload_event(r, "GoroutineLeakCleared",
         "goroutine leak (chan-send) on main.f no longer observed in any replica: flat", &ev));
     assert_false(ev.open);
     assert_string_equal(ev.func, "main.f");
-    assert_false(ctl_parse_workload_event("LeakContainment", "evicted: x", &ev));
-    assert_false(ctl_parse_workload_event("GoroutineLeak", "garbage", &ev));
-    assert_false(ctl_parse_workload_event("GoroutineLeakCleared",
+    assert_false(ctl_parse_workload_event(r, "LeakContainment", "evicted: x", &ev));
+    assert_false(ctl_parse_workload_event(r, "GoroutineLeak", "garbage", &ev));
+    assert_false(ctl_parse_workload_event(r, "GoroutineLeakCleared",
         "goroutine leak (chan-send) on main.f no longer observed: pod gone", &ev));
-    assert_false(ctl_parse_workload_event(NULL, "x", &ev));
+    assert_false(ctl_parse_workload_event(r, NULL, "x", &ev));
+    ctl_event_reader_free(r);
 }
 
 int main(void)
