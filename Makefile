@@ -39,6 +39,9 @@ FUZZ_SRC  := $(sort $(wildcard hack/fuzz/fuzz_*.c))
 # driver.
 E2E_SRC   := $(sort $(wildcard tests/e2e/*.c))
 E2E_BIN   := $(E2E_SRC:tests/e2e/%.c=$(BUILD)/e2e/%)
+# Programs the benchmarks run (hack/bench/sections say which).
+BENCH_SRC := $(sort $(wildcard hack/bench/*.c))
+BENCH_BIN := $(BENCH_SRC:hack/bench/%.c=$(BUILD)/bench/%)
 E2E_SUP_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard tests/e2e/support/*.c)) \
                  $(SHARED_SUP_SRC))
 
@@ -54,7 +57,7 @@ DEPS_OK   := $(BUILD)/.deps-ok
         fuzz-smoke lint clean demo demo-down demo-contain fixtures cluster-up \
         cluster-down image install
 
-all: $(BIN) $(TEST_BIN) $(E2E_BIN)
+all: $(BIN) $(TEST_BIN) $(E2E_BIN) $(BENCH_BIN)
 
 # Keep test and driver objects: they are intermediates of pattern rules,
 # which make would otherwise delete (and rebuild next time).
@@ -88,6 +91,10 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TESTSUP_OBJ) $(LIB)
 $(BUILD)/e2e/%: $(BUILD)/tests/e2e/%.o $(E2E_SUP_OBJ) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(E2E_SUP_OBJ) $(LIB) $(LDLIBS)
+
+$(BUILD)/bench/%: $(BUILD)/hack/bench/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 # README's test command.  Unit suites, CLI and fixture suites, then the
 # end-to-end suites against a local control plane that tests bring up.
@@ -135,7 +142,7 @@ lint: deps
 	./hack/check-layers.sh
 	cppcheck --quiet --error-exitcode=1 --inline-suppr \
 	  --enable=warning,performance,portability --std=c11 \
-	  --suppress=missingIncludeSystem -Ipkg pkg cmd tests/unit tests/support hack/fuzz
+	  --suppress=missingIncludeSystem -Ipkg pkg cmd tests/unit tests/support hack/fuzz hack/bench
 
 # README's first command: a local cluster, leaky and healthy workloads, the
 # controller, and the finding shown by kubectl describe.
@@ -174,4 +181,5 @@ clean:
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(TESTSUP_OBJ:.o=.d) \
          $(E2E_SUP_OBJ:.o=.d) \
          $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d) \
-         $(E2E_SRC:tests/e2e/%.c=$(BUILD)/tests/e2e/%.d)
+         $(E2E_SRC:tests/e2e/%.c=$(BUILD)/tests/e2e/%.d) \
+         $(BENCH_SRC:%.c=$(BUILD)/%.d)
