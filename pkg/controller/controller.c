@@ -34,6 +34,7 @@
 #include "kube/kube_pods.h"
 #include "lw/lw_clock.h"
 #include "lw/lw_grow.h"
+#include "lw/lw_hash.h"
 #include "lw/lw_text.h"
 #include "obs/obs_http.h"
 #include "obs/obs_metrics.h"
@@ -318,7 +319,7 @@ typedef struct pod_view {
     bool finding, suspect;
     int64_t start_s;
     kube_owner owner;
-    char annotation_error[512];
+    uint64_t annotation_error_hash;
 } pod_view;
 
 static void view_of(const ctl_pod *p, pod_view *v)
@@ -341,7 +342,7 @@ static void view_of(const ctl_pod *p, pod_view *v)
     v->owner = p->owner;
     v->metrics_absent = p->metrics_absent;
     v->annotation_reported = p->annotation_reported;
-    memcpy(v->annotation_error, p->annotation_error, sizeof(v->annotation_error));
+    v->annotation_error_hash = p->annotation_error_hash;
     v->finding = p->finding;
     v->suspect = p->win.suspect;
     v->start_s = p->start_s;
@@ -716,7 +717,7 @@ static bool names_func(const char *list, const char *func)
 static void each_func(const char *list, void (*fn)(const char *func, void *ud),
                       void *ud)
 {
-    char copy[sizeof(((ctl_pod *)0)->finding_func)];
+    char copy[sizeof(((ctl_finding_text *)0)->func)];
     snprintf(copy, sizeof(copy), "%s", list);
     char *save = NULL;
     for (char *f = strtok_r(copy, "\n", &save); f; f = strtok_r(NULL, "\n", &save))
@@ -741,7 +742,7 @@ static int tally_replica(ctl_pod *p, void *ud)
     t->replicas++;
     if (t->except_uid && !strcmp(p->uid, t->except_uid))
         return 0;
-    if (p->finding && (!t->func || names_func(p->finding_func, t->func))) {
+    if (p->finding && (!t->func || names_func(ctl_pod_finding_funcs(p), t->func))) {
         t->leaking++;
         size_t len = strlen(t->pods);
         if (len < sizeof(t->pods) - 1)
@@ -842,7 +843,7 @@ static void analyse_and_report(ctl_controller *c, pod_view *v, episode_job *job)
         if (reportable(&rep->findings[i]))
             leaks[nleaks++] = &rep->findings[i];
     const char *pattern = lwa_pattern_name(top->pattern);
-    char funcs[sizeof(((ctl_pod *)0)->finding_func)] = "";
+    char funcs[sizeof(((ctl_finding_text *)0)->func)] = "";
     for (size_t i = 0; i < nleaks; i++) {
         const char *f = finding_func(leaks[i]);
         size_t len = strlen(funcs);
@@ -867,7 +868,12 @@ static void analyse_and_report(ctl_controller *c, pod_view *v, episode_job *job)
         p->adopted = false;
         p->finding_ms = lw_wall_ms();
         snprintf(p->finding_pattern, sizeof(p->finding_pattern), "%s", pattern);
-        snprintf(p->finding_func, sizeof(p->finding_func), "%s", funcs);
+        /* Without memory for the text the finding still stands; only its
+         * stack names are missing where workload Events and containment
+         * quote them. */
+        ctl_finding_text *ft = ctl_pod_finding_text(p);
+        if (ft)
+            snprintf(ft->func, sizeof(ft->func), "%s", funcs);
     }
     bool diverged = p && p->diverged;
     double req_per_s = p ? ctl_pod_request_rate(p) : -1;
@@ -927,14 +933,16 @@ static void analyse_and_report(ctl_controller *c, pod_view *v, episode_job *job)
         ctl_format_finding(&m, msg, sizeof(msg));
         if (i == 0) {
             ctl_pods_lock(c->pods);
-            if ((p = ctl_pods_get(c->pods, v->uid))) {
+            ctl_finding_text *ft = (p = ctl_pods_get(c->pods, v->uid)) ?
+                                       ctl_pod_finding_text(p) : NULL;
+            if (ft) {
                 /* The summary containment quotes: the Event's sentence, cut. */
-                size_t n = strnlen(msg, sizeof(p->finding_summary) - 1);
-                memcpy(p->finding_summary, msg, n);
-                p->finding_summary[n] = '\0';
-                snprintf(p->evidence_suspect, sizeof(p->evidence_suspect), "%s", suspect_path);
-                snprintf(p->evidence_baseline, sizeof(p->evidence_baseline), "%s", baseline_path);
-                snprintf(p->evidence_error, sizeof(p->evidence_error), "%s", evidence_err);
+                size_t n = strnlen(msg, sizeof(ft->summary) - 1);
+                memcpy(ft->summary, msg, n);
+                ft->summary[n] = '\0';
+                snprintf(ft->evidence_suspect, sizeof(ft->evidence_suspect), "%s", suspect_path);
+                snprintf(ft->evidence_baseline, sizeof(ft->evidence_baseline), "%s", baseline_path);
+                snprintf(ft->evidence_error, sizeof(ft->evidence_error), "%s", evidence_err);
             }
             ctl_pods_unlock(c->pods);
         }
@@ -1058,7 +1066,8 @@ static void offer_containment(ctl_controller *c, const pod_view *v)
 {
     if (!c->contain || !leading(c))
         return;
-    char summary[1024], suspect[1024], baseline[1024], ev_err[256], pattern[32];
+    ctl_finding_text ft = {{0}};
+    char pattern[32];
     int64_t count;
     double per_minute;
     ctl_pods_lock(c->pods);
@@ -1067,10 +1076,8 @@ static void offer_containment(ctl_controller *c, const pod_view *v)
         ctl_pods_unlock(c->pods);
         return;
     }
-    snprintf(summary, sizeof(summary), "%s", p->finding_summary);
-    snprintf(suspect, sizeof(suspect), "%s", p->evidence_suspect);
-    snprintf(baseline, sizeof(baseline), "%s", p->evidence_baseline);
-    snprintf(ev_err, sizeof(ev_err), "%s", p->evidence_error);
+    if (p->finding_text)
+        ft = *p->finding_text;
     snprintf(pattern, sizeof(pattern), "%s", p->finding_pattern);
     count = p->last_count;
     per_minute = p->trend.per_minute;
@@ -1084,10 +1091,10 @@ static void offer_containment(ctl_controller *c, const pod_view *v)
         .owner_kind = v->owner.kind, .owner_name = v->owner.name,
         .owner_uid = v->owner.uid, .owner_api_version = v->owner.api_version,
         .opted_in = v->ep.containment_restart, .goroutines = count,
-        .per_minute = per_minute, .pattern = pattern, .summary = summary,
-        .evidence_suspect = suspect[0] ? suspect : NULL,
-        .evidence_baseline = baseline[0] ? baseline : NULL,
-        .evidence_error = ev_err[0] ? ev_err : NULL,
+        .per_minute = per_minute, .pattern = pattern, .summary = ft.summary,
+        .evidence_suspect = ft.evidence_suspect[0] ? ft.evidence_suspect : NULL,
+        .evidence_baseline = ft.evidence_baseline[0] ? ft.evidence_baseline : NULL,
+        .evidence_error = ft.evidence_error[0] ? ft.evidence_error : NULL,
     };
     cnt_consider(c->contain, &cand);
     json_decref(obj);
@@ -1097,15 +1104,17 @@ static void offer_containment(ctl_controller *c, const pod_view *v)
 static void note_annotation_error(ctl_controller *c, const char *uid,
                                   const pod_view *v)
 {
-    if (v->annotation_reported && !strcmp(v->annotation_error, v->ep.error))
+    /* A hash, not a copy, of what was said: a pod keeps 8 bytes instead of
+     * the message, and a collision only costs one repeated report. */
+    uint64_t said = lw_hash_bytes(v->ep.error, strlen(v->ep.error), 0);
+    if (v->annotation_reported && v->annotation_error_hash == said)
         return;
     report_annotation_error(c, v);
     ctl_pods_lock(c->pods);
     ctl_pod *p = ctl_pods_get(c->pods, uid);
     if (p) {
         p->annotation_reported = true;
-        snprintf(p->annotation_error, sizeof(p->annotation_error), "%s",
-                 v->ep.error);
+        p->annotation_error_hash = said;
     }
     ctl_pods_unlock(c->pods);
 }
@@ -1120,7 +1129,7 @@ typedef struct sample_outcome {
     bool clear;       /* ... and is cleared by it */
     ctl_trend trend;
     char finding_pattern[32];
-    char finding_funcs[sizeof(((ctl_pod *)0)->finding_func)];
+    char finding_funcs[sizeof(((ctl_finding_text *)0)->func)];
 } sample_outcome;
 
 /* Adds a successful sample to the pod's window and decides, from the
@@ -1142,7 +1151,7 @@ static void judge_sample(ctl_controller *c, ctl_pod *p, const char *uid,
         p->adopted = true;
         snprintf(p->finding_pattern, sizeof(p->finding_pattern), "%s",
                  open_pattern[0] ? open_pattern : "unknown");
-        p->finding_func[0] = '\0';
+        ctl_pod_drop_finding_text(p);
     }
     int64_t now_wall = lw_wall_ms();
     /* A count far below the window after a restart the watch has not shown
@@ -1175,7 +1184,7 @@ static void judge_sample(ctl_controller *c, ctl_pod *p, const char *uid,
     o->finding = p->finding;
     snprintf(o->finding_pattern, sizeof(o->finding_pattern), "%s",
              p->finding_pattern);
-    snprintf(o->finding_funcs, sizeof(o->finding_funcs), "%s", p->finding_func);
+    snprintf(o->finding_funcs, sizeof(o->finding_funcs), "%s", ctl_pod_finding_funcs(p));
     if (!o->want_full)
         ctl_pod_end_episode(p);
     /* A finding clears only when the window is flat or falling as a whole
@@ -1186,7 +1195,7 @@ static void judge_sample(ctl_controller *c, ctl_pod *p, const char *uid,
         p->finding = false;
         p->adopted = false;
         p->finding_pattern[0] = '\0';
-        p->finding_func[0] = '\0';
+        ctl_pod_drop_finding_text(p);
     }
 }
 
@@ -1695,7 +1704,7 @@ static void cb_delete(const json_t *obj, bool final_state_unknown, void *ud)
                 removed.ns, "pod", removed.name, OBS_END);
         if (removed.owner_resolved && removed.owner.uid[0]) {
             deleted_ctx dx = {c, &removed};
-            each_func(removed.finding_func, pod_gone_one, &dx);
+            each_func(ctl_pod_finding_funcs(&removed), pod_gone_one, &dx);
         }
     }
     ctl_pod_release(&removed);

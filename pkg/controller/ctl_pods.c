@@ -46,9 +46,28 @@ void ctl_pod_end_episode(ctl_pod *p)
     p->episode_gen++;
 }
 
+ctl_finding_text *ctl_pod_finding_text(ctl_pod *p)
+{
+    if (!p->finding_text)
+        p->finding_text = calloc(1, sizeof(*p->finding_text));
+    return p->finding_text;
+}
+
+const char *ctl_pod_finding_funcs(const ctl_pod *p)
+{
+    return p->finding_text ? p->finding_text->func : "";
+}
+
+void ctl_pod_drop_finding_text(ctl_pod *p)
+{
+    free(p->finding_text);
+    p->finding_text = NULL;
+}
+
 void ctl_pod_release(ctl_pod *p)
 {
     ctl_pod_end_episode(p);
+    ctl_pod_drop_finding_text(p);
 }
 
 void ctl_pods_free(ctl_pods *r)

@@ -32,6 +32,21 @@ typedef struct ctl_full {
     char ext[16];         /* "txt", "pb.gz"                             */
 } ctl_full;
 
+/*
+ * What a finding says, allocated only while a pod has one: these texts are
+ * most of a pod's size, and most pods never leak, so a registry of
+ * thousands of pods keeps them only for the few that do.
+ */
+typedef struct ctl_finding_text {
+    /* The leaking stacks' functions, one per line (independent leaks of
+     * one process are separate findings; the first is the strongest). */
+    char func[768];
+    char summary[1024];          /* the Event sentence                   */
+    char evidence_suspect[1024]; /* evidence files of the finding        */
+    char evidence_baseline[1024];
+    char evidence_error[256];    /* why they could not be saved, or ""   */
+} ctl_finding_text;
+
 typedef struct ctl_pod {
     char uid[64];
     char ns[64];
@@ -88,15 +103,9 @@ typedef struct ctl_pod {
                              clears like a finding, captures like a suspect */
     int64_t finding_ms;
     char finding_pattern[32];
-    /* The leaking stacks' functions, one per line (independent leaks of
-     * one process are separate findings; the first is the strongest). */
-    char finding_func[768];
-    char finding_summary[1024];  /* the Event sentence                   */
-    char evidence_suspect[1024]; /* evidence files of the finding        */
-    char evidence_baseline[1024];
-    char evidence_error[256];    /* why they could not be saved, or ""   */
+    ctl_finding_text *finding_text; /* NULL: no finding named a stack yet */
     bool annotation_reported;
-    char annotation_error[512];
+    uint64_t annotation_error_hash; /* lw_hash of the error reported     */
 } ctl_pod;
 
 typedef struct ctl_pods ctl_pods;
@@ -145,6 +154,14 @@ void ctl_pod_note_requests(ctl_pod *p, double requests, int64_t now_ms);
 /* Requests per second since the first reading, -1 when unknown or read
  * over under 10 s. */
 double ctl_pod_request_rate(const ctl_pod *p);
+
+/* The pod's finding text, allocated (empty) on first use; NULL only when
+ * out of memory.  Caller holds the lock. */
+ctl_finding_text *ctl_pod_finding_text(ctl_pod *p);
+/* The finding's functions, "" when none was named. */
+const char *ctl_pod_finding_funcs(const ctl_pod *p);
+/* Forgets the finding's text (the finding cleared). */
+void ctl_pod_drop_finding_text(ctl_pod *p);
 
 void ctl_full_clear(ctl_full *f);
 /* Frees the owned parts of a removed copy. */

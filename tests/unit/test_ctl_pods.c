@@ -71,11 +71,29 @@ static void test_upsert_lifecycle(void **state)
     assert_int_equal(ctl_pods_upsert(r, a2, &p, NULL), CTL_POD_RESTARTED);
     assert_int_equal(p->win.n, 0);
 
-    /* Finished: removed, and the caller gets its last state. */
+    /* A finding's text exists only once a finding names a stack, and is
+     * gone when it clears. */
+    assert_string_equal(ctl_pod_finding_funcs(p), "");
+    assert_null(p->finding_text);
+    ctl_finding_text *ft = ctl_pod_finding_text(p);
+    assert_non_null(ft);
+    assert_ptr_equal(ctl_pod_finding_text(p), ft);
+    snprintf(ft->func, sizeof(ft->func), "main.leak\nmain.other");
+    assert_string_equal(ctl_pod_finding_funcs(p), "main.leak\nmain.other");
+    ctl_pod_drop_finding_text(p);
+    assert_null(p->finding_text);
+    assert_string_equal(ctl_pod_finding_funcs(p), "");
+    snprintf(ctl_pod_finding_text(p)->func, sizeof(ft->func), "main.leak");
+
+    /* Finished: removed, and the caller gets its last state, the finding's
+     * text included (freed by the release; the leak checkers of make
+     * test-asan and test-valgrind would see it otherwise). */
     json_t *a3 = pod("web-1", "u1", "true", "pprof", 1, "Succeeded", "2026-11-23T04:00:00Z", "rs1");
     assert_int_equal(ctl_pods_upsert(r, a3, &p, &removed), CTL_POD_REMOVED);
     assert_string_equal(removed.name, "web-1");
+    assert_string_equal(ctl_pod_finding_funcs(&removed), "main.leak");
     ctl_pod_release(&removed);
+    assert_null(removed.finding_text);
     assert_null(ctl_pods_get(r, "u1"));
     assert_int_equal(ctl_pods_count(r), 1);
     assert_true(ctl_pods_remove(r, "u3", NULL));
