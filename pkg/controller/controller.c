@@ -77,7 +77,7 @@ struct ctl_controller {
     obs_http *http;
     obs_metric *m_goroutines, *m_growth, *m_findings, *m_captures,
         *m_capture_seconds, *m_api, *m_leader, *m_pods, *m_events,
-        *m_open, *m_fixed;
+        *m_open, *m_fixed, *m_malloc;
     pthread_mutex_t findings_mu;
     long findings_by_pattern[LWA_PATTERN_COUNT];
     /* Findings an earlier leakwatch left open, read once per leadership. */
@@ -1959,6 +1959,10 @@ static void setup_metrics(ctl_controller *c)
     c->m_leader = obs_gauge(r, "leakwatch_is_leader", "1 while this replica leads.", NULL);
     c->m_pods = obs_gauge(r, "leakwatch_watched_pods", "Annotated pods being watched.", NULL);
     c->m_events = obs_counter(r, "leakwatch_events_total", "Events written, by reason.", ev_l);
+    const char *malloc_l[] = {"state", NULL};
+    c->m_malloc = obs_gauge(r, "leakwatch_malloc_bytes",
+                            "Heap bytes after the periodic trim: in_use by the program, "
+                            "free but kept by malloc.", malloc_l);
     const char *open_l[] = {"workload", "pattern", NULL};
     c->m_open = obs_gauge(r, "leakwatch_findings_open",
                           "1 per workload and pattern with a goroutine leak finding "
@@ -2183,11 +2187,20 @@ static void join_workers(ctl_controller *c)
  * of the threads that did it mostly free but not returned, because glibc
  * only shrinks an arena from its top.  malloc_trim hands the free pages
  * inside the arenas back too.  Done when the caches first sync and then
- * once per interval, so a burst of captures does not hold its peak. */
-static void give_back_free_memory(void)
+ * once per interval, so a burst of captures does not hold its peak.
+ * Afterwards the heap's state is published: what the program holds
+ * against what malloc keeps free tells a growing RSS that is ours from
+ * one that is fragmentation. */
+static void give_back_free_memory(ctl_controller *c)
 {
 #ifdef __GLIBC__
     malloc_trim(0);
+    struct mallinfo2 mi = mallinfo2();
+    const char *in_use[] = {"in_use"}, *held_free[] = {"free"};
+    obs_gauge_set(c->m_malloc, in_use, (double)(mi.uordblks + mi.hblkhd));
+    obs_gauge_set(c->m_malloc, held_free, (double)mi.fordblks);
+#else
+    (void)c;
 #endif
 }
 
@@ -2276,7 +2289,7 @@ int ctl_controller_run(ctl_controller *c, volatile sig_atomic_t *stop)
         int64_t now = lw_mono_ms();
         atomic_store(&c->heartbeat_ms, now);
         if (now >= next_trim_ms && caches_synced(c)) {
-            give_back_free_memory();
+            give_back_free_memory(c);
             next_trim_ms = now + (int64_t)(cfg->interval_s * 1000);
         }
         if (leading(c) && !atomic_load(&c->open_loaded)) {

@@ -226,6 +226,7 @@ func (s *podServer) stats(from, to int64) podStats {
 		q := func(f float64) float64 { return gaps[int(f*float64(len(gaps)-1))] }
 		st.GapS["p50"] = q(0.5)
 		st.GapS["p90"] = q(0.9)
+		st.GapS["p99"] = q(0.99)
 		st.GapS["min"] = gaps[0]
 		st.GapS["max"] = gaps[len(gaps)-1]
 		st.GapS["n"] = float64(len(gaps))

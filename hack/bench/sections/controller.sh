@@ -28,7 +28,10 @@
 #   sampling cheap samples per second and per pod per minute, how long from
 #            the window's start until every pod had been sampled (one round),
 #            the gap between one pod's consecutive samples, and capture
-#            latency from leakwatch_capture_duration_seconds.
+#            latency from leakwatch_capture_duration_seconds;
+#   ceiling  the pods one replica could sample once per interval, from the
+#            CPU per cheap sample (one core) and from the capture workers
+#            at the mean latency (BENCH_CTL_PODS=10000 measures near it).
 # Then, with BENCH_CTL_PORTFORWARD=1, a shorter run with --transport
 # portforward (a kwok PortForward per pod routes pods/portforward to the
 # same profserver address) and the CPU difference.
@@ -48,6 +51,7 @@
 #   BENCH_CTL_PF_STEADY (75)       its window; one shorter than 1.1 x the
 #                                  interval cannot see every pod (the
 #                                  schedule jitters by 10%)
+#   BENCH_CTL_WORKERS (16)         --max-concurrent-captures (its default)
 #   BENCH_CTL_LEADER_ELECT (1)     hold a Lease in the benchmark namespace, as
 #                                  a deployed controller does, so renewals
 #                                  are in the API figures (0: no lease)
@@ -79,6 +83,7 @@ BENCH_CTL_DELETE_WAIT="${BENCH_CTL_DELETE_WAIT:-30}"
 BENCH_CTL_POD_CIDR="${BENCH_CTL_POD_CIDR:-127.2.0.0/16}"
 BENCH_CTL_WATCH_TIMEOUT="${BENCH_CTL_WATCH_TIMEOUT:-60}"
 BENCH_CTL_LEADER_ELECT="${BENCH_CTL_LEADER_ELECT:-1}"
+BENCH_CTL_WORKERS="${BENCH_CTL_WORKERS:-16}"
 
 # 16 MB = 16,000,000 bytes = 15,625 KiB (decimal units, as parse.sh).
 CTL_RSS_TARGET_KB=15625
@@ -394,6 +399,7 @@ ctl_phase() {
     lease=(--leader-elect=true --lease-namespace "$CTL_NS" --lease-name leakwatch-bench --identity "bench-$tr")
   local args=(controller --kubeconfig "$CTL_STATE/proxy.kubeconfig"
     --namespaces "$CTL_NS" --interval "${BENCH_CTL_INTERVAL}s" --transport "$tr"
+    --max-concurrent-captures "$BENCH_CTL_WORKERS"
     "${lease[@]}" --metrics-addr 127.0.0.1:0
     --evidence-dir "$CTL_STATE/evidence-$tr" --log-format json --log-level info)
   nice -n "$BENCH_NICE" "$LEAKWATCH_BIN" "${args[@]}" >"$log" 2>&1 &
@@ -464,6 +470,7 @@ ctl_phase() {
   if [ "$crashed" -eq 0 ]; then
     p1="$(ctl_proc "$pid")"
     t1="$(ctl_now_ms)"
+    ctl_rss_breakdown "$pid" >"$dir/rss-$tr.json" 2>/dev/null || echo null >"$dir/rss-$tr.json"
     ctl_metrics "$port" "$dir/metrics-$tr-end" || { ctl_fail "cannot scrape the controller's /metrics"; p1=""; }
   elif [ -n "$t_last" ]; then
     t1="$t_last"; p1="$p_last"
@@ -507,6 +514,63 @@ ctl_phase() {
   ctl_summarise "$tr" "$t_start" "$t_sync" "$t_round" "$t0" "$t1" "$p0" "$p1" "$rc" "$why"
 }
 
+# ctl_rss_breakdown PID -> JSON: where the process's resident memory is,
+#   from /proc/PID/smaps, by kind of mapping (kB):
+#     heap        the main malloc arena ([heap], grown with brk);
+#     arenas      the other threads' malloc arenas: anonymous read-write
+#                 mappings that start on a 64 MiB boundary, as glibc
+#                 reserves them (HEAP_MAX_SIZE);
+#     stacks      thread stacks: anonymous read-write mappings right after
+#                 a no-access guard page, and the main [stack];
+#     files       the binary and its libraries, with the five largest;
+#     other_anon  the rest: allocations malloc served with mmap, and the
+#                 libraries' own anonymous memory.
+#   Plus the thread count.  Heuristics on glibc's layout, good enough to say
+#   which kind dominates.
+ctl_rss_breakdown() {
+  local threads
+  threads="$(awk '/^Threads:/ { print $2 }' "/proc/$1/status")" || return 1
+  awk -v threads="$threads" '
+    function flush() {
+      if (!have) return
+      if (path == "[heap]") k["heap"] += rss
+      else if (path == "[stack]") k["stacks"] += rss
+      else if (path ~ /^\//) { k["files"] += rss; f[path] += rss }
+      else if (path == "" && perms ~ /^rw/ && aligned) k["arenas"] += rss
+      else if (path == "" && perms ~ /^rw/ && after_guard) k["stacks"] += rss
+      else k["other_anon"] += rss
+    }
+    /^[0-9a-f]+-[0-9a-f]+ / {
+      flush()
+      # Addresses stay hex strings (mawk has no strtonum): one mapping
+      # follows another when its start is the previous end, and 64 MiB
+      # alignment is six zero hex digits after one of 0, 4, 8, c.
+      split($1, r, "-"); start = r[1]; end_ = r[2]
+      aligned = (start ~ /[048c]000000$/)
+      after_guard = (prev_perms ~ /^---p/ && prev_end == start && prev_path == "")
+      perms = $2; path = (NF >= 6) ? $6 : ""; rss = 0; have = 1
+      prev_perms = perms; prev_end = end_; prev_path = path
+      next
+    }
+    /^Rss:/ { rss = $2 }
+    END {
+      flush()
+      n = 0; for (p in f) names[++n] = p
+      # The five largest files, largest first.
+      for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+        if (f[names[j]] > f[names[i]]) { t = names[i]; names[i] = names[j]; names[j] = t }
+      printf "{\"threads\": %d", threads
+      split("heap arenas stacks files other_anon", ks, " ")
+      for (i = 1; i <= 5; i++) printf ", \"%s_kb\": %d", ks[i], k[ks[i]] + 0
+      printf ", \"top_files\": ["
+      for (i = 1; i <= n && i <= 5; i++) {
+        m = names[i]; sub(/.*\//, "", m)
+        printf "%s{\"file\": \"%s\", \"kb\": %d}", (i > 1 ? ", " : ""), m, f[names[i]]
+      }
+      print "]}"
+    }' "/proc/$1/smaps"
+}
+
 # ctl_leadership LOG T_START_MS -> {became_leader_after_s, lost_while_running}
 #   A "stopped leading" before "shutting down" is a lost lease; the one a
 #   graceful stop may log is not.
@@ -535,13 +599,14 @@ ctl_summarise() {
                    min_kb: (min), max_kb: (max)}')"
   jq -n \
     --arg tr "$tr" --argjson npods "$CTL_NPODS" --argjson interval "$BENCH_CTL_INTERVAL" \
-    --argjson ts "$2" --argjson tsync "$3" --argjson tround "$4" --argjson t0 "$5" --argjson t1 "$6" \
+    --argjson workers "$BENCH_CTL_WORKERS" --argjson ts "$2" --argjson tsync "$3" --argjson tround "$4" --argjson t0 "$5" --argjson t1 "$6" \
     --argjson tk0 "$tk0" --argjson tk1 "$tk1" --argjson hz "$hz" \
     --argjson hwm "$hwm1" --argjson rss_end "$rss1" --argjson rss "$rss_json" --arg exit "$9" \
     --arg lease "$BENCH_CTL_LEADER_ELECT" --argjson leader "$(ctl_leadership "$dir/controller-$tr.log" "$2")" \
     --arg cut "${10:-}" --argjson steady_wanted "$([ "$tr" = direct ] && echo "$BENCH_CTL_STEADY" || echo "$BENCH_CTL_PF_STEADY")" \
     --slurpfile m0 "$dir/metrics-$tr-start.json" --slurpfile m1 "$dir/metrics-$tr-end.json" \
-    --slurpfile st "$dir/stats-$tr-steady.json" --slurpfile su "$dir/stats-$tr-startup.json" '
+    --slurpfile st "$dir/stats-$tr-steady.json" --slurpfile su "$dir/stats-$tr-startup.json" \
+    --slurpfile bd "$dir/rss-$tr.json" '
     def key: .name + ({} + .labels | tostring);
     def delta($name): [ $m1[0][] | select(.name == $name) ] as $e
       | [ $e[] | . as $x | ($x.value - ([ $m0[0][] | select(key == ($x | key)) | .value ][0] // 0))
@@ -580,7 +645,10 @@ ctl_summarise() {
         },
         window: {start_ms: $t0, end_ms: $t1, seconds: $secs},
         rss: {steady_median_kb: $rss.median_kb, steady_min_kb: $rss.min_kb, steady_max_kb: $rss.max_kb,
-              samples: $rss.samples, at_end_kb: $rss_end, peak_hwm_kb: $hwm},
+              samples: $rss.samples, at_end_kb: $rss_end, peak_hwm_kb: $hwm,
+              breakdown_at_end: ($bd[0] // null),
+              malloc_at_end: {in_use_bytes: ([ $m1[0][] | select(.name == "leakwatch_malloc_bytes" and .labels.state == "in_use") | .value ] | first),
+                              free_bytes: ([ $m1[0][] | select(.name == "leakwatch_malloc_bytes" and .labels.state == "free") | .value ] | first)}},
         cpu: {seconds: $cpu, percent_of_core: (100 * $cpu / $secs),
               ms_per_cheap_sample: (if $cheap > 0 then 1000 * $cpu / $cheap else null end),
               percent_at_1_sample_per_pod_per_minute:
@@ -609,6 +677,15 @@ ctl_summarise() {
                       p50: quantile($bk; 0.5), p90: quantile($bk; 0.9), p99: quantile($bk; 0.99),
                       count: $lat_n, sum: $lat_sum},
           busy_seconds_per_round: (if $cheap > 0 then $lat_sum / ($cheap / $npods) else null end)
+        },
+        # How many pods this replica could sample once per interval: on one
+        # core at the CPU measured per cheap sample, and with its capture
+        # workers busy at the mean latency measured.  The smaller is the
+        # ceiling; both are extrapolations from this window.
+        ceiling: {
+          cpu_one_core_pods: (if $cpu > 0 and $cheap > 0 then ($interval * $cheap / $cpu | floor) else null end),
+          workers: $workers,
+          workers_pods: (if $lat_n > 0 and $lat_sum > 0 then ($workers * $interval / ($lat_sum / $lat_n) | floor) else null end)
         }
       }' >"$dir/phase-$tr.json"
 }
@@ -635,14 +712,17 @@ ctl_report_phase() { # TRANSPORT
     "                 API calls during start-up: \(.startup.api | to_entries | sort_by(-.value) | map("\(.value) \(.key)") | join(", ")) (\(.startup.list_operations) LIST operation(s), \(.startup.api_lists | length) page(s))",
     (if .leader_elect then "    lease        leader \(if .leadership.became_leader_after_s == null then "never" else "after \(r(.leadership.became_leader_after_s)) s" end); lost it \(.leadership.lost_while_running) time(s) while running" else empty end),
     "    RSS          steady \(mb(.rss.steady_median_kb)) (median of \(.rss.samples) samples, \(mb(.rss.steady_min_kb))..\(mb(.rss.steady_max_kb))); peak \(mb(.rss.peak_hwm_kb)) (VmHWM)",
+    (.rss.breakdown_at_end as $b | .rss.malloc_at_end as $m | if $b == null then empty else
+      "                 at the end: heap \(mb($b.heap_kb)) + other arenas \(mb($b.arenas_kb)) (malloc: \(if $m.in_use_bytes == null then "-" else mb($m.in_use_bytes / 1024) end) in use, \(if $m.free_bytes == null then "-" else mb($m.free_bytes / 1024) end) free), \($b.threads) threads \(mb($b.stacks_kb)) of stacks, files \(mb($b.files_kb)) (\($b.top_files | map("\(.file) \(mb(.kb))") | join(", "))), other anonymous \(mb($b.other_anon_kb))" end),
     "    CPU          \(r(.cpu.seconds)) s in \(.window.seconds | round) s = \(r(.cpu.percent_of_core))% of one core; \(r(.cpu.ms_per_cheap_sample)) ms per cheap sample -> \(r(.cpu.percent_at_1_sample_per_pod_per_minute))% at 1 sample/pod/min",
     "    API/min      controller (leakwatch_api_requests_total, by method): \(.api.by_verb_per_minute | to_entries | map("\(.key) \(r(.value))") | join(", ") | if . == "" then "none (\($apin) requests in the window)" else . end)",
     "                 proxy (by verb and resource): \(.api.proxy_per_minute | to_entries | map("\(.key) \(r(.value))") | join(", ") | if . == "" then "none" else . end)",
     "                 LISTs in the window: \(.api.lists_in_window | length) (\(.api.pod_lists_in_window) of pods)\(.api.lists_in_window | map(" " + .path) | join(",")); pod watches (re)started: \(.api.pod_watches_in_window)",
     "    sampling     \(.sampling.cheap_samples) cheap samples (\(.sampling.cheap_samples_ok) ok), \(r(.sampling.captures_per_second)) captures/s, \(r(.sampling.cheap_samples_per_pod_per_minute)) samples per pod per minute",
-    "                 every pod sampled \(if .sampling.round_s == null then "- (only \(.sampling.pods_sampled) of \(.pods) pods)" else "within \(r(.sampling.round_s)) s of the window start" end); gap between one pod'"'"'s samples p50 \(r(.sampling.gap_s.p50)) s, max \(r(.sampling.gap_s.max)) s",
+    "                 every pod sampled \(if .sampling.round_s == null then "- (only \(.sampling.pods_sampled) of \(.pods) pods)" else "within \(r(.sampling.round_s)) s of the window start" end); gap between one pod'"'"'s samples p50 \(r(.sampling.gap_s.p50)) s, p99 \(r(.sampling.gap_s.p99)) s, max \(r(.sampling.gap_s.max)) s",
     "                 capture latency mean \(ms(.sampling.latency_s.mean)), p50 <= \(ms(.sampling.latency_s.p50)), p99 <= \(ms(.sampling.latency_s.p99)) (histogram bounds); \(r(.sampling.busy_seconds_per_round)) s of capture time per round over all pods",
-    "                 captures by kind: \(.sampling.captures_by_kind | to_entries | map("\(.key) \(.value)") | join(", "))"
+    "                 captures by kind: \(.sampling.captures_by_kind | to_entries | map("\(.key) \(.value)") | join(", "))",
+    "    ceiling      one sample per pod per \(.interval_s) s fits \(.ceiling.cpu_one_core_pods // "-") pods on one core (CPU per sample), \(.ceiling.workers_pods // "-") pods on \(.ceiling.workers) capture workers (mean latency)"
   ' "$f"
 }
 
