@@ -857,7 +857,7 @@ section_controller() {
   local t=$SECONDS
   if ! ctl_create_pods; then
     ctl_fail "kubectl apply of the benchmark workloads"
-  elif ! ctl_wait_pods 240; then
+  elif ! ctl_wait_pods $((240 + BENCH_CTL_PODS / 10)); then
     :
   fi
   CTL_CREATE_S=$((SECONDS - t))
