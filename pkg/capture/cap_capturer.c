@@ -268,6 +268,7 @@ static void result_init(cap_result *res)
     memset(res, 0, sizeof *res);
     res->goroutines = -1;
     res->requests = -1;
+    res->retry_after_s = -1;
     res->ext = "txt";
 }
 
@@ -294,6 +295,7 @@ static int run_fetch(capture_run *r, const char *path, cap_sink *sink,
     f.start_ms = r->start_ms;
     f.deadline_ms = r->deadline_ms;
     f.cancel = r->req->cancel;
+    f.retry_after_s = -1;
     int rc;
     switch (r->transport) {
     case CAP_TRANSPORT_DIRECT:
@@ -307,6 +309,8 @@ static int run_fetch(capture_run *r, const char *path, cap_sink *sink,
         break;
     }
     res->http_status = f.http_status;
+    res->retry_after_s = f.retry_after_s;
+    res->api_busy = f.api_busy && r->transport != CAP_TRANSPORT_DIRECT;
     if (rc) {
         if (f.status == CAP_OK) /* defensive: a failure always has a why */
             cap_fetch_fail(&f, CAP_ERR_CONNECT, "fetch failed");
@@ -431,6 +435,18 @@ static bool counts_as_failure(cap_status st)
     }
 }
 
+/* When a refusal's Retry-After ends, capped at the longest back-off. */
+static int64_t retry_after_until(const cap_capturer *c, const cap_result *res,
+                                 int64_t now_ms)
+{
+    if (res->retry_after_s < 0)
+        return 0;
+    int64_t ms = res->retry_after_s > c->o.backoff_max_ms / 1000
+                     ? c->o.backoff_max_ms
+                     : (int64_t)res->retry_after_s * 1000;
+    return now_ms + ms;
+}
+
 static void record_outcome(capture_run *r, const cap_result *res)
 {
     cap_capturer *c = r->c;
@@ -441,10 +457,27 @@ static void record_outcome(capture_run *r, const cap_result *res)
             cap_backoff_ok(&s->backoff);
             s->last_error[0] = '\0';
         } else if (counts_as_failure(res->status)) {
+            int64_t now = lw_mono_ms();
             cap_backoff_fail(&s->backoff, c->o.backoff_base_ms,
                              c->o.backoff_max_ms, c->o.backoff_jitter,
-                             lw_mono_ms(), rand01_locked(c));
+                             now, rand01_locked(c));
+            /* The server said when to come back: not sooner (but a hostile
+             * Retry-After cannot park the pod past the longest back-off). */
+            int64_t told = retry_after_until(c, res, now);
+            if (told > s->backoff.next_ms)
+                s->backoff.next_ms = told;
             lw_strlcpy(s->last_error, res->error, sizeof s->last_error);
+        }
+    }
+    if (res->api_busy) {
+        int64_t now = lw_mono_ms();
+        /* Without Retry-After, one back-off base: the refusal itself says
+         * the server is shedding load. */
+        int64_t until = res->retry_after_s >= 0 ? retry_after_until(c, res, now)
+                                                : now + c->o.backoff_base_ms;
+        if (until > c->api_not_before_ms) {
+            c->api_not_before_ms = until;
+            lw_strlcpy(c->api_busy_why, res->error, sizeof c->api_busy_why);
         }
     }
     pthread_mutex_unlock(&c->mu);
@@ -496,12 +529,20 @@ static int begin(capture_run *r, cap_capturer *c, const cap_target *t,
     if (!req->ignore_backoff) {
         pthread_mutex_lock(&c->mu);
         cap_pod_state *s = state_locked(c, r->key, false);
-        long wait = s ? cap_backoff_remaining(&s->backoff, lw_mono_ms()) : 0;
+        int64_t now = lw_mono_ms();
+        long wait = s ? cap_backoff_remaining(&s->backoff, now) : 0;
         char why[400] = "";
-        if (wait > 0)
+        if (wait > 0) {
             snprintf(why, sizeof why, "backing off for %.1f s after %u "
                      "failed captures (last: %.250s)", (double)wait / 1000.0,
                      s->backoff.failures, s->last_error);
+        } else if (r->transport != CAP_TRANSPORT_DIRECT &&
+                   c->api_not_before_ms > now) {
+            wait = (long)(c->api_not_before_ms - now);
+            snprintf(why, sizeof why, "the API server is shedding load: "
+                     "waiting %.1f s more as it asked (%.250s)",
+                     (double)wait / 1000.0, c->api_busy_why);
+        }
         pthread_mutex_unlock(&c->mu);
         if (wait > 0) {
             set_error(r, res, CAP_ERR_BACKOFF, why);

@@ -79,6 +79,7 @@ void cap_fetch_http_error(cap_fetch_ctx *f, bool via_apiserver)
         /* The API server speaking for itself: access, pod existence, or
          * its own failure to reach the pod. */
         cap_status st = CAP_ERR_CONNECT;
+        f->api_busy = f->http_status == 429 || f->http_status == 503;
         if (f->http_status == 401 || f->http_status == 403)
             st = CAP_ERR_FORBIDDEN;
         else if (f->http_status == 404 && !strcmp(reason, "NotFound"))

@@ -165,6 +165,9 @@ static int header_line(cap_http_parser *p, const char *l, size_t len)
     } else if (nlen == 16 && !strncasecmp(l, "Content-Encoding", 16)) {
         copy_trimmed(p->content_encoding, sizeof p->content_encoding, value,
                      strlen(value));
+    } else if (nlen == 11 && !strncasecmp(l, "Retry-After", 11)) {
+        copy_trimmed(p->retry_after, sizeof p->retry_after, value,
+                     strlen(value));
     }
     return 0;
 }
@@ -176,6 +179,7 @@ static int end_of_head(cap_http_parser *p)
         /* Interim response: a final one follows. */
         p->status = 0;
         p->reason[0] = p->content_type[0] = p->content_encoding[0] = '\0';
+        p->retry_after[0] = '\0';
         p->chunked = p->have_length = false;
         p->content_length = 0;
         p->state = CAP_HTTP_STATUS;

@@ -48,6 +48,7 @@ typedef struct cap_http_parser {
     char reason[128];
     char content_type[128];
     char content_encoding[64];
+    char retry_after[64];   /* the Retry-After value, raw ("" none)      */
     bool chunked;
     bool have_length;
     uint64_t content_length;

@@ -40,6 +40,12 @@ struct cap_capturer {
      * session skips most of the handshake's cost on both ends. */
     CURLSH *share;
     pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST];
+    /* Captures through the API server (port-forward, proxy) wait until
+     * this monotonic time after it answered 429 with Retry-After: APF
+     * throttles the client, so asking again for another pod only adds to
+     * the load it is shedding.  Guarded by mu. */
+    int64_t api_not_before_ms;
+    char api_busy_why[300];
 };
 
 /* Puts the capturer's shared TLS session cache on an easy handle. */
@@ -94,6 +100,11 @@ typedef struct cap_fetch_ctx {
     char errbody[512];
     size_t errbody_len;
     char errbody_type[96];     /* its Content-Type                          */
+    /* Retry-After of a refusal, in seconds; -1 when none came.  api_busy:
+     * the API server itself refused (429, or 503 with a Status body), so
+     * every capture through it should wait, not just this pod's. */
+    long retry_after_s;
+    bool api_busy;
 } cap_fetch_ctx;
 
 int cap_fetch_direct(cap_fetch_ctx *f);

@@ -471,30 +471,10 @@ static size_t on_header(char *p, size_t sz, size_t nmemb, void *ud)
     size_t n = sz * nmemb;
     if (n >= 5 && !strncmp(p, "HTTP/", 5)) {
         a->retry_after_s = -1; /* a new response (after 100 Continue) */
-    } else if (n > 12 && !strncasecmp(p, "Retry-After:", 12)) {
-        char v[128];
-        size_t vl = n - 12 < sizeof v - 1 ? n - 12 : sizeof v - 1;
-        memcpy(v, p + 12, vl);
-        v[vl] = '\0';
-        char *s = v;
-        while (*s == ' ' || *s == '\t')
-            s++;
-        char *end;
-        errno = 0;
-        long secs = strtol(s, &end, 10);
-        if (end != s && !errno && secs >= 0 &&
-            (*end == '\r' || *end == '\n' || !*end)) {
+    } else {
+        long secs = kube_retry_after_line(p, n, lw_wall_ms() / 1000);
+        if (secs >= 0)
             a->retry_after_s = secs;
-        } else {
-            for (char *q = s; *q; q++)
-                if (*q == '\r' || *q == '\n')
-                    *q = '\0';
-            time_t when = curl_getdate(s, NULL); /* HTTP-date form */
-            if (when > 0) {
-                int64_t d = (int64_t)when - lw_wall_ms() / 1000;
-                a->retry_after_s = d > 0 ? (long)d : 0;
-            }
-        }
     }
     return n;
 }

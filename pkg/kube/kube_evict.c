@@ -8,6 +8,7 @@
  * Not for: retry or budget policy (pkg/contain).
  */
 #include "kube/kube_evict.h"
+#include "lw/lw_clock.h"
 #include "lw/lw_grow.h"
 
 #include <ctype.h>
@@ -140,19 +141,9 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud)
 {
     long *retry_after = ud;
     size_t len = size * nmemb;
-    static const char k[] = "retry-after:";
-    if (len > sizeof k - 1 && !strncasecmp(data, k, sizeof k - 1)) {
-        char tmp[32];
-        size_t n = len - (sizeof k - 1);
-        if (n >= sizeof tmp)
-            n = sizeof tmp - 1;
-        memcpy(tmp, data + sizeof k - 1, n);
-        tmp[n] = '\0';
-        char *end;
-        long v = strtol(tmp, &end, 10);
-        if (end != tmp && v >= 0)
-            *retry_after = v;
-    }
+    long v = kube_retry_after_line(data, len, lw_wall_ms() / 1000);
+    if (v >= 0)
+        *retry_after = v;
     return len;
 }
 

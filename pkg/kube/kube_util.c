@@ -7,6 +7,7 @@
  * API objects (kube_json.c, kube_owner.c, kube_pods.c).
  */
 #include <ctype.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -120,6 +122,41 @@ void kube_format_micro_time(int64_t unix_us, char *out, size_t outlen)
         return;
     }
     snprintf(out, outlen, "%s.%06" PRId64 "Z", base, us);
+}
+
+long kube_retry_after(const char *value, size_t len, int64_t now_s)
+{
+    char v[128];
+    while (len && (*value == ' ' || *value == '\t')) {
+        value++;
+        len--;
+    }
+    while (len && strchr(" \t\r\n", value[len - 1]))
+        len--;
+    if (len == 0 || len >= sizeof v || memchr(value, '\0', len))
+        return -1;
+    memcpy(v, value, len);
+    v[len] = '\0';
+    if (isdigit((unsigned char)v[0])) {
+        char *end;
+        errno = 0;
+        long secs = strtol(v, &end, 10);
+        return (!errno && *end == '\0') ? secs : -1;
+    }
+    /* The HTTP-date form; libcurl's parser is the one every other date
+     * the client reads goes through. */
+    time_t when = curl_getdate(v, NULL);
+    if (when <= 0)
+        return -1;
+    return (int64_t)when > now_s ? (long)((int64_t)when - now_s) : 0;
+}
+
+long kube_retry_after_line(const char *line, size_t len, int64_t now_s)
+{
+    static const char name[] = "retry-after:";
+    if (len < sizeof name - 1 || strncasecmp(line, name, sizeof name - 1))
+        return -1;
+    return kube_retry_after(line + sizeof name - 1, len - (sizeof name - 1), now_s);
 }
 
 int kube_read_file(const char *path, size_t max, char **out, size_t *len)

@@ -358,6 +358,16 @@ static void serve_portforward(fake *f, int fd, const char *head,
         tsock_send_str(fd, resp);
         return;
     }
+    if (!strncmp(pod, "busy", 4)) {
+        /* API Priority and Fairness rejecting the request: plain text, as
+         * kube-apiserver sends it, with the seconds to wait after "busy". */
+        snprintf(resp, sizeof resp, "HTTP/1.1 429 Too Many Requests\r\n"
+                 "Content-Type: text/plain; charset=utf-8\r\nRetry-After: %s"
+                 "\r\nContent-Length: 42\r\n\r\nToo many requests, please "
+                 "try again later.\n", pod + 4);
+        tsock_send_str(fd, resp);
+        return;
+    }
     if (!strcmp(pod, "plain400")) {
         tsock_send_str(fd, "HTTP/1.1 400 Bad Request\r\nContent-Length: 11\r\n\r\n"
                      "bad things\n");
@@ -978,6 +988,62 @@ static void test_probe_falls_back_to_debug1_header(void **state)
     cap_capturer_free(c);
 }
 
+/* A 429 from the API server holds back the pod for its Retry-After, and
+ * every other capture through the API server with it; direct captures do
+ * not pass through the API server, so they go on. */
+static void test_pf_retry_after(void **state)
+{
+    fixture *x = *state;
+    cap_target t = target("busy7");
+    cap_request rq = {.transport = CAP_TRANSPORT_PORTFORWARD,
+                      .kind = CAP_KIND_GOROUTINE_DEBUG1, .to_memory = true};
+    cap_result res;
+    assert_int_equal(cap_capture(x->cap, &t, &rq, &res), -1);
+    assert_int_equal(res.http_status, 429);
+    assert_int_equal(res.retry_after_s, 7);
+    assert_true(res.api_busy);
+    assert_non_null(strstr(res.error, "HTTP 429"));
+    cap_result_free(&res);
+    /* The pod's own back-off (base 10 s) is at least the 7 s asked for
+     * whatever the jitter drew. */
+    long b = cap_capturer_backoff_ms(x->cap, "ns/busy7");
+    assert_true(b >= 6000 && b <= 12000);
+
+    /* Another pod through the API server waits too, saying why. */
+    int before = atomic_load(&x->f.upgrades);
+    t = target("ok");
+    assert_int_equal(cap_capture(x->cap, &t, &rq, &res), -1);
+    assert_int_equal(res.status, CAP_ERR_BACKOFF);
+    if (!strstr(res.error, "the API server is shedding load: waiting") ||
+        !strstr(res.error, "Too many requests"))
+        fail_msg("%s", res.error);
+    cap_result_free(&res);
+    assert_int_equal(atomic_load(&x->f.upgrades), before);
+    assert_int_equal(cap_capturer_backoff_ms(x->cap, "ns/ok"), 0);
+
+    /* A direct capture is not the API server's load. */
+    t.port = x->f.port;
+    rq.transport = CAP_TRANSPORT_DIRECT;
+    if (cap_capture(x->cap, &t, &rq, &res))
+        fail_msg("%s", res.error);
+    cap_result_free(&res);
+
+    /* A Retry-After of a day cannot park a pod past the longest back-off
+     * (test_kube_util covers the HTTP-date form). */
+    cap_capturer_free(x->cap);
+    char err[256];
+    x->o.backoff_max_ms = 20000;
+    x->cap = cap_capturer_new(x->kc, &x->o, err, sizeof err);
+    assert_non_null(x->cap);
+    t = target("busy86400");
+    rq.transport = CAP_TRANSPORT_PORTFORWARD;
+    assert_int_equal(cap_capture(x->cap, &t, &rq, &res), -1);
+    assert_int_equal(res.retry_after_s, 86400);
+    cap_result_free(&res);
+    b = cap_capturer_backoff_ms(x->cap, "ns/busy86400");
+    assert_true(b > 12000 && b <= 20000);
+}
+
 static void test_direct_errors_and_backoff(void **state)
 {
     fixture *x = *state;
@@ -1260,6 +1326,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pf_size_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pf_cancel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pf_retry_after, setup, teardown),
         cmocka_unit_test_setup_teardown(test_direct_kinds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_direct_probe_threshold, setup,
                                         teardown),

@@ -69,6 +69,43 @@ static void test_format_time(void **state)
     assert_string_equal(small, "");
 }
 
+/* Retry-After as the API server (APF, eviction) and proxies send it. */
+static void test_retry_after(void **state)
+{
+    (void)state;
+    /* Sun, 06 Nov 1994 08:49:37 GMT is 784111777 (RFC 9110's example). */
+    const int64_t now = 784111777 - 30;
+    static const struct {
+        const char *v;
+        long want;
+    } cases[] = {
+        {"5", 5},
+        {" 1\r\n", 1},
+        {"0", 0},
+        {"Sun, 06 Nov 1994 08:49:37 GMT", 30},
+        {"Sun, 06 Nov 1994 08:48:37 GMT\r\n", 0}, /* in the past */
+        {"", -1},
+        {"-3", -1},
+        {"5s", -1},
+        {"99999999999999999999999", -1},
+        {"soon", -1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_int_equal(kube_retry_after(cases[i].v, strlen(cases[i].v), now),
+                         cases[i].want);
+    /* A NUL inside the value is not a number that ends early. */
+    assert_int_equal(kube_retry_after("5\0" "0", 3, now), -1);
+    const char *l = "retry-after: 7\r\n";
+    assert_int_equal(kube_retry_after_line(l, strlen(l), now), 7);
+    l = "Retry-After:12";
+    assert_int_equal(kube_retry_after_line(l, strlen(l), now), 12);
+    l = "Retry-Afterward: 3\r\n";
+    assert_int_equal(kube_retry_after_line(l, strlen(l), now), -1);
+    l = "Content-Length: 5\r\n";
+    assert_int_equal(kube_retry_after_line(l, strlen(l), now), -1);
+    assert_int_equal(kube_retry_after_line("Retry", 5, now), -1);
+}
+
 static void test_base64(void **state)
 {
     (void)state;
@@ -260,6 +297,7 @@ int main(void)
         cmocka_unit_test(test_one_line),    cmocka_unit_test(test_json_get),
         cmocka_unit_test(test_status_decode),
         cmocka_unit_test(test_read_file),
+        cmocka_unit_test(test_retry_after),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
