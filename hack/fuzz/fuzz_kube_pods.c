@@ -1,7 +1,7 @@
 /*
  * fuzz_kube_pods.c — libFuzzer target for the annotation parser: a pod's
- * leakwatch.dev/* (or Grafana's profiles.grafana.com/goroutine.*)
- * annotations resolved into a pprof endpoint (kube/kube_pods.h's
+ * leakwatch.dev annotations (or Grafana's profiles.grafana.com/goroutine
+ * ones) resolved into a pprof endpoint (kube/kube_pods.h's
  * kube_pod_endpoint_resolve), and the pod facts read next to it.
  *
  * An input starting with '{' is a whole pod as the API returns it.  Any

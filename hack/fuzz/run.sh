@@ -22,16 +22,19 @@
 #                         inputs that once crashed; libFuzzer replays every
 #                         seed before mutating, so each run re-checks them.
 #   hack/fuzz/dict/T.dict the target's dictionary (libFuzzer -dict=).
-# The working corpus grows in hack/fuzz/corpus-run/T/ (ignored by git) and
-# is kept between runs.  Crashing inputs are written next to it as
-# hack/fuzz/corpus-run/T-crash-* (or -leak-, -timeout-, -oom-).
+# The working corpus grows in hack/fuzz/corpus-run/T/ (ignored by git;
+# FUZZ_RUN_DIR moves it) and is kept between runs.  Crashing inputs are
+# written next to it as T-crash-* (or -leak-, -timeout-, -oom-), and each
+# target's summary line as T.summary.  The smoke pass of make test uses a
+# run directory of its own, so it neither feeds nor reads a long run's.
 #
 # Prints per target: executions, executions per second, edges covered and
 # crashes; exits non-zero if any target found a crash, a leak or a timeout,
 # or did not build.
 # Environment: FUZZ_TARGETS (space-separated names, default all),
 # FUZZ_MAX_LEN (default 16384), FUZZ_BUILD (asan or fast),
-# FUZZ_FAST_FROM (default 120), FUZZ_JOBS (default 1), CLANG (default clang).
+# FUZZ_FAST_FROM (default 120), FUZZ_JOBS (default 1), FUZZ_RUN_DIR
+# (default hack/fuzz/corpus-run), CLANG (default clang).
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 
@@ -66,7 +69,7 @@ case "$MODE" in
   *) echo "run.sh: FUZZ_BUILD is asan or fast, not $MODE" >&2; exit 1 ;;
 esac
 OUT=build/fuzz
-RUN=hack/fuzz/corpus-run
+RUN=${FUZZ_RUN_DIR:-hack/fuzz/corpus-run}
 mkdir -p "$OUT" "$RUN"
 
 PKGS=(libcurl jansson yaml-0.1 openssl zlib libmicrohttpd)
@@ -157,8 +160,8 @@ fuzz_once() {
   return $rc
 }
 
-# Fuzzes one built target and writes its summary line to $OUT/$t.summary
-# (and the word FAILED to $OUT/$t.failed when it found something).
+# Fuzzes one built target and writes its summary line to $RUN/$t.summary
+# (and the word FAILED to $RUN/$t.failed when it found something).
 fuzz_target() {
   local t=$1 asan_bin="$OUT/$1" corpus="$RUN/$1"
   mkdir -p "$corpus"
@@ -172,7 +175,7 @@ fuzz_target() {
   local before
   before=$(find "$RUN" -maxdepth 1 -name "$t-*" -type f | wc -l)
   : >"$log.start"
-  rm -f "$OUT/$t.failed"
+  rm -f "$RUN/$t.failed"
   local rc execs rate cov phases=""
   if [ "$MODE" = fast ]; then
     # A quarter of the time with comparison tracing, which finds the
@@ -227,11 +230,11 @@ fuzz_target() {
   files=$(find "$corpus" -type f | wc -l)
   local line="$t: ${execs:-?} execs$phases, ${rate:-?} exec/s, ${cov:-?} edges, $crashes crashes, corpus $files files$replay"
   if [ $rc -ne 0 ]; then
-    echo FAILED >"$OUT/$t.failed"
-    echo "$line: FAILED (exit $rc), see $log" >"$OUT/$t.summary"
+    echo FAILED >"$RUN/$t.failed"
+    echo "$line: FAILED (exit $rc), see $log" >"$RUN/$t.summary"
     grep -aE 'ERROR|invariant failed|SUMMARY|Test unit written' "$log" "${log%.log}.flat.log" 2>/dev/null | head -n 8
   else
-    echo "$line" >"$OUT/$t.summary"
+    echo "$line" >"$RUN/$t.summary"
   fi
 }
 
@@ -255,18 +258,18 @@ for t in "${runnable[@]}"; do
   while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do
     wait -n
   done
-  rm -f "$OUT/$t.summary"
+  rm -f "$RUN/$t.summary"
   fuzz_target "$t" &
 done
 wait
 for t in "${runnable[@]}"; do
-  if [ -f "$OUT/$t.summary" ]; then
-    summary+=("$(cat "$OUT/$t.summary")")
+  if [ -f "$RUN/$t.summary" ]; then
+    summary+=("$(cat "$RUN/$t.summary")")
   else
     summary+=("$t: no result (the run was interrupted)")
     failed+=("$t")
   fi
-  [ -f "$OUT/$t.failed" ] && failed+=("$t")
+  [ -f "$RUN/$t.failed" ] && failed+=("$t")
 done
 
 echo "== fuzz summary (${SECONDS_PER_TARGET}s per target, $MODE build, $JOBS at a time)"

@@ -14,10 +14,15 @@ if [ -n "$LW_WRAP" ]; then
   exit $?
 fi
 out=$(mktemp)
-if "$LW_ROOT/hack/fuzz/run.sh" "${LW_FUZZ_SMOKE_SECONDS:-3}" >"$out" 2>&1; then
+# A run directory of its own: the smoke starts from the committed seeds
+# alone, and a long `make fuzz` going on meanwhile keeps its corpus and
+# figures.  Kept when something failed, for the crashing input.
+run_dir=$(mktemp -d)
+if FUZZ_RUN_DIR=$run_dir "$LW_ROOT/hack/fuzz/run.sh" "${LW_FUZZ_SMOKE_SECONDS:-3}" >"$out" 2>&1; then
   ok "every parser fuzzer ran without a finding"
+  rm -rf "$run_dir"
 else
-  nok "a fuzzer failed (see below)"
+  nok "a fuzzer failed (see below; inputs and findings kept in $run_dir)"
   tail -n 40 "$out"
 fi
 sed -n '/^== fuzz summary/,$p' "$out"
