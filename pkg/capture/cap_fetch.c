@@ -73,13 +73,18 @@ static void first_line(const char *body, size_t len, char *out, size_t outlen)
 void cap_fetch_http_error(cap_fetch_ctx *f, bool via_apiserver)
 {
     char msg[600], reason[64] = "";
+    /* API Priority and Fairness sheds load with a plain-text 429, so the
+     * body cannot tell it from the pod's own; pprof handlers never answer
+     * 429, and taking a pod's for the API server's only waits as long as
+     * it asked.  A 503 is the API server failing to reach this one pod
+     * (the proxy's dial), never a reason to hold back the others. */
+    f->api_busy = via_apiserver && f->http_status == 429;
     if (via_apiserver &&
         !cap_status_message(f->errbody, f->errbody_len, msg, sizeof msg,
                             reason, sizeof reason)) {
         /* The API server speaking for itself: access, pod existence, or
          * its own failure to reach the pod. */
         cap_status st = CAP_ERR_CONNECT;
-        f->api_busy = f->http_status == 429 || f->http_status == 503;
         if (f->http_status == 401 || f->http_status == 403)
             st = CAP_ERR_FORBIDDEN;
         else if (f->http_status == 404 && !strcmp(reason, "NotFound"))

@@ -101,8 +101,8 @@ typedef struct cap_fetch_ctx {
     size_t errbody_len;
     char errbody_type[96];     /* its Content-Type                          */
     /* Retry-After of a refusal, in seconds; -1 when none came.  api_busy:
-     * the API server itself refused (429, or 503 with a Status body), so
-     * every capture through it should wait, not just this pod's. */
+     * the API server shed the request (429), so every capture through it
+     * should wait, not just this pod's. */
     long retry_after_s;
     bool api_busy;
 } cap_fetch_ctx;

@@ -570,12 +570,12 @@ static int upgrade_refused(pf *p, const char *head, size_t headlen,
     f->retry_after_s = kube_retry_after(hp.retry_after, strlen(hp.retry_after),
                                         lw_wall_ms() / 1000);
     /* Nothing but the API server answers before the upgrade: a 429 is its
-     * flow control (sent as plain text, not a Status). */
+     * flow control (sent as plain text, not a Status).  Other refusals,
+     * 503 included, are about this pod. */
     f->api_busy = hp.status == 429;
     char msg[600], reason[64];
     if (!cap_status_message(f->errbody, f->errbody_len, msg, sizeof msg,
                             reason, sizeof reason)) {
-        f->api_busy = hp.status == 429 || hp.status == 503;
         cap_status st = CAP_ERR_CONNECT;
         if (hp.status == 401 || hp.status == 403)
             st = CAP_ERR_FORBIDDEN;

@@ -173,8 +173,8 @@ typedef struct cap_result {
     char error[1024];
     /* A refusal's Retry-After in seconds, -1 when none: the pod's back-off
      * lasts at least that long (capped at backoff_max_ms).  api_busy: the
-     * API server refused for itself (429, or 503 with a Status), and every
-     * capture through it waits as long. */
+     * API server shed the request (429), and every capture through it
+     * waits as long. */
     long retry_after_s;
     bool api_busy;
 } cap_result;

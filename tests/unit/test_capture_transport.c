@@ -570,6 +570,28 @@ static void serve_pod_get(int fd, const char *name)
     tsock_send_str(fd, r);
 }
 
+/* pods/proxy refusals: APF's plain-text 429 ("busyN", Retry-After N), or
+ * the 503 Status the API server sends when its dial to the pod fails. */
+static void serve_proxy_refusal(int fd, const char *pod)
+{
+    char resp[768];
+    if (!strcmp(pod, "unreach")) {
+        const char *b = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":"
+                        "\"Failure\",\"message\":\"error trying to reach "
+                        "service: dial tcp 10.244.0.9:6060: connect: connection "
+                        "refused\",\"reason\":\"ServiceUnavailable\",\"code\":503}";
+        snprintf(resp, sizeof resp, "HTTP/1.1 503 Service Unavailable\r\n"
+                 "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+                 "\r\n%s", strlen(b), b);
+    } else {
+        snprintf(resp, sizeof resp, "HTTP/1.1 429 Too Many Requests\r\n"
+                 "Content-Type: text/plain; charset=utf-8\r\nRetry-After: %s"
+                 "\r\nContent-Length: 42\r\n\r\nToo many requests, please "
+                 "try again later.\n", pod + 4);
+    }
+    tsock_send_str(fd, resp);
+}
+
 static void *conn_thread(void *arg)
 {
     conn_arg *ca = arg;
@@ -600,7 +622,10 @@ static void *conn_thread(void *arg)
                 serve_portforward(f, fd, head, pod, port);
             } else if (sscanf(path, "/api/v1/namespaces/ns/pods/%127[^/:]:"
                                     "%u/proxy", pod, &port) == 2) {
-                serve_plain(f, &c, strstr(path, "/proxy") + 6);
+                if (!strncmp(pod, "busy", 4) || !strcmp(pod, "unreach"))
+                    serve_proxy_refusal(fd, pod);
+                else
+                    serve_plain(f, &c, strstr(path, "/proxy") + 6);
             } else if (sscanf(path, "/api/v1/namespaces/ns/pods/%127[^/?]",
                               pod) == 1) {
                 serve_pod_get(fd, pod);
@@ -1044,6 +1069,38 @@ static void test_pf_retry_after(void **state)
     assert_true(b > 12000 && b <= 20000);
 }
 
+/* Through pods/proxy: a 503 about one pod holds back only that pod; a 429
+ * holds back every capture through the API server. */
+static void test_proxy_retry_after(void **state)
+{
+    fixture *x = *state;
+    cap_request rq = {.transport = CAP_TRANSPORT_PROXY, .to_memory = true,
+                      .kind = CAP_KIND_GOROUTINE_DEBUG1};
+    cap_result res;
+    cap_target t = target("unreach");
+    assert_int_equal(cap_capture(x->cap, &t, &rq, &res), -1);
+    assert_int_equal(res.http_status, 503);
+    assert_false(res.api_busy);
+    assert_non_null(strstr(res.error, "connection refused"));
+    cap_result_free(&res);
+    t = target("p");
+    if (cap_capture(x->cap, &t, &rq, &res))
+        fail_msg("a 503 for another pod held this one back: %s", res.error);
+    cap_result_free(&res);
+
+    t = target("busy5");
+    assert_int_equal(cap_capture(x->cap, &t, &rq, &res), -1);
+    assert_int_equal(res.http_status, 429);
+    assert_int_equal(res.retry_after_s, 5);
+    assert_true(res.api_busy);
+    cap_result_free(&res);
+    t = target("p");
+    assert_int_equal(cap_capture(x->cap, &t, &rq, &res), -1);
+    assert_int_equal(res.status, CAP_ERR_BACKOFF);
+    assert_non_null(strstr(res.error, "shedding load"));
+    cap_result_free(&res);
+}
+
 static void test_direct_errors_and_backoff(void **state)
 {
     fixture *x = *state;
@@ -1335,6 +1392,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_direct_errors_and_backoff, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_proxy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_proxy_retry_after, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_parse_in_same_pass, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_size_caps, setup, teardown),
