@@ -310,7 +310,7 @@ static int run_fetch(capture_run *r, const char *path, cap_sink *sink,
     }
     res->http_status = f.http_status;
     res->retry_after_s = f.retry_after_s;
-    res->api_busy = f.api_busy && r->transport != CAP_TRANSPORT_DIRECT;
+    res->api_busy = f.api_busy;
     if (rc) {
         if (f.status == CAP_OK) /* defensive: a failure always has a why */
             cap_fetch_fail(&f, CAP_ERR_CONNECT, "fetch failed");
@@ -435,13 +435,13 @@ static bool counts_as_failure(cap_status st)
     }
 }
 
-/* When a refusal's Retry-After ends, capped at the longest back-off. */
+/* When a refusal's Retry-After ends (capped at the longest back-off, so a
+ * hostile value cannot park anything), or without_ms from now when none came. */
 static int64_t retry_after_until(const cap_capturer *c, const cap_result *res,
-                                 int64_t now_ms)
+                                 int64_t now_ms, int64_t without_ms)
 {
-    if (res->retry_after_s < 0)
-        return 0;
-    int64_t ms = res->retry_after_s > c->o.backoff_max_ms / 1000
+    int64_t ms = res->retry_after_s < 0 ? without_ms
+                 : res->retry_after_s > c->o.backoff_max_ms / 1000
                      ? c->o.backoff_max_ms
                      : (int64_t)res->retry_after_s * 1000;
     return now_ms + ms;
@@ -461,9 +461,8 @@ static void record_outcome(capture_run *r, const cap_result *res)
             cap_backoff_fail(&s->backoff, c->o.backoff_base_ms,
                              c->o.backoff_max_ms, c->o.backoff_jitter,
                              now, rand01_locked(c));
-            /* The server said when to come back: not sooner (but a hostile
-             * Retry-After cannot park the pod past the longest back-off). */
-            int64_t told = retry_after_until(c, res, now);
+            /* The server said when to come back: not sooner. */
+            int64_t told = retry_after_until(c, res, now, 0);
             if (told > s->backoff.next_ms)
                 s->backoff.next_ms = told;
             lw_strlcpy(s->last_error, res->error, sizeof s->last_error);
@@ -473,8 +472,7 @@ static void record_outcome(capture_run *r, const cap_result *res)
         int64_t now = lw_mono_ms();
         /* Without Retry-After, one back-off base: the refusal itself says
          * the server is shedding load. */
-        int64_t until = res->retry_after_s >= 0 ? retry_after_until(c, res, now)
-                                                : now + c->o.backoff_base_ms;
+        int64_t until = retry_after_until(c, res, now, c->o.backoff_base_ms);
         if (until > c->api_not_before_ms) {
             c->api_not_before_ms = until;
             lw_strlcpy(c->api_busy_why, res->error, sizeof c->api_busy_why);

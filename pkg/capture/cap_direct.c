@@ -66,7 +66,7 @@ static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *ud)
     if (n > 5 && !strncmp(ptr, "HTTP/", 5)) {
         x->f->errbody_type[0] = '\0';
         x->f->retry_after_s = -1;
-    } else if ((retry_after = kube_retry_after_line(ptr, n, lw_wall_ms() / 1000)) >= 0) {
+    } else if ((retry_after = kube_retry_after_line(ptr, n)) >= 0) {
         x->f->retry_after_s = retry_after;
     } else if (n > 13 && !strncasecmp(ptr, "Content-Type:", 13)) {
         size_t i = 13, o = 0;

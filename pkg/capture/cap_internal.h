@@ -102,7 +102,7 @@ typedef struct cap_fetch_ctx {
     char errbody_type[96];     /* its Content-Type                          */
     /* Retry-After of a refusal, in seconds; -1 when none came.  api_busy:
      * the API server shed the request (429), so every capture through it
-     * should wait, not just this pod's. */
+     * should wait, not just this pod's; never set on a direct fetch. */
     long retry_after_s;
     bool api_busy;
 } cap_fetch_ctx;

@@ -209,9 +209,9 @@ void kube_format_micro_time(int64_t unix_us, char *out, size_t outlen);
  * surrounding blanks and CR/LF ignored), len bytes of it, as seconds from
  * now_s; -1 when it is neither.  A date in the past is 0. */
 long kube_retry_after(const char *value, size_t len, int64_t now_s);
-/* The same from a whole header line ("Retry-After: 5\r\n", any case);
- * -1 when the line is another header. */
-long kube_retry_after_line(const char *line, size_t len, int64_t now_s);
+/* The same from a whole header line ("Retry-After: 5\r\n", any case),
+ * dates measured from the wall clock; -1 when the line is another header. */
+long kube_retry_after_line(const char *line, size_t len);
 
 /* An API Status (or any error body) in one sentence: the Status message
  * when there is one (`pods "x" is forbidden: User ...`), else "HTTP 502 Bad

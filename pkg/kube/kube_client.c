@@ -472,7 +472,7 @@ static size_t on_header(char *p, size_t sz, size_t nmemb, void *ud)
     if (n >= 5 && !strncmp(p, "HTTP/", 5)) {
         a->retry_after_s = -1; /* a new response (after 100 Continue) */
     } else {
-        long secs = kube_retry_after_line(p, n, lw_wall_ms() / 1000);
+        long secs = kube_retry_after_line(p, n);
         if (secs >= 0)
             a->retry_after_s = secs;
     }

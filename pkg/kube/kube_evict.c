@@ -141,7 +141,7 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud)
 {
     long *retry_after = ud;
     size_t len = size * nmemb;
-    long v = kube_retry_after_line(data, len, lw_wall_ms() / 1000);
+    long v = kube_retry_after_line(data, len);
     if (v >= 0)
         *retry_after = v;
     return len;

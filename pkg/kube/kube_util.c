@@ -23,6 +23,7 @@
 
 #include "kube/kube.h"
 #include "kube/kube_internal.h"
+#include "lw/lw_clock.h"
 
 static int digits(const char **p, int n, int *val)
 {
@@ -151,12 +152,14 @@ long kube_retry_after(const char *value, size_t len, int64_t now_s)
     return (int64_t)when > now_s ? (long)((int64_t)when - now_s) : 0;
 }
 
-long kube_retry_after_line(const char *line, size_t len, int64_t now_s)
+long kube_retry_after_line(const char *line, size_t len)
 {
     static const char name[] = "retry-after:";
     if (len < sizeof name - 1 || strncasecmp(line, name, sizeof name - 1))
         return -1;
-    return kube_retry_after(line + sizeof name - 1, len - (sizeof name - 1), now_s);
+    /* The clock only once the name matched: this runs for every header. */
+    return kube_retry_after(line + sizeof name - 1, len - (sizeof name - 1),
+                            lw_wall_ms() / 1000);
 }
 
 int kube_read_file(const char *path, size_t max, char **out, size_t *len)

@@ -327,6 +327,18 @@ static void serve_tunnel_tls(fake *f, int fd)
     SSL_free(ssl);
 }
 
+/* API Priority and Fairness rejecting a request: plain text, as
+ * kube-apiserver sends it, asking the client to wait retry_after seconds. */
+static void send_apf_429(int fd, const char *retry_after)
+{
+    char resp[768];
+    snprintf(resp, sizeof resp, "HTTP/1.1 429 Too Many Requests\r\n"
+             "Content-Type: text/plain; charset=utf-8\r\nRetry-After: %s"
+             "\r\nContent-Length: 42\r\n\r\nToo many requests, please "
+             "try again later.\n", retry_after);
+    tsock_send_str(fd, resp);
+}
+
 static void serve_portforward(fake *f, int fd, const char *head,
                               const char *pod, unsigned port)
 {
@@ -359,13 +371,7 @@ static void serve_portforward(fake *f, int fd, const char *head,
         return;
     }
     if (!strncmp(pod, "busy", 4)) {
-        /* API Priority and Fairness rejecting the request: plain text, as
-         * kube-apiserver sends it, with the seconds to wait after "busy". */
-        snprintf(resp, sizeof resp, "HTTP/1.1 429 Too Many Requests\r\n"
-                 "Content-Type: text/plain; charset=utf-8\r\nRetry-After: %s"
-                 "\r\nContent-Length: 42\r\n\r\nToo many requests, please "
-                 "try again later.\n", pod + 4);
-        tsock_send_str(fd, resp);
+        send_apf_429(fd, pod + 4);
         return;
     }
     if (!strcmp(pod, "plain400")) {
@@ -570,7 +576,7 @@ static void serve_pod_get(int fd, const char *name)
     tsock_send_str(fd, r);
 }
 
-/* pods/proxy refusals: APF's plain-text 429 ("busyN", Retry-After N), or
+/* pods/proxy refusals: APF's 429 ("busyN", Retry-After N), or
  * the 503 Status the API server sends when its dial to the pod fails. */
 static void serve_proxy_refusal(int fd, const char *pod)
 {
@@ -583,13 +589,10 @@ static void serve_proxy_refusal(int fd, const char *pod)
         snprintf(resp, sizeof resp, "HTTP/1.1 503 Service Unavailable\r\n"
                  "Content-Type: application/json\r\nContent-Length: %zu\r\n"
                  "\r\n%s", strlen(b), b);
+        tsock_send_str(fd, resp);
     } else {
-        snprintf(resp, sizeof resp, "HTTP/1.1 429 Too Many Requests\r\n"
-                 "Content-Type: text/plain; charset=utf-8\r\nRetry-After: %s"
-                 "\r\nContent-Length: 42\r\n\r\nToo many requests, please "
-                 "try again later.\n", pod + 4);
+        send_apf_429(fd, pod + 4);
     }
-    tsock_send_str(fd, resp);
 }
 
 static void *conn_thread(void *arg)
