@@ -30,9 +30,13 @@
  * whatever the input held. */
 static inline void fz_check_message(const char *m, size_t cap)
 {
-    FZ_REQUIRE(memchr(m, '\0', cap) != NULL);
-    for (const unsigned char *p = (const unsigned char *)m; *p; p++)
-        FZ_REQUIRE(*p >= 0x20 && *p != 0x7F);
+    size_t n = strnlen(m, cap);
+    FZ_REQUIRE(n < cap);
+    /* One branch per message, not per byte: this runs for every line. */
+    unsigned bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad |= ((unsigned char)m[i] < 0x20) | ((unsigned char)m[i] == 0x7F);
+    FZ_REQUIRE(!bad);
 }
 
 /* Piece size for the second, split feeding of an input: taken from its

@@ -32,7 +32,7 @@
 # crashes; exits non-zero if any target found a crash, a leak or a timeout,
 # or did not build.
 # Environment: FUZZ_TARGETS (space-separated names, default all),
-# FUZZ_MAX_LEN (default 16384), FUZZ_BUILD (asan or fast),
+# FUZZ_MAX_LEN (default 16384, or the target's .options), FUZZ_BUILD (asan or fast),
 # FUZZ_FAST_FROM (default 120), FUZZ_JOBS (default 1), FUZZ_RUN_DIR
 # (default hack/fuzz/corpus-run), CLANG (default clang).
 set -uo pipefail
@@ -49,8 +49,10 @@ if ! command -v "$CLANG" >/dev/null 2>&1; then
   exit 1
 fi
 # Every limit the targets set (a line, a chunk, a body) is under 16 KiB,
-# so longer inputs only make each execution slower.
-MAX_LEN=${FUZZ_MAX_LEN:-16384}
+# so longer inputs only make each execution slower.  A target whose limits
+# are lower says so in hack/fuzz/T.options (OSS-Fuzz's format: a
+# [libfuzzer] section with max_len = N); FUZZ_MAX_LEN overrides both.
+DEFAULT_MAX_LEN=16384
 FAST_FROM=${FUZZ_FAST_FROM:-120}
 JOBS=${FUZZ_JOBS:-1}
 if ! [[ "$JOBS" =~ ^[1-9][0-9]*$ ]]; then
@@ -144,12 +146,26 @@ build_target() {
   done
 }
 
+# The input size cap of target t.
+max_len_of() {
+  local n=""
+  if [ -n "${FUZZ_MAX_LEN:-}" ]; then
+    n=$FUZZ_MAX_LEN
+  elif [ -f "hack/fuzz/$1.options" ]; then
+    n=$(sed -nE 's/^[[:space:]]*max_len[[:space:]]*=[[:space:]]*([0-9]+)[[:space:]]*$/\1/p' \
+          "hack/fuzz/$1.options" | tail -n 1)
+  fi
+  echo "${n:-$DEFAULT_MAX_LEN}"
+}
+
 # One libFuzzer run of bin on the target's corpus for secs seconds; sets
 # run_execs, run_rate, run_cov and returns libFuzzer's exit status.
 fuzz_once() {
   local t=$1 bin=$2 secs=$3 log=$4
+  # -reload=0: only one process fuzzes a corpus, so rereading it for other
+  # processes' finds (every 10 s by default) is time lost to mutation.
   nice "./$bin" "$RUN/$t" -dict="hack/fuzz/dict/$t.dict" -max_total_time="$secs" \
-    -max_len="$MAX_LEN" -timeout=20 -rss_limit_mb=2048 \
+    -max_len="$(max_len_of "$t")" -timeout=20 -rss_limit_mb=2048 -reload=0 \
     -print_final_stats=1 -artifact_prefix="$RUN/$t-" >"$log" 2>&1
   local rc=$?
   # -a: libFuzzer echoes input bytes (dictionary entries) into the log,
@@ -215,7 +231,7 @@ fuzz_target() {
     # first that fails).
     local rlog="${log%.log}.asan-replay.log" found rrc
     mapfile -t found < <(find "$RUN" -maxdepth 1 -name "$t-*" -type f -newer "$log.start")
-    nice "./$asan_bin" "$corpus" -runs=0 -max_len="$MAX_LEN" -timeout=20 \
+    nice "./$asan_bin" "$corpus" -runs=0 -max_len="$(max_len_of "$t")" -timeout=20 \
       -rss_limit_mb=2048 -artifact_prefix="$RUN/$t-asan-" >"$rlog" 2>&1
     rrc=$?
     if [ $rrc -eq 0 ] && [ ${#found[@]} -gt 0 ]; then

@@ -82,21 +82,16 @@ static size_t put(const char *s, size_t from, size_t n, char *out, size_t *o,
     char esc[8];
     const char *sh;
     size_t len, i = from;
-    while (i < n) {
+    while (i < n && *o < max) {
         /* A run of printable ASCII, most of any text, goes in one copy
-         * rather than unit by unit. */
-        size_t run = i;
-        while (run < n && (unsigned char)s[run] >= 0x20 && (unsigned char)s[run] < 0x7F)
+         * rather than unit by unit; the scan stops where the room does. */
+        size_t end = n - i > max - *o ? i + (max - *o) : n, run = i;
+        while (run < end && (unsigned char)s[run] >= 0x20 && (unsigned char)s[run] < 0x7F)
             run++;
         if (run > i) {
-            size_t take = run - i;
-            if (take > max - *o)
-                take = max - *o;
-            memcpy(out + *o, s + i, take);
-            *o += take;
-            i += take;
-            if (i < run)
-                break;
+            memcpy(out + *o, s + i, run - i);
+            *o += run - i;
+            i = run;
             continue;
         }
         size_t k = unit(s + i, n - i, esc, &sh, &len);

@@ -149,6 +149,13 @@ static void test_text_escape(void **state)
     assert_string_equal(out, "ab");
     lw_text_escape("ab\xC3\xA9", 4, out, 5);
     assert_string_equal(out, "ab\xC3\xA9");
+    /* A printable run longer than the room stops where the room does. */
+    assert_int_equal(lw_text_escape("abcdefghijkl\x1b", 13, out, sizeof out), 7);
+    assert_string_equal(out, "abcdefg");
+    assert_int_equal(lw_text_escape("abcdefg", 7, out, sizeof out), 7);
+    assert_string_equal(out, "abcdefg");
+    assert_int_equal(lw_text_escape("abcd\x1b", 5, out, sizeof out), 4);
+    assert_string_equal(out, "abcd");
 
     char *d = lw_text_escape_dup("x\ny");
     assert_string_equal(d, "x\\x0ay");
