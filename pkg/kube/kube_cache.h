@@ -14,8 +14,10 @@
  * Threads: callbacks run on the watch thread, one at a time, after the cache
  * was updated and outside its lock, so a callback may read the cache and may
  * call kube_request().  Readers (kube_cache_get/foreach) may run on any
- * thread.  Objects handed out are shared and read-only: json_deep_copy one
- * before changing it.
+ * thread.  Objects handed to callbacks are shared and read-only:
+ * json_deep_copy one before changing it.  The cache keeps each object as
+ * its compact JSON text, a seventh of a parsed tree, so kube_cache_get and
+ * foreach parse what they hand out: read it when needed, do not poll it.
  *
  * Not for: writing objects, or collections too large to hold in memory.
  */
@@ -93,8 +95,8 @@ bool kube_cache_synced(kube_cache *cache);
 /* Waits up to timeout_ms for the first sync; true when synced. */
 bool kube_cache_wait_synced(kube_cache *cache, long timeout_ms);
 
-/* The object, json_incref'd (the caller json_decref's it), or NULL.
- * ns NULL or "" for cluster-scoped objects. */
+/* The object, as a tree of its own (the caller json_decref's it), or NULL
+ * when absent or out of memory.  ns NULL or "" for cluster-scoped objects. */
 json_t *kube_cache_get(kube_cache *cache, const char *ns, const char *name);
 /* Calls fn for a snapshot of the objects (taken under the lock, called
  * outside it, so fn may call back into the cache).  fn returns non-zero to

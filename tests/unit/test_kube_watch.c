@@ -360,6 +360,7 @@ typedef struct rec {
     kube_cache *cache;
     int reentrant_hits;
     int synced_calls;
+    char old_rv[32]; /* the earlier state's, at the last update */
 } rec;
 
 static void logf_(rec *r, const char *what, const json_t *o, bool unknown)
@@ -393,8 +394,11 @@ static void on_add(const json_t *o, void *ud)
 
 static void on_update(const json_t *old, const json_t *neu, void *ud)
 {
-    (void)old;
-    logf_(ud, "update", neu, false);
+    rec *r = ud;
+    const char *rv = json_string_value(json_object_get(
+        json_object_get(old, "metadata"), "resourceVersion"));
+    snprintf(r->old_rv, sizeof r->old_rv, "%s", rv ? rv : "(none)");
+    logf_(r, "update", neu, false);
 }
 
 static void on_delete(const json_t *o, bool unknown, void *ud)
@@ -483,6 +487,7 @@ static void test_cache_relist_diff(void **state)
     event(wh, KUBE_WATCH_ADDED, pod("ns1", "d", "ud", "16"));
     assert_int_equal(r.n, 6);
     assert_string_equal(r.log[3], "update ns1/a 13");
+    assert_string_equal(r.old_rv, "10");
     assert_string_equal(r.log[4], "delete ns1/b 14");
     assert_string_equal(r.log[5], "add ns1/d 16");
 
@@ -553,6 +558,66 @@ static void test_cache_relist_diff(void **state)
     kube_cache_free(c);
 }
 
+/* The transform drops what a controller never reads. */
+static void drop_status(json_t *obj, void *ud)
+{
+    int *calls = ud;
+    (*calls)++;
+    json_object_del(obj, "status");
+}
+
+/* What the cache stores is the transformed object, handed out as a tree
+ * the caller owns; the same uid and resourceVersion is not an update,
+ * whatever the text (a LIST's items lack kind and apiVersion). */
+static void test_cache_stores_transformed_copies(void **state)
+{
+    (void)state;
+    rec r = {0};
+    kube_cache_handlers h = {on_add, on_update, on_delete, on_synced, &r};
+    int transforms = 0;
+    char err[256];
+    kube_cache_opts o = {.transform = drop_status, .transform_ud = &transforms};
+    kube_cache *c = kube_cache_new(NULL, &o, &h, err, sizeof err);
+    assert_non_null(c);
+    r.cache = c;
+    const kube_watch_handler *wh = kube_cache_watch_handler(c);
+    json_t *p = pod("ns1", "a", "ua", "10");
+    json_object_set_new(p, "status", json_pack("{s:s}", "phase", "Running"));
+    json_t *items[] = {p};
+    list(wh, items, 1, "10");
+    assert_int_equal(transforms, 1);
+    assert_int_equal(r.n, 1);
+
+    json_t *got = kube_cache_get(c, "ns1", "a");
+    assert_non_null(got);
+    assert_null(json_object_get(got, "status"));
+    json_object_set_new(json_object_get(got, "metadata"), "name",
+                        json_string("changed-by-caller"));
+    json_decref(got);
+    got = kube_cache_get(c, "ns1", "a");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(got, "metadata"), "name")),
+                        "a");
+    json_decref(got);
+
+    /* The same version again, as a relist returns it (its items without
+     * kind): nothing to deliver. */
+    p = pod("ns1", "a", "ua", "10");
+    json_object_del(p, "kind");
+    items[0] = p;
+    list(wh, items, 1, "10");
+    assert_int_equal(r.n, 1);
+    /* A new version is an update, handed the earlier state read back. */
+    p = pod("ns1", "a", "ua", "11");
+    json_object_set_new(json_object_get(p, "metadata"), "labels",
+                        json_pack("{s:s}", "app", "x"));
+    event(wh, KUBE_WATCH_MODIFIED, p);
+    assert_int_equal(r.n, 2);
+    assert_string_equal(r.log[1], "update ns1/a 11");
+    assert_string_equal(r.old_rv, "10");
+    kube_cache_free(c);
+}
+
 static void test_cache_cluster_scoped_and_opts(void **state)
 {
     (void)state;
@@ -593,6 +658,7 @@ int main(void)
         cmocka_unit_test(test_parse_reason_escaped),
         cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_cache_relist_diff),
+        cmocka_unit_test(test_cache_stores_transformed_copies),
         cmocka_unit_test(test_cache_cluster_scoped_and_opts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
