@@ -4,6 +4,14 @@
  * A plain array of pointers with a uid index (open addressing) is enough
  * for the thousands of pods one controller watches; removal swaps the last
  * entry into the hole and rebuilds the index slot.
+ *
+ * Peer rates are the one question asked of a pod's whole group on every
+ * sample.  Answered by a scan of the registry, a round cost O(pods^2):
+ * at 10,000 pods the scan was half of each sample's CPU.  So the rates of
+ * every group are gathered in one sorted pass, at most every
+ * CTL_PEER_REFRESH_S, and a sample looks its group up: O(pods log pods)
+ * per refresh and O(log pods) per sample.  A rate up to that old is fine
+ * for what it serves, telling a replica that stands out from its peers.
  */
 #include "ctl_pods.h"
 
@@ -16,12 +24,26 @@
 #include "lw/lw_hash.h"
 #include "lw/lw_str.h"
 
+/* A group of peers (pods of one controller owner) in the last gathering:
+ * its members' rates are peer_rates[first .. first + n), ascending. */
+typedef struct peer_group {
+    char owner_uid[sizeof(((kube_owner *)0)->uid)];
+    size_t first, n;
+} peer_group;
+
 struct ctl_pods {
     pthread_mutex_t mu;
     ctl_pod **pods;
     size_t n, cap;
     int32_t *index;   /* slot -> position in pods, -1 empty */
     size_t index_cap;
+
+    /* Peer rates as last gathered (at peer_at_s, 0 never). */
+    double *peer_rates;
+    size_t peer_rates_cap;
+    peer_group *peer_groups;
+    size_t npeer_groups, peer_groups_cap;
+    int64_t peer_at_s;
 };
 
 ctl_pods *ctl_pods_new(void)
@@ -80,6 +102,8 @@ void ctl_pods_free(ctl_pods *r)
     }
     free(r->pods);
     free(r->index);
+    free(r->peer_rates);
+    free(r->peer_groups);
     pthread_mutex_destroy(&r->mu);
     free(r);
 }
@@ -256,13 +280,19 @@ void ctl_pods_foreach(ctl_pods *r, int (*fn)(ctl_pod *p, void *ud), void *ud)
             return;
 }
 
+/* A pod's own group key, or NULL for a pod without peers (a bare pod, or
+ * one whose owner is not resolved yet). */
+static const char *group_of(const ctl_pod *p)
+{
+    if (!p->owner_resolved || !p->owner.kind[0] || !p->owner.uid[0])
+        return NULL;
+    return p->owner.uid;
+}
+
 static bool same_group(const ctl_pod *a, const ctl_pod *b)
 {
-    if (a == b || !a->owner_resolved || !b->owner_resolved)
-        return false;
-    if (!a->owner.kind[0] || !a->owner.uid[0])
-        return false; /* bare pods have no peers */
-    return !strcmp(a->owner.uid, b->owner.uid);
+    const char *ga = group_of(a), *gb = group_of(b);
+    return a != b && ga && gb && !strcmp(ga, gb);
 }
 
 /* q runs an older template than p: both revisions known and q's lower. */
@@ -296,21 +326,111 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-double ctl_pods_peer_rate_median(ctl_pods *r, const ctl_pod *p, int64_t now_s)
+typedef struct rated {
+    const ctl_pod *pod;
+    double rate;
+} rated;
+
+static int cmp_rated(const void *a, const void *b)
 {
-    double rates[256];
+    const rated *x = a, *y = b;
+    int c = strcmp(x->pod->owner.uid, y->pod->owner.uid);
+    return c ? c : (x->rate > y->rate) - (x->rate < y->rate);
+}
+
+static int cmp_group_key(const void *key, const void *g)
+{
+    return strcmp(key, ((const peer_group *)g)->owner_uid);
+}
+
+/* Gathers every group's rates: goroutines per minute of age of each pod
+ * with a count, sorted by group and rate.  Each pod remembers the rate it
+ * was counted with, so that its own can be left out of its group's. */
+static int gather_peer_rates(ctl_pods *r, int64_t now_s)
+{
+    rated *all = r->n ? malloc(r->n * sizeof(*all)) : NULL;
+    if (r->n && !all)
+        return -1;
     size_t k = 0;
-    for (size_t i = 0; i < r->n && k < 256; i++) {
+    for (size_t i = 0; i < r->n; i++) {
         ctl_pod *q = r->pods[i];
-        if (!same_group(p, q) || q->last_count < 0 || q->start_s <= 0)
+        q->peer_rate_counted = false;
+        if (!group_of(q) || q->last_count < 0 || q->start_s <= 0)
             continue;
         double age_min = (double)(now_s - q->start_s) / 60.0;
         if (age_min < 1)
             age_min = 1;
-        rates[k++] = (double)q->last_count / age_min;
+        q->peer_rate = (double)q->last_count / age_min;
+        q->peer_rate_counted = true;
+        all[k++] = (rated){q, q->peer_rate};
     }
-    if (k < 2)
+    qsort(all, k, sizeof(*all), cmp_rated);
+    r->npeer_groups = 0;
+    int rc = 0;
+    if (k > r->peer_rates_cap) {
+        double *nr = realloc(r->peer_rates, k * sizeof(*nr));
+        if (!nr)
+            rc = -1;
+        else {
+            r->peer_rates = nr;
+            r->peer_rates_cap = k;
+        }
+    }
+    for (size_t i = 0; i < k && rc == 0; i++) {
+        r->peer_rates[i] = all[i].rate;
+        peer_group *g = r->npeer_groups ? &r->peer_groups[r->npeer_groups - 1] : NULL;
+        if (g && !strcmp(g->owner_uid, all[i].pod->owner.uid)) {
+            g->n++;
+            continue;
+        }
+        if (lw_grow(&r->peer_groups, &r->peer_groups_cap, r->npeer_groups,
+                    sizeof(*r->peer_groups), 16) != 0) {
+            rc = -1;
+            break;
+        }
+        g = &r->peer_groups[r->npeer_groups++];
+        lw_strlcpy(g->owner_uid, all[i].pod->owner.uid, sizeof(g->owner_uid));
+        g->first = i;
+        g->n = 1;
+    }
+    free(all);
+    if (rc != 0) {
+        /* Out of memory: no peers until the next gathering, which is what
+         * a pod without peers gets anyway (no divergence is claimed). */
+        r->npeer_groups = 0;
+        for (size_t i = 0; i < r->n; i++)
+            r->pods[i]->peer_rate_counted = false;
+    }
+    r->peer_at_s = now_s;
+    return rc;
+}
+
+double ctl_pods_peer_rate_median(ctl_pods *r, const ctl_pod *p, int64_t now_s)
+{
+    const char *key = group_of(p);
+    if (!key)
         return -1;
-    qsort(rates, k, sizeof(double), cmp_double);
-    return k % 2 ? rates[k / 2] : (rates[k / 2 - 1] + rates[k / 2]) / 2;
+    if (r->peer_at_s == 0 || now_s < r->peer_at_s ||
+        now_s - r->peer_at_s >= CTL_PEER_REFRESH_S)
+        gather_peer_rates(r, now_s);
+    const peer_group *g = bsearch(key, r->peer_groups, r->npeer_groups,
+                                  sizeof(*r->peer_groups), cmp_group_key);
+    if (!g)
+        return -1;
+    const double *rates = r->peer_rates + g->first;
+    /* Leave p's own rate out: any one entry equal to it will do. */
+    size_t skip = g->n;
+    if (p->peer_rate_counted) {
+        const double *own = bsearch(&p->peer_rate, rates, g->n, sizeof(*rates),
+                                    cmp_double);
+        if (own)
+            skip = (size_t)(own - rates);
+    }
+    size_t m = g->n - (skip < g->n ? 1 : 0);
+    if (m < 2)
+        return -1;
+#define PEER_AT(i) rates[(i) < skip ? (i) : (i) + 1]
+    double median = m % 2 ? PEER_AT(m / 2) : (PEER_AT(m / 2 - 1) + PEER_AT(m / 2)) / 2;
+#undef PEER_AT
+    return median;
 }

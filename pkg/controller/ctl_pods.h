@@ -88,6 +88,9 @@ typedef struct ctl_pod {
     int failures;         /* consecutive failed samples                  */
     unsigned failure_kinds_logged; /* bit per cap_status warned this streak */
     bool diverged;        /* stands out from its peers (age-normalised)  */
+    /* Its rate in the last gathering of peer rates, when counted there. */
+    double peer_rate;
+    bool peer_rate_counted;
 
     /* Suspicion episode: full captures since the window turned suspect
      * (ctl_episode.h).  NULL while a worker holds it or none is open;
@@ -144,8 +147,13 @@ void ctl_pods_foreach(ctl_pods *r, int (*fn)(ctl_pod *p, void *ud), void *ud);
  * the freshest, i.e. the youngest; NULL when none.  Caller holds the
  * lock. */
 ctl_pod *ctl_pods_fresh_peer(ctl_pods *r, const ctl_pod *p);
+/* How old the peer rates a sample is compared with may be, in seconds. */
+#define CTL_PEER_REFRESH_S 15
 /* Median of the peers' last counts normalised by age (goroutines per
- * minute of age), excluding p; -1 when fewer than two peers have counts. */
+ * minute of age), excluding p; -1 when fewer than two peers have counts.
+ * The counts are those of the last gathering of every group's rates,
+ * redone when it is CTL_PEER_REFRESH_S old (now_s, unix seconds, drives
+ * it).  Caller holds the lock. */
 double ctl_pods_peer_rate_median(ctl_pods *r, const ctl_pod *p, int64_t now_s);
 
 /* A request counter reading (monotonic ms); a smaller value than the last

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -104,6 +105,89 @@ static void test_upsert_lifecycle(void **state)
     json_decref(a3);
     json_decref(b);
     json_decref(c);
+    ctl_pods_free(r);
+}
+
+/* A pod of group dep (or bare when dep is NULL) ten minutes old with
+ * count goroutines: rate count / 10 per minute. */
+static ctl_pod *rated_pod(ctl_pods *r, const char *uid, const char *dep,
+                          int64_t now_s, int64_t count)
+{
+    ctl_pod *p;
+    json_t *j = pod(uid, uid, "true", "6060", 0, "Running", "2026-11-23T04:00:00Z", "rs");
+    assert_int_equal(ctl_pods_upsert(r, j, &p, NULL), CTL_POD_ADDED);
+    json_decref(j);
+    p->owner_resolved = true;
+    if (dep) {
+        snprintf(p->owner.kind, sizeof(p->owner.kind), "Deployment");
+        snprintf(p->owner.uid, sizeof(p->owner.uid), "%s", dep);
+    }
+    p->start_s = now_s - 600;
+    p->last_count = count;
+    return p;
+}
+
+/* count goroutines at t seconds after the pods were ten minutes old, per
+ * minute of age. */
+static double per_min(double count, int64_t t)
+{
+    return count / ((600.0 + (double)t) / 60.0);
+}
+
+static bool near(double a, double b)
+{
+    return a > b - 1e-9 && a < b + 1e-9;
+}
+
+/* Peer rates: the median of the other pods of the group, per minute of
+ * age; gathered for every group at once and at most CTL_PEER_REFRESH_S
+ * old; every member counts, however large the group. */
+static void test_peer_rate_median(void **state)
+{
+    (void)state;
+    ctl_pods *r = ctl_pods_new();
+    int64_t now = 1795000000;
+    ctl_pods_lock(r);
+    ctl_pod *a1 = rated_pod(r, "a1", "dep-a", now, 10);   /* 1/min  */
+    rated_pod(r, "a2", "dep-a", now, 20);                 /* 2/min  */
+    rated_pod(r, "a3", "dep-a", now, 30);                 /* 3/min  */
+    ctl_pod *a4 = rated_pod(r, "a4", "dep-a", now, 100);  /* 10/min */
+    ctl_pod *b1 = rated_pod(r, "b1", "dep-b", now, 50);
+    rated_pod(r, "b2", "dep-b", now, 70);
+    ctl_pod *bare = rated_pod(r, "bare", NULL, now, 500);
+
+    /* Each pod's own rate is left out of its group's median. */
+    assert_true(ctl_pods_peer_rate_median(r, a4, now) == 2.0);
+    assert_true(ctl_pods_peer_rate_median(r, a1, now) == 3.0);
+    /* One peer is not a median; a bare pod has no peers. */
+    assert_true(ctl_pods_peer_rate_median(r, b1, now) == -1);
+    assert_true(ctl_pods_peer_rate_median(r, bare, now) == -1);
+
+    /* Counts move: the median follows at the next gathering, not before. */
+    a1->last_count = 90;                                  /* 9/min  */
+    assert_true(ctl_pods_peer_rate_median(r, a4, now + 5) == 2.0);
+    assert_true(near(ctl_pods_peer_rate_median(r, a4, now + CTL_PEER_REFRESH_S),
+                     per_min(30, CTL_PEER_REFRESH_S)));
+    /* A pod that leaves is gone from its group at the next gathering. */
+    assert_true(ctl_pods_remove(r, "a2", NULL));
+    assert_true(near(ctl_pods_peer_rate_median(r, a4, now + 2 * CTL_PEER_REFRESH_S),
+                     per_min((90 + 30) / 2, 2 * CTL_PEER_REFRESH_S)));
+    /* A pod not yet counted (no sample) sees its whole group. */
+    ctl_pod *a5 = rated_pod(r, "a5", "dep-a", now, -1);
+    assert_true(near(ctl_pods_peer_rate_median(r, a5, now + 3 * CTL_PEER_REFRESH_S),
+                     per_min(90, 3 * CTL_PEER_REFRESH_S)));
+
+    /* A group of 301: every member is a peer (the median of 300 others). */
+    for (int i = 0; i < 301; i++) {
+        char uid[16];
+        snprintf(uid, sizeof(uid), "big%d", i);
+        rated_pod(r, uid, "dep-big", now, (int64_t)i * 10);
+    }
+    ctl_pod *top = ctl_pods_get(r, "big300");
+    /* Others: counts 0..2990; median (1490 + 1500) / 2. */
+    assert_true(near(ctl_pods_peer_rate_median(r, top, now + 4 * CTL_PEER_REFRESH_S),
+                     per_min(1495, 4 * CTL_PEER_REFRESH_S)));
+    ctl_pods_unlock(r);
     ctl_pods_free(r);
 }
 
@@ -389,6 +473,7 @@ int main(void)
         cmocka_unit_test(test_parse_workload_event),
         cmocka_unit_test(test_upsert_lifecycle),
         cmocka_unit_test(test_fresh_peer_and_many_pods),
+        cmocka_unit_test(test_peer_rate_median),
         cmocka_unit_test(test_message_reads_like_an_answer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
