@@ -6,11 +6,10 @@
  * entry into the hole and rebuilds the index slot.
  *
  * Peer rates are the one question asked of a pod's whole group on every
- * sample.  Answered by a scan of the registry, a round cost O(pods^2):
- * at 10,000 pods the scan was half of each sample's CPU.  So the rates of
- * every group are gathered in one sorted pass, at most every
- * CTL_PEER_REFRESH_S, and a sample looks its group up: O(pods log pods)
- * per refresh and O(log pods) per sample.  A rate up to that old is fine
+ * sample.  Answered by a scan of the registry, a round cost O(pods^2).
+ * So the rates of every group are gathered in one sorted pass, at most
+ * every CTL_PEER_REFRESH_S, and a sample looks its group up: O(pods log
+ * pods) per refresh and O(log pods) per sample.  A rate up to that old is fine
  * for what it serves, telling a replica that stands out from its peers.
  */
 #include "ctl_pods.h"
@@ -326,16 +325,12 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-typedef struct rated {
-    const ctl_pod *pod;
-    double rate;
-} rated;
-
-static int cmp_rated(const void *a, const void *b)
+/* By group, then by the rate the pod was counted with. */
+static int cmp_counted(const void *a, const void *b)
 {
-    const rated *x = a, *y = b;
-    int c = strcmp(x->pod->owner.uid, y->pod->owner.uid);
-    return c ? c : (x->rate > y->rate) - (x->rate < y->rate);
+    const ctl_pod *x = *(const ctl_pod *const *)a, *y = *(const ctl_pod *const *)b;
+    int c = strcmp(x->owner.uid, y->owner.uid);
+    return c ? c : cmp_double(&x->peer_rate, &y->peer_rate);
 }
 
 static int cmp_group_key(const void *key, const void *g)
@@ -348,7 +343,7 @@ static int cmp_group_key(const void *key, const void *g)
  * was counted with, so that its own can be left out of its group's. */
 static int gather_peer_rates(ctl_pods *r, int64_t now_s)
 {
-    rated *all = r->n ? malloc(r->n * sizeof(*all)) : NULL;
+    const ctl_pod **all = r->n ? malloc(r->n * sizeof(*all)) : NULL;
     if (r->n && !all)
         return -1;
     size_t k = 0;
@@ -362,9 +357,9 @@ static int gather_peer_rates(ctl_pods *r, int64_t now_s)
             age_min = 1;
         q->peer_rate = (double)q->last_count / age_min;
         q->peer_rate_counted = true;
-        all[k++] = (rated){q, q->peer_rate};
+        all[k++] = q;
     }
-    qsort(all, k, sizeof(*all), cmp_rated);
+    qsort(all, k, sizeof(*all), cmp_counted);
     r->npeer_groups = 0;
     int rc = 0;
     if (k > r->peer_rates_cap) {
@@ -377,9 +372,9 @@ static int gather_peer_rates(ctl_pods *r, int64_t now_s)
         }
     }
     for (size_t i = 0; i < k && rc == 0; i++) {
-        r->peer_rates[i] = all[i].rate;
+        r->peer_rates[i] = all[i]->peer_rate;
         peer_group *g = r->npeer_groups ? &r->peer_groups[r->npeer_groups - 1] : NULL;
-        if (g && !strcmp(g->owner_uid, all[i].pod->owner.uid)) {
+        if (g && !strcmp(g->owner_uid, all[i]->owner.uid)) {
             g->n++;
             continue;
         }
@@ -389,7 +384,7 @@ static int gather_peer_rates(ctl_pods *r, int64_t now_s)
             break;
         }
         g = &r->peer_groups[r->npeer_groups++];
-        lw_strlcpy(g->owner_uid, all[i].pod->owner.uid, sizeof(g->owner_uid));
+        lw_strlcpy(g->owner_uid, all[i]->owner.uid, sizeof(g->owner_uid));
         g->first = i;
         g->n = 1;
     }

@@ -122,15 +122,15 @@ static void upsert(kube_cache *k, json_t *obj)
     json_t *old_text = json_incref(json_object_get(k->items, key));
     pthread_mutex_unlock(&k->mu);
     json_t *old = load_stored(old_text);
-    json_decref(old_text);
-    if (old && same_version(old, obj)) {
-        json_decref(old);
-        return;
-    }
     if (old_text && !old) {
         /* The earlier state cannot be shown: handlers see the object as
          * new, which a level-triggered handler takes the same way. */
         cache_logf(k, "out of memory reading back %s; delivering it as added", key);
+    }
+    json_decref(old_text);
+    if (old && same_version(old, obj)) {
+        json_decref(old);
+        return;
     }
     char *dump = json_dumps(obj, JSON_COMPACT);
     json_t *text = dump ? json_string_nocheck(dump) : NULL;
