@@ -25,12 +25,14 @@
 #include "controller/ctl_message.h"
 #include "controller/ctl_open.h"
 #include "controller/ctl_pods.h"
+#include "controller/ctl_shard.h"
 #include "controller/ctl_story.h"
 #include "controller/ctl_window.h"
 #include "kube/kube.h"
 #include "kube/kube_cache.h"
 #include "kube/kube_events.h"
 #include "kube/kube_lease.h"
+#include "kube/kube_members.h"
 #include "kube/kube_pods.h"
 #include "lw/lw_clock.h"
 #include "lw/lw_grow.h"
@@ -41,6 +43,13 @@
 
 #define CTL_MAX_CACHES 32
 #define CTL_QUEUE_MAX 8192
+/* Replicas a sharded controller shares pods among: ownership is hashed
+ * over at most this many (the first, by identity), which is far more than
+ * one cluster's pods need (see DESIGN.md, Scale). */
+#define CTL_SHARD_MAX 64
+/* A member Lease not renewed for this long is deleted by the leader: its
+ * replica died without deleting it (SIGKILL, a node lost). */
+#define CTL_SHARD_STALE_MS (10 * 60 * 1000)
 
 /* Reasons written into Events (the first two are DESIGN.md contracts). */
 #define REASON_LEAK "GoroutineLeak"
@@ -62,6 +71,18 @@ struct ctl_controller {
     char identity[256];
     char lease_ns[64];
 
+    /* Sharding (ctl_shard.h), when cfg->shard: this replica's member Lease,
+     * the group's Leases, and the live members ownership is hashed over. */
+    kube_lease *member;
+    kube_members *members;
+    pthread_mutex_t shard_mu;     /* after the pods lock, never before   */
+    char (*shard_ids)[256];       /* live members, sorted; shard_mu      */
+    size_t nshard;                /* 0: not acting (yet); shard_mu       */
+    char leader_id[256];          /* observed leader, "" none; shard_mu  */
+    char (*shard_scratch)[256];   /* main thread only                    */
+    uint64_t shard_sig;           /* main thread only                    */
+    atomic_bool shard_acting;
+
     cap_capturer *cap;
     cap_scheduler *sched;
     cnt_containment *contain;
@@ -77,7 +98,7 @@ struct ctl_controller {
     obs_http *http;
     obs_metric *m_goroutines, *m_growth, *m_findings, *m_captures,
         *m_capture_seconds, *m_api, *m_leader, *m_pods, *m_events,
-        *m_open, *m_fixed, *m_malloc;
+        *m_open, *m_fixed, *m_malloc, *m_shard_members, *m_shard_owned;
     pthread_mutex_t findings_mu;
     long findings_by_pattern[LWA_PATTERN_COUNT];
     /* Findings an earlier leakwatch left open, read once per leadership. */
@@ -124,9 +145,16 @@ static bool leading(ctl_controller *c)
     return !c->cfg->leader_elect || (c->lease && kube_lease_is_leader(c->lease));
 }
 
+/* Samples its pods and records their findings: the leader, or with
+ * sharding every member that holds its Lease and sees itself live. */
+static bool acting(ctl_controller *c)
+{
+    return c->cfg->shard ? atomic_load(&c->shard_acting) : leading(c);
+}
+
 static bool may_write(ctl_controller *c)
 {
-    return !c->cfg->dry_run && leading(c);
+    return !c->cfg->dry_run && acting(c);
 }
 
 /* ---- logging glue ------------------------------------------------------ */
@@ -1382,6 +1410,12 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
         ctl_pods_unlock(c->pods);
         return;
     }
+    if (!p->mine) {
+        /* Handed to another replica since it was queued. */
+        p->busy = false;
+        ctl_pods_unlock(c->pods);
+        return;
+    }
     view_of(p, &v);
     ctl_pods_unlock(c->pods);
 
@@ -1408,6 +1442,13 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
     ctl_pods_lock(c->pods);
     p = ctl_pods_get(c->pods, uid);
     if (!p) {
+        ctl_pods_unlock(c->pods);
+        return;
+    }
+    if (!p->mine) {
+        /* Handed over while it was sampled: the sample is the new owner's
+         * to take, not this replica's to judge. */
+        p->busy = false;
         ctl_pods_unlock(c->pods);
         return;
     }
@@ -1506,16 +1547,125 @@ typedef struct sched_ctx {
     int64_t now;
     char (*due)[64];
     size_t ndue, cap;
+    size_t owned;
 } sched_ctx;
 
 static int collect_due(ctl_pod *p, void *ud)
 {
     sched_ctx *s = ud;
-    if (p->busy || p->next_due_ms > s->now || s->ndue >= s->cap)
+    s->owned += p->mine;
+    if (!p->mine || p->busy || p->next_due_ms > s->now || s->ndue >= s->cap)
         return 0;
     p->busy = true;
     memcpy(s->due[s->ndue++], p->uid, 64);
     return 0;
+}
+
+/* ---- sharding (ctl_shard.h) -------------------------------------------- */
+
+/* The index of identity among the live members, SIZE_MAX when not one.
+ * Caller holds shard_mu. */
+static size_t member_index(const ctl_controller *c, const char *identity)
+{
+    const char (*hit)[256] = bsearch(identity, c->shard_ids, c->nshard,
+                                     sizeof(*c->shard_ids),
+                                     (int (*)(const void *, const void *))strcmp);
+    return hit ? (size_t)(hit - c->shard_ids) : SIZE_MAX;
+}
+
+/* Is a workload key this replica's?  Containment's budgets and cool-downs
+ * are kept in one process, the leader's (the leader Lease keeps that role
+ * with shards), so a workload that opted in to restarts is the leader's
+ * while the leader is a live member; every other key is hashed.  Caller
+ * holds shard_mu. */
+static bool owns_key_locked(const ctl_controller *c, const char *key, bool pinned)
+{
+    if (!c->cfg->shard)
+        return true;
+    if (!c->nshard)
+        return false;
+    if (pinned && c->leader_id[0] && member_index(c, c->leader_id) != SIZE_MAX)
+        return !strcmp(c->leader_id, c->identity);
+    return !strcmp(c->shard_ids[ctl_shard_owner(key, c->shard_ids, c->nshard)],
+                   c->identity);
+}
+
+static void pod_key(const ctl_pod *p, char *key, size_t len)
+{
+    ctl_shard_workload_key(p->ns, p->rs_kind, p->rs_name, p->rev_hash, p->name,
+                           key, len);
+}
+
+/* Caller holds the pods lock and shard_mu. */
+static bool owns_pod_locked(const ctl_controller *c, const ctl_pod *p)
+{
+    if (!c->cfg->shard)
+        return true;
+    char key[400];
+    pod_key(p, key, sizeof(key));
+    return owns_key_locked(c, key, c->contain && p->ep.containment_restart);
+}
+
+static void forget_pod_metrics(ctl_controller *c, const ctl_pod *p);
+
+/* The pod became this replica's, or stopped being.  Caller holds the pods
+ * lock. */
+static void set_mine(ctl_controller *c, ctl_pod *p, bool mine, int64_t now,
+                     unsigned *seed)
+{
+    if (mine == p->mine)
+        return;
+    p->mine = mine;
+    if (mine) {
+        /* Taken over: sample it at once (spread over a second), so that a
+         * dead replica's pods are looked at within its lease duration. */
+        p->next_due_ms = now + (int64_t)(rand01(seed) * 1000);
+        return;
+    }
+    /* Another replica samples it now.  What this one learned goes, so that
+     * coming back it starts clean and adopts the open finding from the
+     * Events, as every new owner does; its series go with it, so that a
+     * sum over replicas counts each pod once. */
+    forget_pod_metrics(c, p);
+    if (p->finding || p->adopted)
+        findings_adjust(c, p->finding_pattern, -1);
+    ctl_pod_forget_sampling(p);
+}
+
+typedef struct workload_probe {
+    const char *key;
+    int mine; /* -1 no pod of it known */
+} workload_probe;
+
+static int probe_workload(ctl_pod *p, void *ud)
+{
+    workload_probe *w = ud;
+    char key[400];
+    pod_key(p, key, sizeof(key));
+    if (strcmp(key, w->key))
+        return 0;
+    w->mine = p->mine;
+    return 1;
+}
+
+/* Is a workload (from a workload Event) this replica's: as its pods are
+ * when one is known (they carry the containment opt-in), else by hash. */
+static bool owns_workload(ctl_controller *c, const char *ns, const kube_owner *o)
+{
+    if (!c->cfg->shard)
+        return true;
+    char key[400];
+    ctl_shard_workload_key(ns, o->kind, o->name, "", "", key, sizeof(key));
+    workload_probe w = {.key = key, .mine = -1};
+    ctl_pods_lock(c->pods);
+    ctl_pods_foreach(c->pods, probe_workload, &w);
+    ctl_pods_unlock(c->pods);
+    if (w.mine >= 0)
+        return w.mine;
+    pthread_mutex_lock(&c->shard_mu);
+    bool mine = owns_key_locked(c, key, false);
+    pthread_mutex_unlock(&c->shard_mu);
+    return mine;
 }
 
 /* ---- watch callbacks ---------------------------------------------------- */
@@ -1591,10 +1741,19 @@ static void on_pod_upsert(const json_t *obj, ctl_controller *c)
     ctl_pod *p = NULL;
     ctl_pods_lock(c->pods);
     ctl_upsert_result r = ctl_pods_upsert(c->pods, obj, &p, &removed);
+    unsigned seed = (unsigned)lw_mono_ms() ^ (unsigned)ctl_pods_count(c->pods);
     if (r == CTL_POD_ADDED) {
         /* Spread first samples over one interval. */
-        unsigned seed = (unsigned)lw_mono_ms() ^ (unsigned)ctl_pods_count(c->pods);
         p->next_due_ms = lw_mono_ms() + (int64_t)(rand01(&seed) * c->cfg->interval_s * 1000 * 0.5);
+    }
+    if (p) {
+        pthread_mutex_lock(&c->shard_mu);
+        bool mine = owns_pod_locked(c, p);
+        pthread_mutex_unlock(&c->shard_mu);
+        if (r == CTL_POD_ADDED)
+            p->mine = mine;
+        else
+            set_mine(c, p, mine, lw_mono_ms(), &seed);
     }
     size_t n = ctl_pods_count(c->pods);
     ctl_pods_unlock(c->pods);
@@ -1731,6 +1890,14 @@ static bool check_ready(void *ud, char *why, size_t whylen)
             snprintf(why, whylen, "pod cache not synced yet");
             return false;
         }
+    if (c->cfg->shard) {
+        pthread_mutex_lock(&c->shard_mu);
+        size_t n = c->nshard;
+        pthread_mutex_unlock(&c->shard_mu);
+        snprintf(why, whylen, "%s, %s", leading(c) ? "leader" : "not leader",
+                 n ? "shard member" : "shard member not acting yet");
+        return true;
+    }
     snprintf(why, whylen, "%s", leading(c) ? "leader" : "standby");
     return true;
 }
@@ -1816,6 +1983,8 @@ static void adopt_stories(ctl_controller *c, story_notes *sn)
     int64_t now = lw_mono_ms();
     for (size_t i = 0; i < sn->n; i++) {
         const story_note *n = &sn->v[i];
+        if (!owns_workload(c, n->ns, &n->owner))
+            continue; /* another replica's to follow (sharding) */
         if (!n->ev.open) {
             ctl_stories_end(c->stories, n->owner.uid, n->ev.func);
             continue;
@@ -1915,9 +2084,13 @@ static void forget_stories(ctl_controller *c)
 
 static void lease_stopped(void *ud)
 {
-    atomic_store(&((ctl_controller *)ud)->open_loaded, false);
     ctl_controller *c = ud;
-    forget_stories(c);
+    /* With shards the workloads stay with their members; only those that
+     * follow the leader move, when the new leader is seen (refresh_shard). */
+    if (!c->cfg->shard) {
+        atomic_store(&c->open_loaded, false);
+        forget_stories(c);
+    }
     obs_log(c->log, OBS_INFO, "stopped leading", "identity", c->identity, OBS_END);
     obs_gauge_set(c->m_leader, NULL, 0);
 }
@@ -1925,8 +2098,124 @@ static void lease_stopped(void *ud)
 static void lease_new_leader(const char *identity, void *ud)
 {
     ctl_controller *c = ud;
+    pthread_mutex_lock(&c->shard_mu);
+    snprintf(c->leader_id, sizeof(c->leader_id), "%s", identity ? identity : "");
+    pthread_mutex_unlock(&c->shard_mu);
     obs_log(c->log, OBS_INFO, "leader observed", "leader",
             identity && *identity ? identity : "(none)", OBS_END);
+}
+
+static bool caches_synced(ctl_controller *c);
+
+typedef struct reown_ctx {
+    ctl_controller *c;
+    int64_t now;
+    unsigned seed;
+    size_t owned, gained, lost;
+} reown_ctx;
+
+static int reown(ctl_pod *p, void *ud)
+{
+    reown_ctx *r = ud;
+    bool was = p->mine;
+    set_mine(r->c, p, owns_pod_locked(r->c, p), r->now, &r->seed);
+    r->owned += p->mine;
+    r->gained += p->mine && !was;
+    r->lost += was && !p->mine;
+    return 0;
+}
+
+/* Sharding's one step per tick (main thread): who is live now, and when
+ * that changed, whose each pod is.  Acting needs this replica's own Lease
+ * held and itself among the live members as the watch shows them, so that
+ * it never hashes over a set the others cannot see yet.  A change also
+ * reloads the open findings (workloads that moved here are adopted from
+ * their Events, as by a new leader) once the Events this replica queued
+ * have been sent. */
+static void refresh_shard(ctl_controller *c, int64_t now)
+{
+    size_t n = 0;
+    bool held = kube_lease_is_leader(c->member);
+    /* After the pods are listed too, so the first change says what it owns. */
+    if (held && kube_members_synced(c->members) && caches_synced(c)) {
+        n = kube_members_live(c->members, now, c->shard_scratch, CTL_SHARD_MAX);
+        if (n > CTL_SHARD_MAX)
+            n = CTL_SHARD_MAX;
+        bool self = false;
+        for (size_t i = 0; i < n && !self; i++)
+            self = !strcmp(c->shard_scratch[i], c->identity);
+        if (!self)
+            n = 0;
+    }
+    pthread_mutex_lock(&c->shard_mu);
+    uint64_t sig = lw_hash_bytes(c->leader_id, strlen(c->leader_id), n + 1);
+    for (size_t i = 0; i < n; i++)
+        sig = lw_hash_combine(sig, lw_hash_bytes(c->shard_scratch[i],
+                                                 strlen(c->shard_scratch[i]), 0));
+    pthread_mutex_unlock(&c->shard_mu);
+    if (sig == c->shard_sig)
+        return;
+    c->shard_sig = sig;
+    atomic_store(&c->shard_acting, false);
+    reown_ctx r = {.c = c, .now = now, .seed = (unsigned)now};
+    ctl_pods_lock(c->pods);
+    pthread_mutex_lock(&c->shard_mu);
+    memcpy(c->shard_ids, c->shard_scratch, n * sizeof(*c->shard_ids));
+    c->nshard = n;
+    char leader[256];
+    snprintf(leader, sizeof(leader), "%s", c->leader_id);
+    ctl_pods_foreach(c->pods, reown, &r);
+    pthread_mutex_unlock(&c->shard_mu);
+    ctl_pods_unlock(c->pods);
+    obs_gauge_set(c->m_shard_members, NULL, (double)n);
+    obs_gauge_set(c->m_shard_owned, NULL, (double)r.owned);
+    char members[16], owned[16], gained[16], lost[16];
+    snprintf(members, sizeof(members), "%zu", n);
+    snprintf(owned, sizeof(owned), "%zu", r.owned);
+    snprintf(gained, sizeof(gained), "%zu", r.gained);
+    snprintf(lost, sizeof(lost), "%zu", r.lost);
+    obs_log(c->log, OBS_INFO, "shard membership changed", "members", members,
+            "owned", owned, "gained", gained, "lost", lost, "leader",
+            leader[0] ? leader : "(none)", OBS_END);
+    /* Workload findings are re-read for the new set: forget them all, send
+     * what is queued so the re-read sees it, then load (run loop). */
+    forget_stories(c);
+    if (c->rec)
+        kube_recorder_flush(c->rec, 5000);
+    atomic_store(&c->open_loaded, false);
+    atomic_store(&c->shard_acting, n > 0);
+}
+
+/* The leader deletes the member Leases of replicas that died without
+ * deleting theirs, once they have been gone for CTL_SHARD_STALE_MS; the
+ * precondition on the resourceVersion we saw leaves alone a Lease that came
+ * back to life meanwhile. */
+static void collect_stale_members(ctl_controller *c, int64_t now)
+{
+    kube_member gone[8];
+    size_t n = kube_members_stale(c->members, now, CTL_SHARD_STALE_MS, gone, 8);
+    if (n > 8)
+        n = 8;
+    for (size_t i = 0; i < n; i++) {
+        char path[512];
+        snprintf(path, sizeof(path), "/apis/coordination.k8s.io/v1/namespaces/%s/leases/%s",
+                 c->lease_ns, gone[i].lease);
+        json_t *body = json_pack("{s:s,s:s,s:{s:s}}", "apiVersion", "v1", "kind",
+                                 "DeleteOptions", "preconditions", "resourceVersion",
+                                 gone[i].rv);
+        kube_response res;
+        memset(&res, 0, sizeof(res));
+        int rc = body ? kube_request(c->kube, "DELETE", path, body, NULL, &res) : -1;
+        json_decref(body);
+        if (rc == 0 || res.status == 404)
+            obs_log(c->log, OBS_INFO, "deleted the Lease of a member gone for good",
+                    "lease", gone[i].lease, "holder", gone[i].identity, OBS_END);
+        else
+            obs_log(c->log, OBS_WARN, "cannot delete the Lease of a member gone "
+                    "for good", "lease", gone[i].lease, "error",
+                    body ? res.error : "out of memory", OBS_END);
+        kube_response_free(&res);
+    }
 }
 
 /* ---- construction ------------------------------------------------------- */
@@ -1971,6 +2260,15 @@ static void setup_metrics(ctl_controller *c)
     c->m_fixed = obs_counter(r, "leakwatch_findings_fixed_total",
                              "Workload findings closed by a newer revision verified "
                              "flat on the leaking stack, by pattern.", pat_l);
+    c->m_shard_members = obs_gauge(r, "leakwatch_shard_members",
+                                   "Live replicas the pods are shared among, as this "
+                                   "replica sees them (0: not sharding, or not acting yet).",
+                                   NULL);
+    c->m_shard_owned = obs_gauge(r, "leakwatch_shard_owned_pods",
+                                 "Annotated pods this replica samples (all of them "
+                                 "without sharding).", NULL);
+    obs_gauge_set(c->m_shard_members, NULL, 0);
+    obs_gauge_set(c->m_shard_owned, NULL, 0);
     obs_gauge_set(c->m_leader, NULL, c->cfg->leader_elect ? 0 : 1);
     obs_gauge_set(c->m_pods, NULL, 0);
     for (int p = 0; p < LWA_PATTERN_COUNT; p++) {
@@ -2074,6 +2372,7 @@ ctl_controller *ctl_controller_new(const ctl_config *cfg, obs_logger *log,
     pthread_mutex_init(&c->wake_mu, NULL);
     lw_cond_init_monotonic(&c->wake_cv);
     pthread_mutex_init(&c->findings_mu, NULL);
+    pthread_mutex_init(&c->shard_mu, NULL);
     c->open = ctl_open_new();
     c->stories = ctl_stories_new((int64_t)(cfg->finding_min_span_s * 1000));
     if (!c->open || !c->stories) {
@@ -2154,6 +2453,21 @@ ctl_controller *ctl_controller_new(const ctl_config *cfg, obs_logger *log,
     if (!lease_ns || !*lease_ns)
         lease_ns = c->kcfg->namespace && *c->kcfg->namespace ? c->kcfg->namespace : "default";
     snprintf(c->lease_ns, sizeof(c->lease_ns), "%s", lease_ns);
+    if (cfg->shard) {
+        c->shard_ids = calloc(CTL_SHARD_MAX, sizeof(*c->shard_ids));
+        c->shard_scratch = calloc(CTL_SHARD_MAX, sizeof(*c->shard_scratch));
+        char sel[400];
+        snprintf(sel, sizeof(sel), "leakwatch.dev/shard-of=%s", cfg->lease_name);
+        kube_members_opts mo = {.namespace = c->lease_ns, .label_selector = sel,
+                                .log = log_kube, .log_ud = c};
+        if (!c->shard_ids || !c->shard_scratch) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
+        c->members = kube_members_new(c->kube, &mo, err, errlen);
+        if (!c->members)
+            goto fail;
+    }
 
     if (cfg->metrics_addr && *cfg->metrics_addr) {
         obs_http_opts ho = {.listen = cfg->metrics_addr, .registry = c->reg,
@@ -2261,6 +2575,24 @@ int ctl_controller_run(ctl_controller *c, volatile sig_atomic_t *stop)
             return -1;
         }
     }
+    if (cfg->shard) {
+        char name[254];
+        ctl_shard_lease_name(cfg->lease_name, c->identity, name, sizeof(name));
+        kube_lease_opts mo = {.namespace = c->lease_ns, .name = name,
+                              .identity = c->identity,
+                              .lease_duration_ms = (long)(cfg->lease_duration_s * 1000),
+                              .renew_deadline_ms = (long)(cfg->renew_deadline_s * 1000),
+                              .retry_period_ms = (long)(cfg->retry_period_s * 1000),
+                              .delete_on_stop = true, .sole_candidate = true,
+                              .label_key = "leakwatch.dev/shard-of",
+                              .label_value = cfg->lease_name,
+                              .log = log_kube, .log_ud = c};
+        if (kube_members_start(c->members, err, sizeof(err)) < 0 ||
+            !(c->member = kube_lease_start(c->kube, &mo, err, sizeof(err)))) {
+            obs_log(c->log, OBS_ERROR, "cannot join the shard", "error", err, OBS_END);
+            return -1;
+        }
+    }
     c->nworkers = (int)cfg->max_concurrent_captures;
     c->workers = calloc((size_t)c->nworkers, sizeof(pthread_t));
     if (!c->workers)
@@ -2284,7 +2616,7 @@ int ctl_controller_run(ctl_controller *c, volatile sig_atomic_t *stop)
     char(*due)[64] = malloc(cap * 64);
     if (!due)
         return -1;
-    int64_t next_trim_ms = 0, next_expire_ms = 0;
+    int64_t next_trim_ms = 0, next_expire_ms = 0, next_collect_ms = 0;
     while (!*stop) {
         int64_t now = lw_mono_ms();
         atomic_store(&c->heartbeat_ms, now);
@@ -2292,19 +2624,27 @@ int ctl_controller_run(ctl_controller *c, volatile sig_atomic_t *stop)
             give_back_free_memory(c);
             next_trim_ms = now + (int64_t)(cfg->interval_s * 1000);
         }
-        if (leading(c) && !atomic_load(&c->open_loaded)) {
+        if (cfg->shard) {
+            refresh_shard(c, now);
+            if (leading(c) && now >= next_collect_ms) {
+                collect_stale_members(c, now);
+                next_collect_ms = now + 60000;
+            }
+        }
+        if (acting(c) && !atomic_load(&c->open_loaded)) {
             load_open_findings(c);
             atomic_store(&c->open_loaded, true);
         }
-        if (leading(c) && now >= next_expire_ms) {
+        if (acting(c) && now >= next_expire_ms) {
             expire_stories(c, now);
             next_expire_ms = now + 10000;
         }
-        if (leading(c)) {
+        if (acting(c)) {
             sched_ctx s = {.c = c, .now = now, .due = due, .cap = cap};
             ctl_pods_lock(c->pods);
             ctl_pods_foreach(c->pods, collect_due, &s);
             ctl_pods_unlock(c->pods);
+            obs_gauge_set(c->m_shard_owned, NULL, (double)s.owned);
             for (size_t i = 0; i < s.ndue; i++)
                 if (!enqueue(c, due[i])) {
                     ctl_pods_lock(c->pods);
@@ -2313,6 +2653,8 @@ int ctl_controller_run(ctl_controller *c, volatile sig_atomic_t *stop)
                         p->busy = false;
                     ctl_pods_unlock(c->pods);
                 }
+        } else {
+            obs_gauge_set(c->m_shard_owned, NULL, 0);
         }
         struct timespec ts;
         lw_deadline_ms(&ts, 250);
@@ -2334,6 +2676,8 @@ int ctl_controller_run(ctl_controller *c, volatile sig_atomic_t *stop)
         kube_lease_stop(c->lease);
         c->lease = NULL;
     }
+    kube_lease_stop(c->member);
+    c->member = NULL;
     obs_log(c->log, OBS_INFO, "stopped", OBS_END);
     return 0;
 }
@@ -2347,6 +2691,8 @@ void ctl_controller_free(ctl_controller *c)
     free(c->workers);
     if (c->lease)
         kube_lease_stop(c->lease);
+    kube_lease_stop(c->member);
+    kube_members_free(c->members);
     for (size_t i = 0; i < c->ncaches; i++)
         kube_cache_free(c->caches[i]);
     cnt_free(c->contain);
@@ -2366,6 +2712,9 @@ void ctl_controller_free(ctl_controller *c)
     pthread_mutex_destroy(&c->wake_mu);
     pthread_cond_destroy(&c->wake_cv);
     pthread_mutex_destroy(&c->findings_mu);
+    pthread_mutex_destroy(&c->shard_mu);
+    free(c->shard_ids);
+    free(c->shard_scratch);
     ctl_open_free(c->open);
     ctl_stories_free(c->stories);
     free(c);

@@ -39,6 +39,7 @@ static const opt_def options[] = {
     O("transport", OPT_STR, transport, "auto | direct | portforward | proxy"),
     O("dry-run", OPT_BOOL, dry_run, "decide and log; write no GoroutineLeak Events and change nothing (containment says \"dry-run: would ...\")"),
     O("leader-elect", OPT_BOOL, leader_elect, "use a Lease so only one replica acts"),
+    O("shard", OPT_BOOL, shard, "share the pods among the replicas: each holds a member Lease named after the lease name and samples only the workloads that hash to it (needs --leader-elect; the leader alone contains)"),
     O("lease-name", OPT_STR, lease_name, "leader-election Lease name"),
     O("lease-namespace", OPT_STR, lease_namespace, "leader-election Lease namespace"),
     O("lease-duration", OPT_DURATION, lease_duration_s, "how long a lease is valid"),
@@ -419,6 +420,17 @@ int ctl_config_validate(const ctl_config *c, char *err, size_t errlen)
         snprintf(err, errlen, "leader election wants retry-period < "
                  "renew-deadline < lease-duration (got %gs, %gs, %gs)",
                  c->retry_period_s, c->renew_deadline_s, c->lease_duration_s);
+        return -1;
+    }
+    if (c->shard && !c->leader_elect) {
+        snprintf(err, errlen, "--shard needs --leader-elect: the members' Leases "
+                 "share the pods, and the leader's alone contains");
+        return -1;
+    }
+    if (c->shard && strlen(c->lease_name) > 180) {
+        snprintf(err, errlen, "--lease-name: %zu characters leave no room for "
+                 "the member Leases' names with --shard (at most 180)",
+                 strlen(c->lease_name));
         return -1;
     }
     if (strcmp(c->containment_mode, "evict") && strcmp(c->containment_mode, "rollout")) {

@@ -32,6 +32,7 @@ typedef struct ctl_config {
     char *transport;       /* auto | direct | portforward | proxy         */
     bool dry_run;
     bool leader_elect;
+    bool shard;            /* share pods among replicas (ctl_shard.h)     */
     char *lease_name;
     char *lease_namespace;
     double lease_duration_s, renew_deadline_s, retry_period_s;

@@ -181,6 +181,31 @@ bool ctl_pods_remove(ctl_pods *r, const char *uid, ctl_pod *removed_copy)
     return true;
 }
 
+static void start_over(ctl_pod *p)
+{
+    ctl_window_reset(&p->win);
+    ctl_pod_end_episode(p);
+    p->last_count = -1;
+    p->req_first = p->req_last = -1;
+}
+
+void ctl_pod_forget_sampling(ctl_pod *p)
+{
+    start_over(p);
+    /* Suspicion too: it is the new owner's to raise again. */
+    ctl_window_init(&p->win);
+    memset(&p->trend, 0, sizeof(p->trend));
+    p->peer_rate_counted = false;
+    p->diverged = false;
+    p->failures = 0;
+    p->failure_kinds_logged = 0;
+    p->finding = false;
+    p->adopted = false;
+    p->finding_ms = 0;
+    p->finding_pattern[0] = '\0';
+    ctl_pod_drop_finding_text(p);
+}
+
 ctl_upsert_result ctl_pods_upsert(ctl_pods *r, const json_t *pod, ctl_pod **out,
                                   ctl_pod *removed_copy)
 {
@@ -241,10 +266,7 @@ ctl_upsert_result ctl_pods_upsert(ctl_pods *r, const json_t *pod, ctl_pod **out,
     int restarts = kp.restarts;
     if (res == CTL_POD_UPDATED && restarts != p->restarts) {
         /* A new process: the old one's growth says nothing about it. */
-        ctl_window_reset(&p->win);
-        ctl_pod_end_episode(p);
-        p->last_count = -1;
-        p->req_first = p->req_last = -1;
+        start_over(p);
         res = CTL_POD_RESTARTED;
     }
     p->restarts = restarts;

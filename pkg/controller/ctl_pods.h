@@ -73,6 +73,10 @@ typedef struct ctl_pod {
                              unknown (resolved with the owner)           */
     int64_t revision_since_s; /* when that revision was created, -1      */
 
+    /* This replica samples it: always without sharding; with sharding
+     * when its workload hashes to this replica (ctl_shard.h). */
+    bool mine;
+
     /* Sampling state. */
     ctl_window win;
     ctl_trend trend;
@@ -174,6 +178,10 @@ void ctl_pod_drop_finding_text(ctl_pod *p);
 void ctl_full_clear(ctl_full *f);
 /* Frees the owned parts of a removed copy. */
 void ctl_pod_release(ctl_pod *p);
+/* Forgets what sampling learned about the pod (window, episode, finding,
+ * failures): another replica samples it now, and the Events carry the
+ * finding to it.  Caller holds the lock. */
+void ctl_pod_forget_sampling(ctl_pod *p);
 /* Ends the pod's episode (if one is attached) and moves the generation on.
  * Caller holds the lock. */
 void ctl_pod_end_episode(ctl_pod *p);

@@ -44,6 +44,22 @@ bool kube_lease_observed_valid(const kube_lease_state *st,
                st->observed_mono_ms + (int64_t)st->observed.duration_s * 1000;
 }
 
+void kube_lease_observe(kube_lease_state *st, const kube_lease_record *seen,
+                        const char *rv, int64_t now_mono_ms)
+{
+    if (!rv)
+        rv = "";
+    /* The clock starts when the record changes as far as we can see: a
+     * holder that keeps renewing keeps changing it; one that died stops. */
+    if (!st->have_observed || !record_equal(&st->observed, seen) ||
+        strcmp(st->observed_rv, rv) != 0) {
+        st->observed = *seen;
+        snprintf(st->observed_rv, sizeof st->observed_rv, "%s", rv);
+        st->observed_mono_ms = now_mono_ms;
+        st->have_observed = true;
+    }
+}
+
 kube_lease_action kube_lease_decide(kube_lease_state *st, const char *me,
                                     const kube_lease_record *fetched,
                                     const char *fetched_rv, long duration_s,
@@ -61,17 +77,7 @@ kube_lease_action kube_lease_decide(kube_lease_state *st, const char *me,
         next->transitions = 0;
         return KUBE_LEASE_CREATE;
     }
-    if (!fetched_rv)
-        fetched_rv = "";
-    /* The clock starts when the record changes as far as we can see: a
-     * holder that keeps renewing keeps changing it; one that died stops. */
-    if (!st->have_observed || !record_equal(&st->observed, fetched) ||
-        strcmp(st->observed_rv, fetched_rv) != 0) {
-        st->observed = *fetched;
-        snprintf(st->observed_rv, sizeof st->observed_rv, "%s", fetched_rv);
-        st->observed_mono_ms = now_mono_ms;
-        st->have_observed = true;
-    }
+    kube_lease_observe(st, fetched, fetched_rv, now_mono_ms);
     bool mine = !strcmp(fetched->holder, me);
     if (fetched->holder[0] && !mine &&
         kube_lease_observed_valid(st, now_mono_ms))
@@ -179,6 +185,7 @@ struct kube_lease {
     char path[800], collection[256];
     long duration_ms, deadline_ms, retry_ms, duration_s;
     bool keep_on_stop;
+    char label_key[254], label_value[64];
     kube_lease_opts o; /* callbacks and log; string fields not used */
 
     pthread_t thread;
@@ -377,6 +384,12 @@ static try_result try_acquire_or_renew(kube_lease *l, int64_t deadline,
         body = json_pack("{s:s,s:s,s:{s:s,s:s}}", "apiVersion",
                          "coordination.k8s.io/v1", "kind", "Lease", "metadata",
                          "name", l->name, "namespace", l->ns);
+        if (body && l->label_key[0] &&
+            json_object_set_new(json_object_get(body, "metadata"), "labels",
+                                json_pack("{s:s}", l->label_key, l->label_value)) != 0) {
+            json_decref(body);
+            body = NULL;
+        }
         method = "POST";
         path = l->collection;
     } else {
@@ -475,31 +488,66 @@ static void set_leading(kube_lease *l, bool on, int64_t renew_ms)
     pthread_mutex_unlock(&l->mu);
 }
 
+/* DELETE with our last write's resourceVersion as precondition, so a lease
+ * renewed by a request we stopped waiting for is read again first. */
+static int delete_lease(kube_lease *l, call *cl)
+{
+    const char *rv = json_string_value(json_object_get(
+        json_object_get(l->fetched, "metadata"), "resourceVersion"));
+    json_t *body = json_pack("{s:s,s:s,s:{s:s}}", "apiVersion", "v1", "kind",
+                             "DeleteOptions", "preconditions", "resourceVersion",
+                             rv ? rv : "");
+    if (!body) {
+        memset(cl, 0, sizeof *cl);
+        snprintf(cl->error, sizeof cl->error, "out of memory");
+        return -1;
+    }
+    int rc = lease_call(l, "DELETE", l->path, body,
+                        lw_mono_ms() + l->deadline_ms, cl);
+    json_decref(body);
+    if (rc != 0 && cl->status == 404)
+        rc = 0;
+    return rc;
+}
+
+/* One try at giving the lease up: a DELETE, or a PUT of the released
+ * record.  0 when done; cl->json is the caller's to decref. */
+static int give_up_once(kube_lease *l, call *cl)
+{
+    if (l->o.delete_on_stop)
+        return delete_lease(l, cl);
+    kube_lease_record rel;
+    kube_lease_release_record(&l->st, lw_wall_us(), &rel);
+    json_t *body = json_deep_copy(l->fetched);
+    if (!body || kube_lease_apply(body, &rel) != 0) {
+        json_decref(body);
+        memset(cl, 0, sizeof *cl);
+        snprintf(cl->error, sizeof cl->error, "out of memory");
+        return -1;
+    }
+    int rc = lease_call(l, "PUT", l->path, body, lw_mono_ms() + l->deadline_ms,
+                        cl);
+    json_decref(body);
+    return rc;
+}
+
 static void release(kube_lease *l)
 {
     pthread_mutex_lock(&l->mu);
     l->releasing = true;
     pthread_mutex_unlock(&l->mu);
+    const char *what = l->o.delete_on_stop ? "deleting" : "releasing";
     for (int attempt = 0; attempt < 2 && l->fetched; attempt++) {
-        kube_lease_record rel;
-        kube_lease_release_record(&l->st, lw_wall_us(), &rel);
-        json_t *body = json_deep_copy(l->fetched);
-        if (!body || kube_lease_apply(body, &rel) != 0) {
-            json_decref(body);
-            break;
-        }
         call cl;
-        int rc = lease_call(l, "PUT", l->path, body,
-                            lw_mono_ms() + l->deadline_ms, &cl);
-        json_decref(body);
+        int rc = give_up_once(l, &cl);
+        json_decref(cl.json);
         if (rc == 0) {
-            llogf(l, "released the lease");
-            json_decref(cl.json);
+            llogf(l, "%s", l->o.delete_on_stop ? "deleted the lease"
+                                                : "released the lease");
             return;
         }
-        json_decref(cl.json);
         if (cl.status != 409) {
-            llogf(l, "releasing the lease failed: %s",
+            llogf(l, "%s the lease failed: %s", what,
                   cl.error[0] ? cl.error : "no response");
             return;
         }
@@ -562,7 +610,10 @@ static void *elector_main(void *arg)
                 goto out;
         }
         set_leading(l, true, renewed);
-        llogf(l, "%s became the leader", l->identity);
+        if (l->o.sole_candidate)
+            llogf(l, "%s holds the lease", l->identity);
+        else
+            llogf(l, "%s became the leader", l->identity);
         if (l->o.on_started_leading)
             l->o.on_started_leading(l->o.ud);
 
@@ -656,10 +707,22 @@ kube_lease *kube_lease_start(kube_client *c, const kube_lease_opts *o,
                  o->namespace, o->name);
         return NULL;
     }
+    if (!o->label_key != !o->label_value ||
+        (o->label_key && (!*o->label_key || strlen(o->label_key) > 253 ||
+                          strlen(o->label_value) > 63))) {
+        snprintf(err, errlen, "kube lease %s/%s: a label needs a key of 1..253 "
+                              "and a value of 0..63 characters",
+                 o->namespace, o->name);
+        return NULL;
+    }
     kube_lease *l = calloc(1, sizeof *l);
     if (!l) {
         snprintf(err, errlen, "kube lease: out of memory");
         return NULL;
+    }
+    if (o->label_key) {
+        snprintf(l->label_key, sizeof l->label_key, "%s", o->label_key);
+        snprintf(l->label_value, sizeof l->label_value, "%s", o->label_value);
     }
     l->c = c;
     l->o = *o;
@@ -696,6 +759,8 @@ kube_lease *kube_lease_start(kube_client *c, const kube_lease_opts *o,
         free(l);
         return NULL;
     }
+    if (o->sole_candidate)
+        return l;
     char sel[300], werr[256];
     snprintf(sel, sizeof sel, "metadata.name=%s", l->name);
     kube_watch_opts wo = {.path = l->collection,

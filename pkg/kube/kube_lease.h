@@ -24,6 +24,10 @@
  * callbacks run on the elector thread and must return quickly (start long
  * work elsewhere) or renewals stall.
  *
+ * A lease can also stand for one process alone (sole_candidate,
+ * delete_on_stop, a label): the membership of a sharded controller
+ * (kube_members.h), where holding it means "alive".
+ *
  * Not for: anything but leases (no ConfigMap/Endpoints locks).
  */
 #ifndef KUBE_LEASE_H
@@ -46,6 +50,16 @@ typedef struct kube_lease_opts {
     long renew_deadline_ms;      /* default 10000; < lease duration       */
     long retry_period_ms;        /* default 2000; 1.2 x it < renew deadline */
     bool keep_on_stop;           /* do not release when stopping           */
+    /* Delete the Lease when stopping instead of releasing it: a lease
+     * named after one process (a shard member's) has no next holder, and
+     * watchers see it gone at once. */
+    bool delete_on_stop;
+    /* Nobody else campaigns for this lease (a member lease): no watch for
+     * its release. */
+    bool sole_candidate;
+    /* One label the Lease is created with (both or neither): how a set of
+     * member leases is listed and watched. */
+    const char *label_key, *label_value;
     void (*on_started_leading)(void *ud);
     void (*on_stopped_leading)(void *ud);
     /* Whenever the observed holder changes (identity "" = nobody). */
@@ -99,6 +113,10 @@ kube_lease_action kube_lease_decide(kube_lease_state *st, const char *me,
                                     const char *fetched_rv, long duration_s,
                                     int64_t now_mono_ms, int64_t now_wall_us,
                                     kube_lease_record *next);
+/* What a read of the Lease (record and resourceVersion rv) shows: the
+ * lease clock restarts at now_mono_ms when either changed. */
+void kube_lease_observe(kube_lease_state *st, const kube_lease_record *seen,
+                        const char *rv, int64_t now_mono_ms);
 /* Our write of rec succeeded and the server answered with rv. */
 void kube_lease_observe_write(kube_lease_state *st,
                               const kube_lease_record *rec, const char *rv,
