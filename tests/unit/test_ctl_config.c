@@ -131,6 +131,16 @@ static void test_errors_name_what_and_where(void **state)
     expect_refused(2, a3, "pigeon", NULL);
     char *a4[] = {"controller", "--lease-duration=5s"};
     expect_refused(2, a4, "renew-deadline", NULL);
+    /* Sharding needs the Leases. */
+    char *a5[] = {"controller", "--shard", "--leader-elect=false"};
+    expect_refused(3, a5, "--shard needs --leader-elect", NULL);
+    char lease[200];
+    memset(lease, 'l', sizeof(lease) - 1);
+    lease[sizeof(lease) - 1] = '\0';
+    char lease_arg[220];
+    snprintf(lease_arg, sizeof(lease_arg), "--lease-name=%s", lease);
+    char *a6[] = {"controller", "--shard", lease_arg};
+    expect_refused(3, a6, "member Leases' names", NULL);
 
     char *path = write_tmp("interval: 30s\nwindow: many\n");
     ctl_config_defaults(&c);

@@ -5,7 +5,9 @@
  * the leader renews, even though the leader's clock is decades off (its
  * renewTime says 2000); a graceful stop releases and the other, watching
  * the Lease, leads at once instead of at its next poll; a leader whose writes fail steps down within renewDeadline and
- * the other takes over after leaseDuration; never two leaders at once.
+ * the other takes over after leaseDuration; never two leaders at once; a
+ * shard's member Lease is created labelled and deleted as its holder
+ * stops, again after a conflicting DELETE.
  *
  * Not for: real processes and a real API server (tests/e2e/kubelease_*).
  */
@@ -24,6 +26,9 @@ typedef struct lstore {
     json_t *lease;          /* NULL until created */
     long rv;
     int conflicts;
+    int deletes, delete_conflicts;
+    int refuse_deletes;     /* answer this many DELETEs 409 (a renewal that
+                               landed after its holder stopped waiting)  */
     char frozen[32];        /* writes by this holder fail with 500 */
     char skewed[32];        /* this holder's clock says the year 2000 */
     int watchers[16];       /* open watch streams (fds), -1 = free */
@@ -141,6 +146,33 @@ static int lease_handler(fake_api *a, const fake_req *r, int fd, void *ud)
         json_decref(copy);
         return FAKE_KEEP;
     }
+    if (!strcmp(r->method, "DELETE") && !strcmp(name, "lead")) {
+        /* DeleteOptions: preconditions.resourceVersion must match. */
+        json_t *opts = json_loadb(r->body, r->body_len, 0, NULL);
+        const char *want = json_string_value(json_object_get(
+            json_object_get(opts, "preconditions"), "resourceVersion"));
+        int code = !s->lease ? 404
+                   : s->refuse_deletes > 0 ? 409
+                   : !want || rv_of(s->lease) == atol(want) ? 200 : 409;
+        if (s->refuse_deletes > 0)
+            s->refuse_deletes--;
+        if (code == 200) {
+            s->deletes++;
+            notify(s, "DELETED");
+            json_decref(s->lease);
+            s->lease = NULL;
+        } else if (code == 409) {
+            s->delete_conflicts++;
+        }
+        pthread_mutex_unlock(&s->mu);
+        json_decref(opts);
+        if (code == 200)
+            fake_send_status(fd, 200, "", "deleted");
+        else
+            fake_send_status(fd, code, code == 409 ? "Conflict" : "NotFound",
+                             "precondition failed");
+        return FAKE_KEEP;
+    }
     json_t *body = json_loadb(r->body, r->body_len, 0, NULL);
     const char *holder = holder_of(body);
     if (s->frozen[0] && !strcmp(holder, s->frozen)) {
@@ -232,8 +264,8 @@ static void quiet(const char *msg, void *ud)
     (void)ud;
 }
 
-static kube_lease *elect_with(kube_client *c, who *w, long lease_ms,
-                              long renew_ms, long retry_ms)
+static kube_lease_opts opts_for(who *w, long lease_ms, long renew_ms,
+                                 long retry_ms)
 {
     kube_lease_opts o = {.namespace = "ns",
                          .name = "lead",
@@ -246,10 +278,33 @@ static kube_lease *elect_with(kube_client *c, who *w, long lease_ms,
                          .on_new_leader = leader_seen,
                          .ud = w,
                          .log = quiet};
+    return o;
+}
+
+static kube_lease *start(kube_client *c, const kube_lease_opts *o)
+{
     char err[256];
-    kube_lease *l = kube_lease_start(c, &o, err, sizeof err);
+    kube_lease *l = kube_lease_start(c, o, err, sizeof err);
     assert_non_null(l);
     return l;
+}
+
+static kube_lease *elect_with(kube_client *c, who *w, long lease_ms,
+                              long renew_ms, long retry_ms)
+{
+    kube_lease_opts o = opts_for(w, lease_ms, renew_ms, retry_ms);
+    return start(c, &o);
+}
+
+/* A member Lease: one candidate, labelled, deleted when it stops. */
+static kube_lease *member(kube_client *c, who *w)
+{
+    kube_lease_opts o = opts_for(w, 2000, 1500, 300);
+    o.sole_candidate = true;
+    o.delete_on_stop = true;
+    o.label_key = "leakwatch.dev/shard-of";
+    o.label_value = "lw";
+    return start(c, &o);
 }
 
 static kube_lease *elect(kube_client *c, who *w)
@@ -387,6 +442,34 @@ static void test_skew_and_graceful_release(void **state)
     pthread_mutex_unlock(&f->s.mu);
 }
 
+/* A member Lease is created with its label, and deleted when its holder
+ * stops; when the DELETE's precondition fails (a renewal it stopped
+ * waiting for landed meanwhile), it reads the Lease again and deletes what
+ * it still holds. */
+static void test_member_lease_labelled_and_deleted(void **state)
+{
+    fx *f = *state;
+    fx_start(f);
+    f->a = member(f->c, &f->wa);
+    assert_true(watch_until(f->a, NULL, 30000, a_leads));
+    pthread_mutex_lock(&f->s.mu);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_object_get(f->s.lease, "metadata"),
+                                            "labels"),
+                            "leakwatch.dev/shard-of")),
+                        "lw");
+    f->s.refuse_deletes = 1;
+    pthread_mutex_unlock(&f->s.mu);
+    kube_lease_stop(f->a);
+    f->a = NULL;
+    assert_int_equal(counter(&f->wa, &f->wa.stopped), 1);
+    pthread_mutex_lock(&f->s.mu);
+    assert_null(f->s.lease);
+    assert_int_equal(f->s.deletes, 1);
+    assert_int_equal(f->s.delete_conflicts, 1);
+    pthread_mutex_unlock(&f->s.mu);
+}
+
 static void test_frozen_leader_steps_down(void **state)
 {
     fx *f = *state;
@@ -467,6 +550,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_skew_and_graceful_release,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_member_lease_labelled_and_deleted,
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_frozen_leader_steps_down,
                                         fx_setup, fx_teardown),
