@@ -210,6 +210,19 @@ bench_check() {
   fi
 }
 
+# bench_target ARRAY NAME MEASURED_TEXT RATIO OK(1/0/"") FROM: prints one
+# target's line and appends its JSON to the array named ARRAY.
+bench_target() {
+  local -n targets_=$1
+  shift
+  local status
+  case "$4" in 1) status=OK ;; 0) status=MISSED ;; *) status="NOT MEASURED" ;; esac
+  printf '  %-46s %-40s %-14s %s\n' "$1" "$2" "${3:+${3}x target}" "$status"
+  targets_+=("$(jq -cn --arg n "$1" --arg m "$2" --arg r "$3" --arg s "$status" --arg w "$5" \
+    '{target: $n, measured: $m, ratio_to_target: (if $r == "" then null else ($r | tonumber) end),
+      status: $s, from: $w}')")
+}
+
 # What a section's report says it ran on: the leakwatch under test (which
 # must be built), its version without the "leakwatch " prefix, the CPU and
 # the load average.
@@ -223,6 +236,82 @@ leakwatch_version() {
 }
 cpu_model() { sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1; }
 load_avg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# ------------------------------------------------------------ cluster & traps
+
+bench_now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
+
+bench_fail() { # WHAT : a process the benchmark runs did not run
+  FAILURES=$((FAILURES + 1))
+  echo "bench: FAILED: $*" >&2
+}
+
+# bench_stop_child PID: a child of this shell stopped with TERM (KILL after
+# 20 s) and reaped; BENCH_RC is its exit status, or "timeout" when it had
+# to be killed (a graceful stop is part of the controller's contract).
+# shellcheck disable=SC2034  # BENCH_RC is read by the caller
+bench_stop_child() {
+  local i
+  kill -TERM "$1" 2>/dev/null
+  for ((i = 0; i < 200; i++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$1" 2>/dev/null; then
+    kill -KILL "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+    BENCH_RC=timeout
+  else
+    wait "$1"; BENCH_RC=$?
+  fi
+}
+
+bench_stop_pid() { # PID [SECONDS] : TERM, then KILL after SECONDS
+  local pid="$1" t="${2:-10}" i
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null
+  for ((i = 0; i < t * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null
+}
+
+# bench_cluster_up: the local cluster (hack/cluster.sh) started or found,
+# KUBECONFIG exported and BENCH_KUBECTL set; 1 when it did not start.  Not
+# in a subshell: what it sets would be lost.
+bench_cluster_up() {
+  local up
+  up="$("$ROOT/hack/cluster.sh" up)" || return 1
+  eval "$up"
+  export KUBECONFIG
+  # shellcheck disable=SC2034  # read by the sections
+  BENCH_KUBECTL="$("$ROOT/hack/tools.sh" path kubectl)"
+}
+
+# bench_traps_push CLEANUP: until bench_traps_pop, CLEANUP runs on any exit
+# (then the EXIT trap found here), and INT and TERM exit through it, so
+# nothing a section started outlives a failed or interrupted run.
+BENCH_SAVED_EXIT="" BENCH_SAVED_INT="" BENCH_SAVED_TERM=""
+bench_traps_push() {
+  local cleanup=$1
+  eval "set -- $(trap -p EXIT)"; BENCH_SAVED_EXIT="${3:-}"
+  eval "set -- $(trap -p INT)"; BENCH_SAVED_INT="${3:-}"
+  eval "set -- $(trap -p TERM)"; BENCH_SAVED_TERM="${3:-}"
+  # shellcheck disable=SC2064  # CLEANUP is named now; the saved trap is read at exit
+  trap "$cleanup; eval \"\$BENCH_SAVED_EXIT\"" EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+# bench_traps_pop: the traps bench_traps_push found, back (after the section
+# ran its CLEANUP itself).
+bench_traps_pop() {
+  trap - INT TERM
+  # shellcheck disable=SC2064  # restores the caller's traps, saved as text
+  {
+    [ -n "$BENCH_SAVED_INT" ] && trap "$BENCH_SAVED_INT" INT
+    [ -n "$BENCH_SAVED_TERM" ] && trap "$BENCH_SAVED_TERM" TERM
+    if [ -n "$BENCH_SAVED_EXIT" ]; then trap "$BENCH_SAVED_EXIT" EXIT; else trap - EXIT; fi
+  }
+}
 
 # ------------------------------------------------------------------ formatting
 

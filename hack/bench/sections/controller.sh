@@ -92,14 +92,7 @@ CTL_LABEL="bench.leakwatch.dev/section"
 
 # ------------------------------------------------------------------ helpers
 
-ctl_now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
-
 ctl_k() { "$CTL_KUBECTL" "$@"; }
-
-ctl_fail() { # WHAT : a process the benchmark runs did not run
-  FAILURES=$((FAILURES + 1))
-  echo "bench: FAILED: $*" >&2
-}
 
 # ctl_proc PID -> "VmRSS_kB VmHWM_kB cpu_ticks" (cpu: utime+stime, all threads)
 ctl_proc() {
@@ -154,14 +147,7 @@ CTL_CHECKS=()
 ctl_check() { bench_check CTL_CHECKS "$@"; } # NAME GOT WANT
 
 CTL_TARGETS=()
-ctl_target() { # NAME MEASURED_TEXT RATIO OK(1/0/"") FROM
-  local status
-  case "$4" in 1) status=OK ;; 0) status=MISSED ;; *) status="NOT MEASURED" ;; esac
-  printf '  %-46s %-40s %-14s %s\n' "$1" "$2" "${3:+${3}x target}" "$status"
-  CTL_TARGETS+=("$(jq -cn --arg n "$1" --arg m "$2" --arg r "$3" --arg s "$status" --arg w "$5" \
-    '{target: $n, measured: $m, ratio_to_target: (if $r == "" then null else ($r | tonumber) end),
-      status: $s, from: $w}')")
-}
+ctl_target() { bench_target CTL_TARGETS "$@"; } # NAME MEASURED_TEXT RATIO OK(1/0/"") FROM
 
 # ------------------------------------------------------------ profserver
 
@@ -196,22 +182,11 @@ CTL_STATE=""
 CTL_PIDS=()        # processes this section started (controller, profserver)
 CTL_CLEANED=1
 
-ctl_stop_pid() { # PID [SECONDS] : TERM, then KILL after SECONDS
-  local pid="$1" t="${2:-10}" i
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null
-  for ((i = 0; i < t * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null
-}
-
 ctl_cleanup() {
   [ "$CTL_CLEANED" -eq 1 ] && return 0
   CTL_CLEANED=1
   local p
-  for p in "${CTL_PIDS[@]}"; do ctl_stop_pid "$p" 5; done
+  for p in "${CTL_PIDS[@]}"; do bench_stop_pid "$p" 5; done
   CTL_PIDS=()
   if [ -n "${CTL_KUBECTL:-}" ]; then
     if [ -n "$CTL_NS" ]; then
@@ -393,7 +368,7 @@ ctl_phase() {
   local pid port="" t_start t_sync="" t_round="" t0 t1 line now i
   log "controller, --transport $tr: starting (steady window ${steady} s after the first round)"
   : >"$proc"
-  t_start="$(ctl_now_ms)"
+  t_start="$(bench_now_ms)"
   local lease=(--leader-elect=false)
   [ "$BENCH_CTL_LEADER_ELECT" = 1 ] &&
     lease=(--leader-elect=true --lease-namespace "$CTL_NS" --lease-name leakwatch-bench --identity "bench-$tr")
@@ -412,7 +387,7 @@ ctl_phase() {
   deadline=$((SECONDS + 60 + 3 * BENCH_CTL_INTERVAL))
   while [ $SECONDS -lt $deadline ]; do
     if ! kill -0 "$pid" 2>/dev/null; then crashed=1; break; fi
-    now="$(ctl_now_ms)"
+    now="$(bench_now_ms)"
     line="$(ctl_proc "$pid")" && echo "$now $line" >>"$proc"
     if [ -z "$port" ]; then
       port="$(jq -r 'select(.msg == "controller started") | .metrics_port // empty' "$log" 2>/dev/null | head -n 1)"
@@ -434,12 +409,12 @@ ctl_phase() {
   if [ "$crashed" -eq 1 ] || [ -z "$t_round" ]; then
     if [ "$crashed" -eq 1 ]; then
       wait "$pid"
-      ctl_fail "leakwatch controller --transport $tr exited (status $?) during start-up"
+      bench_fail "leakwatch controller --transport $tr exited (status $?) during start-up"
     else
-      ctl_fail "leakwatch controller --transport $tr: start-up did not finish (metrics port '${port}', watched ${watched:-0} of $CTL_NPODS pods, first round not complete) within $((60 + 3 * BENCH_CTL_INTERVAL)) s"
+      bench_fail "leakwatch controller --transport $tr: start-up did not finish (metrics port '${port}', watched ${watched:-0} of $CTL_NPODS pods, first round not complete) within $((60 + 3 * BENCH_CTL_INTERVAL)) s"
     fi
     tail -n 5 "$log" | sed 's/^/    /' >&2
-    ctl_stop_pid "$pid" 5
+    bench_stop_pid "$pid" 5
     jq -n --arg tr "$tr" --arg why "controller failed during start-up" \
       '{transport: $tr, failed: true, why: $why}' >"$dir/phase-$tr.json"
     return 1
@@ -447,8 +422,8 @@ ctl_phase() {
   log "controller, --transport $tr: $CTL_NPODS pods in cache after $(((t_sync - t_start) / 1000)) s, first round done after $(((t_round - t_start) / 1000)) s; measuring ${steady} s"
 
   # Steady window.
-  ctl_metrics "$port" "$dir/metrics-$tr-start" || { ctl_fail "cannot scrape the controller's /metrics"; }
-  t0="$(ctl_now_ms)"
+  ctl_metrics "$port" "$dir/metrics-$tr-start" || { bench_fail "cannot scrape the controller's /metrics"; }
+  t0="$(bench_now_ms)"
   local p0 p1="" p_last="" t_last="" next_scrape
   p0="$(ctl_proc "$pid")"
   local end=$((t0 + steady * 1000))
@@ -456,27 +431,27 @@ ctl_phase() {
   # window up to the last scrape is still measured.
   next_scrape=$((t0 + 15000))
   while :; do
-    now="$(ctl_now_ms)"
+    now="$(bench_now_ms)"
     if ! kill -0 "$pid" 2>/dev/null; then crashed=1; break; fi
     line="$(ctl_proc "$pid")" && echo "$now $line" >>"$proc"
     [ "$now" -ge "$end" ] && break
     if [ "$now" -ge "$next_scrape" ]; then
       line="$(ctl_proc "$pid")" &&
-        ctl_metrics "$port" "$dir/metrics-$tr-end" && { t_last="$(ctl_now_ms)"; p_last="$line"; }
+        ctl_metrics "$port" "$dir/metrics-$tr-end" && { t_last="$(bench_now_ms)"; p_last="$line"; }
       next_scrape=$((now + 15000))
     fi
     sleep 1
   done
   if [ "$crashed" -eq 0 ]; then
     p1="$(ctl_proc "$pid")"
-    t1="$(ctl_now_ms)"
+    t1="$(bench_now_ms)"
     ctl_rss_breakdown "$pid" >"$dir/rss-$tr.json" 2>/dev/null || echo null >"$dir/rss-$tr.json"
-    ctl_metrics "$port" "$dir/metrics-$tr-end" || { ctl_fail "cannot scrape the controller's /metrics"; p1=""; }
+    ctl_metrics "$port" "$dir/metrics-$tr-end" || { bench_fail "cannot scrape the controller's /metrics"; p1=""; }
   elif [ -n "$t_last" ]; then
     t1="$t_last"; p1="$p_last"
   fi
   if [ -n "$p1" ]; then
-    ctl_stats "$t0" "$t1" "$dir/stats-$tr-steady.json" || { ctl_fail "cannot read profserver's stats"; p1=""; }
+    ctl_stats "$t0" "$t1" "$dir/stats-$tr-steady.json" || { bench_fail "cannot read profserver's stats"; p1=""; }
     ctl_stats "$t_start" "$t0" "$dir/stats-$tr-startup.json" || true
   fi
   # A graceful stop is part of the contract (tests/e2e/controller.sh).
@@ -489,18 +464,12 @@ ctl_phase() {
       log "controller --transport $tr: $why; measured up to the last scrape"
     else
       why="exited (status $rc) during the steady window"
-      ctl_fail "leakwatch controller --transport $tr $why"
+      bench_fail "leakwatch controller --transport $tr $why"
       tail -n 5 "$log" | sed 's/^/    /' >&2
     fi
   else
-    kill -TERM "$pid" 2>/dev/null
-    for ((i = 0; i < 200; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -KILL "$pid" 2>/dev/null
-      rc=timeout
-    else
-      wait "$pid"; rc=$?
-    fi
+    bench_stop_child "$pid"
+    rc=$BENCH_RC
   fi
   CTL_EXIT[$tr]="$rc"
 
@@ -817,25 +786,15 @@ section_controller() {
     "--interval ${BENCH_CTL_INTERVAL}s"
   echo "   $(nproc) CPUs ($CTL_CPU_MODEL), load $CTL_LOAD_START"
 
-  local up
-  if ! up="$("$ROOT/hack/cluster.sh" up)"; then
-    ctl_fail "hack/cluster.sh up: the local cluster did not start"
+  if ! bench_cluster_up; then
+    bench_fail "hack/cluster.sh up: the local cluster did not start"
     ctl_write_json
     return 0
   fi
-  eval "$up"
-  export KUBECONFIG
-  CTL_KUBECTL="$("$ROOT/hack/tools.sh" path kubectl)"
+  CTL_KUBECTL="$BENCH_KUBECTL"
 
   # Everything below is undone by ctl_cleanup, on any exit.
-  local old_exit="" old_int="" old_term=""
-  eval "set -- $(trap -p EXIT)"; old_exit="${3:-}"
-  eval "set -- $(trap -p INT)"; old_int="${3:-}"
-  eval "set -- $(trap -p TERM)"; old_term="${3:-}"
-  CTL_OLD_EXIT="$old_exit"
-  trap 'ctl_cleanup; eval "$CTL_OLD_EXIT"' EXIT
-  trap 'exit 130' INT
-  trap 'exit 143' TERM
+  bench_traps_push ctl_cleanup
   CTL_CLEANED=0
   CTL_PIDS=()
   CTL_STATE="$RUN_TMP/controller"
@@ -856,18 +815,18 @@ section_controller() {
   echo "checks:"
   local t=$SECONDS
   if ! ctl_create_pods; then
-    ctl_fail "kubectl apply of the benchmark workloads"
+    bench_fail "kubectl apply of the benchmark workloads"
   elif ! ctl_wait_pods $((240 + BENCH_CTL_PODS / 10)); then
     :
   fi
   CTL_CREATE_S=$((SECONDS - t))
-  ctl_pods_file || ctl_fail "kubectl get pods"
+  ctl_pods_file || bench_fail "kubectl get pods"
   ctl_check "pods Running with a pod IP (ready after ${CTL_CREATE_S} s)" "$CTL_NPODS" "$BENCH_CTL_PODS"
 
   local ran=0
   if [ "$CTL_NPODS" -gt 0 ]; then
     if ! ctl_start_profserver; then
-      ctl_fail "profserver did not start"
+      bench_fail "profserver did not start"
     else
       ran=1
       if [ "$BENCH_CTL_PORTFORWARD" = 1 ]; then
@@ -923,13 +882,7 @@ section_controller() {
 
   log "cleaning up (namespace $CTL_NS, profserver, controller)"
   ctl_cleanup
-  trap - INT TERM
-  # shellcheck disable=SC2064  # restores the caller's traps, saved as text
-  {
-    [ -n "$old_int" ] && trap "$old_int" INT
-    [ -n "$old_term" ] && trap "$old_term" TERM
-    if [ -n "$old_exit" ]; then trap "$old_exit" EXIT; else trap - EXIT; fi
-  }
+  bench_traps_pop
   echo
   echo "wrote ${OUT#"$ROOT"/}/controller.json"
 }

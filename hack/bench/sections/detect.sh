@@ -26,8 +26,8 @@
 # and the flat control.  The ramp is shown, not targeted: while it climbs
 # no detector can tell it from a leak.
 #
-# Not for: the live time from a leaking pod's start to its Event (that
-# needs the controller on a cluster).
+# Not for: the live time from a leaking pod's start to its Event (live.sh,
+# the controller on the local cluster).
 # shellcheck shell=bash  # sourced, never run on its own
 
 section_detect() {
