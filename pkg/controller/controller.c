@@ -2148,7 +2148,9 @@ static void refresh_shard(ctl_controller *c, int64_t now)
             n = 0;
     }
     pthread_mutex_lock(&c->shard_mu);
-    uint64_t sig = lw_hash_bytes(c->leader_id, strlen(c->leader_id), n + 1);
+    /* The leader matters to ownership only where it pins workloads. */
+    const char *pin = c->contain ? c->leader_id : "";
+    uint64_t sig = lw_hash_bytes(pin, strlen(pin), n + 1);
     for (size_t i = 0; i < n; i++)
         sig = lw_hash_combine(sig, lw_hash_bytes(c->shard_scratch[i],
                                                  strlen(c->shard_scratch[i]), 0));
@@ -2197,23 +2199,13 @@ static void collect_stale_members(ctl_controller *c, int64_t now)
     if (n > 8)
         n = 8;
     for (size_t i = 0; i < n; i++) {
-        char path[512];
-        snprintf(path, sizeof(path), "/apis/coordination.k8s.io/v1/namespaces/%s/leases/%s",
-                 c->lease_ns, gone[i].lease);
-        json_t *body = json_pack("{s:s,s:s,s:{s:s}}", "apiVersion", "v1", "kind",
-                                 "DeleteOptions", "preconditions", "resourceVersion",
-                                 gone[i].rv);
         kube_response res;
-        memset(&res, 0, sizeof(res));
-        int rc = body ? kube_request(c->kube, "DELETE", path, body, NULL, &res) : -1;
-        json_decref(body);
-        if (rc == 0 || res.status == 404)
+        if (kube_lease_delete(c->kube, c->lease_ns, gone[i].lease, gone[i].rv, &res) == 0)
             obs_log(c->log, OBS_INFO, "deleted the Lease of a member gone for good",
                     "lease", gone[i].lease, "holder", gone[i].identity, OBS_END);
         else
             obs_log(c->log, OBS_WARN, "cannot delete the Lease of a member gone "
-                    "for good", "lease", gone[i].lease, "error",
-                    body ? res.error : "out of memory", OBS_END);
+                    "for good", "lease", gone[i].lease, "error", res.error, OBS_END);
         kube_response_free(&res);
     }
 }

@@ -488,15 +488,37 @@ static void set_leading(kube_lease *l, bool on, int64_t renew_ms)
     pthread_mutex_unlock(&l->mu);
 }
 
+/* DeleteOptions that delete only the version rv. */
+static json_t *delete_if_version(const char *rv)
+{
+    return json_pack("{s:s,s:s,s:{s:s}}", "apiVersion", "v1", "kind",
+                     "DeleteOptions", "preconditions", "resourceVersion",
+                     rv ? rv : "");
+}
+
+int kube_lease_delete(kube_client *c, const char *ns, const char *name,
+                      const char *rv, kube_response *r)
+{
+    memset(r, 0, sizeof(*r));
+    char path[600];
+    snprintf(path, sizeof path,
+             "/apis/coordination.k8s.io/v1/namespaces/%s/leases/%s", ns, name);
+    json_t *body = delete_if_version(rv);
+    if (!body) {
+        snprintf(r->error, sizeof r->error, "out of memory");
+        return -1;
+    }
+    int rc = kube_request(c, "DELETE", path, body, NULL, r);
+    json_decref(body);
+    return rc == 0 || r->status == 404 ? 0 : -1;
+}
+
 /* DELETE with our last write's resourceVersion as precondition, so a lease
  * renewed by a request we stopped waiting for is read again first. */
 static int delete_lease(kube_lease *l, call *cl)
 {
-    const char *rv = json_string_value(json_object_get(
-        json_object_get(l->fetched, "metadata"), "resourceVersion"));
-    json_t *body = json_pack("{s:s,s:s,s:{s:s}}", "apiVersion", "v1", "kind",
-                             "DeleteOptions", "preconditions", "resourceVersion",
-                             rv ? rv : "");
+    json_t *body = delete_if_version(json_string_value(json_object_get(
+        json_object_get(l->fetched, "metadata"), "resourceVersion")));
     if (!body) {
         memset(cl, 0, sizeof *cl);
         snprintf(cl->error, sizeof cl->error, "out of memory");

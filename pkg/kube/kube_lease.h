@@ -71,6 +71,13 @@ typedef struct kube_lease_opts {
 
 typedef struct kube_lease kube_lease;
 
+/* Deletes Lease ns/name if its resourceVersion is still rv (a Lease
+ * renewed since it was read is left alone: 409).  0 when deleted or
+ * already gone; -1 and r says why.  Synchronous: for a Lease this process
+ * does not hold (kube_lease_stop deletes its own with delete_on_stop). */
+int kube_lease_delete(kube_client *c, const char *ns, const char *name,
+                      const char *rv, kube_response *r);
+
 /* Starts campaigning on the elector thread.  NULL (and err) on bad
  * options. */
 kube_lease *kube_lease_start(kube_client *c, const kube_lease_opts *o,

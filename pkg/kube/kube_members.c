@@ -9,6 +9,7 @@
 #include "kube/kube_cache.h"
 #include "kube/kube_lease.h"
 #include "lw/lw_clock.h"
+#include "lw/lw_grow.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -51,15 +52,7 @@ static void seen(const json_t *obj, void *ud)
     int64_t now = lw_mono_ms();
     pthread_mutex_lock(&m->mu);
     entry *e = find(m, name);
-    if (!e && m->n == m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 8;
-        entry *v = realloc(m->v, cap * sizeof(*v));
-        if (v) {
-            m->v = v;
-            m->cap = cap;
-        }
-    }
-    if (!e && m->n < m->cap) {
+    if (!e && lw_grow(&m->v, &m->cap, m->n, sizeof(*m->v), 8) == 0) {
         e = &m->v[m->n++];
         memset(e, 0, sizeof(*e));
         snprintf(e->lease, sizeof(e->lease), "%s", name);
@@ -209,8 +202,6 @@ size_t kube_members_stale(kube_members *m, int64_t now_mono_ms,
             snprintf(k->identity, sizeof(k->identity), "%s", e->st.observed.holder);
             snprintf(k->lease, sizeof(k->lease), "%s", e->lease);
             snprintf(k->rv, sizeof(k->rv), "%s", e->st.observed_rv);
-            k->last_change_ms = e->st.observed_mono_ms;
-            k->duration_s = e->st.observed.duration_s;
         }
         n++;
     }

@@ -40,8 +40,6 @@ typedef struct kube_member {
     char identity[256];           /* holderIdentity                         */
     char lease[254];              /* the Lease's name                       */
     char rv[64];                  /* its resourceVersion when last seen     */
-    int64_t last_change_ms;       /* monotonic, when we saw it change       */
-    long duration_s;
 } kube_member;
 
 typedef struct kube_members kube_members;

@@ -7,7 +7,8 @@
  * the Lease, leads at once instead of at its next poll; a leader whose writes fail steps down within renewDeadline and
  * the other takes over after leaseDuration; never two leaders at once; a
  * shard's member Lease is created labelled and deleted as its holder
- * stops, again after a conflicting DELETE.
+ * stops, again after a conflicting DELETE; a Lease not held is deleted
+ * only at the version read.
  *
  * Not for: real processes and a real API server (tests/e2e/kubelease_*).
  */
@@ -470,6 +471,35 @@ static void test_member_lease_labelled_and_deleted(void **state)
     pthread_mutex_unlock(&f->s.mu);
 }
 
+/* Deleting a Lease this process does not hold (the leader collecting a
+ * dead member's): only the version read, and gone counts as done. */
+static void test_delete_only_the_version_read(void **state)
+{
+    fx *f = *state;
+    fx_start(f);
+    f->a = elect(f->c, &f->wa);
+    assert_true(watch_until(f->a, NULL, 30000, a_leads));
+    kube_lease_stop(f->a); /* released: the Lease stays, held by nobody */
+    f->a = NULL;
+    pthread_mutex_lock(&f->s.mu);
+    char rv[32];
+    snprintf(rv, sizeof rv, "%ld", rv_of(f->s.lease));
+    pthread_mutex_unlock(&f->s.mu);
+    kube_response r;
+    assert_int_equal(kube_lease_delete(f->c, "ns", "lead", "1", &r), -1);
+    assert_int_equal(r.status, 409);
+    kube_response_free(&r);
+    assert_int_equal(kube_lease_delete(f->c, "ns", "lead", rv, &r), 0);
+    kube_response_free(&r);
+    assert_int_equal(kube_lease_delete(f->c, "ns", "lead", rv, &r), 0);
+    assert_int_equal(r.status, 404);
+    kube_response_free(&r);
+    pthread_mutex_lock(&f->s.mu);
+    assert_null(f->s.lease);
+    assert_int_equal(f->s.deletes, 1);
+    pthread_mutex_unlock(&f->s.mu);
+}
+
 static void test_frozen_leader_steps_down(void **state)
 {
     fx *f = *state;
@@ -552,6 +582,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_skew_and_graceful_release,
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_member_lease_labelled_and_deleted,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_delete_only_the_version_read,
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_frozen_leader_steps_down,
                                         fx_setup, fx_teardown),

@@ -321,7 +321,9 @@ YAML
     fi
     # The Events: from the API as soon as the log says one was posted
     # (the log line comes first), and every 10 s regardless.
-    logged="$(jq -rR 'fromjson? | select(.msg == "goroutine leak") | .pod' "$log" 2>/dev/null | sort -u | grep -c .)"
+    # grep first: jq would parse the whole debug log every second.
+    logged="$(grep -F '"msg":"goroutine leak"' "$log" 2>/dev/null |
+      jq -rR 'fromjson? | select(.msg == "goroutine leak") | .pod' 2>/dev/null | sort -u | grep -c .)"
     if [ "$logged" -gt "$reported" ] || [ "$now" -ge "$next_events" ]; then
       if m="$(live_leak_events "$ns" "$st/events.json")"; then
         reported="$m"
