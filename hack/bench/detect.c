@@ -187,7 +187,7 @@ static void run_leakwatch(const series_spec *s, const uint64_t *counts,
     a->first_s = -1;
     a->false_ = 0;
     ctl_window w;
-    ctl_window_init(&w);
+    ctl_window_init(&w, th->window);
     for (int i = 0; i < SAMPLES; i += every) {
         int t = i * STEP_S;
         bool was = w.suspect;
@@ -196,6 +196,7 @@ static void run_leakwatch(const series_spec *s, const uint64_t *counts,
         if (ctl_window_evaluate(&w, th, &trend) && !was)
             count_alarm(s, t, a);
     }
+    ctl_window_free(&w);
 }
 
 /* The program's own arithmetic is checked before any figure is printed:

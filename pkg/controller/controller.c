@@ -37,6 +37,7 @@
 #include "lw/lw_clock.h"
 #include "lw/lw_grow.h"
 #include "lw/lw_hash.h"
+#include "lw/lw_str.h"
 #include "lw/lw_text.h"
 #include "obs/obs_http.h"
 #include "obs/obs_metrics.h"
@@ -354,20 +355,20 @@ static void view_of(const ctl_pod *p, pod_view *v)
 {
     memset(v, 0, sizeof(*v));
     memcpy(v->uid, p->uid, sizeof(v->uid));
-    memcpy(v->ns, p->ns, sizeof(v->ns));
-    memcpy(v->name, p->name, sizeof(v->name));
-    memcpy(v->node, p->node, sizeof(v->node));
+    lw_strlcpy(v->ns, p->ns, sizeof(v->ns));
+    lw_strlcpy(v->name, p->name, sizeof(v->name));
+    lw_strlcpy(v->node, p->node, sizeof(v->node));
     memcpy(v->ip, p->ip, sizeof(v->ip));
-    memcpy(v->rev_hash, p->rev_hash, sizeof(v->rev_hash));
-    memcpy(v->images, p->images, sizeof(v->images));
+    lw_strlcpy(v->rev_hash, p->rev_hash, sizeof(v->rev_hash));
+    lw_strlcpy(v->images, p->images, sizeof(v->images));
     v->revision = p->revision;
     v->revision_since_s = p->revision_since_s;
-    v->ep = p->ep;
+    v->ep = *p->ep;
     v->ep_state = p->ep_state;
     v->ready = p->ready;
     v->terminating = p->terminating;
     v->owner_resolved = p->owner_resolved;
-    v->owner = p->owner;
+    v->owner = *p->owner;
     v->metrics_absent = p->metrics_absent;
     v->annotation_reported = p->annotation_reported;
     v->annotation_error_hash = p->annotation_error_hash;
@@ -472,7 +473,7 @@ static int match_owner(ctl_pod *p, void *ud)
     ctl_owner_match *m = ud;
     if (!p->owner_resolved || strcmp(p->rs_uid, m->rs_uid))
         return 0;
-    m->owner = p->owner;
+    m->owner = *p->owner;
     m->found = true;
     /* A StatefulSet's pods share its uid across revisions: the revision is
      * another pod's only when their template hash is the same. */
@@ -765,7 +766,7 @@ typedef struct replica_tally {
 static int tally_replica(ctl_pod *p, void *ud)
 {
     replica_tally *t = ud;
-    if (!p->owner_resolved || strcmp(p->owner.uid, t->owner_uid) || p->terminating)
+    if (!p->owner_resolved || strcmp(p->owner->uid, t->owner_uid) || p->terminating)
         return 0;
     t->replicas++;
     if (t->except_uid && !strcmp(p->uid, t->except_uid))
@@ -1452,8 +1453,8 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
         ctl_pods_unlock(c->pods);
         return;
     }
-    if (v.owner_resolved && !p->owner_resolved) {
-        p->owner = v.owner;
+    if (v.owner_resolved && !p->owner_resolved &&
+        ctl_pods_set_owner(c->pods, p, &v.owner)) {
         p->owner_resolved = true;
         if (!strcmp(p->rev_hash, v.rev_hash)) {
             p->revision = v.revision;
@@ -1603,7 +1604,7 @@ static bool owns_pod_locked(const ctl_controller *c, const ctl_pod *p)
         return true;
     char key[400];
     pod_key(p, key, sizeof(key));
-    return owns_key_locked(c, key, c->contain && p->ep.containment_restart);
+    return owns_key_locked(c, key, c->contain && p->ep->containment_restart);
 }
 
 static void forget_pod_metrics(ctl_controller *c, const ctl_pod *p);
@@ -1670,62 +1671,11 @@ static bool owns_workload(ctl_controller *c, const char *ns, const kube_owner *o
 
 /* ---- watch callbacks ---------------------------------------------------- */
 
-static void keep_only(json_t *obj, const char *const *keys)
-{
-    if (!json_is_object(obj))
-        return;
-    const char *key;
-    json_t *val;
-    void *tmp;
-    json_object_foreach_safe(obj, tmp, key, val)
-    {
-        (void)val;
-        bool keep = false;
-        for (size_t i = 0; keys[i] && !keep; i++)
-            keep = !strcmp(key, keys[i]);
-        if (!keep)
-            json_object_del(obj, key);
-    }
-}
-
-/*
- * What the controller (and containment) read from a pod, and nothing else.
- * A pod as the API returns it is mostly managedFields, volumes and status
- * detail; kept whole, a thousand of them cost tens of megabytes.
- */
+/* What the controller keeps of a pod: ctl_pod_slim (ctl_pods.h). */
 static void slim_pod(json_t *pod, void *ud)
 {
     (void)ud;
-    static const char *const top[] = {"metadata", "spec", "status", "kind", "apiVersion", NULL};
-    static const char *const spec_keys[] = {"nodeName", "containers", "overhead", NULL};
-    static const char *const container_keys[] = {"name", "image", "ports", "resources", NULL};
-    static const char *const status_keys[] = {"phase", "podIP", "startTime", "conditions",
-                                              "containerStatuses", NULL};
-    static const char *const cstatus_keys[] = {"name", "ready", "restartCount", "started", NULL};
-    static const char *const cond_keys[] = {"type", "status", NULL};
-    keep_only(pod, top);
-    json_t *meta = json_object_get(pod, "metadata");
-    json_object_del(meta, "managedFields");
-    json_object_del(json_object_get(meta, "annotations"),
-                    "kubectl.kubernetes.io/last-applied-configuration");
-    json_t *spec = json_object_get(pod, "spec");
-    keep_only(spec, spec_keys);
-    size_t i;
-    json_t *item;
-    json_array_foreach(json_object_get(spec, "containers"), i, item)
-    {
-        keep_only(item, container_keys);
-    }
-    json_t *status = json_object_get(pod, "status");
-    keep_only(status, status_keys);
-    json_array_foreach(json_object_get(status, "containerStatuses"), i, item)
-    {
-        keep_only(item, cstatus_keys);
-    }
-    json_array_foreach(json_object_get(status, "conditions"), i, item)
-    {
-        keep_only(item, cond_keys);
-    }
+    ctl_pod_slim(pod);
 }
 
 static void forget_pod_metrics(ctl_controller *c, const ctl_pod *p)
@@ -1802,11 +1752,11 @@ static int find_other_template(ctl_pod *p, void *ud)
     const ctl_pod *g = ts->gone;
     if (p->terminating || !p->rev_hash[0] || !strcmp(p->rev_hash, g->rev_hash))
         return 0;
-    bool same_owner = (p->owner_resolved && !strcmp(p->owner.uid, g->owner.uid)) ||
-                      !strcmp(p->rs_uid, g->owner.uid);
+    bool same_owner = (p->owner_resolved && !strcmp(p->owner->uid, g->owner->uid)) ||
+                      !strcmp(p->rs_uid, g->owner->uid);
     if (!same_owner && !strcmp(p->rs_kind, "ReplicaSet")) {
-        size_t n = strlen(g->owner.name);
-        same_owner = !strncmp(p->rs_name, g->owner.name, n) && p->rs_name[n] == '-' &&
+        size_t n = strlen(g->owner->name);
+        same_owner = !strncmp(p->rs_name, g->owner->name, n) && p->rs_name[n] == '-' &&
                      !strcmp(p->rs_name + n + 1, p->rev_hash);
     }
     ts->found = same_owner;
@@ -1828,14 +1778,14 @@ static void pod_gone_one(const char *func, void *ud)
     ctl_pods_foreach(dx->c->pods, find_other_template, &ts);
     ctl_pods_unlock(dx->c->pods);
     int restarts = ts.found ? -1
-                            : ctl_stories_pod_gone(dx->c->stories, r->owner.uid,
+                            : ctl_stories_pod_gone(dx->c->stories, r->owner->uid,
                                                    func, r->revision);
     if (restarts < 0)
         return;
     char n[16];
     snprintf(n, sizeof(n), "%d", restarts);
     obs_log(dx->c->log, OBS_INFO, "workload finding stays open: a pod going "
-            "away is not a fix", "namespace", r->ns, "workload", r->owner.name,
+            "away is not a fix", "namespace", r->ns, "workload", r->owner->name,
             "pod", r->name, "function", func, "restarts", n, OBS_END);
 }
 
@@ -1861,7 +1811,7 @@ static void cb_delete(const json_t *obj, bool final_state_unknown, void *ud)
         findings_adjust(c, removed.finding_pattern, -1);
         obs_log(c->log, OBS_INFO, "finding closed: pod deleted", "namespace",
                 removed.ns, "pod", removed.name, OBS_END);
-        if (removed.owner_resolved && removed.owner.uid[0]) {
+        if (removed.owner_resolved && removed.owner->uid[0]) {
             deleted_ctx dx = {c, &removed};
             each_func(ctl_pod_finding_funcs(&removed), pod_gone_one, &dx);
         }
@@ -2373,7 +2323,7 @@ ctl_controller *ctl_controller_new(const ctl_config *cfg, obs_logger *log,
     }
     atomic_store(&c->heartbeat_ms, lw_mono_ms());
     c->queue = calloc(CTL_QUEUE_MAX, 64);
-    c->pods = ctl_pods_new();
+    c->pods = ctl_pods_new((unsigned)cfg->window);
     c->reg = obs_registry_new();
     if (!c->queue || !c->pods || !c->reg) {
         snprintf(err, errlen, "out of memory");

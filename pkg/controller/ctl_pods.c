@@ -21,6 +21,7 @@
 #include "kube/kube_objects.h"
 #include "lw/lw_grow.h"
 #include "lw/lw_hash.h"
+#include "lw/lw_intern.h"
 #include "lw/lw_str.h"
 
 /* A group of peers (pods of one controller owner) in the last gathering:
@@ -32,6 +33,8 @@ typedef struct peer_group {
 
 struct ctl_pods {
     pthread_mutex_t mu;
+    lw_intern *shared; /* the pods' interned values (ctl_pod) */
+    unsigned window;
     ctl_pod **pods;
     size_t n, cap;
     int32_t *index;   /* slot -> position in pods, -1 empty */
@@ -45,11 +48,17 @@ struct ctl_pods {
     int64_t peer_at_s;
 };
 
-ctl_pods *ctl_pods_new(void)
+ctl_pods *ctl_pods_new(unsigned window)
 {
     ctl_pods *r = calloc(1, sizeof(*r));
     if (!r)
         return NULL;
+    r->shared = lw_intern_new();
+    if (!r->shared) {
+        free(r);
+        return NULL;
+    }
+    r->window = window;
     pthread_mutex_init(&r->mu, NULL);
     return r;
 }
@@ -89,6 +98,59 @@ void ctl_pod_release(ctl_pod *p)
 {
     ctl_pod_end_episode(p);
     ctl_pod_drop_finding_text(p);
+    ctl_window_free(&p->win);
+    const void *shared[] = {p->ns, p->name, p->node, p->rs_uid, p->rs_kind,
+                            p->rs_name, p->rev_hash, p->images, p->ep, p->owner};
+    for (size_t i = 0; i < sizeof shared / sizeof *shared; i++)
+        lw_intern_put(shared[i]);
+    p->ns = p->name = p->node = p->rs_uid = p->rs_kind = p->rs_name = NULL;
+    p->rev_hash = p->images = NULL;
+    p->ep = NULL;
+    p->owner = NULL;
+}
+
+/* *slot becomes the interned copy of the len bytes at v (unless it holds
+ * them already, below).  false when out of memory (*slot unchanged). */
+static bool replace_shared(ctl_pods *r, const void **slot, const void *v, size_t len)
+{
+    const void *n = lw_intern_get(r->shared, v, len);
+    if (!n)
+        return false;
+    lw_intern_put(*slot);
+    *slot = n;
+    return true;
+}
+
+/* For values of one size (a struct). */
+static bool set_shared(ctl_pods *r, const void **slot, const void *v, size_t len)
+{
+    return (*slot && !memcmp(*slot, v, len)) || replace_shared(r, slot, v, len);
+}
+
+static bool set_shared_str(ctl_pods *r, const char **slot, const char *s)
+{
+    if (*slot && !strcmp(*slot, s))
+        return true;
+    const void *v = *slot;
+    bool ok = replace_shared(r, &v, s, strlen(s));
+    *slot = v;
+    return ok;
+}
+
+bool ctl_pods_set_owner(ctl_pods *r, ctl_pod *p, const kube_owner *owner)
+{
+    const void *v = p->owner;
+    bool ok = set_shared(r, &v, owner, sizeof *owner);
+    p->owner = v;
+    return ok;
+}
+
+void ctl_pods_shared_stats(ctl_pods *r, size_t *values, size_t *bytes)
+{
+    lw_intern_stats st;
+    lw_intern_stats_get(r->shared, &st);
+    *values = st.values;
+    *bytes = st.bytes;
 }
 
 void ctl_pods_free(ctl_pods *r)
@@ -103,6 +165,7 @@ void ctl_pods_free(ctl_pods *r)
     free(r->index);
     free(r->peer_rates);
     free(r->peer_groups);
+    lw_intern_free(r->shared);
     pthread_mutex_destroy(&r->mu);
     free(r);
 }
@@ -193,7 +256,7 @@ void ctl_pod_forget_sampling(ctl_pod *p)
 {
     start_over(p);
     /* Suspicion too: it is the new owner's to raise again. */
-    ctl_window_init(&p->win);
+    ctl_window_clear(&p->win);
     memset(&p->trend, 0, sizeof(p->trend));
     p->peer_rate_counted = false;
     p->diverged = false;
@@ -232,8 +295,15 @@ ctl_upsert_result ctl_pods_upsert(ctl_pods *r, const json_t *pod, ctl_pod **out,
         p = calloc(1, sizeof(*p));
         if (!p)
             return CTL_POD_IGNORED;
+        static const kube_owner unresolved;
+        const void *owner = NULL;
+        if (!set_shared(r, &owner, &unresolved, sizeof unresolved)) {
+            free(p);
+            return CTL_POD_IGNORED;
+        }
+        p->owner = owner;
         lw_strlcpy(p->uid, uid, sizeof(p->uid));
-        ctl_window_init(&p->win);
+        ctl_window_init(&p->win, r->window);
         p->last_count = -1;
         p->req_first = p->req_last = -1;
         p->revision = -1;
@@ -247,18 +317,29 @@ ctl_upsert_result ctl_pods_upsert(ctl_pods *r, const json_t *pod, ctl_pod **out,
         r->n++;
         res = CTL_POD_ADDED;
     }
-    lw_strlcpy(p->ns, kp.ns, sizeof(p->ns));
-    lw_strlcpy(p->name, kp.name, sizeof(p->name));
-    lw_strlcpy(p->node, kp.node, sizeof(p->node));
-    lw_strlcpy(p->ip, kp.ip, sizeof(p->ip));
-    lw_strlcpy(p->rs_uid, kp.controller.uid, sizeof(p->rs_uid));
-    lw_strlcpy(p->rs_kind, kp.controller.kind, sizeof(p->rs_kind));
-    lw_strlcpy(p->rs_name, kp.controller.name, sizeof(p->rs_name));
-    if (strcmp(p->rev_hash, kp.rev_hash) != 0)
+    if (p->rev_hash && strcmp(p->rev_hash, kp.rev_hash) != 0)
         p->revision = -1; /* a template is never relabelled; be safe */
-    lw_strlcpy(p->rev_hash, kp.rev_hash, sizeof(p->rev_hash));
-    lw_strlcpy(p->images, kp.images, sizeof(p->images));
-    p->ep = kp.ep;
+    const void *ep = p->ep;
+    bool stored = set_shared_str(r, &p->ns, kp.ns) && set_shared_str(r, &p->name, kp.name) &&
+                  set_shared_str(r, &p->node, kp.node) &&
+                  set_shared_str(r, &p->rs_uid, kp.controller.uid) &&
+                  set_shared_str(r, &p->rs_kind, kp.controller.kind) &&
+                  set_shared_str(r, &p->rs_name, kp.controller.name) &&
+                  set_shared_str(r, &p->rev_hash, kp.rev_hash) &&
+                  set_shared_str(r, &p->images, kp.images) &&
+                  set_shared(r, &ep, &kp.ep, sizeof kp.ep);
+    p->ep = ep;
+    if (!stored) {
+        /* Out of memory: a pod half updated is worse than one not known
+         * (the next event brings it back). */
+        if (res == CTL_POD_ADDED) {
+            ctl_pods_remove(r, uid, NULL);
+            return CTL_POD_IGNORED;
+        }
+        ctl_pods_remove(r, uid, removed_copy);
+        return CTL_POD_REMOVED;
+    }
+    lw_strlcpy(p->ip, kp.ip, sizeof(p->ip));
     p->ep_state = kp.ep_state;
     p->ready = kp.ready;
     p->terminating = kp.terminating;
@@ -272,6 +353,128 @@ ctl_upsert_result ctl_pods_upsert(ctl_pods *r, const json_t *pod, ctl_pod **out,
     p->restarts = restarts;
     *out = p;
     return res;
+}
+
+/* Deletes the members of obj whose keys keep() refuses. */
+static void keep_if(json_t *obj, bool (*keep)(const char *key, const void *ctx),
+                    const void *ctx)
+{
+    if (!json_is_object(obj))
+        return;
+    const char *key;
+    json_t *val;
+    void *tmp;
+    json_object_foreach_safe(obj, tmp, key, val)
+    {
+        (void)val;
+        if (!keep(key, ctx))
+            json_object_del(obj, key);
+    }
+}
+
+static bool listed(const char *key, const void *keys)
+{
+    for (const char *const *k = keys; *k; k++)
+        if (!strcmp(key, *k))
+            return true;
+    return false;
+}
+
+static void keep_only(json_t *obj, const char *const *keys)
+{
+    keep_if(obj, listed, keys);
+}
+
+/* The annotations kube_pod_endpoint_resolve reads (kube_pods.c). */
+static bool ours_annotation(const char *key, const void *ctx)
+{
+    (void)ctx;
+    return !strncmp(key, "leakwatch.dev/", 14) || !strncmp(key, "profiles.grafana.com/", 21);
+}
+
+/* Drops the array's elements that keep() refuses. */
+static void keep_elements(json_t *arr, bool (*keep)(const json_t *elem))
+{
+    for (size_t i = json_array_size(arr); i-- > 0;)
+        if (!keep(json_array_get(arr, i)))
+            json_array_remove(arr, i);
+}
+
+static bool controller_ref(const json_t *ref)
+{
+    return json_is_true(json_object_get(ref, "controller"));
+}
+
+static bool ready_condition(const json_t *cond)
+{
+    const char *t = json_string_value(json_object_get(cond, "type"));
+    return t && !strcmp(t, "Ready");
+}
+
+/*
+ * A pod as the API returns it is mostly managedFields, volumes, status
+ * detail and other tools' labels and annotations (a service mesh's
+ * sidecar status alone is half a kilobyte); kept whole, a thousand of them
+ * cost tens of megabytes.  What is kept is what kube_pod_parse, the owner
+ * and revision lookups and containment read.  And most pods of a cluster
+ * are not Go services that opted in: of those the registry needs only to
+ * know they are not, which their identity says again at every update.
+ */
+void ctl_pod_slim(json_t *pod)
+{
+    static const char *const top[] = {"metadata", "spec", "status", "kind", "apiVersion", NULL};
+    static const char *const identity[] = {"name", "namespace", "uid", "resourceVersion", NULL};
+    static const char *const meta_keys[] = {"name", "namespace", "uid", "resourceVersion",
+                                            "creationTimestamp", "deletionTimestamp",
+                                            "labels", "annotations", "ownerReferences", NULL};
+    static const char *const ref_keys[] = {"apiVersion", "kind", "name", "uid", "controller", NULL};
+    static const char *const spec_keys[] = {"nodeName", "containers", "overhead", NULL};
+    static const char *const container_keys[] = {"name", "image", "ports", "resources", NULL};
+    static const char *const status_keys[] = {"phase", "podIP", "startTime", "conditions",
+                                              "containerStatuses", NULL};
+    static const char *const cstatus_keys[] = {"name", "ready", "restartCount", "started", NULL};
+    static const char *const cond_keys[] = {"type", "status", NULL};
+    /* The labels that name the pod's template (kube_pod_revision_hash). */
+    static const char *const template_labels[] = {"pod-template-hash",
+                                                  "controller-revision-hash", NULL};
+    keep_only(pod, top);
+    json_t *meta = json_object_get(pod, "metadata");
+    kube_pod_endpoint ep;
+    if (kube_pod_endpoint_resolve(pod, &ep) == 0) {
+        keep_only(meta, identity);
+        json_object_del(pod, "spec");
+        json_object_del(pod, "status");
+        return;
+    }
+    keep_only(meta, meta_keys);
+    keep_if(json_object_get(meta, "annotations"), ours_annotation, NULL);
+    keep_only(json_object_get(meta, "labels"), template_labels);
+    json_t *refs = json_object_get(meta, "ownerReferences");
+    keep_elements(refs, controller_ref);
+    size_t i;
+    json_t *item;
+    json_array_foreach(refs, i, item)
+    {
+        keep_only(item, ref_keys);
+    }
+    json_t *spec = json_object_get(pod, "spec");
+    keep_only(spec, spec_keys);
+    json_array_foreach(json_object_get(spec, "containers"), i, item)
+    {
+        keep_only(item, container_keys);
+    }
+    json_t *status = json_object_get(pod, "status");
+    keep_only(status, status_keys);
+    json_array_foreach(json_object_get(status, "containerStatuses"), i, item)
+    {
+        keep_only(item, cstatus_keys);
+    }
+    json_t *conds = json_object_get(status, "conditions");
+    keep_elements(conds, ready_condition);
+    json_array_foreach(conds, i, item)
+    {
+        keep_only(item, cond_keys);
+    }
 }
 
 void ctl_pod_note_requests(ctl_pod *p, double requests, int64_t now_ms)
@@ -305,9 +508,9 @@ void ctl_pods_foreach(ctl_pods *r, int (*fn)(ctl_pod *p, void *ud), void *ud)
  * one whose owner is not resolved yet). */
 static const char *group_of(const ctl_pod *p)
 {
-    if (!p->owner_resolved || !p->owner.kind[0] || !p->owner.uid[0])
+    if (!p->owner_resolved || !p->owner->kind[0] || !p->owner->uid[0])
         return NULL;
-    return p->owner.uid;
+    return p->owner->uid;
 }
 
 static bool same_group(const ctl_pod *a, const ctl_pod *b)
@@ -351,7 +554,7 @@ static int cmp_double(const void *a, const void *b)
 static int cmp_counted(const void *a, const void *b)
 {
     const ctl_pod *x = *(const ctl_pod *const *)a, *y = *(const ctl_pod *const *)b;
-    int c = strcmp(x->owner.uid, y->owner.uid);
+    int c = strcmp(x->owner->uid, y->owner->uid);
     return c ? c : cmp_double(&x->peer_rate, &y->peer_rate);
 }
 
@@ -396,7 +599,7 @@ static int gather_peer_rates(ctl_pods *r, int64_t now_s)
     for (size_t i = 0; i < k && rc == 0; i++) {
         r->peer_rates[i] = all[i]->peer_rate;
         peer_group *g = r->npeer_groups ? &r->peer_groups[r->npeer_groups - 1] : NULL;
-        if (g && !strcmp(g->owner_uid, all[i]->owner.uid)) {
+        if (g && !strcmp(g->owner_uid, all[i]->owner->uid)) {
             g->n++;
             continue;
         }
@@ -406,7 +609,7 @@ static int gather_peer_rates(ctl_pods *r, int64_t now_s)
             break;
         }
         g = &r->peer_groups[r->npeer_groups++];
-        lw_strlcpy(g->owner_uid, all[i]->owner.uid, sizeof(g->owner_uid));
+        lw_strlcpy(g->owner_uid, all[i]->owner->uid, sizeof(g->owner_uid));
         g->first = i;
         g->n = 1;
     }

@@ -49,16 +49,21 @@ typedef struct ctl_finding_text {
 
 typedef struct ctl_pod {
     char uid[64];
-    char ns[64];
-    char name[254];
-    char node[254];
     char ip[64];
-    char rs_uid[64];      /* controller owner as the pod names it        */
-    char rs_kind[32];
-    char rs_name[254];
-    char rev_hash[64];    /* pod-template-hash / controller-revision-hash */
-    char images[512];     /* kube_pod_images: "orders:1.4.2"             */
-    kube_pod_endpoint ep;
+    /* What the pod shares with the other pods of its workload or node,
+     * interned (lw_intern.h): a thousand pods of ten Deployments hold ten
+     * copies of a pprof endpoint, not a thousand.  Never NULL in the
+     * registry; read-only; set only by the registry (ctl_pods_upsert,
+     * ctl_pods_set_owner), which also releases them. */
+    const char *ns;
+    const char *name;
+    const char *node;
+    const char *rs_uid;   /* controller owner as the pod names it        */
+    const char *rs_kind;
+    const char *rs_name;
+    const char *rev_hash; /* pod-template-hash / controller-revision-hash */
+    const char *images;   /* kube_pod_images: "orders:1.4.2"             */
+    const kube_pod_endpoint *ep;
     int ep_state;         /* 1 usable, -1 annotation error               */
     bool ready;
     bool terminating;
@@ -68,7 +73,7 @@ typedef struct ctl_pod {
     /* Owner resolution (Pod -> ReplicaSet -> Deployment) is done once by a
      * worker; peers are pods with the same owner uid. */
     bool owner_resolved;
-    kube_owner owner;
+    const kube_owner *owner; /* interned; all empty until resolved     */
     long revision;        /* the workload revision of its template, -1
                              unknown (resolved with the owner)           */
     int64_t revision_since_s; /* when that revision was created, -1      */
@@ -117,7 +122,8 @@ typedef struct ctl_pod {
 
 typedef struct ctl_pods ctl_pods;
 
-ctl_pods *ctl_pods_new(void);
+/* window: the samples a pod's count window keeps (--window). */
+ctl_pods *ctl_pods_new(unsigned window);
 void ctl_pods_free(ctl_pods *r);
 
 /* The lock; hold it while touching any ctl_pod. */
@@ -137,10 +143,21 @@ typedef enum ctl_upsert_result {
  * removed_copy when non-NULL before it is freed). */
 ctl_upsert_result ctl_pods_upsert(ctl_pods *r, const json_t *pod,
                                   ctl_pod **out, ctl_pod *removed_copy);
+/* Cuts a pod object down, in place, to what ctl_pods_upsert and
+ * containment read: for a pod that has not opted in, its identity only.
+ * The pod cache's transform: what it stores for every pod. */
+void ctl_pod_slim(json_t *pod);
+
 /* From a watch delete.  Caller holds the lock.  true when it was known;
  * removed_copy (optional) receives its last state. */
 bool ctl_pods_remove(ctl_pods *r, const char *uid, ctl_pod *removed_copy);
 ctl_pod *ctl_pods_get(ctl_pods *r, const char *uid);
+/* The owner a worker resolved for p.  false when out of memory (p keeps
+ * the owner it had).  Caller holds the lock. */
+bool ctl_pods_set_owner(ctl_pods *r, ctl_pod *p, const kube_owner *owner);
+/* The interned values the registry holds, and their bytes.  Caller holds
+ * the lock. */
+void ctl_pods_shared_stats(ctl_pods *r, size_t *values, size_t *bytes);
 size_t ctl_pods_count(ctl_pods *r);
 /* Iteration under the lock: fn returns non-zero to stop. */
 void ctl_pods_foreach(ctl_pods *r, int (*fn)(ctl_pod *p, void *ud), void *ud);
@@ -176,7 +193,8 @@ const char *ctl_pod_finding_funcs(const ctl_pod *p);
 void ctl_pod_drop_finding_text(ctl_pod *p);
 
 void ctl_full_clear(ctl_full *f);
-/* Frees the owned parts of a removed copy. */
+/* Frees the owned parts of a removed copy and releases its interned
+ * values; any thread, with or without the lock. */
 void ctl_pod_release(ctl_pod *p);
 /* Forgets what sampling learned about the pod (window, episode, finding,
  * failures): another replica samples it now, and the Events carry the

@@ -19,15 +19,29 @@ void ctl_thresholds_default(ctl_thresholds *t)
     t->window = 10;
 }
 
-void ctl_window_init(ctl_window *w)
+void ctl_window_init(ctl_window *w, unsigned cap)
 {
     memset(w, 0, sizeof(*w));
+    w->cap = cap >= 1 && cap <= CTL_WINDOW_MAX ? cap : CTL_WINDOW_MAX;
+}
+
+void ctl_window_free(ctl_window *w)
+{
+    free(w->s);
+    ctl_window_init(w, w->cap);
+}
+
+void ctl_window_clear(ctl_window *w)
+{
+    ctl_sample *s = w->s;
+    ctl_window_init(w, w->cap);
+    w->s = s;
 }
 
 void ctl_window_reset(ctl_window *w)
 {
     bool suspect = w->suspect;
-    ctl_window_init(w);
+    ctl_window_clear(w);
     /* A reset is not evidence of health: the flag clears only through the
      * normal flat streak, so a crash-looping leaker cannot clear itself. */
     w->suspect = suspect;
@@ -35,7 +49,7 @@ void ctl_window_reset(ctl_window *w)
 
 static const ctl_sample *at(const ctl_window *w, unsigned i)
 {
-    return &w->s[(w->head + i) % CTL_WINDOW_MAX];
+    return &w->s[(w->head + i) % w->cap];
 }
 
 const ctl_sample *ctl_window_last(const ctl_window *w)
@@ -48,11 +62,15 @@ bool ctl_window_add(ctl_window *w, int64_t t_ms, uint64_t count)
     const ctl_sample *last = ctl_window_last(w);
     if (last && t_ms <= last->t_ms)
         return false;
-    if (w->n == CTL_WINDOW_MAX) {
-        w->head = (w->head + 1) % CTL_WINDOW_MAX;
+    if (!w->cap)
+        w->cap = CTL_WINDOW_MAX; /* zeroed, never initialised */
+    if (!w->s && !(w->s = malloc(w->cap * sizeof(*w->s))))
+        return false;
+    if (w->n == w->cap) {
+        w->head = (w->head + 1) % w->cap;
         w->n--;
     }
-    ctl_sample *s = &w->s[(w->head + w->n) % CTL_WINDOW_MAX];
+    ctl_sample *s = &w->s[(w->head + w->n) % w->cap];
     s->t_ms = t_ms;
     s->count = count;
     w->n++;

@@ -63,16 +63,26 @@ typedef struct ctl_trend {
     unsigned n;
 } ctl_trend;
 
+/* The ring holds the window's samples and no more (a registry of thousands
+ * of pods keeps one each), allocated at the first sample, so a pod another
+ * replica samples costs none. */
 typedef struct ctl_window {
-    ctl_sample s[CTL_WINDOW_MAX]; /* ring, oldest at head                   */
-    unsigned head, n;
+    ctl_sample *s;                /* ring of cap, oldest at head; or NULL   */
+    unsigned cap, head, n;
     unsigned grow_streak, flat_streak;
     bool suspect;                 /* hysteresis output                      */
 } ctl_window;
 
-void ctl_window_init(ctl_window *w);
+/* An empty window keeping the newest cap samples (1..CTL_WINDOW_MAX; other
+ * values keep CTL_WINDOW_MAX).  Nothing is allocated yet. */
+void ctl_window_init(ctl_window *w, unsigned cap);
+/* Frees the ring; the window is empty and may be used again. */
+void ctl_window_free(ctl_window *w);
+/* Empties the window and its hysteresis, keeping the ring. */
+void ctl_window_clear(ctl_window *w);
 /* Samples must arrive in time order; an older or equal timestamp is
- * dropped (returns false). */
+ * dropped (returns false), and so is a sample when the ring cannot be
+ * allocated. */
 bool ctl_window_add(ctl_window *w, int64_t t_ms, uint64_t count);
 /* The trend over the last `window` samples. */
 void ctl_window_trend(const ctl_window *w, const ctl_thresholds *th,

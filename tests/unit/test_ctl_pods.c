@@ -38,17 +38,26 @@ static json_t *pod(const char *name, const char *uid, const char *scrape,
     return j;
 }
 
+static void set_owner(ctl_pods *r, ctl_pod *p, const char *kind, const char *uid)
+{
+    kube_owner o;
+    memset(&o, 0, sizeof o);
+    snprintf(o.kind, sizeof(o.kind), "%s", kind);
+    snprintf(o.uid, sizeof(o.uid), "%s", uid);
+    assert_true(ctl_pods_set_owner(r, p, &o));
+}
+
 static void test_upsert_lifecycle(void **state)
 {
     (void)state;
-    ctl_pods *r = ctl_pods_new();
+    ctl_pods *r = ctl_pods_new(10);
     ctl_pod *p, removed;
     ctl_pods_lock(r);
     json_t *a = pod("web-1", "u1", "true", "pprof", 0, "Running", "2026-11-23T04:00:00Z", "rs1");
     assert_int_equal(ctl_pods_upsert(r, a, &p, NULL), CTL_POD_ADDED);
     assert_non_null(p);
     assert_int_equal(p->ep_state, 1);
-    assert_int_equal(p->ep.port, 6060);
+    assert_int_equal(p->ep->port, 6060);
     assert_string_equal(p->ip, "127.1.0.7");
     assert_string_equal(p->rs_uid, "rs1");
     assert_true(p->ready);
@@ -63,7 +72,7 @@ static void test_upsert_lifecycle(void **state)
     json_t *c = pod("bad", "u3", "true", "60x60", 0, "Running", "2026-11-23T04:00:00Z", "rs1");
     assert_int_equal(ctl_pods_upsert(r, c, &p, NULL), CTL_POD_ADDED);
     assert_int_equal(p->ep_state, -1);
-    assert_non_null(strstr(p->ep.error, "60x60"));
+    assert_non_null(strstr(p->ep->error, "60x60"));
 
     /* A container restart starts the window over. */
     p = ctl_pods_get(r, "u1");
@@ -108,6 +117,156 @@ static void test_upsert_lifecycle(void **state)
     ctl_pods_free(r);
 }
 
+/* Pods of one ReplicaSet hold one copy of what they share (namespace,
+ * ReplicaSet, endpoint, owner) and their own names; what rollouts leave
+ * behind is freed, so the shared values stay as many as the templates in
+ * use, however many pods come and go. */
+static void test_pods_share_what_their_workload_says(void **state)
+{
+    (void)state;
+    ctl_pods *r = ctl_pods_new(10);
+    ctl_pod *p;
+    ctl_pods_lock(r);
+    json_t *j = pod("web-0", "w0", "true", "pprof", 0, "Running", "2026-11-23T04:00:00Z", "rs1");
+    assert_int_equal(ctl_pods_upsert(r, j, &p, NULL), CTL_POD_ADDED);
+    json_decref(j);
+    ctl_pod *first = p;
+    j = pod("web-1", "w1", "true", "pprof", 0, "Running", "2026-11-23T04:00:00Z", "rs1");
+    assert_int_equal(ctl_pods_upsert(r, j, &p, NULL), CTL_POD_ADDED);
+    json_decref(j);
+    assert_ptr_equal(p->ep, first->ep);
+    assert_ptr_equal(p->ns, first->ns);
+    assert_ptr_equal(p->rs_uid, first->rs_uid);
+    assert_ptr_equal(p->node, first->node);
+    assert_ptr_equal(p->owner, first->owner); /* both unresolved */
+    assert_true(p->name != first->name);
+    assert_string_equal(p->name, "web-1");
+    assert_string_equal(first->name, "web-0");
+    set_owner(r, first, "Deployment", "dep1");
+    assert_string_equal(first->owner->uid, "dep1");
+    assert_string_equal(p->owner->uid, ""); /* the other keeps its own */
+    set_owner(r, p, "Deployment", "dep1");
+    assert_ptr_equal(p->owner, first->owner);
+
+    /* An update that changes one fact changes that pod alone. */
+    j = pod("web-1", "w1", "true", "6061", 0, "Running", "2026-11-23T04:00:00Z", "rs1");
+    assert_int_equal(ctl_pods_upsert(r, j, &p, NULL), CTL_POD_UPDATED);
+    json_decref(j);
+    assert_int_equal(p->ep->port, 6061);
+    assert_int_equal(first->ep->port, 6060);
+    assert_true(p->ep != first->ep);
+
+    /* Fifty rollouts of twenty pods: each replaces the last. */
+    size_t values0, bytes0;
+    ctl_pods_shared_stats(r, &values0, &bytes0);
+    size_t most = 0;
+    for (int roll = 0; roll < 50; roll++) {
+        char rs[32], name[32], uid[32];
+        snprintf(rs, sizeof(rs), "rs-%d", roll);
+        for (int i = 0; i < 20; i++) {
+            snprintf(name, sizeof(name), "r%d-%d", roll, i);
+            snprintf(uid, sizeof(uid), "r%d-%d", roll, i);
+            j = pod(name, uid, "true", "pprof", 0, "Running", "2026-11-23T04:00:00Z", rs);
+            assert_int_equal(ctl_pods_upsert(r, j, &p, NULL), CTL_POD_ADDED);
+            json_decref(j);
+        }
+        if (roll > 0)
+            for (int i = 0; i < 20; i++) {
+                ctl_pod removed;
+                snprintf(uid, sizeof(uid), "r%d-%d", roll - 1, i);
+                assert_true(ctl_pods_remove(r, uid, &removed));
+                /* The copy still reads what it shared after removal. */
+                char prev[32];
+                snprintf(prev, sizeof(prev), "rs-%d", roll - 1);
+                assert_string_equal(removed.rs_uid, prev);
+                ctl_pod_release(&removed);
+            }
+        size_t values, bytes;
+        ctl_pods_shared_stats(r, &values, &bytes);
+        if (values > most)
+            most = values;
+    }
+    /* Live: the two first pods' values and one rollout's twenty names and
+     * one ReplicaSet uid; what is not held yet awaits a sweep, which runs
+     * once the table doubles, so never more than twice that and a floor. */
+    assert_true(ctl_pods_count(r) == 22);
+    assert_true(most <= 2 * (values0 + 21) + 64);
+    ctl_pods_unlock(r);
+    ctl_pods_free(r);
+}
+
+/* The pod cache keeps what ctl_pod_slim leaves: every fact the registry
+ * reads survives it, and of a pod that has not opted in only its
+ * identity is kept. */
+static void test_slim_keeps_what_the_registry_reads(void **state)
+{
+    (void)state;
+    json_t *full = pod("web-0", "s0", "true", "pprof", 2, "Running", "2026-11-23T04:00:00Z", "rs1");
+    json_object_set_new(json_object_get(full, "metadata"), "managedFields",
+                        json_pack("[{s:s}]", "manager", "kubectl"));
+    json_object_set_new(json_object_get(full, "spec"), "volumes",
+                        json_pack("[{s:s}]", "name", "data"));
+    json_t *meta = json_object_get(full, "metadata");
+    json_object_set_new(meta, "labels", json_pack("{s:s,s:s}", "app", "web",
+                                                  "pod-template-hash", "7d9f"));
+    json_object_set_new(json_object_get(meta, "annotations"), "sidecar.istio.io/status",
+                        json_string("{\"initContainers\":[\"istio-init\"]}"));
+    json_array_insert_new(json_object_get(meta, "ownerReferences"), 0,
+                          json_pack("{s:s,s:s,s:s}", "kind", "Lease", "name", "x", "uid", "l1"));
+    json_array_append_new(json_object_get(json_object_get(full, "status"), "conditions"),
+                          json_pack("{s:s,s:s}", "type", "PodScheduled", "status", "True"));
+    json_t *slim = json_deep_copy(full);
+    ctl_pod_slim(slim);
+    json_t *smeta = json_object_get(slim, "metadata");
+    assert_null(json_object_get(smeta, "managedFields"));
+    assert_null(json_object_get(json_object_get(slim, "spec"), "volumes"));
+    assert_int_equal(json_object_size(json_object_get(smeta, "labels")), 1);
+    assert_null(json_object_get(json_object_get(smeta, "annotations"), "sidecar.istio.io/status"));
+    assert_non_null(json_object_get(json_object_get(smeta, "annotations"), "leakwatch.dev/port"));
+    assert_int_equal(json_array_size(json_object_get(smeta, "ownerReferences")), 1);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(slim, "status"),
+                                                     "conditions")), 1);
+
+    ctl_pods *r = ctl_pods_new(10), *rs = ctl_pods_new(10);
+    ctl_pod *a, *b;
+    ctl_pods_lock(r);
+    ctl_pods_lock(rs);
+    assert_int_equal(ctl_pods_upsert(r, full, &a, NULL), CTL_POD_ADDED);
+    assert_int_equal(ctl_pods_upsert(rs, slim, &b, NULL), CTL_POD_ADDED);
+    assert_string_equal(a->name, b->name);
+    assert_string_equal(a->ns, b->ns);
+    assert_string_equal(a->node, b->node);
+    assert_string_equal(a->ip, b->ip);
+    assert_string_equal(a->rs_uid, b->rs_uid);
+    assert_string_equal(a->rs_kind, b->rs_kind);
+    assert_string_equal(a->rs_name, b->rs_name);
+    assert_string_equal(a->images, b->images);
+    assert_string_equal(a->rev_hash, "7d9f");
+    assert_string_equal(a->rev_hash, b->rev_hash);
+    assert_memory_equal(a->ep, b->ep, sizeof(*a->ep));
+    assert_int_equal(a->ep_state, b->ep_state);
+    assert_int_equal(a->ready, b->ready);
+    assert_int_equal(a->start_s, b->start_s);
+    assert_int_equal(a->restarts, b->restarts);
+    ctl_pods_unlock(rs);
+    ctl_pods_unlock(r);
+    ctl_pods_free(r);
+    ctl_pods_free(rs);
+    json_decref(full);
+    json_decref(slim);
+
+    json_t *other = pod("db-0", "s1", "false", "pprof", 0, "Running", "2026-11-23T04:00:00Z", "rs9");
+    ctl_pod_slim(other);
+    meta = json_object_get(other, "metadata");
+    assert_int_equal(json_object_size(other), 1);
+    assert_string_equal(json_string_value(json_object_get(meta, "uid")), "s1");
+    assert_string_equal(json_string_value(json_object_get(meta, "name")), "db-0");
+    assert_string_equal(json_string_value(json_object_get(meta, "namespace")), "demo");
+    assert_null(json_object_get(meta, "annotations"));
+    assert_null(json_object_get(meta, "ownerReferences"));
+    json_decref(other);
+}
+
 /* A pod of group dep (or bare when dep is NULL) ten minutes old with
  * count goroutines: rate count / 10 per minute. */
 static ctl_pod *rated_pod(ctl_pods *r, const char *uid, const char *dep,
@@ -118,10 +277,8 @@ static ctl_pod *rated_pod(ctl_pods *r, const char *uid, const char *dep,
     assert_int_equal(ctl_pods_upsert(r, j, &p, NULL), CTL_POD_ADDED);
     json_decref(j);
     p->owner_resolved = true;
-    if (dep) {
-        snprintf(p->owner.kind, sizeof(p->owner.kind), "Deployment");
-        snprintf(p->owner.uid, sizeof(p->owner.uid), "%s", dep);
-    }
+    if (dep)
+        set_owner(r, p, "Deployment", dep);
     p->start_s = now_s - 600;
     p->last_count = count;
     return p;
@@ -145,7 +302,7 @@ static bool near(double a, double b)
 static void test_peer_rate_median(void **state)
 {
     (void)state;
-    ctl_pods *r = ctl_pods_new();
+    ctl_pods *r = ctl_pods_new(10);
     int64_t now = 1795000000;
     ctl_pods_lock(r);
     ctl_pod *a1 = rated_pod(r, "a1", "dep-a", now, 10);   /* 1/min  */
@@ -194,7 +351,7 @@ static void test_peer_rate_median(void **state)
 static void test_fresh_peer_and_many_pods(void **state)
 {
     (void)state;
-    ctl_pods *r = ctl_pods_new();
+    ctl_pods *r = ctl_pods_new(10);
     ctl_pod *p;
     ctl_pods_lock(r);
     const char *starts[] = {"2026-11-23T04:00:00Z", "2026-11-23T04:30:00Z", "2026-11-23T04:10:00Z"};
@@ -205,8 +362,7 @@ static void test_fresh_peer_and_many_pods(void **state)
         json_t *j = pod(name, uid, "true", "6060", 0, "Running", starts[i], "rs1");
         ctl_pods_upsert(r, j, &p, NULL);
         p->owner_resolved = true;
-        snprintf(p->owner.kind, sizeof(p->owner.kind), "Deployment");
-        snprintf(p->owner.uid, sizeof(p->owner.uid), "dep1");
+        set_owner(r, p, "Deployment", "dep1");
         json_decref(j);
     }
     ctl_pod *old = ctl_pods_get(r, "u0");
@@ -472,6 +628,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_workload_event),
         cmocka_unit_test(test_upsert_lifecycle),
+        cmocka_unit_test(test_pods_share_what_their_workload_says),
+        cmocka_unit_test(test_slim_keeps_what_the_registry_reads),
         cmocka_unit_test(test_fresh_peer_and_many_pods),
         cmocka_unit_test(test_peer_rate_median),
         cmocka_unit_test(test_message_reads_like_an_answer),

@@ -34,7 +34,7 @@ static void test_fast_leak_called_within_four_intervals(void **state)
     ctl_thresholds th;
     ctl_thresholds_default(&th);
     ctl_window w;
-    ctl_window_init(&w);
+    ctl_window_init(&w, th.window);
     /* 40 goroutines per interval on top of a 200 baseline, a little noise. */
     const uint64_t c[] = {200, 243, 281, 318, 362, 401, 442};
     bool final;
@@ -44,6 +44,7 @@ static void test_fast_leak_called_within_four_intervals(void **state)
     ctl_trend t;
     ctl_window_trend(&w, &th, &t);
     assert_true(t.per_minute > 70 && t.per_minute < 90);
+    ctl_window_free(&w);
 }
 
 static void test_burst_that_drains_is_not_called(void **state)
@@ -52,7 +53,7 @@ static void test_burst_that_drains_is_not_called(void **state)
     ctl_thresholds th;
     ctl_thresholds_default(&th);
     ctl_window w;
-    ctl_window_init(&w);
+    ctl_window_init(&w, th.window);
     /* Bursts of slow requests shorter than the interval: spikes that the
      * next sample no longer sees.  Never suspected. */
     const uint64_t spiky[] = {50, 52, 350, 51, 50, 300, 52, 51, 420, 50, 53};
@@ -64,10 +65,11 @@ static void test_burst_that_drains_is_not_called(void **state)
      * like a leak onset while it builds (only time tells them apart): the
      * window may suspect it — that buys a full capture, not a finding —
      * but the suspicion clears once it has drained. */
-    ctl_window_init(&w);
+    ctl_window_clear(&w);
     const uint64_t slow[] = {50, 52, 350, 900, 600, 120, 55, 51, 50, 53, 52};
     feed(&w, &th, slow, 11, &final);
     assert_false(final);
+    ctl_window_free(&w);
 }
 
 static void test_ramp_that_plateaus_is_not_called(void **state)
@@ -76,7 +78,7 @@ static void test_ramp_that_plateaus_is_not_called(void **state)
     ctl_thresholds th;
     ctl_thresholds_default(&th);
     ctl_window w;
-    ctl_window_init(&w);
+    ctl_window_init(&w, th.window);
     /* Streams ramp for a minute, then hold.  While the ramp is on, the
      * window may suspect (it looks like a leak); once flat it must clear
      * and stay clear. */
@@ -85,6 +87,7 @@ static void test_ramp_that_plateaus_is_not_called(void **state)
     bool final;
     feed(&w, &th, c, 14, &final);
     assert_false(final);
+    ctl_window_free(&w);
 }
 
 static void test_one_noisy_sample_neither_raises_nor_clears(void **state)
@@ -94,7 +97,7 @@ static void test_one_noisy_sample_neither_raises_nor_clears(void **state)
     ctl_thresholds_default(&th);
     th.raise_after = 2;
     ctl_window w;
-    ctl_window_init(&w);
+    ctl_window_init(&w, th.window);
     /* Flat with a single spike at the end: never raised. */
     const uint64_t flat[] = {100, 101, 99, 100, 400};
     bool final;
@@ -102,14 +105,15 @@ static void test_one_noisy_sample_neither_raises_nor_clears(void **state)
     assert_false(final);
 
     /* A real leak, then one sample that dips: still suspect. */
-    ctl_window_init(&w);
+    ctl_window_clear(&w);
     const uint64_t leak[] = {100, 150, 200, 250, 300, 350, 120, 400, 450};
     feed(&w, &th, leak, 9, &final);
     assert_true(final);
-    ctl_window_init(&w);
+    ctl_window_clear(&w);
     const uint64_t dip[] = {100, 150, 200, 250, 300, 350, 120};
     feed(&w, &th, dip, 7, &final);
     assert_true(final); /* one flat evaluation < clear_after */
+    ctl_window_free(&w);
 }
 
 static void test_small_numbers_are_not_leaks(void **state)
@@ -118,18 +122,19 @@ static void test_small_numbers_are_not_leaks(void **state)
     ctl_thresholds th;
     ctl_thresholds_default(&th);
     ctl_window w;
-    ctl_window_init(&w);
+    ctl_window_init(&w, th.window);
     /* Steady but tiny growth: 1 goroutine per interval. */
     const uint64_t c[] = {20, 21, 22, 23, 24, 25, 26, 27};
     bool final;
     assert_int_equal(feed(&w, &th, c, 8, &final), -1);
+    ctl_window_free(&w);
 }
 
 static void test_out_of_order_and_reset(void **state)
 {
     (void)state;
     ctl_window w;
-    ctl_window_init(&w);
+    ctl_window_init(&w, CTL_WINDOW_MAX);
     assert_true(ctl_window_add(&w, 1000, 5));
     assert_false(ctl_window_add(&w, 1000, 6));
     assert_false(ctl_window_add(&w, 500, 6));
@@ -143,6 +148,25 @@ static void test_out_of_order_and_reset(void **state)
         ctl_window_add(&w, i + 1, (uint64_t)i);
     assert_int_equal(w.n, CTL_WINDOW_MAX);
     assert_int_equal(ctl_window_last(&w)->count, 199);
+    /* A window of 10 keeps 10, and clearing keeps its ring. */
+    ctl_window small;
+    ctl_window_init(&small, 10);
+    assert_null(small.s);
+    for (int i = 0; i < 25; i++)
+        ctl_window_add(&small, i + 1, (uint64_t)i);
+    assert_int_equal(small.n, 10);
+    assert_int_equal(small.s[small.head].count, 15);
+    assert_int_equal(ctl_window_last(&small)->count, 24);
+    const ctl_sample *ring = small.s;
+    ctl_window_clear(&small);
+    assert_int_equal(small.n, 0);
+    assert_ptr_equal(small.s, ring);
+    assert_true(ctl_window_add(&small, 1, 7));
+    assert_int_equal(ctl_window_last(&small)->count, 7);
+    ctl_window_free(&small);
+    assert_null(small.s);
+    assert_int_equal(small.cap, 10);
+    ctl_window_free(&w);
 }
 
 /* A leak whose climb turns ragged (samples that dip, steps of unequal
@@ -154,7 +178,7 @@ static void test_ragged_growth_is_not_flat(void **state)
     ctl_thresholds th;
     ctl_thresholds_default(&th);
     ctl_window w;
-    ctl_window_init(&w);
+    ctl_window_init(&w, th.window);
     const uint64_t c[] = {700, 720, 745, 770, 790, 812, 836, 829, 859, 842,
                           866, 851, 880, 861, 893, 874, 905};
     bool final;
@@ -163,6 +187,7 @@ static void test_ragged_growth_is_not_flat(void **state)
     ctl_trend t;
     ctl_window_trend(&w, &th, &t);
     assert_false(t.flat);
+    ctl_window_free(&w);
 }
 
 /* A count that drops (a process restart the watch has not reported yet)
@@ -175,7 +200,7 @@ static void test_slow_climb_in_a_short_window_is_not_flat(void **state)
     ctl_thresholds th;
     ctl_thresholds_default(&th);
     ctl_window w;
-    ctl_window_init(&w);
+    ctl_window_init(&w, th.window);
     const uint64_t c[] = {578, 580, 579, 583, 585, 584, 588, 589, 590, 592};
     for (int i = 0; i < 10; i++)
         ctl_window_add(&w, (int64_t)i * 5000, c[i]);
@@ -183,6 +208,7 @@ static void test_slow_climb_in_a_short_window_is_not_flat(void **state)
     ctl_window_trend(&w, &th, &t);
     assert_true(t.per_minute > 10);
     assert_false(t.flat);
+    ctl_window_free(&w);
 }
 
 static void test_drop_is_not_flat_until_the_window_is_level(void **state)
@@ -191,7 +217,7 @@ static void test_drop_is_not_flat_until_the_window_is_level(void **state)
     ctl_thresholds th;
     ctl_thresholds_default(&th);
     ctl_window w;
-    ctl_window_init(&w);
+    ctl_window_init(&w, th.window);
     const uint64_t c[] = {100, 150, 200, 250, 300, 350, 400, 30, 31, 30};
     bool final;
     feed(&w, &th, c, 10, &final);
@@ -206,6 +232,7 @@ static void test_drop_is_not_flat_until_the_window_is_level(void **state)
     assert_false(w.suspect);
     ctl_window_trend(&w, &th, &t);
     assert_true(t.flat);
+    ctl_window_free(&w);
 }
 
 int main(void)

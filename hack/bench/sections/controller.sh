@@ -494,12 +494,18 @@ ctl_phase() {
 #     files       the binary and its libraries, with the five largest;
 #     other_anon  the rest: allocations malloc served with mmap, and the
 #                 libraries' own anonymous memory.
-#   Plus the thread count.  Heuristics on glibc's layout, good enough to say
-#   which kind dominates.
+#   Plus the thread count, and from /proc/PID/smaps_rollup the split that
+#   does not depend on those heuristics: anonymous against file-backed
+#   resident memory, and PSS (each shared page divided among the processes
+#   that map it: the libraries' pages are mostly shared with every other
+#   process using them, so PSS is this process's fair share).  Heuristics on
+#   glibc's layout, good enough to say which kind dominates.
 ctl_rss_breakdown() {
-  local threads
+  local threads rollup
   threads="$(awk '/^Threads:/ { print $2 }' "/proc/$1/status")" || return 1
-  awk -v threads="$threads" '
+  rollup="$(awk '/^(Rss|Pss|Pss_Anon|Pss_File|Anonymous):/ { sub(":", "", $1); printf "%s\"%s_kb\": %d", (n++ ? ", " : ""), tolower($1), $2 }' \
+    "/proc/$1/smaps_rollup" 2>/dev/null)"
+  awk -v threads="$threads" -v rollup="$rollup" '
     function flush() {
       if (!have) return
       if (path == "[heap]") k["heap"] += rss
@@ -529,6 +535,7 @@ ctl_rss_breakdown() {
       for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
         if (f[names[j]] > f[names[i]]) { t = names[i]; names[i] = names[j]; names[j] = t }
       printf "{\"threads\": %d", threads
+      if (rollup != "") printf ", \"rollup\": {%s}", rollup
       split("heap arenas stacks files other_anon", ks, " ")
       for (i = 1; i <= 5; i++) printf ", \"%s_kb\": %d", ks[i], k[ks[i]] + 0
       printf ", \"top_files\": ["
@@ -683,6 +690,8 @@ ctl_report_phase() { # TRANSPORT
     "    RSS          steady \(mb(.rss.steady_median_kb)) (median of \(.rss.samples) samples, \(mb(.rss.steady_min_kb))..\(mb(.rss.steady_max_kb))); peak \(mb(.rss.peak_hwm_kb)) (VmHWM)",
     (.rss.breakdown_at_end as $b | .rss.malloc_at_end as $m | if $b == null then empty else
       "                 at the end: heap \(mb($b.heap_kb)) + other arenas \(mb($b.arenas_kb)) (malloc: \(if $m.in_use_bytes == null then "-" else mb($m.in_use_bytes / 1024) end) in use, \(if $m.free_bytes == null then "-" else mb($m.free_bytes / 1024) end) free), \($b.threads) threads \(mb($b.stacks_kb)) of stacks, files \(mb($b.files_kb)) (\($b.top_files | map("\(.file) \(mb(.kb))") | join(", "))), other anonymous \(mb($b.other_anon_kb))" end),
+    (.rss.breakdown_at_end.rollup as $u | if $u == null then empty else
+      "                 at the end: anonymous \(mb($u.anonymous_kb)) + file-backed \(mb($u.rss_kb - $u.anonymous_kb)); PSS \(mb($u.pss_kb)) (anonymous \(mb($u.pss_anon_kb)), files \(mb($u.pss_file_kb)))" end),
     "    CPU          \(r(.cpu.seconds)) s in \(.window.seconds | round) s = \(r(.cpu.percent_of_core))% of one core; \(r(.cpu.ms_per_cheap_sample)) ms per cheap sample -> \(r(.cpu.percent_at_1_sample_per_pod_per_minute))% at 1 sample/pod/min",
     "    API/min      controller (leakwatch_api_requests_total, by method): \(.api.by_verb_per_minute | to_entries | map("\(.key) \(r(.value))") | join(", ") | if . == "" then "none (\($apin) requests in the window)" else . end)",
     "                 proxy (by verb and resource): \(.api.proxy_per_minute | to_entries | map("\(.key) \(r(.value))") | join(", ") | if . == "" then "none" else . end)",
