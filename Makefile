@@ -76,6 +76,17 @@ $(BUILD)/%.o: %.c | $(DEPS_OK)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# -DLW_VERSION is not a file make can see, so the objects that use it
+# depend on a stamp rewritten only when `git describe` changes: a binary
+# never names the commit before the one it was built from.
+# (Written as make reads this file: .SECONDARY would let make skip a
+# stamp rule whose dependents look up to date.)
+VERSION_STAMP := $(BUILD)/version.stamp
+VERSION_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(shell grep -l LW_VERSION $(LIB_SRC) $(CMD_SRC)))
+$(shell mkdir -p $(BUILD) && { [ "$$(cat $(VERSION_STAMP) 2>/dev/null)" = "$(VERSION)" ] || \
+        echo "$(VERSION)" >$(VERSION_STAMP); })
+$(VERSION_OBJ): $(VERSION_STAMP)
+
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@
