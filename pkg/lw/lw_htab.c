@@ -78,11 +78,16 @@ int lw_htab_add(lw_htab *t, const lw_htab_probe *p, uint64_t val)
     return 0;
 }
 
-void lw_htab_remove(lw_htab *t, const lw_htab_probe *p)
+void lw_htab_remove_slot(lw_htab *t, size_t i)
 {
-    lw_htab_slot *s = &t->slots[p->at];
+    lw_htab_slot *s = &t->slots[i];
     if (!lw_htab_slot_live(s))
         return;
     s->val = LW_HTAB_GONE;
     t->live--;
+}
+
+void lw_htab_remove(lw_htab *t, const lw_htab_probe *p)
+{
+    lw_htab_remove_slot(t, p->at);
 }

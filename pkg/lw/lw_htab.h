@@ -97,6 +97,9 @@ int lw_htab_add(lw_htab *t, const lw_htab_probe *p, uint64_t val);
 
 /* After find/next returned a value: removes that value. */
 void lw_htab_remove(lw_htab *t, const lw_htab_probe *p);
+/* Removes the value in slot i, for a walk over the slots (below) that
+ * drops some; the walk may go on, as removal never moves a value. */
+void lw_htab_remove_slot(lw_htab *t, size_t i);
 
 /* For walking every value: for (i = 0; i <= t->mask; i++) if live... */
 static inline int lw_htab_slot_live(const lw_htab_slot *s)

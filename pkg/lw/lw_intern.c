@@ -21,7 +21,6 @@
 #include "lw/lw_htab.h"
 
 typedef struct entry {
-    uint64_t hash;
     size_t len;
     atomic_size_t refs;
     max_align_t data[]; /* len bytes and a NUL, aligned for any type */
@@ -62,8 +61,7 @@ static void drop_where(lw_intern *t, bool only_unheld, size_t *freed)
         entry *e = (entry *)(uintptr_t)s->val;
         if (only_unheld && atomic_load(&e->refs) != 0)
             continue;
-        lw_htab_probe p = {.hash = s->hash, .at = i, .free_at = SIZE_MAX};
-        lw_htab_remove(&t->tab, &p);
+        lw_htab_remove_slot(&t->tab, i);
         t->values--;
         t->bytes -= sizeof(*e) + e->len + 1;
         free(e);
@@ -113,7 +111,6 @@ const void *lw_intern_get(lw_intern *t, const void *p, size_t len)
     entry *e = malloc(sizeof(*e) + len + 1);
     if (!e)
         return NULL;
-    e->hash = h;
     e->len = len;
     atomic_init(&e->refs, 1);
     if (len)
