@@ -108,7 +108,12 @@ run_shell_suite() { # dir
       [ "$rc" -eq 0 ] && rc=1
     fi
     printf '%-40s %s passed, %s failed, %s skipped\n' "$name" "$p" "$f" "$k"
-    if [ "$rc" -ne 0 ] || [ "$f" -ne 0 ]; then tail -n 60 "$log"; fi
+    # Every failed check first, then the log's end (where a failed suite
+    # reports what the controller decided, tests/e2e/lib.sh).
+    if [ "$rc" -ne 0 ] || [ "$f" -ne 0 ]; then
+      grep -E '^FAIL - ' "$log" | sed 's/^/  failed: /'
+      tail -n 80 "$log"
+    fi
     [ "$k" -gt 0 ] && grep -E '^skip - ' "$log" | sed 's/^/    /'
     record "$name" "$rc" "$p" "$f" "$k"
   done

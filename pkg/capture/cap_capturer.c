@@ -122,6 +122,13 @@ cap_capturer *cap_capturer_new(kube_client *kube, const cap_options *opts,
     return c;
 }
 
+static void pod_state_free(cap_pod_state *s)
+{
+    free(s->key);
+    free(s->last_error);
+    free(s);
+}
+
 void cap_capturer_free(cap_capturer *c)
 {
     if (!c)
@@ -130,8 +137,7 @@ void cap_capturer_free(cap_capturer *c)
         cap_pod_state *s = c->table[i];
         while (s) {
             cap_pod_state *n = s->next;
-            free(s->key);
-            free(s);
+            pod_state_free(s);
             s = n;
         }
     }
@@ -233,8 +239,7 @@ void cap_capturer_forget(cap_capturer *c, const char *key)
         if (!strcmp((*pp)->key, key)) {
             cap_pod_state *s = *pp;
             *pp = s->next;
-            free(s->key);
-            free(s);
+            pod_state_free(s);
             c->npods--;
             break;
         }
@@ -332,14 +337,13 @@ static int build_path(const capture_run *r, const char *suffix, char *out,
     return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
 }
 
-static void remember_count(capture_run *r, int64_t count, const char *source)
+static void remember_count(capture_run *r, int64_t count)
 {
     pthread_mutex_lock(&r->c->mu);
     cap_pod_state *s = state_locked(r->c, r->key, true);
     if (s) {
         s->count = count;
         s->count_ms = lw_mono_ms();
-        snprintf(s->count_source, sizeof s->count_source, "%s", source);
     }
     pthread_mutex_unlock(&r->c->mu);
 }
@@ -451,12 +455,19 @@ static void record_outcome(capture_run *r, const cap_result *res)
 {
     cap_capturer *c = r->c;
     pthread_mutex_lock(&c->mu);
-    cap_pod_state *s = state_locked(c, r->key, counts_as_failure(res->status));
+    /* A 429 from the API server is its load, not the pod's failure: the
+     * pause below holds back every capture through it for as long as it
+     * asked, and the pod's own back-off does not grow.  Counted against
+     * the pod, a few refusals in a row would park it for minutes after
+     * the server had recovered. */
+    bool pod_failed = counts_as_failure(res->status) && !res->api_busy;
+    cap_pod_state *s = state_locked(c, r->key, pod_failed);
     if (s) {
         if (res->status == CAP_OK) {
             cap_backoff_ok(&s->backoff);
-            s->last_error[0] = '\0';
-        } else if (counts_as_failure(res->status)) {
+            free(s->last_error);
+            s->last_error = NULL;
+        } else if (pod_failed) {
             int64_t now = lw_mono_ms();
             cap_backoff_fail(&s->backoff, c->o.backoff_base_ms,
                              c->o.backoff_max_ms, c->o.backoff_jitter,
@@ -465,7 +476,13 @@ static void record_outcome(capture_run *r, const cap_result *res)
             int64_t told = retry_after_until(c, res, now, 0);
             if (told > s->backoff.next_ms)
                 s->backoff.next_ms = told;
-            lw_strlcpy(s->last_error, res->error, sizeof s->last_error);
+            /* Replaced only when the copy succeeds: a stale reason beats
+             * none in the "backing off" message. */
+            char *why = strndup(res->error, 255);
+            if (why) {
+                free(s->last_error);
+                s->last_error = why;
+            }
         }
     }
     if (res->api_busy) {
@@ -533,7 +550,7 @@ static int begin(capture_run *r, cap_capturer *c, const cap_target *t,
         if (wait > 0) {
             snprintf(why, sizeof why, "backing off for %.1f s after %u "
                      "failed captures (last: %.250s)", (double)wait / 1000.0,
-                     s->backoff.failures, s->last_error);
+                     s->backoff.failures, s->last_error ? s->last_error : "unknown");
         } else if (r->transport != CAP_TRANSPORT_DIRECT &&
                    c->api_not_before_ms > now) {
             wait = (long)(c->api_not_before_ms - now);
@@ -675,7 +692,7 @@ int cap_capture(cap_capturer *c, const cap_target *t, const cap_request *req,
                 rc = -1;
                 break;
             }
-            remember_count(&r, count, source);
+            remember_count(&r, count);
             bool big = (uint64_t)count > c->o.debug2_max_goroutines;
             kind = big ? CAP_KIND_GOROUTINE_PROTO : CAP_KIND_GOROUTINE_DEBUG2;
             snprintf(res->why_format, sizeof res->why_format,
@@ -766,7 +783,7 @@ int cap_capture(cap_capturer *c, const cap_target *t, const cap_request *req,
         }
         if (rc == 0 && res->goroutines >= 0 &&
             kind != CAP_KIND_GOROUTINELEAK) {
-            remember_count(&r, res->goroutines, res->count_source);
+            remember_count(&r, res->goroutines);
             if (kind == CAP_KIND_METRICS) {
                 pthread_mutex_lock(&c->mu);
                 cap_pod_state *s = state_locked(c, r.key, false);

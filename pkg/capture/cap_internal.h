@@ -19,12 +19,13 @@ typedef struct cap_pod_state {
     struct cap_pod_state *next;
     char *key;
     cap_backoff backoff;
-    char last_error[256];
+    /* Why the last capture failed; NULL while captures succeed.  Kept off
+     * the struct: one record per tracked pod, and most pods never fail. */
+    char *last_error;
     bool leak_unsupported;   /* goroutineleak answered 404                 */
     bool metrics_missing;    /* /metrics absent or without go_goroutines   */
     int64_t count;           /* last goroutine count seen, -1: none        */
     int64_t count_ms;        /* when (monotonic ms)                        */
-    char count_source[32];
 } cap_pod_state;
 
 struct cap_capturer {

@@ -56,15 +56,10 @@ obs_registry *obs_registry_new(void)
     return r;
 }
 
-static void series_free(const obs_metric *m, obs_series *s)
+/* A series is one block (series_make): the struct, its label values, its
+ * buckets and its key. */
+static void series_free(obs_series *s)
 {
-    if (!s)
-        return;
-    free(s->key);
-    for (size_t i = 0; s->values && i < m->nlabels; i++)
-        free(s->values[i]);
-    free(s->values);
-    free(s->buckets);
     free(s);
 }
 
@@ -77,7 +72,7 @@ static obs_series *series_at(const lw_htab_slot *slot)
 static void metric_free(obs_metric *m)
 {
     for (size_t i = 0; m->series.slots && i <= m->series.mask; i++)
-        series_free(m, series_at(&m->series.slots[i]));
+        series_free(series_at(&m->series.slots[i]));
     lw_htab_fini(&m->series);
     for (size_t i = 0; i < m->nlabels; i++)
         free(m->labels[i]);
@@ -213,27 +208,46 @@ static obs_series *series_find(const obs_metric *m, const char *key,
     return NULL;
 }
 
-/* A new series for key (which it takes when heap, else copies). */
+/*
+ * A new series for key, in one allocation: the struct, the label value
+ * pointers, the histogram buckets, the key and the values.  Pods come and
+ * go with two series each, and five small blocks per series cost more in
+ * malloc's headers and holes than the strings they hold.  Frees key when
+ * heap.
+ */
 static obs_series *series_make(const obs_metric *m, const char *const *vals,
                                char *key, int heap)
 {
-    obs_series *s = calloc(1, sizeof(*s));
+    size_t nb = m->type == OBS_HISTOGRAM ? m->nbounds + 1 : 0;
+    size_t klen = strlen(key) + 1;
+    size_t size = sizeof(obs_series) + m->nlabels * sizeof(char *) +
+                  nb * sizeof(uint64_t) + klen;
+    for (size_t k = 0; k < m->nlabels; k++)
+        size += strlen(vals && vals[k] ? vals[k] : "") + 1;
+    obs_series *s = calloc(1, size);
     if (!s) {
         if (heap)
             free(key);
         return NULL;
     }
-    s->key = heap ? key : strdup(key);
-    s->values = calloc(m->nlabels + 1, sizeof(char *));
-    if (m->type == OBS_HISTOGRAM)
-        s->buckets = calloc(m->nbounds + 1, sizeof(uint64_t));
-    int bad = !s->key || !s->values || (m->type == OBS_HISTOGRAM && !s->buckets);
-    for (size_t k = 0; !bad && k < m->nlabels; k++)
-        bad = !(s->values[k] = strdup(vals && vals[k] ? vals[k] : ""));
-    if (bad) {
-        series_free(m, s);
-        return NULL;
+    /* Pointers, then 8-byte counts, then bytes: each part stays aligned. */
+    char *at = (char *)(s + 1);
+    s->values = (char **)(void *)at;
+    at += m->nlabels * sizeof(char *);
+    if (nb) {
+        s->buckets = (uint64_t *)(void *)at;
+        at += nb * sizeof(uint64_t);
     }
+    s->key = memcpy(at, key, klen);
+    at += klen;
+    for (size_t k = 0; k < m->nlabels; k++) {
+        const char *v = vals && vals[k] ? vals[k] : "";
+        size_t vl = strlen(v) + 1;
+        s->values[k] = memcpy(at, v, vl);
+        at += vl;
+    }
+    if (heap)
+        free(key);
     return s;
 }
 
@@ -258,7 +272,7 @@ static obs_series *series_get(obs_metric *m, const char *const *vals,
     }
     s = series_make(m, vals, key, heap);
     if (s && lw_htab_add(&m->series, &p, (uint64_t)(uintptr_t)s) < 0) {
-        series_free(m, s);
+        series_free(s);
         s = NULL;
     }
     return s;
@@ -319,7 +333,7 @@ void obs_metric_remove(obs_metric *m, const char *const *vals)
     if (!m)
         return;
     pthread_mutex_lock(&m->reg->mu);
-    series_free(m, series_get(m, vals, 0, 1));
+    series_free(series_get(m, vals, 0, 1));
     pthread_mutex_unlock(&m->reg->mu);
 }
 

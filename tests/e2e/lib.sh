@@ -115,11 +115,34 @@ e2e_stop() {
   if [ -n "$KUBECTL" ] && [ ${#E2E_NAMESPACES[@]} -gt 0 ]; then
     "$KUBECTL" delete namespace "${E2E_NAMESPACES[@]}" --wait=false --ignore-not-found >/dev/null 2>&1 || true
   fi
+  if [ "${_fail:-0}" -gt 0 ]; then e2e_failure_report; fi
   if [ -n "${E2E_KEEP_STATE:-}" ]; then
     echo "state kept in $TMP"
   else
     rm -rf "$TMP"
   fi
+}
+
+# After a failed check: the logs of the run are copied next to the suite's
+# own (build/test-logs/<suite>-state/), and what the controller decided
+# (its "msg" field, one line per decision, capture noise left out) is
+# printed at the end of the output, where a CI summary that keeps only the
+# tail still shows it.
+e2e_failure_report() {
+  local dest f
+  dest="${LW_BUILD:-$LW_ROOT/build}/test-logs/$(basename "$0" .sh)-state"
+  rm -rf "$dest"; mkdir -p "$dest"
+  for f in "$TMP"/*.log "$TMP"/*.out; do
+    [ -f "$f" ] && cp "$f" "$dest/"
+  done
+  for f in "$TMP"/*.log; do
+    if [ ! -f "$f" ] || ! grep -q '"msg":' "$f"; then continue; fi
+    echo "  -- what $(basename "$f") decided (kept in $dest):"
+    jq -Rr 'fromjson? | select(.msg | test("^(capture|sample|peer capture)") | not)
+            | [.ts[11:19], .level, .msg, .namespace, .pod, .workload, .why,
+               .function, .message] | map(select(. != null) | tostring | .[0:200])
+            | join(" | ")' "$f" | tail -n 30 | sed 's/^/  /'
+  done
 }
 
 # e2e_scratch [NAMESPACE...]: $TMP, and e2e_stop on exit (it deletes the
