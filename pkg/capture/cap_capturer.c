@@ -40,6 +40,40 @@ void cap_share_setup(cap_capturer *c, CURL *e)
         curl_easy_setopt(e, CURLOPT_SHARE, c->share);
 }
 
+/*
+ * A fresh easy handle per capture costs a malloc'd handle and its 16 KiB
+ * receive buffer every time, a thousand times a minute at a thousand pods,
+ * and the holes that churn leaves between longer-lived blocks are what
+ * keeps the heap's pages resident.  Reused handles keep those blocks in
+ * place.  Each transfer still opens its own connection (FORBID_REUSE in
+ * the transports): an idle socket to one pod of thousands would only hold
+ * memory on both ends.
+ */
+CURL *cap_easy_take(cap_capturer *c)
+{
+    CURL *e = NULL;
+    pthread_mutex_lock(&c->mu);
+    if (c->neasy)
+        e = c->easy_pool[--c->neasy];
+    pthread_mutex_unlock(&c->mu);
+    return e ? e : curl_easy_init();
+}
+
+void cap_easy_give(cap_capturer *c, CURL *e)
+{
+    if (!e)
+        return;
+    curl_easy_reset(e);
+    pthread_mutex_lock(&c->mu);
+    if (c->neasy < CAP_EASY_POOL) {
+        c->easy_pool[c->neasy++] = e;
+        e = NULL;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (e)
+        curl_easy_cleanup(e);
+}
+
 static void share_free(cap_capturer *c)
 {
     if (c->share) {
@@ -142,6 +176,10 @@ void cap_capturer_free(cap_capturer *c)
         }
     }
     free(c->table);
+    /* Before the share: a handle still attached to it keeps it busy. */
+    for (size_t i = 0; i < c->neasy; i++)
+        curl_easy_cleanup(c->easy_pool[i]);
+    c->neasy = 0;
     free(c->metrics_path);
     free(c->user_agent);
     free(c->pod_ca_file);

@@ -125,6 +125,9 @@ static void common_setopts(curl_xfer *x, const char *url, char *errbuf)
      * better message. */
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)left + 1000);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    /* The handle goes back to a pool (cap_easy_take); its connection does
+     * not stay open with it. */
+    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
     /* No Accept-Encoding: we store exactly what curl(1) without
      * --compressed would. */
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, NULL);
@@ -169,7 +172,7 @@ int cap_fetch_direct(cap_fetch_ctx *f)
     snprintf(url, sizeof url, "%s://%s%s%s:%u%s", t->https ? "https" : "http",
              v6 ? "[" : "", t->pod_ip, v6 ? "]" : "", (unsigned)t->port,
              f->path);
-    CURL *e = curl_easy_init();
+    CURL *e = cap_easy_take(f->c);
     if (!e)
         return cap_fetch_fail(f, CAP_ERR_CONNECT, "curl_easy_init failed");
     char errbuf[CURL_ERROR_SIZE] = "";
@@ -193,7 +196,7 @@ int cap_fetch_direct(cap_fetch_ctx *f)
                                                               : "http",
              v6 ? "[" : "", t->pod_ip, v6 ? "]" : "", (unsigned)t->port);
     int r = finish_transfer(&x, rc, errbuf, false, what);
-    curl_easy_cleanup(e);
+    cap_easy_give(f->c, e);
     return r;
 }
 
@@ -218,7 +221,7 @@ int cap_fetch_proxy(cap_fetch_ctx *f)
     /* One retry after a 401, once the client refreshed its credentials
      * (exec plugin, rotated token file). */
     for (int attempt = 0;; attempt++) {
-        CURL *e = curl_easy_init();
+        CURL *e = cap_easy_take(f->c);
         if (!e)
             return cap_fetch_fail(f, CAP_ERR_CONNECT,
                                   "curl_easy_init failed");
@@ -226,8 +229,8 @@ int cap_fetch_proxy(cap_fetch_ctx *f)
         struct curl_slist *hdrs = NULL;
         char kerr[512] = "";
         if (kube_client_setup_easy(kc, e, &hdrs, kerr, sizeof kerr)) {
+            cap_easy_give(f->c, e);
             curl_slist_free_all(hdrs);
-            curl_easy_cleanup(e);
             return cap_fetch_fail(f, CAP_ERR_CONFIG, "%s", kerr);
         }
         curl_xfer x = {.f = f, .e = e, .last_rx_ms = lw_mono_ms(),
@@ -242,8 +245,8 @@ int cap_fetch_proxy(cap_fetch_ctx *f)
             if (f->http_status == 401 && attempt == 0 &&
                 f->sink->bytes == 0) {
                 kube_client_auth_rejected(kc);
+                cap_easy_give(f->c, e);
                 curl_slist_free_all(hdrs);
-                curl_easy_cleanup(e);
                 continue;
             }
             if (f->http_status == 401)
@@ -252,8 +255,9 @@ int cap_fetch_proxy(cap_fetch_ctx *f)
         char what[128];
         snprintf(what, sizeof what, "proxy via %s", cfg->server);
         int r = finish_transfer(&x, rc, errbuf, true, what);
+        /* Reset before the headers go: the handle still points at them. */
+        cap_easy_give(f->c, e);
         curl_slist_free_all(hdrs);
-        curl_easy_cleanup(e);
         return r;
     }
 }

@@ -15,6 +15,10 @@
 
 /* ---- the capturer ------------------------------------------------------ */
 
+/* Easy handles kept between captures: more than the workers that capture
+ * at once, so a handle is seldom created in steady state. */
+#define CAP_EASY_POOL 32
+
 typedef struct cap_pod_state {
     struct cap_pod_state *next;
     char *key;
@@ -47,10 +51,20 @@ struct cap_capturer {
      * the load it is shedding.  Guarded by mu. */
     int64_t api_not_before_ms;
     char api_busy_why[300];
+    /* Easy handles between transfers (cap_easy_take/give), guarded by mu. */
+    CURL *easy_pool[CAP_EASY_POOL];
+    size_t neasy;
 };
 
 /* Puts the capturer's shared TLS session cache on an easy handle. */
 void cap_share_setup(cap_capturer *c, CURL *e);
+
+/* An easy handle for one HTTP transfer: one from the pool when there is
+ * one, with every option back at its default, else a new one; NULL when
+ * out of memory.  Give it back with cap_easy_give once the transfer is
+ * over (which resets it, so nothing on the caller's stack stays set). */
+CURL *cap_easy_take(cap_capturer *c);
+void cap_easy_give(cap_capturer *c, CURL *e);
 
 /* Monotonic milliseconds. */
 
