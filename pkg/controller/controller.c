@@ -98,7 +98,7 @@ struct ctl_controller {
     obs_registry *reg;
     obs_http *http;
     obs_metric *m_goroutines, *m_growth, *m_findings, *m_captures,
-        *m_capture_seconds, *m_api, *m_leader, *m_pods, *m_events,
+        *m_capture_seconds, *m_api, *m_leader, *m_pods, *m_workers, *m_events,
         *m_open, *m_fixed, *m_malloc, *m_shard_members, *m_shard_owned;
     pthread_mutex_t findings_mu;
     long findings_by_pattern[LWA_PATTERN_COUNT];
@@ -116,8 +116,11 @@ struct ctl_controller {
     pthread_cond_t qcv;
     char (*queue)[64];
     size_t qhead, qn;
+    /* Capture workers, started as the queue needs them (grow_workers), up
+     * to --max-concurrent-captures; idle_workers wait on qcv.  Both
+     * counts under qmu. */
     pthread_t *workers;
-    int nworkers;
+    int nworkers, idle_workers;
 
     pthread_mutex_t wake_mu;
     pthread_cond_t wake_cv;
@@ -1516,8 +1519,10 @@ static void *worker_main(void *arg)
     for (;;) {
         char uid[64];
         pthread_mutex_lock(&c->qmu);
+        c->idle_workers++;
         while (!c->qn && !atomic_load(&c->stopping))
             pthread_cond_wait(&c->qcv, &c->qmu);
+        c->idle_workers--;
         if (atomic_load(&c->stopping)) {
             pthread_mutex_unlock(&c->qmu);
             return NULL;
@@ -1528,6 +1533,41 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&c->qmu);
         work_one(c, uid, &seed);
     }
+}
+
+/*
+ * Workers are started as the queue needs them, not all at start: at a
+ * sample a minute per pod, a thousand pods keep one or two busy, and each
+ * idle thread still holds the stack pages and the malloc cache (tcache)
+ * its last capture touched, some 80 KB a thread.  Work left in the queue
+ * from the last scheduler tick with no worker idle means the workers are
+ * not keeping up (a slow pod holds one for up to the capture timeout):
+ * start as many more as that backlog, up to --max-concurrent-captures.
+ * Workers are never stopped early; the peak they were needed for sets
+ * how many stay.  Called only by the thread that runs the controller,
+ * which also joins them.
+ */
+#define CTL_MIN_WORKERS 2
+
+static void grow_workers(ctl_controller *c, bool at_start)
+{
+    int max = (int)c->cfg->max_concurrent_captures;
+    pthread_mutex_lock(&c->qmu);
+    int want = at_start ? (max < CTL_MIN_WORKERS ? max : CTL_MIN_WORKERS) - c->nworkers
+               : c->idle_workers ? 0
+               : (int)(c->qn < (size_t)max ? c->qn : (size_t)max);
+    if (want > max - c->nworkers)
+        want = max - c->nworkers;
+    if (atomic_load(&c->stopping))
+        want = 0;
+    for (; want > 0; want--) {
+        if (pthread_create(&c->workers[c->nworkers], NULL, worker_main, c) != 0)
+            break; /* the ones running carry on; tried again next tick */
+        c->nworkers++;
+    }
+    int n = c->nworkers;
+    pthread_mutex_unlock(&c->qmu);
+    obs_gauge_set(c->m_workers, NULL, (double)n);
 }
 
 static bool enqueue(ctl_controller *c, const char *uid)
@@ -2189,6 +2229,10 @@ static void setup_metrics(ctl_controller *c)
                            api_l);
     c->m_leader = obs_gauge(r, "leakwatch_is_leader", "1 while this replica leads.", NULL);
     c->m_pods = obs_gauge(r, "leakwatch_watched_pods", "Annotated pods being watched.", NULL);
+    c->m_workers = obs_gauge(r, "leakwatch_capture_workers",
+                             "Capture worker threads started, up to "
+                             "--max-concurrent-captures (started as the "
+                             "queue needs them).", NULL);
     c->m_events = obs_counter(r, "leakwatch_events_total", "Events written, by reason.", ev_l);
     const char *malloc_l[] = {"state", NULL};
     c->m_malloc = obs_gauge(r, "leakwatch_malloc_bytes",
@@ -2535,15 +2579,14 @@ int ctl_controller_run(ctl_controller *c, volatile sig_atomic_t *stop)
             return -1;
         }
     }
-    c->nworkers = (int)cfg->max_concurrent_captures;
-    c->workers = calloc((size_t)c->nworkers, sizeof(pthread_t));
+    c->workers = calloc(cfg->max_concurrent_captures, sizeof(pthread_t));
     if (!c->workers)
         return -1;
-    for (int i = 0; i < c->nworkers; i++)
-        if (pthread_create(&c->workers[i], NULL, worker_main, c) != 0) {
-            c->nworkers = i;
-            break;
-        }
+    grow_workers(c, true);
+    if (!c->nworkers) {
+        obs_log(c->log, OBS_ERROR, "cannot start a capture worker", OBS_END);
+        return -1;
+    }
     char port[16] = "";
     if (c->http)
         snprintf(port, sizeof(port), "%u", obs_http_port(c->http));
@@ -2582,6 +2625,8 @@ int ctl_controller_run(ctl_controller *c, volatile sig_atomic_t *stop)
             next_expire_ms = now + 10000;
         }
         if (acting(c)) {
+            /* Before this tick adds to it: what is left is backlog. */
+            grow_workers(c, false);
             sched_ctx s = {.c = c, .now = now, .due = due, .cap = cap};
             ctl_pods_lock(c->pods);
             ctl_pods_foreach(c->pods, collect_due, &s);
