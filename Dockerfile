@@ -7,7 +7,8 @@
 # the tests run is what users build.
 #
 # Stage 1 compiles with the Makefile developers use and gathers the runtime
-# file system: the binary, exactly the shared libraries it links (from ldd),
+# file system: the binary, exactly the shared libraries it links (from ldd:
+# glibc's, as every other library is linked statically),
 # the CA bundle, and a passwd entry for uid 65532.  Stage 2 is that and
 # nothing else: no shell, no package manager, nothing writable but /tmp and
 # the evidence directory (the manifests mount volumes on both), so it runs
@@ -15,11 +16,15 @@
 # dropped.
 FROM debian:bookworm-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends \
-      build-essential pkg-config ca-certificates \
-      libcurl4-openssl-dev libjansson-dev libyaml-dev libssl-dev zlib1g-dev \
-      libmicrohttpd-dev \
+      build-essential pkg-config ca-certificates curl \
+      libjansson-dev libyaml-dev libssl-dev zlib1g-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
+# libcurl and libmicrohttpd with only what leakwatch uses, from Debian's
+# source packages (hack/vendor-libs.sh says why): a layer of its own, so
+# a change to the sources does not rebuild them.
+COPY hack/lib.sh hack/vendor-libs.sh hack/
+RUN ./hack/vendor-libs.sh build
 COPY . .
 # The build context has no .git (see .dockerignore): the version comes in
 # as an argument, and is what `leakwatch version` prints.

@@ -9,16 +9,18 @@ OPT     ?= -O2
 SAN     ?=
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-# Recursive (=) on purpose: pkg-config must run after `deps` installed the
-# -dev packages on a fresh machine, not when make reads this file.
-PKGS     = libcurl jansson yaml-0.1 openssl zlib libmicrohttpd
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Every library is linked statically but glibc, libcurl and libmicrohttpd
+# built with only what leakwatch uses (hack/vendor-libs.sh says why and
+# how).  Recursive (=) on purpose: the flags are asked for when a recipe
+# runs, after `deps` installed the -dev packages and built the two.
+VENDOR_LIBS = ./hack/vendor-libs.sh
+PKG_CFLAGS  = $(shell $(VENDOR_LIBS) cflags 2>/dev/null)
+PKG_LIBS    = $(shell $(VENDOR_LIBS) libs 2>/dev/null)
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
            -Wmissing-prototypes -Wno-missing-field-initializers
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) -Ipkg $(PKG_CFLAGS) \
            -DLW_VERSION='"$(VERSION)"' -MMD -MP
-LDLIBS  += $(PKG_LIBS) -lpthread -lm
+LDLIBS  += $(PKG_LIBS)
 
 ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -52,6 +54,8 @@ TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 LIB       := $(BUILD)/libleakwatch.a
 BIN       := $(BUILD)/leakwatch
 DEPS_OK   := $(BUILD)/.deps-ok
+# Its path names the build recipe, so a changed recipe is a new target.
+VENDOR_OK := $(shell $(VENDOR_LIBS) prefix)/.done
 
 .PHONY: all deps test test-unit test-e2e test-asan test-valgrind bench fuzz \
         fuzz-smoke lint clean demo demo-down demo-contain fixtures cluster-up \
@@ -65,14 +69,18 @@ all: $(BIN) $(TEST_BIN) $(E2E_BIN) $(BENCH_BIN)
 
 # Installing packages is slow only the first time; the stamp makes later
 # runs skip even the dpkg check.
-deps: $(DEPS_OK)
+deps: $(DEPS_OK) $(VENDOR_OK)
 # SKIP_DEPS=1 is for image builds whose Dockerfile installed them already.
 $(DEPS_OK): hack/install-deps.sh
 	@mkdir -p $(@D)
 	@if [ "$(SKIP_DEPS)" != 1 ]; then ./hack/install-deps.sh; fi
 	@touch $@
 
-$(BUILD)/%.o: %.c | $(DEPS_OK)
+# Built once into the cache (not the clone), also under SKIP_DEPS=1.
+$(VENDOR_OK): | $(DEPS_OK)
+	$(VENDOR_LIBS) build
+
+$(BUILD)/%.o: %.c | $(DEPS_OK) $(VENDOR_OK)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -92,18 +100,18 @@ $(LIB): $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BIN): $(CMD_OBJ) $(LIB)
+$(BIN): $(CMD_OBJ) $(LIB) $(VENDOR_OK)
 	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJ) $(LIB) $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TESTSUP_OBJ) $(LIB)
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TESTSUP_OBJ) $(LIB) $(VENDOR_OK)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(TESTSUP_OBJ) $(LIB) $(LDLIBS) -lcmocka
 
-$(BUILD)/e2e/%: $(BUILD)/tests/e2e/%.o $(E2E_SUP_OBJ) $(LIB)
+$(BUILD)/e2e/%: $(BUILD)/tests/e2e/%.o $(E2E_SUP_OBJ) $(LIB) $(VENDOR_OK)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(E2E_SUP_OBJ) $(LIB) $(LDLIBS)
 
-$(BUILD)/bench/%: $(BUILD)/hack/bench/%.o $(LIB)
+$(BUILD)/bench/%: $(BUILD)/hack/bench/%.o $(LIB) $(VENDOR_OK)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 

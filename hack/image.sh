@@ -61,24 +61,6 @@ need_root() {
   [ "$(id -u)" -eq 0 ] || die "run as root (debootstrap and podman --isolation chroot need it)"
 }
 
-# The machine's own Debian mirror for the suite, read from its apt sources,
-# so the base comes from where this machine already gets its packages.
-# Empty: debootstrap's default.
-host_mirror() {
-  local f uri=""
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    uri="$(awk -v s="$SUITE" '
-      /^URIs:/ { u = $2 }
-      /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == s) found = 1 }
-      /^$/ { if (found && u != "") { print u; done = 1; exit } found = 0; u = "" }
-      END { if (!done && found && u != "") print u }' "$f")"
-    [ -z "$uri" ] || { echo "$uri"; return; }
-  done
-  [ -f /etc/apt/sources.list ] &&
-    awk -v s="$SUITE" '$1 == "deb" && $3 == s { print $2; exit }' /etc/apt/sources.list
-}
-
 base_key() { echo "debian-$SUITE-slim-minbase-$(date -u +%G-w%V)"; }
 
 # Makes the base rootfs tarball for the key, unless cached.
@@ -91,7 +73,7 @@ make_base_tar() {
   if [ -s "$tar" ]; then exec {lockfd}>&-; echo "$tar"; return; fi
   rm -rf "$IMG_CACHE"/.tmp-base-*
   tmp="$(mktemp -d "$IMG_CACHE/.tmp-base-XXXXXX")"
-  mirror="$(host_mirror || true)"
+  mirror="$(host_mirror "$SUITE" || true)"
   log "debootstrap $SUITE (minbase) ${mirror:+from $mirror }-> $key; a minute or two, once a week"
   local start=$SECONDS
   if ! debootstrap --variant=minbase --components=main "$SUITE" "$tmp/rootfs" \

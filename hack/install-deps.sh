@@ -10,8 +10,10 @@ set -euo pipefail
 
 PKGS=(
   build-essential pkg-config git curl ca-certificates jq procps psmisc iproute2
-  libcurl4-openssl-dev libjansson-dev libyaml-dev libssl-dev zlib1g-dev
-  libmicrohttpd-dev libcmocka-dev
+  # The libraries leakwatch links statically; libcurl and libmicrohttpd
+  # are built from Debian's sources by hack/vendor-libs.sh, which needs
+  # dpkg-source (dpkg-dev, part of build-essential) and curl.
+  libjansson-dev libyaml-dev libssl-dev zlib1g-dev libcmocka-dev
   clang llvm libclang-rt-14-dev cppcheck shellcheck valgrind time
   # make image (hack/image.sh) and the image e2e suite: build the Dockerfile
   # without a Docker engine, unpack and inspect the OCI archive.

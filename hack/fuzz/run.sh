@@ -74,9 +74,10 @@ OUT=build/fuzz
 RUN=${FUZZ_RUN_DIR:-hack/fuzz/corpus-run}
 mkdir -p "$OUT" "$RUN"
 
-PKGS=(libcurl jansson yaml-0.1 openssl zlib libmicrohttpd)
-PKG_CFLAGS=$(pkg-config --cflags "${PKGS[@]}" 2>/dev/null || true)
-PKG_LIBS=$(pkg-config --libs "${PKGS[@]}" 2>/dev/null || echo "-lz")
+# The same libraries, linked the same way, as the Makefile's builds.
+./hack/vendor-libs.sh build
+PKG_CFLAGS=$(./hack/vendor-libs.sh cflags)
+PKG_LIBS=$(./hack/vendor-libs.sh libs)
 
 # The pkg/ folders an area needs: itself, lw, and whatever its files
 # include, followed until nothing new appears.
