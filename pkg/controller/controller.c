@@ -1424,6 +1424,7 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
     ctl_pods_unlock(c->pods);
 
     int64_t now = lw_mono_ms();
+    int rc = 0;
     /* Its workload still runs a pod (answering or not): a finding on it
      * stays open (expire_stories). */
     if (v.owner_resolved)
@@ -1441,7 +1442,7 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
     double requests = -1;
     int status = CAP_OK;
     char err[1024] = "";
-    int rc = cheap_sample(c, &v, &count, &requests, &status, err, sizeof(err));
+    rc = cheap_sample(c, &v, &count, &requests, &status, err, sizeof(err));
 
     ctl_pods_lock(c->pods);
     p = ctl_pods_get(c->pods, uid);
@@ -1501,11 +1502,21 @@ static void work_one(ctl_controller *c, const char *uid, unsigned *seed)
         deepen_episode(c, uid, &v);
     verify_fix(c, &v, restarts, requests);
 
-reschedule:
+reschedule:;
+    /* A failed sample backs the pod off in the capturer, with the interval
+     * as the base (jittered ±20%).  Were the pod simply due again an
+     * interval later (±10%), that try would often come before the
+     * back-off ends, be refused, and wait a whole interval more: one
+     * refused connection (a Go pod not listening yet) would cost two
+     * intervals.  So a pod backing off is next due when its back-off
+     * ends, which is also when a pod failing for longer is asked again. */
+    long backoff_ms = rc < 0 ? cap_capturer_backoff_ms(c->cap, uid) : 0;
+    int64_t due = backoff_ms > 0 ? lw_mono_ms() + backoff_ms + (int64_t)(rand01(seed) * 1000)
+                                 : next_due(c, now, seed);
     ctl_pods_lock(c->pods);
     if ((p = ctl_pods_get(c->pods, uid))) {
         p->busy = false;
-        p->next_due_ms = next_due(c, now, seed);
+        p->next_due_ms = due;
     }
     ctl_pods_unlock(c->pods);
 }

@@ -6,7 +6,8 @@
 #   - every pod of a leaky Deployment gets a GoroutineLeak Event naming the
 #     right pattern and stack; the healthy Deployment gets none;
 #   - bad annotations get an InvalidAnnotation Warning, and no crash;
-#   - a pod that serves nothing: no Event storm;
+#   - a pod that serves nothing: no Event storm, and it is asked again
+#     when its back-off ends, not refused by the back-off;
 #   - two replicas: one leads; killing it, the standby takes over within the
 #     lease duration and continues without duplicating any Event;
 #   - a graceful stop releases the lease.
@@ -156,6 +157,19 @@ for p in $leaky_pods; do
   check "$p: still exactly one GoroutineLeak Event after failover (got $n)" test "$n" -eq 1
 done
 check "silent pod: still no Event storm" test -z "$(lw_events silent)"
+# The silent pod refuses every connection, so the capturer backs it off
+# (base: the interval).  The new leader asks it again when the back-off
+# ends; a try at the next due time instead would often be refused by the
+# back-off itself and wait a whole interval more, so that one refused
+# connection (a pod not listening yet) cost two intervals.
+captures_of() { # result -> the new leader's leakwatch_captures_total for it
+  curl -s "http://127.0.0.1:$(e2e_metrics_port "$SLOG")/metrics" |
+    awk -v r="result=\"$1\"" 'index($1, "leakwatch_captures_total{") == 1 && index($1, r) { s += $2 } END { print s + 0 }'
+}
+refused=$(captures_of connect)
+skipped=$(captures_of backoff)
+check "silent pod: the new leader kept asking it ($refused refused connections)" test "$refused" -ge 3
+check "silent pod: asked when its back-off ends, never refused by it (got $skipped)" test "$skipped" -eq 0
 check "controller logs did not crash" bash -c "! grep -qiE 'AddressSanitizer|segmentation' '$STATE/a.log' '$STATE/b.log'"
 
 # Graceful stop releases the lease so the next one starts at once.
