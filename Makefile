@@ -11,11 +11,12 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 # Every library is linked statically but glibc, libcurl and libmicrohttpd
 # built with only what leakwatch uses (hack/vendor-libs.sh says why and
-# how).  Recursive (=) on purpose: the flags are asked for when a recipe
-# runs, after `deps` installed the -dev packages and built the two.
+# how).  The flags are asked for at the first recipe that uses them, after
+# `deps` installed the -dev packages and built the two (not when make reads
+# this file), and then kept: the script runs once per make, not per object.
 VENDOR_LIBS = ./hack/vendor-libs.sh
-PKG_CFLAGS  = $(shell $(VENDOR_LIBS) cflags 2>/dev/null)
-PKG_LIBS    = $(shell $(VENDOR_LIBS) libs 2>/dev/null)
+PKG_CFLAGS  = $(eval PKG_CFLAGS := $$(shell $(VENDOR_LIBS) cflags 2>/dev/null))$(PKG_CFLAGS)
+PKG_LIBS    = $(eval PKG_LIBS := $$(shell $(VENDOR_LIBS) libs 2>/dev/null))$(PKG_LIBS)
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
            -Wmissing-prototypes -Wno-missing-field-initializers
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) -Ipkg $(PKG_CFLAGS) \

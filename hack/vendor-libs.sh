@@ -153,6 +153,8 @@ build() {
   exec 9>"$CACHE/.lock"
   flock 9
   [ -f "$pfx/.done" ] && return
+  # A scratch tree of its own next to the cache (mktemp's template; the
+  # X's become a unique suffix), removed on exit whatever happens.
   work="$(mktemp -d "$CACHE/build.XXXXXX")"
   # shellcheck disable=SC2064  # expand now: work is local
   trap "rm -rf '$work'" EXIT
